@@ -1,0 +1,66 @@
+"""The whole reanalysis in one call, as ``mbtbayes reanalyze`` runs it.
+
+Examples
+--------
+>>> from mbtbayes.pipeline import reanalyze
+>>> reanalyze(out="results")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from mbtbayes.data import describe, summarise
+from mbtbayes.defaults import SEED
+from mbtbayes.output import write_run
+from mbtbayes.register import get_register
+
+
+def reanalyze(
+    *,
+    data: str | Path | pd.DataFrame | None = None,
+    mapping: str | Path | Mapping | None = None,
+    models: str | Path | None = None,
+    out: str | Path = "mbtbayes-results",
+    seed: int = SEED,
+    draws: int = 1000,
+    chains: int = 4,
+    sampler: str = "nutpie",
+    quick: bool = False,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Validate the register, summarise it, and write the output folder.
+
+    Parameters
+    ----------
+    data : path, DataFrame or None
+        Register extract, or None for the bundled SYNTHETIC register.
+    mapping : path, dict or None
+        Column mapping onto the schema.
+    models : path, optional
+        Folder of model specs (default: the package's ``models/``).
+    out : path
+        Output folder (replaced atomically when the run succeeds).
+    seed, draws, chains : int
+        Sampling settings.
+    sampler : {"nutpie", "pymc"}
+        NUTS implementation.
+    quick : bool
+        Few draws, for a smoke run.
+    log : callable
+        Receives progress messages.
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    register = get_register(data, mapping=mapping)
+    log(f"data: {register.label}")
+    log(describe(register))
+    parts = summarise(register)
+    tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
+    return write_run(out, register, tables)
