@@ -33,3 +33,57 @@ def hdi(draws: np.ndarray, *, ci_prob: float = CI_PROB) -> tuple[float, float]:
     """
     low, high = az.hdi(np.asarray(draws, dtype=float).ravel(), hdi_prob=ci_prob)
     return float(low), float(high)
+
+
+def psis_loo(loglik: np.ndarray) -> tuple[float, float, float, np.ndarray, np.ndarray]:
+    """PSIS-LOO from a log-likelihood array of shape (chains, draws, units).
+
+    Returns
+    -------
+    tuple
+        ``(elpd, se, p_loo, pointwise_elpd, pareto_k)``.
+    """
+    import warnings
+
+    idata = az.from_dict(log_likelihood={"y": loglik},
+                         posterior={"dummy": np.zeros(loglik.shape[:2])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the caller reports Pareto k itself
+        res = az.loo(idata, pointwise=True, var_name="y")
+    return (float(res.elpd_loo), float(res.se), float(res.p_loo),
+            np.asarray(res.loo_i), np.asarray(res.pareto_k))
+
+
+def summary(idata: az.InferenceData, *, var_names: list[str], ci_prob: float = CI_PROB):
+    """Posterior summary with full precision: mean, sd, HDI bounds, R-hat, bulk and tail ESS.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: parameter (``name[level]``); columns ``mean, sd, hdi_low, hdi_high, r_hat,
+        ess_bulk, ess_tail``.
+    """
+    table = az.summary(idata, var_names=var_names, hdi_prob=ci_prob, round_to="none")
+    lo, hi = (c for c in table.columns if c.startswith("hdi_"))
+    table = table.rename(columns={lo: "hdi_low", hi: "hdi_high"})
+    return table[["mean", "sd", "hdi_low", "hdi_high", "r_hat", "ess_bulk", "ess_tail"]]
+
+
+def convergence(
+    idata: az.InferenceData, *, var_names: list[str]
+) -> tuple[float, float, float, int]:
+    """Worst-case diagnostics over the named parameters.
+
+    Returns
+    -------
+    tuple
+        ``(max_r_hat, min_ess_bulk, min_ess_tail, divergences)``.
+    """
+    r_hat = az.rhat(idata, var_names=var_names)
+    bulk = az.ess(idata, var_names=var_names, method="bulk")
+    tail = az.ess(idata, var_names=var_names, method="tail")
+    stats = idata.sample_stats
+    name = "diverging" if "diverging" in stats else None
+    divergences = int(stats[name].values.sum()) if name else 0
+    return (float(r_hat.to_array().max()), float(bulk.to_array().min()),
+            float(tail.to_array().min()), divergences)

@@ -14,7 +14,6 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import pandas as pd
 
 from mbtbayes import schema
 from mbtbayes.errors import DataError, SpecError
+from mbtbayes.hints import check_keys, did_you_mean
 
 MAX_ROWS_SHOWN = 5
 MAPPING_KEYS = ("columns", "values", "missing_codes")
@@ -115,12 +115,12 @@ def read_mapping(mapping: str | Path | Mapping | ColumnMapping | None) -> Column
     if isinstance(mapping, ColumnMapping):
         return mapping
     raw = dict(mapping) if isinstance(mapping, Mapping) else _read_toml(Path(mapping))
-    _check_keys(raw, MAPPING_KEYS, "mapping")
+    check_keys(raw, MAPPING_KEYS, "mapping")
     columns = {str(k): str(v) for k, v in dict(raw.get("columns", {})).items()}
-    _check_keys(columns, _schema_names(), "[columns]")
+    check_keys(columns, _schema_names(), "[columns]")
     values = {str(k): {_as_text(a): str(b) for a, b in dict(v).items()}
               for k, v in dict(raw.get("values", {})).items()}
-    _check_keys(values, tuple(CATEGORICAL) + _binary_names(), "[values]")
+    check_keys(values, tuple(CATEGORICAL) + _binary_names(), "[values]")
     codes = tuple(float(c) for c in raw.get("missing_codes", ()))
     return ColumnMapping(columns, values, codes)
 
@@ -141,19 +141,6 @@ def _schema_names() -> tuple[str, ...]:
 
 def _binary_names() -> tuple[str, ...]:
     return tuple(f.name for f in schema.PATIENT_FIELDS.values() if f.kind == "binary")
-
-
-def _check_keys(given: Mapping, allowed: tuple[str, ...], where: str) -> None:
-    unknown = [k for k in given if k not in allowed]
-    if unknown:
-        hints = [f"'{k}'{_did_you_mean(k, allowed)}" for k in unknown]
-        raise SpecError(f"unknown key(s) in {where}: {', '.join(hints)}; "
-                        f"allowed: {', '.join(allowed)}")
-
-
-def _did_you_mean(word: str, options: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _as_text(value: object) -> str:
@@ -288,7 +275,7 @@ def prepare_register(
 
 def _apply_mapping(raw: pd.DataFrame, spec: ColumnMapping) -> tuple[pd.DataFrame, list[str]]:
     problems = [f"the mapping names column '{theirs}' for {ours}, but the file has no such "
-                f"column{_did_you_mean(theirs, tuple(map(str, raw.columns)))}"
+                f"column{did_you_mean(theirs, tuple(map(str, raw.columns)))}"
                 for ours, theirs in spec.columns.items() if theirs not in raw]
     renames = {theirs: ours for ours, theirs in spec.columns.items() if theirs in raw}
     frame = raw.rename(columns=renames).copy()
