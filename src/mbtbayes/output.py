@@ -48,17 +48,43 @@ def write_run(
     Path
         The output folder.
     """
+    labelled = {stem: label_table(table, register) for stem, table in tables.items()}
+    return write_tables(out, labelled, label=register.label, extra=extra)
+
+
+def write_tables(
+    out: str | Path,
+    tables: dict[str, pd.DataFrame],
+    *,
+    label: str,
+    extra: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write tables as CSV and Markdown into ``out`` atomically, with a data-source note.
+
+    Parameters
+    ----------
+    out : str or Path
+        Output folder; an existing one is replaced as a whole at the end.
+    tables : dict of str to DataFrame
+        File stem -> table.
+    label : str
+        What the data were; written to ``DATA_SOURCE.txt`` and atop every Markdown table.
+    extra : callable, optional
+        Called with the temporary folder to write further files before the swap.
+
+    Returns
+    -------
+    Path
+    """
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        (tmp / "DATA_SOURCE.txt").write_text(register.label + "\n", encoding="utf-8")
+        (tmp / "DATA_SOURCE.txt").write_text(label + "\n", encoding="utf-8")
         for stem, table in tables.items():
-            labelled = label_table(table, register)
-            labelled.to_csv(tmp / f"{stem}.csv", index=False, lineterminator="\n")
+            table.to_csv(tmp / f"{stem}.csv", index=False, lineterminator="\n")
             (tmp / f"{stem}.md").write_text(
-                f"Data: {register.label}\n\n" + labelled.to_markdown(index=False) + "\n",
-                encoding="utf-8")
+                f"Data: {label}\n\n" + table.to_markdown(index=False) + "\n", encoding="utf-8")
         if extra is not None:
             extra(tmp)
         _swap(tmp, out)

@@ -64,3 +64,45 @@ def reanalyze(
     parts = summarise(register)
     tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
     return write_run(out, register, tables)
+
+
+def published(*, out: str | Path = "mbtbayes-published",
+              log: Callable[[str], None] = print) -> Path:
+    """Work from the paper's published numbers alone (no register needed).
+
+    Writes ``published_numbers.csv`` (every number, with its provenance) and
+    ``reconstructions.csv`` (every pair of cell counts consistent with the reported remission
+    percentages and p-values, per test variant).
+
+    Parameters
+    ----------
+    out : path
+        Output folder (replaced atomically).
+    log : callable
+        Receives progress messages.
+
+    Returns
+    -------
+    Path
+    """
+    from mbtbayes.output import write_tables
+    from mbtbayes.published import published_table
+
+    log("published numbers: reconstructing cell counts from percentages and p-values")
+    tables = {"published_numbers": published_table(), "reconstructions": _reconstructions()}
+    return write_tables(out, tables, label="published numbers only (no patient data)")
+
+
+def _reconstructions() -> pd.DataFrame:
+    from mbtbayes.reconstruct import consistent_counts
+
+    questions = {
+        "self_harm_remission": dict(pct1=75, pct2=63, p_value=0.212),
+        "suicide_attempt_remission": dict(pct1=89, pct2=87, p_value=0.801),
+    }
+    frames = []
+    for question, args in questions.items():
+        found = consistent_counts(**args, n1_range=range(1, 97), n2_range=range(1, 90))
+        found.insert(0, "question", question)
+        frames.append(found)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,368 @@
+"""Tests of mbtbayes.frequentist against lme4 and R reference values.
+
+The references are computed outside the package by ``tests/data/lme4_reference.R`` (R 4.2.2,
+lme4 1.1-31, ``lmer(..., REML = FALSE)`` with tight optimiser tolerances; ``manova`` and
+``p.adjust`` from base R) on the simulated data of ``tests/data/make_mixed_reference.py``, and
+stored as CSV, so R is not needed here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mbtbayes import frequentist
+from mbtbayes.errors import ConvergenceError, DataError, SpecError
+from mbtbayes.frequentist import (
+    PAPER_BASELINE_THRESHOLD,
+    MixedResult,
+    bonferroni,
+    compare_aic,
+    fit_mixed,
+    manova_pillai,
+    mixed_cohens_d,
+)
+
+DATA = Path(__file__).parent / "data"
+RTOL = 1e-3  # required agreement with lme4 (relative)
+
+MODELS = {
+    "linear_corr": {"period": None, "correlated": True},
+    "linear_uncorr": {"period": None, "correlated": False},
+    "period_corr": {"period": "period", "correlated": True},
+    "period_uncorr": {"period": "period", "correlated": False},
+    "covariates_uncorr": {"period": "period", "correlated": False, "covariates": ("age", "site")},
+}
+
+
+@pytest.fixture(scope="module")
+def mixed_data() -> pd.DataFrame:
+    return pd.read_csv(DATA / "mixed_reference.csv")
+
+
+@pytest.fixture(scope="module")
+def lme4() -> pd.DataFrame:
+    return pd.read_csv(DATA / "lme4_reference.csv", keep_default_na=False, na_values=[])
+
+
+@pytest.fixture(scope="module")
+def fits(mixed_data: pd.DataFrame) -> dict[str, MixedResult]:
+    return {name: fit_mixed(mixed_data, outcome="y", **kw) for name, kw in MODELS.items()}
+
+
+def ref(lme4: pd.DataFrame, model: str, quantity: str) -> pd.Series:
+    """Reference values of one model and quantity, indexed by term."""
+    rows = lme4[(lme4["model"] == model) & (lme4["quantity"] == quantity)]
+    return rows.set_index("term")["value"].astype(float)
+
+
+def ref_vcov(lme4: pd.DataFrame, model: str) -> pd.DataFrame:
+    """lme4's vcov() of the fixed effects as a term x term matrix."""
+    pairs = ref(lme4, model, "vcov")
+    split = pairs.index.str.split("|", regex=False)
+    frame = pd.DataFrame({"i": split.str[0], "j": split.str[1], "v": pairs.to_numpy()})
+    return frame.pivot(index="i", columns="j", values="v")
+
+
+# --- mixed models against lme4 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_fixed_effects_and_se_match_lme4(fits, lme4, model):
+    fixed = fits[model].fixed.set_index("term")
+    expected_est = ref(lme4, model, "estimate")
+    expected_se = ref(lme4, model, "se")
+    assert sorted(fixed.index) == sorted(expected_est.index)
+    np.testing.assert_allclose(fixed.loc[expected_est.index, "estimate"], expected_est, rtol=RTOL)
+    np.testing.assert_allclose(fixed.loc[expected_se.index, "se"], expected_se, rtol=RTOL)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_variance_components_match_lme4(fits, lme4, model):
+    variance = fits[model].variance.set_index("component")["sd"]
+    expected = ref(lme4, model, "sd")
+    np.testing.assert_allclose(variance.loc[expected.index], expected, rtol=RTOL)
+    corr = ref(lme4, model, "corr")
+    if MODELS[model]["correlated"]:
+        np.testing.assert_allclose(variance["corr"], corr["corr"], rtol=RTOL)
+    else:
+        assert "corr" not in variance.index and corr.empty
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_loglik_aic_bic_and_counts_match_lme4(fits, lme4, model):
+    res = fits[model]
+    for quantity in ("loglik", "aic", "bic"):
+        expected = ref(lme4, model, quantity).iloc[0]
+        assert getattr(res, quantity) == pytest.approx(expected, rel=RTOL)
+    assert res.n_params == ref(lme4, model, "df").iloc[0]
+    assert res.n_obs == ref(lme4, model, "n_obs").iloc[0]
+    assert res.n_groups == ref(lme4, model, "n_groups").iloc[0]
+    assert res.converged and not res.singular
+
+
+def test_fixed_covariance_matches_lme4_vcov(fits, lme4):
+    expected = ref_vcov(lme4, "period_corr")
+    got = fits["period_corr"].fixed_cov.loc[expected.index, expected.columns]
+    scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
+    np.testing.assert_allclose(got / scale, expected / scale, atol=RTOL)
+
+
+@pytest.mark.parametrize("structure", ["corr", "uncorr"])
+def test_compare_aic_matches_lme4_anova(fits, lme4, structure):
+    table = compare_aic(fits[f"linear_{structure}"], fits[f"period_{structure}"])
+    row = table.iloc[0]
+    lrt = f"lrt_{structure}"
+    assert row["aic_linear"] == pytest.approx(ref(lme4, f"linear_{structure}", "aic").iloc[0])
+    assert row["aic_period"] == pytest.approx(ref(lme4, f"period_{structure}", "aic").iloc[0])
+    assert row["lrt_chi2"] == pytest.approx(ref(lme4, lrt, "chi2").iloc[0], rel=RTOL)
+    assert row["lrt_df"] == ref(lme4, lrt, "df").iloc[0]
+    assert row["lrt_p_value"] == pytest.approx(ref(lme4, lrt, "p_value").iloc[0], rel=RTOL)
+    assert row["preferred"] == "linear"  # no true period effect on the slope; small one on level
+
+
+def test_compare_aic_rejects_non_nested_fits(fits):
+    with pytest.raises(SpecError, match="nested"):
+        compare_aic(fits["period_uncorr"], fits["linear_uncorr"])
+    with pytest.raises(SpecError, match="random-effects structures differ"):
+        compare_aic(fits["linear_corr"], fits["period_uncorr"])
+
+
+def test_term_names_formula_and_period_levels(fits):
+    res = fits["covariates_uncorr"]
+    assert res.fixed["term"].tolist() == [
+        "Intercept",
+        "months",
+        "period[II]",
+        "months:period[II]",
+        "age",
+        "site[B]",
+        "site[C]",
+    ]
+    assert res.period_levels == ("I", "II")
+    assert res.formula == "y ~ months * period + age + site + (months || patient_id)"
+    assert fits["linear_corr"].formula == "y ~ months + (months | patient_id)"
+    assert res.fixed.columns.tolist() == [
+        "term", "estimate", "se", "ci_low", "ci_high", "z", "p_value",
+    ]  # fmt: skip
+
+
+def test_generic_column_names_and_levels(mixed_data, fits):
+    renamed = mixed_data.rename(columns={"y": "score", "months": "t", "patient_id": "pid"})
+    renamed["phase"] = renamed.pop("period").map({"I": "early", "II": "later"})
+    res = fit_mixed(renamed, outcome="score", time="t", group="pid", period="phase")
+    assert res.fixed["term"].tolist() == ["Intercept", "t", "phase[later]", "t:phase[later]"]
+    np.testing.assert_allclose(
+        res.fixed["estimate"], fits["period_uncorr"].fixed["estimate"], rtol=1e-6
+    )
+    assert res.predict_fixed([0], period_level="later")["period"].tolist() == ["later"]
+
+
+# --- missing values, validation and convergence -------------------------------------------------
+
+
+def test_missing_outcomes_are_excluded_and_counted(mixed_data, fits):
+    n_missing = int(mixed_data["y"].isna().sum())
+    assert n_missing == 6
+    for res in fits.values():
+        assert res.n_excluded == n_missing
+        assert res.n_obs == len(mixed_data) - n_missing
+
+
+def test_missing_predictor_is_an_error(mixed_data):
+    broken = mixed_data.copy()
+    broken.loc[[3, 10], "months"] = np.nan
+    with pytest.raises(DataError, match="'months': 2"):
+        fit_mixed(broken, outcome="y")
+
+
+def test_bad_columns_are_errors(mixed_data):
+    with pytest.raises(DataError, match="not in the data"):
+        fit_mixed(mixed_data, outcome="bsi")
+    with pytest.raises(DataError, match="1 level"):
+        fit_mixed(mixed_data[mixed_data["period"] == "I"], outcome="y", period="period")
+    with pytest.raises(DataError, match="numeric"):
+        fit_mixed(mixed_data, outcome="site")
+
+
+def test_tiny_maxiter_raises_convergence_error(mixed_data):
+    with pytest.raises(ConvergenceError, match="did not converge.*maxiter"):
+        fit_mixed(mixed_data, outcome="y", period="period", maxiter=2)
+
+
+def test_boundary_slope_sd_matches_lme4_singular_fit(lme4):
+    """ML slope SD of zero: statsmodels alone stops off the boundary; lme4 reports it singular."""
+    data = pd.read_csv(DATA / "lme4_boundary_data.csv")
+    res = fit_mixed(data, outcome="y")
+    fixed = res.fixed.set_index("term")
+    np.testing.assert_allclose(
+        fixed["estimate"], ref(lme4, "boundary_uncorr", "estimate"), rtol=RTOL
+    )
+    np.testing.assert_allclose(fixed["se"], ref(lme4, "boundary_uncorr", "se"), rtol=RTOL)
+    sds = res.variance.set_index("component")["sd"]
+    expected = ref(lme4, "boundary_uncorr", "sd")
+    assert expected["sd_slope"] < 1e-6 and sds["sd_slope"] == 0
+    np.testing.assert_allclose(sds[expected.index[[0, 2]]], expected.iloc[[0, 2]], rtol=RTOL)
+    assert res.loglik == pytest.approx(ref(lme4, "boundary_uncorr", "loglik").iloc[0], rel=RTOL)
+    assert res.aic == pytest.approx(ref(lme4, "boundary_uncorr", "aic").iloc[0], rel=RTOL)
+    assert res.singular and res.converged
+    with pytest.raises(ConvergenceError, match="correlated=False"):
+        fit_mixed(data, outcome="y", correlated=True)  # lme4: correlation -1, singular
+
+
+def test_statsmodels_default_optimisers_reach_lme4_optimum(mixed_data, lme4):
+    """Gotcha G9: bfgs -> lbfgs -> cg on the months scale ends at logLik -814 instead of -495.
+
+    Rescaling time inside fit_mixed makes even statsmodels' default chain reach lme4's optimum.
+    """
+    res = fit_mixed(
+        mixed_data, outcome="y", period="period", correlated=True, method=("bfgs", "lbfgs", "cg")
+    )
+    assert res.loglik == pytest.approx(ref(lme4, "period_corr", "loglik").iloc[0], abs=1e-6)
+
+
+def test_full_fit_worse_than_random_intercept_only_is_an_error(mixed_data, monkeypatch):
+    """If the intercept-and-slope fit fails while slope variance clearly helps, do not fall back."""
+    real = frequentist._run_mixedlm
+
+    def failing_full(y, x, groups, z, *args, **kwargs):
+        model, fit, converged = real(y, x, groups, z, *args, **kwargs)
+        return model, fit, converged and z.shape[1] == 1
+
+    monkeypatch.setattr(frequentist, "_run_mixedlm", failing_full)
+    first_80 = mixed_data[mixed_data["patient_id"] <= "P080"]
+    with pytest.raises(ConvergenceError, match="did not reach the optimum"):
+        fit_mixed(first_80, outcome="y")
+
+
+def test_derivative_free_method_needs_correlated(mixed_data):
+    with pytest.raises(SpecError, match="zero intercept-slope correlation"):
+        fit_mixed(mixed_data, outcome="y", method="nm")
+
+
+def test_unidentifiable_model_raises_convergence_error(mixed_data):
+    """One observation per patient: random intercept, slope and residual are confounded."""
+    first = mixed_data.dropna(subset=["y"]).groupby("patient_id").head(1).head(80).copy()
+    first["months"] = np.random.default_rng(1).uniform(0, 30, len(first))
+    with pytest.raises(ConvergenceError, match="several observations"):
+        fit_mixed(first, outcome="y")
+
+
+# --- predictions and Cohen's d against lme4's fixed effects -------------------------------------
+
+
+def test_predict_fixed_matches_lme4_by_hand(fits, lme4):
+    beta = ref(lme4, "period_corr", "estimate")
+    vcov = ref_vcov(lme4, "period_corr")
+    terms = ["Intercept", "months", "period[II]", "months:period[II]"]
+    row = pd.Series([1.0, 24.0, 1.0, 24.0], index=terms)  # period II at month 24
+    expected = float(row @ beta[terms])
+    expected_se = float(np.sqrt(row @ vcov.loc[terms, terms] @ row))
+    got = fits["period_corr"].predict_fixed([0, 24], period_level="II").iloc[1]
+    assert got["time"] == 24 and got["period"] == "II"
+    assert got["estimate"] == pytest.approx(expected, rel=RTOL)
+    assert got["se"] == pytest.approx(expected_se, rel=RTOL)
+    assert got["ci_high"] - got["ci_low"] == pytest.approx(2 * 1.959964 * expected_se, rel=RTOL)
+
+
+def test_predict_fixed_validates_period_level(fits):
+    with pytest.raises(SpecError, match="not a level"):
+        fits["period_corr"].predict_fixed([0], period_level="III")
+    with pytest.raises(SpecError, match="no period term"):
+        fits["linear_corr"].predict_fixed([0], period_level="I")
+    assert fits["period_corr"].predict_fixed([0, 24])["period"].tolist() == ["I", "I", "II", "II"]
+
+
+def test_cohens_d_matches_hand_computation_from_lme4(fits, lme4):
+    beta = ref(lme4, "period_uncorr", "estimate")
+    vcov = ref_vcov(lme4, "period_uncorr")
+    sd = {"I": 0.71, "II": 0.64}
+    got = mixed_cohens_d(
+        fits["period_uncorr"], sd=sd, sd_basis="observed_baseline_sd", months=(0, 24)
+    ).set_index("period")
+    z = stats.norm.ppf(0.975)
+    for level, contrast in {"I": [24.0, 0.0], "II": [24.0, 24.0]}.items():
+        c = pd.Series(contrast, index=["months", "months:period[II]"])
+        diff = float(c @ beta[c.index])
+        se = float(np.sqrt(c @ vcov.loc[c.index, c.index] @ c))
+        row = got.loc[level]
+        assert row["d"] == pytest.approx(diff / sd[level], rel=RTOL)
+        assert row["d_ci_low"] == pytest.approx((diff - z * se) / sd[level], rel=RTOL)
+        assert row["d_ci_high"] == pytest.approx((diff + z * se) / sd[level], rel=RTOL)
+        assert row["sd_basis"] == "observed_baseline_sd" and row["sd"] == sd[level]
+    assert (got["d"] < 0).all()  # symptoms fall: change (later minus earlier) is negative
+
+
+def test_cohens_d_pooled_for_linear_model(fits, lme4):
+    slope = ref(lme4, "linear_uncorr", "estimate")["months"]
+    got = mixed_cohens_d(fits["linear_uncorr"], sd=0.7, sd_basis="pooled_sd", months=(6, 30))
+    assert got["period"].tolist() == ["pooled"]
+    assert got["d"].iloc[0] == pytest.approx(24 * slope / 0.7, rel=RTOL)
+
+
+def test_cohens_d_with_covariates_cancels_them(fits, lme4):
+    beta = ref(lme4, "covariates_uncorr", "estimate")
+    got = mixed_cohens_d(fits["covariates_uncorr"], sd=1.0, sd_basis="x").set_index("period")
+    assert got.loc["I", "difference"] == pytest.approx(24 * beta["months"], rel=RTOL)
+
+
+def test_cohens_d_rejects_bad_input(fits):
+    with pytest.raises(SpecError, match="must differ"):
+        mixed_cohens_d(fits["linear_corr"], sd=1.0, sd_basis="x", months=(12, 12))
+    with pytest.raises(SpecError, match="positive"):
+        mixed_cohens_d(fits["linear_corr"], sd=0.0, sd_basis="x")
+    with pytest.raises(SpecError, match="no entry for period 'II'"):
+        mixed_cohens_d(fits["period_corr"], sd={"I": 1.0}, sd_basis="x")
+
+
+# --- MANOVA and Bonferroni against R ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def manova_data() -> pd.DataFrame:
+    return pd.read_csv(DATA / "manova_data.csv")
+
+
+@pytest.fixture(scope="module")
+def manova_ref() -> pd.DataFrame:
+    return pd.read_csv(DATA / "manova_reference.csv").set_index("term")
+
+
+@pytest.mark.parametrize("group", ["period", "site"])
+def test_manova_pillai_matches_r(manova_data, manova_ref, group):
+    got = manova_pillai(manova_data, outcomes=["bsi", "sipp", "lpi"], group=group).iloc[0]
+    expected = manova_ref.loc[group]
+    for col in ("pillai", "f", "num_df", "den_df", "p_value"):
+        assert got[col] == pytest.approx(expected[col], rel=1e-6), col
+    assert got["n_obs"] == len(manova_data) and got["n_excluded"] == 0
+
+
+def test_manova_counts_excluded_rows(manova_data):
+    broken = manova_data.copy()
+    broken.loc[[0, 5], "sipp"] = np.nan
+    broken.loc[7, "period"] = None
+    got = manova_pillai(broken, outcomes=["bsi", "sipp", "lpi"], group="period").iloc[0]
+    assert got["n_excluded"] == 3 and got["n_obs"] == len(manova_data) - 3
+
+
+def test_bonferroni_matches_r_p_adjust(manova_ref):
+    got = bonferroni(manova_ref["p_value"])
+    np.testing.assert_allclose(got["p_adjusted"], manova_ref["p_bonferroni"], rtol=1e-12)
+    assert got["test"].tolist() == ["period", "site"]
+    assert got["threshold"].iloc[0] == pytest.approx(0.025)
+
+
+def test_bonferroni_paper_threshold():
+    p = {"bsi": 0.0004, "sipp": 0.002, "lpi": 0.3}
+    by_count = bonferroni(p, n_tests=50)
+    by_threshold = bonferroni(p, threshold=PAPER_BASELINE_THRESHOLD)
+    assert by_count["threshold"].iloc[0] == pytest.approx(PAPER_BASELINE_THRESHOLD)
+    assert by_count["significant"].tolist() == [True, False, False]
+    assert by_threshold["significant"].tolist() == by_count["significant"].tolist()
+    assert by_count["p_adjusted"].tolist() == pytest.approx([0.02, 0.1, 1.0])
+    with pytest.raises(SpecError, match="smaller"):
+        bonferroni(p, n_tests=2)
