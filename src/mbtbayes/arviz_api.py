@@ -87,3 +87,9 @@ def convergence(
     divergences = int(stats[name].values.sum()) if name else 0
     return (float(r_hat.to_array().max()), float(bulk.to_array().min()),
             float(tail.to_array().min()), divergences)
+
+
+def save_posterior(idata: az.InferenceData, path, *, var_names: list[str]) -> None:
+    """Write the named posterior variables (and sample stats) to a netCDF file."""
+    posterior = idata.posterior[[v for v in var_names if v in idata.posterior]]
+    az.InferenceData(posterior=posterior, sample_stats=idata.sample_stats).to_netcdf(str(path))

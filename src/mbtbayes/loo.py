@@ -42,6 +42,7 @@ def marginal_loglik(
     sd_slope: np.ndarray,
     sigma: np.ndarray,
     corr: np.ndarray | None = None,
+    n_groups: int | None = None,
 ) -> np.ndarray:
     """Per-patient marginal log-likelihood for every posterior draw.
 
@@ -61,6 +62,8 @@ def marginal_loglik(
         Random-intercept SD, random-slope SD and residual SD per draw.
     corr : (S,) array, optional
         Intercept-slope correlation per draw (zero when omitted).
+    n_groups : int, optional
+        Number of patients (default: ``group.max() + 1``).
 
     Returns
     -------
@@ -69,7 +72,7 @@ def marginal_loglik(
     """
     S = beta.shape[0]
     corr = np.zeros(S) if corr is None else corr
-    n_groups = int(group.max()) + 1
+    n_groups = int(group.max()) + 1 if n_groups is None else n_groups
     out = np.zeros((S, n_groups))
     order = np.argsort(group, kind="stable")
     sizes = np.bincount(group, minlength=n_groups)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes.bayes import fit_specs
 from mbtbayes.data import describe, summarise
 from mbtbayes.defaults import SEED
 from mbtbayes.output import write_run
@@ -32,7 +33,7 @@ def reanalyze(
     quick: bool = False,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Validate the register, summarise it, and write the output folder.
+    """Run the reanalysis: validate the register, fit every model spec, write every table.
 
     Parameters
     ----------
@@ -63,7 +64,56 @@ def reanalyze(
     log(describe(register))
     parts = summarise(register)
     tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
-    return write_run(out, register, tables)
+    specs = _specs_for(register, models, log)
+    engine = _engine(sampler=sampler, draws=draws, chains=chains, seed=seed, quick=quick)
+    log(f"fitting {2 * len(specs)} growth models with {engine.sampler} "
+        f"({engine.chains} chains x {engine.draws} draws; each new model structure compiles "
+        "once, which takes a while)")
+    fits = fit_specs(specs, register.data, engine=engine, log=log)
+    tables |= growth_tables(fits, register.data)
+    return write_run(out, register, tables, extra=lambda folder: _save_fits(fits, folder))
+
+
+def growth_tables(fits: list, data: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every Bayesian growth-model table of the contract, from a list of fits."""
+    from mbtbayes import summaries
+
+    return {
+        "growth_models": summaries.growth_table(fits),
+        "period_effects": summaries.period_effects(fits),
+        "effect_sizes": summaries.effect_sizes(fits, data),
+        "variance_explained": summaries.variance_explained(fits, data),
+        "model_comparison": summaries.model_comparison(fits),
+        "diagnostics": summaries.diagnostics_table(fits),
+    }
+
+
+def _specs_for(register, models, log) -> dict:
+    from mbtbayes.specs import load_specs
+
+    specs = load_specs(models)
+    kept = {k: s for k, s in specs.items() if s.measure in register.data}
+    for name in sorted(set(specs) - set(kept)):
+        log(f"skipped model '{name}': column '{specs[name].measure}' is not in the data")
+    return kept
+
+
+def _engine(*, sampler: str, draws: int, chains: int, seed: int, quick: bool):
+    from mbtbayes.bayes import Engine
+
+    if quick:
+        return Engine(sampler=sampler, draws=200, tune=200, chains=2, seed=seed)
+    return Engine(sampler=sampler, draws=draws, tune=draws, chains=chains, seed=seed)
+
+
+def _save_fits(fits: list, folder: Path) -> None:
+    from mbtbayes.arviz_api import save_posterior
+
+    (folder / "fits").mkdir()
+    names = ["beta", "sd_intercept", "sd_slope", "sigma", "corr"]
+    for fit in fits:
+        save_posterior(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc",
+                       var_names=names)
 
 
 def published(*, out: str | Path = "mbtbayes-published",

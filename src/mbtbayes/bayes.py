@@ -1,0 +1,507 @@
+"""Bayesian growth models: Bambi formula -> design, a PyMC graph, nutpie (or PyMC NUTS) draws.
+
+The formula of a spec is parsed by Bambi (formulae), which gives the fixed-effects design and the
+term names the priors are keyed by. The model itself is one PyMC graph,
+
+    y = X b + u0[patient] + u1[patient] * time + e,   e ~ N(0, sigma),
+
+with non-centred patient effects, independent (Bambi 0.17's structure, ``(time | id)``) or
+correlated through an LKJ prior (``correlated = true`` in the spec). Every data-dependent
+quantity, prior scales included, is a ``pm.Data`` container, so nutpie compiles one graph per
+structure (number of fixed columns, number of patients, correlated or not) and reuses it for
+every measure of that structure by swapping data. Sampling never happens at import or in a
+constructor.
+
+A diagnostics gate checks every fit (max R-hat <= 1.01, min bulk and tail ESS >= 400, no
+divergences, over every sampled parameter, patient effects included). A fit that fails is
+refitted once with twice the tuning, twice the draws and ``target_accept = 0.95`` (a patient
+slope SD near zero mixes slowly, and more draws are what raises its ESS); if it still fails it is
+kept with ``passed = False``, which every table that uses it shows.
+
+Examples
+--------
+>>> from mbtbayes.specs import make_spec
+>>> spec = make_spec(outcome="y", time="week", group="id", period="arm", range=(0, 10))
+>>> fit = fit_growth(spec, data, variant="period", draws=500)  # doctest: +SKIP
+>>> fit.diagnostics.passed  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import os
+import time as _time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mbtbayes.defaults import SEED
+from mbtbayes.errors import ConvergenceError, DataError, SpecError
+from mbtbayes.hints import did_you_mean
+from mbtbayes.specs import ModelSpec, default_priors
+
+GATE = {"max_r_hat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "divergences": 0}
+"""Thresholds of the diagnostics gate."""
+
+SAMPLERS = ("nutpie", "pymc")
+LKJ_ETA = 2.0
+"""LKJ shape of the correlated variant (mildly favours small correlations)."""
+
+
+# ---------------------------------------------------------------- design
+
+
+@dataclass(frozen=True)
+class Design:
+    """The data of one fit, as the PyMC graph takes them.
+
+    Attributes
+    ----------
+    y : (n,) array
+    X : (n, p) array
+        Fixed-effects design from the Bambi formula (intercept first).
+    columns : tuple of str
+        Column names of X, e.g. ``("Intercept", "months", "period[II]", "months:period[II]")``.
+    terms : tuple of str
+        The formula term of each column (priors are keyed by term).
+    time : (n,) array
+    group : (n,) int array
+        Patient index into ``groups``.
+    groups : tuple of str
+        Every patient of the data (patients without an observation keep a prior-only effect,
+        so that fits of different measures share a compiled graph).
+    n_excluded : int
+        Rows dropped because the outcome or a covariate was missing.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    columns: tuple[str, ...]
+    terms: tuple[str, ...]
+    time: np.ndarray
+    group: np.ndarray
+    groups: tuple[str, ...]
+    n_excluded: int
+
+
+def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
+    """Build the design of one variant of a spec on long-format data.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    data : pandas.DataFrame
+        Long format, with the spec's outcome, time, group, period and covariate columns.
+    variant : str
+        ``"linear"`` or ``"period"``.
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    SpecError
+        If the variant is unknown or its random-effects part is not ``(time | group)``.
+    DataError
+        If a column is missing or no row is left.
+    """
+    if variant not in spec.formulas:
+        raise SpecError(f"{spec.name}: no formula for variant '{variant}'"
+                        f"{did_you_mean(variant, spec.formulas)}")
+    needed = [spec.measure, spec.time, spec.group, *spec.covariates(variant)]
+    if variant == "period":
+        needed.append(spec.period)
+    absent = [c for c in needed if c not in data]
+    if absent:
+        raise DataError(f"{spec.name}: the data have no column(s) {', '.join(absent)}")
+    groups = tuple(pd.unique(data[spec.group].astype(str)))
+    used = data.dropna(subset=needed)
+    if used.empty:
+        raise DataError(f"{spec.name}: no rows with {spec.measure} and its predictors observed")
+    common = _bambi_design(spec, used, variant)
+    group = pd.Categorical(used[spec.group].astype(str), categories=groups).codes
+    return Design(
+        y=used[spec.measure].to_numpy(float), X=np.asarray(common.design_matrix, float),
+        columns=tuple(common.as_dataframe().columns), terms=_column_terms(common),
+        time=used[spec.time].to_numpy(float), group=group.astype(np.int64), groups=groups,
+        n_excluded=len(data) - len(used))
+
+
+def _bambi_design(spec: ModelSpec, used: pd.DataFrame, variant: str):
+    import bambi as bmb
+
+    frame = used.copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].cat.remove_unused_categories()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = bmb.Model(spec.formulas[variant], frame)
+    except Exception as err:  # formulae raises many types for a bad formula
+        raise SpecError(f"{spec.name}: cannot build '{spec.formulas[variant]}': {err}") from None
+    component = model.components["mu"]
+    wanted = {f"1|{spec.group}", f"{spec.time}|{spec.group}"}
+    if set(component.group_specific_terms) != wanted:
+        raise SpecError(f"{spec.name}: the random-effects part must be ({spec.time} | "
+                        f"{spec.group}); got {sorted(component.group_specific_terms)}")
+    return component.design.common
+
+
+def _column_terms(common) -> tuple[str, ...]:
+    terms = [""] * common.design_matrix.shape[1]
+    for term, sl in common.slices.items():
+        for i in range(sl.start, sl.stop):
+            terms[i] = term
+    return tuple(terms)
+
+
+# ---------------------------------------------------------------- priors
+
+
+def prior_values(spec: ModelSpec, design: Design) -> dict[str, np.ndarray]:
+    """Prior parameters of one fit, per design column and variance component.
+
+    Terms the spec leaves out get :func:`mbtbayes.specs.default_priors` from the spec's range.
+    Coefficients take Normal priors; SDs take HalfNormal priors (the engine's graph).
+
+    Returns
+    -------
+    dict
+        ``beta_mu``, ``beta_sd`` (per column), ``re_sd`` (intercept, slope), ``sigma_sd``.
+
+    Raises
+    ------
+    SpecError
+        If a prior has another distribution.
+    """
+    fallback = default_priors(low=spec.range[0], high=spec.range[1], time=spec.time,
+                              group=spec.group, period=spec.period,
+                              covariates=tuple(t for t in design.terms if t not in
+                                               ("Intercept", spec.time, spec.period,
+                                                f"{spec.time}:{spec.period}")))
+    priors = {**fallback, **spec.priors}
+
+    def normal(term: str) -> tuple[float, float]:
+        p = priors[term]
+        _expect(spec, term, p, "Normal")
+        return float(p["mu"]), float(p["sigma"])
+
+    def half(term: str, p: dict) -> float:
+        _expect(spec, term, p, "HalfNormal")
+        return float(p["sigma"])
+
+    mus, sds = zip(*(normal(t) for t in design.terms), strict=True)
+    re = [half(k, priors[k]["sigma"]) for k in (f"1|{spec.group}", f"{spec.time}|{spec.group}")]
+    return {"beta_mu": np.array(mus), "beta_sd": np.array(sds), "re_sd": np.array(re),
+            "sigma_sd": np.array(half("sigma", priors["sigma"]))}
+
+
+def _expect(spec: ModelSpec, term: str, prior: dict, dist: str) -> None:
+    if not isinstance(prior, dict) or prior.get("dist") != dist:
+        raise SpecError(f"{spec.name}: prior of '{term}' must be a {dist} "
+                        f"(the growth-model engine's graph); got {prior}")
+
+
+def check_prior_keys(spec: ModelSpec, designs: list[Design]) -> None:
+    """Every prior key of the spec must name a term of a built model (Bambi ignores typos).
+
+    Raises
+    ------
+    SpecError
+        Naming the unknown keys, with did-you-mean hints.
+    """
+    terms = {t for d in designs for t in d.terms}
+    terms |= {f"1|{spec.group}", f"{spec.time}|{spec.group}", "sigma"}
+    if spec.period is not None:  # the period variant may be skipped when data have no period
+        terms |= {spec.period, f"{spec.time}:{spec.period}"}
+    unknown = [k for k in spec.priors if k not in terms]
+    if unknown:
+        hints = ", ".join(f"'{k}'{did_you_mean(k, terms)}" for k in unknown)
+        raise SpecError(f"{spec.name}: prior key(s) {hints} name no term of the model; terms: "
+                        + ", ".join(sorted(terms)))
+
+
+# ---------------------------------------------------------------- the PyMC graph
+
+
+def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bool):
+    """The PyMC growth model, with every data-dependent quantity in ``pm.Data``.
+
+    Parameters
+    ----------
+    design : Design
+    priors : dict
+        From :func:`prior_values`.
+    correlated : bool
+        Correlated patient intercept and slope (LKJ prior) instead of independent ones.
+
+    Returns
+    -------
+    pymc.Model
+    """
+    import pymc as pm
+
+    coords = {"coef": list(design.columns), "patient": list(design.groups)}
+    with pm.Model(coords=coords) as model:
+        d = {k: pm.Data(k, v) for k, v in _data_values(design, priors).items()}
+        beta = pm.Normal("beta", d["beta_mu"], d["beta_sd"], dims="coef")
+        z = pm.Normal("z", 0.0, 1.0, shape=(2, len(design.groups)))
+        if correlated:
+            chol, corr, sds = pm.LKJCholeskyCov(
+                "re", n=2, eta=LKJ_ETA, sd_dist=pm.HalfNormal.dist(d["re_sd"], shape=2),
+                compute_corr=True)
+            pm.Deterministic("corr", corr[0, 1])
+            effects = pm.math.dot(chol, z)
+            pm.Deterministic("sd_intercept", sds[0])
+            pm.Deterministic("sd_slope", sds[1])
+        else:
+            sd_int = pm.HalfNormal("sd_intercept", d["re_sd"][0])
+            sd_slope = pm.HalfNormal("sd_slope", d["re_sd"][1])
+            effects = pm.math.stack([sd_int * z[0], sd_slope * z[1]])
+        sigma = pm.HalfNormal("sigma", d["sigma_sd"])
+        g = d["group"]
+        mu = pm.math.dot(d["X"], beta) + effects[0][g] + effects[1][g] * d["time"]
+        pm.Normal("y", mu, sigma, observed=d["y_obs"])
+    return model
+
+
+def _data_values(design: Design, priors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {"X": design.X, "y_obs": design.y, "time": design.time, "group": design.group,
+            **priors}
+
+
+# ---------------------------------------------------------------- diagnostics
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of one fit, and whether it passed the gate."""
+
+    max_r_hat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    passed: bool
+    attempts: int = 1
+    draws: int = 0
+    """Draws per chain of the kept fit."""
+
+
+def diagnose(idata, *, attempts: int = 1) -> Diagnostics:
+    """Apply the gate (:data:`GATE`) over every sampled parameter of a fit."""
+    from mbtbayes.arviz_api import convergence
+
+    r_hat, ess_bulk, ess_tail, divergences = convergence(idata, var_names=sampled_vars(idata))
+    passed = (r_hat <= GATE["max_r_hat"] and ess_bulk >= GATE["min_ess_bulk"]
+              and ess_tail >= GATE["min_ess_tail"] and divergences <= GATE["divergences"])
+    draws = int(idata.posterior.sizes["draw"])
+    return Diagnostics(r_hat, ess_bulk, ess_tail, divergences, bool(passed), attempts, draws)
+
+
+def sampled_vars(idata) -> list[str]:
+    """Names of the free parameters (not deterministics, not nutpie's extras)."""
+    names = ["beta", "z", "sigma"]
+    post = idata.posterior
+    names += ["re_cholesky_cov"] if "re_cholesky_cov" in post else ["sd_intercept", "sd_slope"]
+    return [n for n in names if n in post]
+
+
+# ---------------------------------------------------------------- sampling
+
+
+@dataclass(frozen=True)
+class GrowthFit:
+    """One fitted variant of one spec.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+    variant : str
+    design : Design
+    idata : arviz.InferenceData
+        Posterior with ``beta`` (dim ``coef``), ``sd_intercept``, ``sd_slope``, ``sigma``
+        (and ``corr`` when correlated), and the patient offsets ``z``.
+    diagnostics : Diagnostics
+    sampler : str
+    seconds : float
+        Sampling wall time (without compilation).
+    """
+
+    spec: ModelSpec
+    variant: str
+    design: Design
+    idata: object
+    diagnostics: Diagnostics
+    sampler: str
+    seconds: float
+
+    def draws(self, name: str) -> np.ndarray:
+        """Posterior draws of a parameter, chains and draws stacked first: (S, ...)."""
+        values = self.idata.posterior[name].values
+        return values.reshape(-1, *values.shape[2:])
+
+    def beta(self) -> pd.DataFrame:
+        """Fixed-effect draws, one column per design column."""
+        return pd.DataFrame(self.draws("beta"), columns=list(self.design.columns))
+
+
+@dataclass
+class Engine:
+    """Samples growth models, compiling each graph structure once (nutpie) and reusing it.
+
+    Parameters
+    ----------
+    sampler : {"nutpie", "pymc"}
+    draws, tune, chains : int
+    seed : int
+    progress : bool
+        Show the sampler's progress bar (default: only on a terminal).
+    """
+
+    sampler: str = "nutpie"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = SEED
+    progress: bool = False
+    _compiled: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise SpecError(f"sampler must be one of {SAMPLERS}, got '{self.sampler}'")
+        for name in ("draws", "tune", "chains"):
+            if getattr(self, name) < 1:
+                raise SpecError(f"{name} must be >= 1")
+
+    def fit(self, spec: ModelSpec, design: Design, *, variant: str, seed: int | None = None,
+            gate: bool = True) -> GrowthFit:
+        """Fit one design; refit once with longer tuning if the gate fails."""
+        priors = prior_values(spec, design)
+        seed = self.seed if seed is None else seed
+        start = _time.perf_counter()
+        idata = self._sample(design, priors, spec.correlated, seed, self.draws, self.tune, 0.8)
+        diag = diagnose(idata)
+        if gate and not diag.passed:
+            idata = self._sample(design, priors, spec.correlated, seed + 1, 2 * self.draws,
+                                 2 * self.tune, 0.95)
+            diag = diagnose(idata, attempts=2)
+        seconds = _time.perf_counter() - start
+        return GrowthFit(spec, variant, design, idata, diag, self.sampler, seconds)
+
+    def _sample(self, design, priors, correlated, seed, draws, tune, target_accept):
+        args = (design, priors, correlated, seed, draws, tune, target_accept)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._nutpie(*args) if self.sampler == "nutpie" else self._pymc(*args)
+
+    def _nutpie(self, design, priors, correlated, seed, draws, tune, target_accept):
+        import nutpie
+
+        key = (design.X.shape[1], len(design.groups), correlated)
+        if key not in self._compiled:
+            model = build_model(design, priors, correlated=correlated)
+            self._compiled[key] = nutpie.compile_pymc_model(model)
+        compiled = self._compiled[key].with_data(**_data_values(design, priors))
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=self.chains,
+                              seed=seed, progress_bar=self.progress, save_warmup=False,
+                              target_accept=target_accept)
+        # The compiled graph keeps the coordinate labels of the design it was built from.
+        idata.posterior = idata.posterior.assign_coords(coef=list(design.columns))
+        return idata
+
+    def _pymc(self, design, priors, correlated, seed, draws, tune, target_accept):
+        import pymc as pm
+
+        model = build_model(design, priors, correlated=correlated)
+        return pm.sample(draws=draws, tune=tune, chains=self.chains, cores=min(2, self.chains),
+                         random_seed=seed, target_accept=target_accept, model=model,
+                         progressbar=self.progress, compute_convergence_checks=False)
+
+
+def fit_growth(
+    spec: ModelSpec,
+    data: pd.DataFrame,
+    *,
+    variant: str = "period",
+    sampler: str = "nutpie",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = SEED,
+    engine: Engine | None = None,
+) -> GrowthFit:
+    """Fit one variant of a growth-model spec to long-format data.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        From ``models/*.toml`` or :func:`mbtbayes.specs.make_spec`.
+    data : pandas.DataFrame
+        Long format with the spec's columns; rows with a missing outcome or predictor are
+        left out and counted (``fit.design.n_excluded``).
+    variant : {"linear", "period"}
+    sampler : {"nutpie", "pymc"}
+    draws, tune, chains, seed : int
+    engine : Engine, optional
+        Reuse an engine (and its compiled graphs) across fits.
+
+    Returns
+    -------
+    GrowthFit
+    """
+    engine = engine or Engine(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed)
+    design = make_design(spec, data, variant=variant)
+    check_prior_keys(spec, [design])
+    return engine.fit(spec, design, variant=variant)
+
+
+def fit_specs(
+    specs: dict[str, ModelSpec],
+    data: pd.DataFrame,
+    *,
+    engine: Engine,
+    log: Callable[[str], None] = print,
+) -> list[GrowthFit]:
+    """Fit every variant of every spec, reusing compiled graphs, and log progress.
+
+    A spec whose period column is absent from the data fits the linear variant only.
+
+    Returns
+    -------
+    list of GrowthFit
+        In spec order, linear before period.
+    """
+    jobs = []
+    for spec in specs.values():
+        variants = [v for v in spec.variants if v == "linear" or spec.period in data]
+        designs = [make_design(spec, data, variant=v) for v in variants]
+        check_prior_keys(spec, designs)
+        jobs += [(spec, v, d) for v, d in zip(variants, designs, strict=True)]
+    fits = []
+    for i, (spec, variant, design) in enumerate(jobs, start=1):
+        fit = engine.fit(spec, design, variant=variant, seed=engine.seed + i)
+        d = fit.diagnostics
+        log(f"[{i}/{len(jobs)}] {spec.name} {variant}: n={design.y.size} "
+            f"(excluded {design.n_excluded}), {fit.seconds:.1f} s, max R-hat {d.max_r_hat:.3f}, "
+            f"min ESS {d.min_ess_bulk:.0f}/{d.min_ess_tail:.0f}, divergences {d.divergences}, "
+            + ("passed" if d.passed else f"FAILED the gate after {d.attempts} attempts"))
+        fits.append(fit)
+    return fits
+
+
+def require_passed(fits: list[GrowthFit]) -> None:
+    """Raise ConvergenceError listing the fits that failed the gate (for strict callers)."""
+    failed = [f"{f.spec.name}/{f.variant}" for f in fits if not f.diagnostics.passed]
+    if failed:
+        raise ConvergenceError("fits failed the diagnostics gate: " + ", ".join(failed)
+                               + "; try more --draws, or check the data and priors")
+
+
+def cpu_count() -> int:
+    """Cores available to this process (for messages)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -1,0 +1,340 @@
+"""Posterior summaries of growth fits as tidy tables: parameters, period contrasts, Cohen's d,
+variance explained by period, and leave-one-patient-out model comparison.
+
+Every interval is a 95% highest-density interval (``interval = "95% HDI"``); every row that
+uses a fit carries that fit's ``passed`` flag from the diagnostics gate.
+
+Examples
+--------
+>>> tables = growth_table(fits)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mbtbayes.arviz_api import hdi, summary
+from mbtbayes.bayes import GrowthFit
+from mbtbayes.defaults import CI_PROB
+from mbtbayes.loo import LooResult, elpd_difference, marginal_loglik, psis_loo
+
+INTERVAL = f"{CI_PROB:.0%} HDI"
+SD_BASES = ("observed_baseline_sd", "model_between_patient_sd", "model_residual_sd")
+"""Denominators of Cohen's d: the observed pooled baseline SD (the paper's), the model's
+between-patient SD of intercepts, or the model's residual SD."""
+LOO_METHOD = "psis_marginal_patient"
+PARETO_K_LIMIT = 0.7
+
+
+def _fit_key(fit: GrowthFit) -> dict:
+    return {"measure": fit.spec.name, "model": fit.variant}
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def growth_table(fits: list[GrowthFit]) -> pd.DataFrame:
+    """Fixed effects and variance components of every fit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, model, term, mean, sd, hdi_low, hdi_high, r_hat, ess_bulk, ess_tail,
+        interval, passed. Terms: the design columns (``period[II]`` is Period II minus I),
+        ``sd_intercept`` and ``sd_slope`` (patient SDs), ``sigma`` (residual SD) and ``corr``
+        when the random effects are correlated.
+    """
+    rows = []
+    for fit in fits:
+        names = ["beta", "sd_intercept", "sd_slope", "sigma"]
+        names += ["corr"] if "corr" in fit.idata.posterior else []
+        table = summary(fit.idata, var_names=names)
+        table.index = [_term_name(i) for i in table.index]
+        table = table.rename_axis("term").reset_index()
+        for key, value in _fit_key(fit).items():
+            table.insert(0 if key == "measure" else 1, key, value)
+        table["interval"] = INTERVAL
+        table["passed"] = fit.diagnostics.passed
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True)
+
+
+def _term_name(index: str) -> str:
+    """'beta[months]' -> 'months'."""
+    return index[5:-1] if index.startswith("beta[") else index
+
+
+# ---------------------------------------------------------------- period contrasts
+
+
+def _draw_summary(draws: np.ndarray, rope: float) -> dict:
+    low, high = hdi(draws)
+    return {"mean": float(draws.mean()), "hdi_low": low, "hdi_high": high,
+            "p_direction": float(max((draws > 0).mean(), (draws < 0).mean())),
+            "rope_low": -rope, "rope_high": rope, "p_rope": float((np.abs(draws) < rope).mean())}
+
+
+def period_contrasts(fit: GrowthFit) -> dict[str, np.ndarray]:
+    """Draws of the Period II - I contrasts of a period fit.
+
+    Returns
+    -------
+    dict
+        ``intercept`` (difference at month 0), ``slope`` (difference per time unit) and
+        ``at_<t>`` (difference at the later d time point, e.g. ``at_24``).
+    """
+    beta = fit.beta()
+    spec = fit.spec
+    shift = _column(beta, spec.period)
+    slope = _column(beta, f"{spec.time}:{spec.period}")
+    later = spec.d_months[1]
+    return {"intercept": shift, "slope": slope, f"at_{later:g}": shift + later * slope}
+
+
+def _column(beta: pd.DataFrame, term: str) -> np.ndarray:
+    matches = [c for c in beta.columns if c == term or c.startswith(f"{term}[")]
+    if len(matches) != 1:
+        raise ValueError(f"expected one column for '{term}', found {matches}: the period "
+                         "contrast needs a two-level period")
+    return beta[matches[0]].to_numpy()
+
+
+def period_effects(fits: list[GrowthFit]) -> pd.DataFrame:
+    """Period II - I contrasts of intercept, slope and the predicted difference at 24 months.
+
+    The ROPE is the spec's half-width for level differences; for the slope contrast it is that
+    half-width divided by the later d time point (a slope difference that would accumulate to
+    the ROPE by then).
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, contrast, mean, hdi_low, hdi_high, p_direction, rope_low, rope_high, p_rope,
+        interval, passed.
+    """
+    rows = []
+    for fit in (f for f in fits if f.variant == "period"):
+        later = fit.spec.d_months[1]
+        for contrast, draws in period_contrasts(fit).items():
+            rope = fit.spec.rope / later if contrast == "slope" else fit.spec.rope
+            rows.append({"measure": fit.spec.name, "contrast": contrast,
+                         **_draw_summary(draws, rope), "interval": INTERVAL,
+                         "passed": fit.diagnostics.passed})
+    return pd.DataFrame(rows)
+
+
+def period_variance_share(fit: GrowthFit, *, share_period_two: float) -> np.ndarray:
+    """Per draw, the share of between-patient intercept variance explained by period.
+
+    ``b^2 q (1 - q) / (b^2 q (1 - q) + sd_intercept^2)``, with ``b`` the period shift at
+    month 0 and ``q`` the share of patients in Period II.
+    """
+    b = period_contrasts(fit)["intercept"]
+    between = b**2 * share_period_two * (1 - share_period_two)
+    return between / (between + fit.draws("sd_intercept") ** 2)
+
+
+def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
+    """Share of intercept variance explained by period, per measure (the paper: 0-5%).
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, mean, hdi_low, hdi_high, interval, passed.
+    """
+    rows = []
+    for fit in (f for f in fits if f.variant == "period"):
+        spec = fit.spec
+        patients = data.drop_duplicates(spec.group)
+        q = float((patients[spec.period].astype(str) != _reference(data, spec.period)).mean())
+        share = period_variance_share(fit, share_period_two=q)
+        low, high = hdi(share)
+        rows.append({"measure": spec.name, "mean": float(share.mean()), "hdi_low": low,
+                     "hdi_high": high, "interval": INTERVAL, "passed": fit.diagnostics.passed})
+    return pd.DataFrame(rows)
+
+
+def _reference(data: pd.DataFrame, column: str) -> str:
+    values = data[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return str(values.cat.categories[0])
+    return str(sorted(values.dropna().astype(str).unique())[0])
+
+
+# ---------------------------------------------------------------- Cohen's d
+
+
+BASELINE_WINDOW = 3.0
+"""An observation counts as baseline when it is a patient's first and lies within this many
+time units of the first d time point (month 0)."""
+
+
+def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: str,
+                         period: str | None, start: float = 0.0) -> float:
+    """Observed SD of the outcome at baseline, pooled over periods (the paper's d denominator).
+
+    Baseline is each patient's first observed value, if it lies within
+    :data:`BASELINE_WINDOW` of ``start``. The pooled within-period SD is
+    ``sqrt(sum((n_k - 1) s_k^2) / sum(n_k - 1))``; without a period it is the plain SD.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 5.0], "t": [0, 0, 0, 0], "id": [1, 2, 3, 4],
+    ...                    "g": ["I", "I", "II", "II"]})
+    >>> round(observed_baseline_sd(df, outcome="y", time="t", group="id", period="g"), 4)
+    1.2247
+    """
+    first = data.dropna(subset=[outcome]).sort_values(time, kind="stable").groupby(group).head(1)
+    first = first[first[time] <= start + BASELINE_WINDOW]
+    if period is None:
+        return float(first[outcome].std(ddof=1))
+    parts = first.groupby(period, observed=True)[outcome].agg(["count", "var"])
+    return float(np.sqrt(((parts["count"] - 1) * parts["var"]).sum() / (parts["count"] - 1).sum()))
+
+
+def change_draws(fit: GrowthFit) -> dict[str, np.ndarray]:
+    """Draws of the predicted population change between the two d time points, per period
+    (period fit: ``"I"``, ``"II"``) or pooled (linear fit: ``"pooled"``).
+
+    Covariates (e.g. WAI version) are held fixed, so they cancel from the change.
+    """
+    beta = fit.beta()
+    spec = fit.spec
+    span = spec.d_months[1] - spec.d_months[0]
+    slope = beta[spec.time].to_numpy()
+    if fit.variant == "linear":
+        return {"pooled": span * slope}
+    extra = _column(beta, f"{spec.time}:{spec.period}")
+    levels = _period_levels(fit)
+    return {levels[0]: span * slope, levels[1]: span * (slope + extra)}
+
+
+def _period_levels(fit: GrowthFit) -> tuple[str, str]:
+    column = next(c for c in fit.design.columns if c.startswith(f"{fit.spec.period}["))
+    second = column[len(fit.spec.period) + 1:-1]
+    return ("I", second) if second == "II" else ("reference", second)
+
+
+def effect_sizes(
+    fits: list[GrowthFit],
+    data: pd.DataFrame,
+    *,
+    sd_basis: str = "observed_baseline_sd",
+) -> pd.DataFrame:
+    """Cohen's d of the change from 0 to 24 months, per draw, from model-predicted means.
+
+    ``d = (mean(24) - mean(0)) / SD``; negative d is a decrease. Periods I and II come from
+    the period model, ``pooled`` from the linear model.
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+    data : pandas.DataFrame
+        The data the fits used (for the observed baseline SD).
+    sd_basis : str
+        One of :data:`SD_BASES`; named in the ``sd_basis`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, period, months_from, months_to, change_mean, sd_basis, sd_mean, d_mean,
+        d_hdi_low, d_hdi_high, interval, passed.
+    """
+    if sd_basis not in SD_BASES:
+        raise ValueError(f"sd_basis must be one of {SD_BASES}, got '{sd_basis}'")
+    rows = []
+    for fit in fits:
+        sd = _sd_draws(fit, data, sd_basis)
+        for period, change in change_draws(fit).items():
+            d = change / sd
+            low, high = hdi(d)
+            rows.append({"measure": fit.spec.name, "period": period,
+                         "months_from": fit.spec.d_months[0], "months_to": fit.spec.d_months[1],
+                         "change_mean": float(change.mean()), "sd_basis": sd_basis,
+                         "sd_mean": float(np.mean(sd)), "d_mean": float(d.mean()),
+                         "d_hdi_low": low, "d_hdi_high": high, "interval": INTERVAL,
+                         "passed": fit.diagnostics.passed})
+    return pd.DataFrame(rows)
+
+
+def _sd_draws(fit: GrowthFit, data: pd.DataFrame, sd_basis: str) -> np.ndarray | float:
+    spec = fit.spec
+    if sd_basis == "observed_baseline_sd":
+        return observed_baseline_sd(data, outcome=spec.measure, time=spec.time, group=spec.group,
+                                    period=spec.period if spec.period in data else None,
+                                    start=spec.d_months[0])
+    return fit.draws("sd_intercept" if sd_basis == "model_between_patient_sd" else "sigma")
+
+
+# ---------------------------------------------------------------- model comparison
+
+
+def patient_loglik(fit: GrowthFit) -> np.ndarray:
+    """Marginal log-likelihood per patient, shape (chains, draws, patients with data)."""
+    d = fit.design
+    corr = fit.draws("corr") if "corr" in fit.idata.posterior else None
+    ll = marginal_loglik(y=d.y, X=d.X, time=d.time, group=d.group, beta=fit.draws("beta"),
+                         sd_intercept=fit.draws("sd_intercept"), sd_slope=fit.draws("sd_slope"),
+                         sigma=fit.draws("sigma"), corr=corr, n_groups=len(d.groups))
+    observed = np.bincount(d.group, minlength=len(d.groups)) > 0
+    chains = fit.idata.posterior.sizes["chain"]
+    return ll[:, observed].reshape(chains, -1, int(observed.sum()))
+
+
+def marginal_loo(fit: GrowthFit) -> LooResult:
+    """Leave-one-patient-out PSIS-LOO on the marginal likelihood of a fit."""
+    return psis_loo(patient_loglik(fit), method=LOO_METHOD)
+
+
+def model_comparison(fits: list[GrowthFit]) -> pd.DataFrame:
+    """ELPD of the period model minus the linear model, per measure.
+
+    Positive ``elpd_diff`` favours the period model. ``loo_method`` names the estimand:
+    leave-one-patient-out PSIS-LOO on the marginal likelihood (random effects integrated out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, elpd_linear, elpd_period, elpd_diff, elpd_diff_se, p_loo_linear,
+        p_loo_period, max_pareto_k, loo_method, loo_reliable, passed.
+    """
+    by_measure: dict[str, dict[str, GrowthFit]] = {}
+    for fit in fits:
+        by_measure.setdefault(fit.spec.name, {})[fit.variant] = fit
+    rows = []
+    for measure, pair in by_measure.items():
+        if set(pair) != {"linear", "period"}:
+            continue
+        loo = {v: marginal_loo(f) for v, f in pair.items()}
+        diff, se = elpd_difference(loo["period"], loo["linear"])
+        max_k = max(r.max_k for r in loo.values())
+        rows.append({"measure": measure, "elpd_linear": loo["linear"].elpd,
+                     "elpd_period": loo["period"].elpd, "elpd_diff": diff, "elpd_diff_se": se,
+                     "p_loo_linear": loo["linear"].p_loo, "p_loo_period": loo["period"].p_loo,
+                     "max_pareto_k": max_k, "loo_method": LOO_METHOD,
+                     "loo_reliable": bool(max_k <= PARETO_K_LIMIT),
+                     "passed": all(f.diagnostics.passed for f in pair.values())})
+    return pd.DataFrame(rows)
+
+
+def diagnostics_table(fits: list[GrowthFit]) -> pd.DataFrame:
+    """One row per fit: the gate's diagnostics, the data used, and the sampler.
+
+    Returns
+    -------
+    pandas.DataFrame
+        fit, measure, model, max_r_hat, min_ess_bulk, min_ess_tail, divergences, passed,
+        attempts, n_obs, n_excluded, n_patients, sampler, seconds.
+    """
+    rows = []
+    for fit in fits:
+        d, g = fit.diagnostics, fit.design
+        rows.append({"fit": f"{fit.spec.name}/{fit.variant}", **_fit_key(fit),
+                     "max_r_hat": d.max_r_hat, "min_ess_bulk": d.min_ess_bulk,
+                     "min_ess_tail": d.min_ess_tail, "divergences": d.divergences,
+                     "passed": d.passed, "attempts": d.attempts, "draws": d.draws,
+                     "n_obs": int(g.y.size), "n_excluded": g.n_excluded,
+                     "n_patients": int((np.bincount(g.group) > 0).sum()),
+                     "sampler": fit.sampler, "seconds": round(fit.seconds, 2)})
+    return pd.DataFrame(rows)
