@@ -123,3 +123,15 @@ def test_bad_inputs(spec, data):
         make_design(spec, data, variant="periods")
     with pytest.raises(SpecError, match="sampler must be one of"):
         Engine(sampler="stan")
+
+
+def test_correlated_variant_estimates_the_correlation(data):
+    """LKJ variant: the correlation is a parameter, and the marginal LOO uses it."""
+    spec = make_spec(outcome="score", time="week", group="subject", period="arm",
+                     range=(0, 50), d_months=(0, 10), correlated=True)
+    engine = Engine(draws=300, tune=300, chains=2, seed=5)
+    fit = fit_growth(spec, data, variant="linear", engine=engine)
+    table = growth_table([fit]).set_index("term")
+    assert "corr" in table.index
+    assert -1 < table.loc["corr", "hdi_low"] < table.loc["corr", "hdi_high"] < 1
+    assert table.loc["sd_intercept", "hdi_low"] <= SD_INT <= table.loc["sd_intercept", "hdi_high"]

@@ -14,7 +14,7 @@ constructor.
 
 A diagnostics gate checks every fit (max R-hat <= 1.01, min bulk and tail ESS >= 400, no
 divergences, over every sampled parameter, patient effects included). A fit that fails is
-refitted once with twice the tuning, twice the draws and ``target_accept = 0.95`` (a patient
+refitted once with twice the tuning, three times the draws and ``target_accept = 0.95`` (a patient
 slope SD near zero mixes slowly, and more draws are what raises its ESS); if it still fails it is
 kept with ``passed = False``, which every table that uses it shows.
 
@@ -387,7 +387,7 @@ class Engine:
         idata = self._sample(design, priors, spec.correlated, seed, self.draws, self.tune, 0.8)
         diag = diagnose(idata)
         if gate and not diag.passed:
-            idata = self._sample(design, priors, spec.correlated, seed + 1, 2 * self.draws,
+            idata = self._sample(design, priors, spec.correlated, seed + 1, 3 * self.draws,
                                  2 * self.tune, 0.95)
             diag = diagnose(idata, attempts=2)
         seconds = _time.perf_counter() - start

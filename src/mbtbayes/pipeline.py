@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from mbtbayes.bayes import fit_specs
+from mbtbayes.compare import concordance_summary
 from mbtbayes.data import describe, summarise
 from mbtbayes.defaults import SEED
 from mbtbayes.output import write_run
@@ -71,7 +72,32 @@ def reanalyze(
         "once, which takes a while)")
     fits = fit_specs(specs, register.data, engine=engine, log=log)
     tables |= growth_tables(fits, register.data)
-    return write_run(out, register, tables, extra=lambda folder: _save_fits(fits, folder))
+    log("frequentist analysis: ML mixed models, AIC, d")
+    tables |= frequentist_tables(fits, specs, register.data, log=log)
+    summary = concordance_summary(tables["concordance"])
+    log(summary)
+
+    def extra(folder: Path) -> None:
+        _save_fits(fits, folder)
+        (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
+
+    return write_run(out, register, tables, extra=extra)
+
+
+def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame, *,
+                       log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
+    """The frequentist tables, AIC beside LOO, and the concordance of the two analyses."""
+    from mbtbayes import compare
+
+    ml = compare.frequentist_fits(specs, data, log=log)
+    comparison = compare.model_comparison_table(fits, ml)
+    rows = compare.growth_questions(fits, ml) + compare.model_choice_questions(comparison)
+    return {
+        "frequentist_growth_models": compare.frequentist_growth_table(ml),
+        "frequentist_effect_sizes": compare.frequentist_effect_sizes(ml, specs, data),
+        "model_comparison": comparison,
+        "concordance": compare.concordance(rows),
+    }
 
 
 def growth_tables(fits: list, data: pd.DataFrame) -> dict[str, pd.DataFrame]:
