@@ -8,8 +8,9 @@ term names the priors are keyed by. The model itself is one PyMC graph,
 with non-centred patient effects, independent (Bambi 0.17's structure, ``(time | id)``) or
 correlated through an LKJ prior (``correlated = true`` in the spec). Every data-dependent
 quantity, prior scales included, is a ``pm.Data`` container, so nutpie compiles one graph per
-structure (number of fixed columns, number of patients, correlated or not) and reuses it for
-every measure of that structure by swapping data. Sampling never happens at import or in a
+structure (number of fixed columns, number of patients) and reuses it for every measure of that
+structure by swapping data. The correlated variant is sampled with PyMC's NUTS (nutpie 0.16
+fails to initialise the LKJ prior). Sampling never happens at import or in a
 constructor.
 
 A diagnostics gate checks every fit (max R-hat <= 1.01, min bulk and tail ESS >= 400, no
@@ -252,8 +253,9 @@ def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bo
         beta = pm.Normal("beta", d["beta_mu"], d["beta_sd"], dims="coef")
         z = pm.Normal("z", 0.0, 1.0, shape=(2, len(design.groups)))
         if correlated:
+            # The correlated graph is compiled per fit, so its prior scales can be constants.
             chol, corr, sds = pm.LKJCholeskyCov(
-                "re", n=2, eta=LKJ_ETA, sd_dist=pm.HalfNormal.dist(d["re_sd"], shape=2),
+                "re", n=2, eta=LKJ_ETA, sd_dist=pm.HalfNormal.dist(priors["re_sd"], shape=2),
                 compute_corr=True)
             pm.Deterministic("corr", corr[0, 1])
             effects = pm.math.dot(chol, z)
@@ -391,21 +393,25 @@ class Engine:
                                  2 * self.tune, 0.95)
             diag = diagnose(idata, attempts=2)
         seconds = _time.perf_counter() - start
-        return GrowthFit(spec, variant, design, idata, diag, self.sampler, seconds)
+        sampler = "pymc" if spec.correlated else self.sampler
+        return GrowthFit(spec, variant, design, idata, diag, sampler, seconds)
 
     def _sample(self, design, priors, correlated, seed, draws, tune, target_accept):
         args = (design, priors, correlated, seed, draws, tune, target_accept)
+        # nutpie 0.16 cannot find a starting point for the LKJ prior ("cannot set WRITEABLE
+        # flag"), so the correlated variant is always sampled with PyMC's NUTS.
+        use_nutpie = self.sampler == "nutpie" and not correlated
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return self._nutpie(*args) if self.sampler == "nutpie" else self._pymc(*args)
+            return self._nutpie(*args) if use_nutpie else self._pymc(*args)
 
-    def _nutpie(self, design, priors, correlated, seed, draws, tune, target_accept):
+    def _nutpie(self, design, priors, _correlated, seed, draws, tune, target_accept):
         import nutpie
 
-        key = (design.X.shape[1], len(design.groups), correlated)
+        key = (design.X.shape[1], len(design.groups))
         if key not in self._compiled:
-            model = build_model(design, priors, correlated=correlated)
-            self._compiled[key] = nutpie.compile_pymc_model(model)
+            self._compiled[key] = nutpie.compile_pymc_model(
+                build_model(design, priors, correlated=False))
         compiled = self._compiled[key].with_data(**_data_values(design, priors))
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=self.chains,
                               seed=seed, progress_bar=self.progress, save_warmup=False,
