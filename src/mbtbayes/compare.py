@@ -228,6 +228,18 @@ def concordance(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
+def _why(r) -> str:
+    if r.question.startswith("model choice"):
+        return (" (AIC charges a fixed 2 points per parameter; the LOO rule asks for a "
+                "predictive gain beyond 2 standard errors)")
+    if r.frequentist_decision == "difference" and r.bayes_decision == "undecided":
+        return (" (significant, but the 95% HDI reaches into the ROPE: the effect may be too "
+                "small to matter)")
+    if r.frequentist_decision == "no evidence" and r.bayes_decision == "difference":
+        return " (the HDI excludes the ROPE while the Wald interval includes zero)"
+    return ""
+
+
 def concordance_summary(table: pd.DataFrame) -> str:
     """A short plain-language account of where the two approaches differ, and why."""
     n, agree = len(table), int(table["agree"].sum())
@@ -245,7 +257,7 @@ def concordance_summary(table: pd.DataFrame) -> str:
     for r in table[~table["agree"].astype(bool)].itertuples(index=False):
         lines.append(f"Disagreement: {r.question}, {r.subject}: frequentist "
                      f"'{r.frequentist_decision}' (p = {r.p_value:.3f}), Bayesian "
-                     f"'{r.bayes_decision}'.")
+                     f"'{r.bayes_decision}'{_why(r)}.")
     if not table["passed"].all():
         lines.append("Some rows rest on fits that failed the diagnostics gate (passed = False).")
     return "\n".join(lines)
