@@ -135,3 +135,18 @@ def test_correlated_variant_estimates_the_correlation(data):
     assert "corr" in table.index
     assert -1 < table.loc["corr", "hdi_low"] < table.loc["corr", "hdi_high"] < 1
     assert table.loc["sd_intercept", "hdi_low"] <= SD_INT <= table.loc["sd_intercept", "hdi_high"]
+
+
+def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
+    """Forced K-fold (k_limit = 0) estimates the same leave-patients-out elpd as PSIS."""
+    from functools import partial
+
+    from mbtbayes.bayes import kfold_patients
+
+    psis = model_comparison(fits).iloc[0]
+    small = Engine(draws=300, tune=300, chains=2, seed=2, _compiled=engine._compiled)
+    kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5),
+                             k_limit=0.0).iloc[0]
+    assert kfold["loo_method"] == "kfold_marginal_patient_5"
+    for column in ("elpd_linear", "elpd_period"):
+        assert kfold[column] == pytest.approx(psis[column], abs=3 * psis["elpd_diff_se"] + 2)

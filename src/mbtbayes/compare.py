@@ -28,7 +28,7 @@ from mbtbayes.arviz_api import hdi
 from mbtbayes.bayes import GrowthFit
 from mbtbayes.frequentist import MixedResult, compare_aic, fit_mixed, mixed_cohens_d
 from mbtbayes.specs import ModelSpec
-from mbtbayes.summaries import model_comparison, observed_baseline_sd
+from mbtbayes.summaries import observed_baseline_sd
 
 ALPHA = 0.05
 RULE = "95% HDI vs ROPE: outside = difference, inside = negligible, else undecided"
@@ -126,9 +126,8 @@ def frequentist_effect_sizes(
     return pd.concat(rows, ignore_index=True)
 
 
-def model_comparison_table(fits: list[GrowthFit], ml: dict) -> pd.DataFrame:
-    """The Bayesian LOO comparison with the frequentist AIC columns beside it."""
-    loo = model_comparison(fits)
+def model_comparison_table(loo: pd.DataFrame, ml: dict) -> pd.DataFrame:
+    """The Bayesian LOO comparison (``summaries.model_comparison``) with AIC columns beside it."""
     return loo.merge(aic_table(ml), on="measure", how="left") if ml else loo
 
 

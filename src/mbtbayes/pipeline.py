@@ -71,9 +71,9 @@ def reanalyze(
         f"({engine.chains} chains x {engine.draws} draws; each new model structure compiles "
         "once, which takes a while)")
     fits = fit_specs(specs, register.data, engine=engine, log=log)
-    tables |= growth_tables(fits, register.data)
+    tables |= growth_tables(fits, register.data, engine=engine)
     log("frequentist analysis: ML mixed models, AIC, d")
-    tables |= frequentist_tables(fits, specs, register.data, log=log)
+    tables |= frequentist_tables(fits, specs, register.data, tables["model_comparison"], log=log)
     summary = concordance_summary(tables["concordance"])
     log(summary)
 
@@ -84,13 +84,13 @@ def reanalyze(
     return write_run(out, register, tables, extra=extra)
 
 
-def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame, *,
+def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame, loo: pd.DataFrame, *,
                        log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """The frequentist tables, AIC beside LOO, and the concordance of the two analyses."""
     from mbtbayes import compare
 
     ml = compare.frequentist_fits(specs, data, log=log)
-    comparison = compare.model_comparison_table(fits, ml)
+    comparison = compare.model_comparison_table(loo, ml)
     rows = compare.growth_questions(fits, ml) + compare.model_choice_questions(comparison)
     return {
         "frequentist_growth_models": compare.frequentist_growth_table(ml),
@@ -100,16 +100,25 @@ def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame, *,
     }
 
 
-def growth_tables(fits: list, data: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every Bayesian growth-model table of the contract, from a list of fits."""
+def growth_tables(fits: list, data: pd.DataFrame, *, engine=None) -> dict[str, pd.DataFrame]:
+    """Every Bayesian growth-model table of the contract, from a list of fits.
+
+    With an ``engine``, measures whose PSIS-LOO has a Pareto k above 0.7 are compared by
+    grouped K-fold refits instead.
+    """
+    from functools import partial
+
     from mbtbayes import summaries
+    from mbtbayes.bayes import kfold_patients
+
+    kfold = partial(kfold_patients, engine=engine) if engine is not None else None
 
     return {
         "growth_models": summaries.growth_table(fits),
         "period_effects": summaries.period_effects(fits),
         "effect_sizes": summaries.effect_sizes(fits, data),
         "variance_explained": summaries.variance_explained(fits, data),
-        "model_comparison": summaries.model_comparison(fits),
+        "model_comparison": summaries.model_comparison(fits, kfold=kfold),
         "diagnostics": summaries.diagnostics_table(fits),
     }
 

@@ -11,6 +11,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -287,11 +289,27 @@ def marginal_loo(fit: GrowthFit) -> LooResult:
     return psis_loo(patient_loglik(fit), method=LOO_METHOD)
 
 
-def model_comparison(fits: list[GrowthFit]) -> pd.DataFrame:
+def model_comparison(
+    fits: list[GrowthFit],
+    *,
+    kfold: Callable[[GrowthFit], LooResult] | None = None,
+    k_limit: float = PARETO_K_LIMIT,
+) -> pd.DataFrame:
     """ELPD of the period model minus the linear model, per measure.
 
     Positive ``elpd_diff`` favours the period model. ``loo_method`` names the estimand:
-    leave-one-patient-out PSIS-LOO on the marginal likelihood (random effects integrated out).
+    leave-one-patient-out PSIS-LOO on the marginal likelihood (random effects integrated out),
+    or, where a Pareto k exceeds ``k_limit`` and ``kfold`` is given, grouped K-fold by patient
+    on the same marginal likelihood (refits).
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+    kfold : callable, optional
+        Fit -> LooResult by K-fold refits (e.g. :func:`mbtbayes.bayes.kfold_patients` bound to
+        an engine); used only where PSIS is unreliable.
+    k_limit : float
+        Pareto k above which PSIS-LOO is not trusted.
 
     Returns
     -------
@@ -307,13 +325,15 @@ def model_comparison(fits: list[GrowthFit]) -> pd.DataFrame:
         if set(pair) != {"linear", "period"}:
             continue
         loo = {v: marginal_loo(f) for v, f in pair.items()}
-        diff, se = elpd_difference(loo["period"], loo["linear"])
         max_k = max(r.max_k for r in loo.values())
+        if max_k > k_limit and kfold is not None:
+            loo = {v: kfold(f) for v, f in pair.items()}
+        diff, se = elpd_difference(loo["period"], loo["linear"])
         rows.append({"measure": measure, "elpd_linear": loo["linear"].elpd,
                      "elpd_period": loo["period"].elpd, "elpd_diff": diff, "elpd_diff_se": se,
                      "p_loo_linear": loo["linear"].p_loo, "p_loo_period": loo["period"].p_loo,
-                     "max_pareto_k": max_k, "loo_method": LOO_METHOD,
-                     "loo_reliable": bool(max_k <= PARETO_K_LIMIT),
+                     "max_pareto_k": max_k, "loo_method": loo["period"].method,
+                     "loo_reliable": bool(max_k <= k_limit or kfold is not None),
                      "passed": all(f.diagnostics.passed for f in pair.values())})
     return pd.DataFrame(rows)
 
