@@ -60,3 +60,22 @@ def test_model_choice_rows_and_summary():
     assert table["agree"].tolist() == [False, True]
     text = concordance_summary(table)
     assert "agree on 1 of 2" in text and "Disagreement: model choice" in text
+
+
+def test_binary_questions_reproduce_the_papers_p_values(synthetic):
+    """On the synthetic register (counts 41/55 vs 27/43, 17/19 vs 13/15) the remission rows
+    carry the paper's p = 0.212 and 0.801."""
+    from mbtbayes.adherence import adherence_table
+    from mbtbayes.compare import binary_questions
+    from mbtbayes.remission import remission_table, start_end_change
+
+    rows = concordance(binary_questions(
+        remission_table(synthetic, models=("beta_binomial",)),
+        start_end_change(synthetic, models=("dirichlet",)), adherence_table(synthetic)))
+    remission = rows[rows["question"] == "remission difference (II - I)"].set_index("subject")
+    assert round(remission.loc["self_harm", "p_value"], 3) == 0.212
+    assert round(remission.loc["suicide_attempt", "p_value"], 3) == 0.801
+    assert (remission["frequentist_decision"] == "no evidence").all()
+    change = rows[rows["question"].str.startswith("start-end change")]
+    assert len(change) == 4 and (change["p_value"] < 0.001).sum() >= 2
+    assert "drop-out difference (II - I)" in set(rows["question"])

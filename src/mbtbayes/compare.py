@@ -260,3 +260,68 @@ def concordance_summary(table: pd.DataFrame) -> str:
     if not table["passed"].all():
         lines.append("Some rows rest on fits that failed the diagnostics gate (passed = False).")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- binary outcomes
+
+PROPORTION_ROPE = 0.05
+"""ROPE half-width for differences of proportions: 5 percentage points."""
+
+
+def _summary_row(question: str, subject: str, freq: dict, mean: float, low: float,
+                 high: float, prob: float, passed: object) -> dict:
+    """A concordance row from a posterior summary (mean, HDI, P(one direction))."""
+    bayes = _bayes_decision(low, high, PROPORTION_ROPE)
+    fdec = _freq_decision(freq["p_value"])
+    return {"question": question, "subject": subject,
+            "frequentist_estimate": freq["estimate"], "ci_low": freq.get("ci_low"),
+            "ci_high": freq.get("ci_high"), "p_value": freq["p_value"],
+            "frequentist_decision": fdec, "bayes_estimate": mean, "hdi_low": low,
+            "hdi_high": high, "p_direction": max(prob, 1 - prob),
+            "rope_half_width": PROPORTION_ROPE, "bayes_decision": bayes,
+            "decision_rule": RULE + f" (ROPE +-{PROPORTION_ROPE} in proportion)",
+            "agree": (fdec == "difference") == (bayes == "difference"),
+            "passed": True if pd.isna(passed) else bool(passed)}
+
+
+def binary_questions(remission: pd.DataFrame, change: pd.DataFrame,
+                     adherence: pd.DataFrame) -> list[dict]:
+    """Concordance rows for remission by period, start-end change, and drop-out by period.
+
+    Frequentist tests as the paper: logistic-regression Wald for remission (the variant that
+    reproduces both published p-values), McNemar for start-end change, chi-square for drop-out.
+    Bayesian side: the conjugate models of :mod:`mbtbayes.remission` and
+    :mod:`mbtbayes.adherence`.
+    """
+    from mbtbayes.proportions import chi_square, logistic_wald, mcnemar
+
+    rows = []
+    conj = remission[remission["model"] == "beta_binomial"].set_index(["behaviour", "period"])
+    for behaviour in conj.index.get_level_values(0).unique():
+        one, two = conj.loc[(behaviour, "I")], conj.loc[(behaviour, "II")]
+        counts = (int(one.n_remitted), int(one.n_at_risk), int(two.n_remitted),
+                  int(two.n_at_risk))
+        freq = {"estimate": counts[2] / counts[3] - counts[0] / counts[1],
+                "p_value": logistic_wald(*counts).p_value}
+        rows.append(_summary_row("remission difference (II - I)", behaviour, freq,
+                                 one.p_period_diff, one.p_diff_hdi_low, one.p_diff_hdi_high,
+                                 one.prob_ii_worse, one.passed))
+    for r in change[change["model"] == "dirichlet"].itertuples(index=False):
+        if r.period == "pooled":
+            continue
+        freq = {"estimate": (r.n_no_yes - r.n_yes_no) / r.n_pairs,
+                "p_value": mcnemar(int(r.n_yes_no), int(r.n_no_yes)).p_value}
+        rows.append(_summary_row(f"start-end change, Period {r.period}", r.behaviour, freq,
+                                 r.change_mean, r.change_hdi_low, r.change_hdi_high,
+                                 r.prob_decrease, r.passed))
+    drop = adherence[(adherence["outcome"] == "dropout")].set_index("period")
+    if {"I", "II"} <= set(drop.index):
+        events = drop.loc[["I", "II"], ["n_events", "n"]].to_numpy(float)
+        table = np.column_stack([events[:, 0], events[:, 1] - events[:, 0]])
+        freq = {"estimate": events[1, 0] / events[1, 1] - events[0, 0] / events[0, 1],
+                "p_value": chi_square(table).p_value}
+        one = drop.loc["I"]
+        rows.append(_summary_row("drop-out difference (II - I)", "dropout", freq,
+                                 one.diff_mean, one.diff_hdi_low, one.diff_hdi_high,
+                                 one.prob_ii_worse, one.passed))
+    return rows

@@ -73,7 +73,9 @@ def reanalyze(
     fits = fit_specs(specs, register.data, engine=engine, log=log)
     tables |= growth_tables(fits, register.data, engine=engine)
     log("frequentist analysis: ML mixed models, AIC, d")
-    tables |= frequentist_tables(fits, specs, register.data, tables["model_comparison"], log=log)
+    log("remission, start-end change and adherence")
+    tables |= binary_tables(register.data, seed=seed, log=log)
+    tables |= frequentist_tables(fits, specs, register.data, tables, log=log)
     summary = concordance_summary(tables["concordance"])
     log(summary)
 
@@ -84,14 +86,36 @@ def reanalyze(
     return write_run(out, register, tables, extra=extra)
 
 
-def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame, loo: pd.DataFrame, *,
+def binary_tables(data: pd.DataFrame, *, seed: int = SEED,
+                  log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
+    """Remission, start-end change and adherence tables (those whose columns are present)."""
+    from mbtbayes import adherence, remission
+    from mbtbayes.errors import DataError
+
+    makers = {"remission": lambda: remission.remission_table(data, seed=seed),
+              "start_end_change": lambda: remission.start_end_change(data, seed=seed),
+              "adherence": lambda: adherence.adherence_table(data, seed=seed)}
+    tables = {}
+    for name, make in makers.items():
+        try:
+            tables[name] = make()
+        except DataError as err:  # the register lacks those columns: say so, go on
+            log(f"skipped {name}: {err}")
+    return tables
+
+
+def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
+                       bayes: dict[str, pd.DataFrame], *,
                        log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """The frequentist tables, AIC beside LOO, and the concordance of the two analyses."""
     from mbtbayes import compare
 
     ml = compare.frequentist_fits(specs, data, log=log)
-    comparison = compare.model_comparison_table(loo, ml)
+    comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
     rows = compare.growth_questions(fits, ml) + compare.model_choice_questions(comparison)
+    if {"remission", "start_end_change", "adherence"} <= set(bayes):
+        rows += compare.binary_questions(bayes["remission"], bayes["start_end_change"],
+                                         bayes["adherence"])
     return {
         "frequentist_growth_models": compare.frequentist_growth_table(ml),
         "frequentist_effect_sizes": compare.frequentist_effect_sizes(ml, specs, data),
@@ -155,9 +179,11 @@ def published(*, out: str | Path = "mbtbayes-published",
               log: Callable[[str], None] = print) -> Path:
     """Work from the paper's published numbers alone (no register needed).
 
-    Writes ``published_numbers.csv`` (every number, with its provenance) and
-    ``reconstructions.csv`` (every pair of cell counts consistent with the reported remission
-    percentages and p-values, per test variant).
+    Writes ``published_numbers.csv`` (every number, with its provenance),
+    ``published_posteriors.csv`` (every pair of cell counts consistent with the reported
+    remission percentages and p-values, per test variant, with the recomputed p and the
+    posterior P(II < I)), ``published_summary.csv`` (how the conclusion varies across the
+    reconstructions) and ``inconsistencies.csv`` (the paper's internal inconsistencies).
 
     Parameters
     ----------
@@ -172,22 +198,15 @@ def published(*, out: str | Path = "mbtbayes-published",
     """
     from mbtbayes.output import write_tables
     from mbtbayes.published import published_table
+    from mbtbayes.published_bayes import (
+        inconsistencies,
+        published_posteriors,
+        published_summary,
+    )
 
-    log("published numbers: reconstructing cell counts from percentages and p-values")
-    tables = {"published_numbers": published_table(), "reconstructions": _reconstructions()}
+    log("published numbers: reconstructing cell counts and fitting the conjugate models")
+    posteriors = published_posteriors()
+    tables = {"published_numbers": published_table(), "published_posteriors": posteriors,
+              "published_summary": published_summary(posteriors),
+              "inconsistencies": inconsistencies(posteriors)}
     return write_tables(out, tables, label="published numbers only (no patient data)")
-
-
-def _reconstructions() -> pd.DataFrame:
-    from mbtbayes.reconstruct import consistent_counts
-
-    questions = {
-        "self_harm_remission": dict(pct1=75, pct2=63, p_value=0.212),
-        "suicide_attempt_remission": dict(pct1=89, pct2=87, p_value=0.801),
-    }
-    frames = []
-    for question, args in questions.items():
-        found = consistent_counts(**args, n1_range=range(1, 97), n2_range=range(1, 90))
-        found.insert(0, "question", question)
-        frames.append(found)
-    return pd.concat(frames, ignore_index=True)
