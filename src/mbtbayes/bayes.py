@@ -272,6 +272,24 @@ def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bo
     return model
 
 
+def pad_design(design: Design, priors: dict[str, np.ndarray], *, width: int):
+    """Pad a design with zero columns up to ``width`` (no padding for wider designs).
+
+    A zero column leaves the likelihood unchanged, so its coefficient keeps its N(0, 1) prior
+    and the other parameters' posterior is that of the unpadded model.
+    """
+    extra = max(width - design.X.shape[1], 0)
+    if not extra:
+        return design, priors
+    X = np.hstack([design.X, np.zeros((design.X.shape[0], extra))])
+    names = tuple(f"_pad{i}" for i in range(extra))
+    padded = Design(design.y, X, design.columns + names, design.terms + names, design.time,
+                    design.group, design.groups, design.n_excluded)
+    priors = priors | {"beta_mu": np.concatenate([priors["beta_mu"], np.zeros(extra)]),
+                       "beta_sd": np.concatenate([priors["beta_sd"], np.ones(extra)])}
+    return padded, priors
+
+
 def _data_values(design: Design, priors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"X": design.X, "y_obs": design.y, "time": design.time, "group": design.group,
             **priors}
@@ -331,7 +349,8 @@ class GrowthFit:
     diagnostics : Diagnostics
     sampler : str
     seconds : float
-        Sampling wall time (without compilation).
+        Wall time of the fit: sampling and diagnostics of every attempt, plus compilation
+        for the first fit of a compiled graph.
     """
 
     spec: ModelSpec
@@ -362,7 +381,11 @@ class Engine:
     draws, tune, chains : int
     seed : int
     progress : bool
-        Show the sampler's progress bar (default: only on a terminal).
+        Show the sampler's progress bar.
+    width : int
+        Fixed-effect columns of the compiled nutpie graph: narrower designs are padded with
+        zero columns (whose coefficients keep a N(0, 1) prior and are dropped from the output),
+        so that one compiled graph serves every measure and variant up to that width.
     """
 
     sampler: str = "nutpie"
@@ -371,6 +394,7 @@ class Engine:
     chains: int = 4
     seed: int = SEED
     progress: bool = False
+    width: int = 5
     _compiled: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -408,16 +432,20 @@ class Engine:
     def _nutpie(self, design, priors, _correlated, seed, draws, tune, target_accept):
         import nutpie
 
-        key = (design.X.shape[1], len(design.groups))
+        padded, padded_priors = pad_design(design, priors, width=self.width)
+        key = (padded.X.shape[1], len(design.groups))
         if key not in self._compiled:
             self._compiled[key] = nutpie.compile_pymc_model(
-                build_model(design, priors, correlated=False))
-        compiled = self._compiled[key].with_data(**_data_values(design, priors))
+                build_model(padded, padded_priors, correlated=False))
+        compiled = self._compiled[key].with_data(**_data_values(padded, padded_priors))
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=self.chains,
                               seed=seed, progress_bar=self.progress, save_warmup=False,
                               target_accept=target_accept)
-        # The compiled graph keeps the coordinate labels of the design it was built from.
-        idata.posterior = idata.posterior.assign_coords(coef=list(design.columns))
+        # Drop the padding columns; the graph keeps the labels of the design it was built from.
+        p = design.X.shape[1]
+        beta = idata.posterior["beta"].isel(coef=slice(0, p))
+        idata.posterior = idata.posterior.drop_vars("beta").drop_dims("coef").assign(
+            beta=beta.assign_coords(coef=list(design.columns)))
         return idata
 
     def _pymc(self, design, priors, correlated, seed, draws, tune, target_accept):
