@@ -1,23 +1,23 @@
 """Bayesian growth models: Bambi formula -> design, a PyMC graph, nutpie (or PyMC NUTS) draws.
 
 The formula of a spec is parsed by Bambi (formulae), which gives the fixed-effects design and the
-term names the priors are keyed by. The model itself is one PyMC graph,
+term names the priors are keyed by. The model is
 
     y = X b + u0[patient] + u1[patient] * time + e,   e ~ N(0, sigma),
 
-with non-centred patient effects, independent (Bambi 0.17's structure, ``(time | id)``) or
-correlated through an LKJ prior (``correlated = true`` in the spec). Every data-dependent
-quantity, prior scales included, is a ``pm.Data`` container, so nutpie compiles one graph per
-structure (number of fixed columns, number of patients) and reuses it for every measure of that
-structure by swapping data. The correlated variant is sampled with PyMC's NUTS (nutpie 0.16
-fails to initialise the LKJ prior). Sampling never happens at import or in a
-constructor.
+with normal patient effects, independent (Bambi 0.17's structure, ``(time | id)``) or correlated
+(``correlated = true`` in the spec). The patient effects are integrated out analytically: the
+graph's likelihood is each patient's multivariate normal density, computed from per-patient
+sums with 2 x 2 algebra, so only b, the two patient SDs, sigma (and the correlation) are sampled.
+That removes the funnel that made the patient-slope SD mix slowly when it is near zero. Every
+data-dependent quantity, prior scales included, is a ``pm.Data`` container, and designs are
+padded with zero columns to a common width, so nutpie compiles one graph and reuses it for every
+measure and variant by swapping data. Sampling never happens at import or in a constructor.
 
 A diagnostics gate checks every fit (max R-hat <= 1.01, min bulk and tail ESS >= 400, no
-divergences, over every sampled parameter, patient effects included). A fit that fails is
-refitted once with twice the tuning, three times the draws and ``target_accept = 0.95`` (a patient
-slope SD near zero mixes slowly, and more draws are what raises its ESS); if it still fails it is
-kept with ``passed = False``, which every table that uses it shows.
+divergences, over every sampled parameter). A fit that fails is refitted once with twice the
+tuning, three times the draws and ``target_accept = 0.95``; if it still fails it is kept with
+``passed = False``, which every table that uses it shows.
 
 Examples
 --------
@@ -42,6 +42,7 @@ import pandas as pd
 from mbtbayes.defaults import SEED
 from mbtbayes.errors import ConvergenceError, DataError, SpecError
 from mbtbayes.hints import did_you_mean
+from mbtbayes.loo import LOG_2PI, patient_sums
 from mbtbayes.specs import ModelSpec, default_priors
 
 GATE = {"max_r_hat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "divergences": 0}
@@ -231,7 +232,13 @@ def check_prior_keys(spec: ModelSpec, designs: list[Design]) -> None:
 
 
 def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bool):
-    """The PyMC growth model, with every data-dependent quantity in ``pm.Data``.
+    """The PyMC growth model with the patient effects integrated out analytically.
+
+    The likelihood is each patient's marginal density
+    ``y_i ~ MVN(X_i b, Z_i G Z_i' + sigma^2 I)``, ``Z_i = [1, time]``, written with per-patient
+    sums of squares and 2 x 2 algebra (see :mod:`mbtbayes.loo`); it is the same model as
+    ``y ~ ... + (time | id)`` with normal patient effects, without sampling those effects.
+    Every data-dependent quantity, prior scales included, is a ``pm.Data`` container.
 
     Parameters
     ----------
@@ -239,7 +246,8 @@ def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bo
     priors : dict
         From :func:`prior_values`.
     correlated : bool
-        Correlated patient intercept and slope (LKJ prior) instead of independent ones.
+        Correlated patient intercept and slope: ``corr`` has the LKJ(eta = 2) marginal for two
+        dimensions, ``(corr + 1) / 2 ~ Beta(2, 2)``; otherwise independent effects.
 
     Returns
     -------
@@ -247,29 +255,41 @@ def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bo
     """
     import pymc as pm
 
-    coords = {"coef": list(design.columns), "patient": list(design.groups)}
-    with pm.Model(coords=coords) as model:
+    with pm.Model(coords={"coef": list(design.columns)}) as model:
         d = {k: pm.Data(k, v) for k, v in _data_values(design, priors).items()}
         beta = pm.Normal("beta", d["beta_mu"], d["beta_sd"], dims="coef")
-        z = pm.Normal("z", 0.0, 1.0, shape=(2, len(design.groups)))
-        if correlated:
-            # The correlated graph is compiled per fit, so its prior scales can be constants.
-            chol, corr, sds = pm.LKJCholeskyCov(
-                "re", n=2, eta=LKJ_ETA, sd_dist=pm.HalfNormal.dist(priors["re_sd"], shape=2),
-                compute_corr=True)
-            pm.Deterministic("corr", corr[0, 1])
-            effects = pm.math.dot(chol, z)
-            pm.Deterministic("sd_intercept", sds[0])
-            pm.Deterministic("sd_slope", sds[1])
-        else:
-            sd_int = pm.HalfNormal("sd_intercept", d["re_sd"][0])
-            sd_slope = pm.HalfNormal("sd_slope", d["re_sd"][1])
-            effects = pm.math.stack([sd_int * z[0], sd_slope * z[1]])
+        sd0 = pm.HalfNormal("sd_intercept", d["re_sd"][0])
+        sd1 = pm.HalfNormal("sd_slope", d["re_sd"][1])
         sigma = pm.HalfNormal("sigma", d["sigma_sd"])
-        g = d["group"]
-        mu = pm.math.dot(d["X"], beta) + effects[0][g] + effects[1][g] * d["time"]
-        pm.Normal("y", mu, sigma, observed=d["y_obs"])
+        rho = 0.0
+        if correlated:
+            rho = pm.Deterministic("corr", 2 * pm.Beta("corr_01", LKJ_ETA, LKJ_ETA) - 1)
+        pm.Potential("marginal_loglik", _marginal_logp(d, beta, sd0, sd1, rho, sigma))
     return model
+
+
+def _marginal_logp(d, beta, sd0, sd1, rho, sigma):
+    """Sum over patients of the marginal Gaussian log-density (PyTensor).
+
+    With ``A = Z'Z``, ``u = Z'r`` and ``M = sigma^2 I + A G`` (2 x 2), the 2 x 2 identities
+    ``det M = s^4 + s^2 tr(AG) + det A det G`` and
+    ``u'G adj(M) u = s^2 u'Gu + det G u'adj(A)u`` keep the graph small.
+    """
+    import pytensor.tensor as pt
+
+    g00, g01, g11, s2 = sd0**2, rho * sd0 * sd1, sd1**2, sigma**2
+    det_g = g00 * g11 - g01**2
+    rr = d["yy"] - 2 * pt.dot(d["Xy"], beta) + pt.dot(d["XX"], pt.outer(beta, beta).ravel())
+    u0 = d["Zy0"] - pt.dot(d["ZX0"], beta)
+    u1 = d["Zy1"] - pt.dot(d["ZX1"], beta)
+    a00, a01, a11 = d["ZZ00"], d["ZZ01"], d["ZZ11"]
+    det_m = (s2**2 + s2 * (a00 * g00 + 2 * a01 * g01 + a11 * g11)
+             + (a00 * a11 - a01**2) * det_g)
+    q_g = g00 * u0**2 + 2 * g01 * u0 * u1 + g11 * u1**2
+    q_a = a11 * u0**2 - 2 * a01 * u0 * u1 + a00 * u1**2
+    ugw = (s2 * q_g + det_g * q_a) / det_m
+    k = d["k"]
+    return -0.5 * pt.sum(k * LOG_2PI + (k - 2) * pt.log(s2) + pt.log(det_m) + (rr - ugw) / s2)
 
 
 def pad_design(design: Design, priors: dict[str, np.ndarray], *, width: int):
@@ -291,8 +311,11 @@ def pad_design(design: Design, priors: dict[str, np.ndarray], *, width: int):
 
 
 def _data_values(design: Design, priors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {"X": design.X, "y_obs": design.y, "time": design.time, "group": design.group,
-            **priors}
+    s = patient_sums(design.y, design.X, design.time, design.group, len(design.groups))
+    flat = {"k": s["k"], "yy": s["yy"], "Xy": s["Xy"], "XX": s["XX"].reshape(len(s["k"]), -1),
+            "Zy0": s["Zy"][:, 0], "Zy1": s["Zy"][:, 1], "ZX0": s["ZX"][:, 0], "ZX1": s["ZX"][:, 1],
+            "ZZ00": s["ZZ"][:, 0, 0], "ZZ01": s["ZZ"][:, 0, 1], "ZZ11": s["ZZ"][:, 1, 1]}
+    return {**flat, **priors}
 
 
 # ---------------------------------------------------------------- diagnostics
@@ -325,10 +348,8 @@ def diagnose(idata, *, attempts: int = 1) -> Diagnostics:
 
 def sampled_vars(idata) -> list[str]:
     """Names of the free parameters (not deterministics, not nutpie's extras)."""
-    names = ["beta", "z", "sigma"]
-    post = idata.posterior
-    names += ["re_cholesky_cov"] if "re_cholesky_cov" in post else ["sd_intercept", "sd_slope"]
-    return [n for n in names if n in post]
+    names = ["beta", "sd_intercept", "sd_slope", "sigma", "corr_01"]
+    return [n for n in names if n in idata.posterior]
 
 
 # ---------------------------------------------------------------- sampling
@@ -345,7 +366,7 @@ class GrowthFit:
     design : Design
     idata : arviz.InferenceData
         Posterior with ``beta`` (dim ``coef``), ``sd_intercept``, ``sd_slope``, ``sigma``
-        (and ``corr`` when correlated), and the patient offsets ``z``.
+        (and ``corr`` when correlated).
     diagnostics : Diagnostics
     sampler : str
     seconds : float
@@ -417,26 +438,22 @@ class Engine:
                                  2 * self.tune, 0.95)
             diag = diagnose(idata, attempts=2)
         seconds = _time.perf_counter() - start
-        sampler = "pymc" if spec.correlated else self.sampler
-        return GrowthFit(spec, variant, design, idata, diag, sampler, seconds)
+        return GrowthFit(spec, variant, design, idata, diag, self.sampler, seconds)
 
     def _sample(self, design, priors, correlated, seed, draws, tune, target_accept):
         args = (design, priors, correlated, seed, draws, tune, target_accept)
-        # nutpie 0.16 cannot find a starting point for the LKJ prior ("cannot set WRITEABLE
-        # flag"), so the correlated variant is always sampled with PyMC's NUTS.
-        use_nutpie = self.sampler == "nutpie" and not correlated
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return self._nutpie(*args) if use_nutpie else self._pymc(*args)
+            return self._nutpie(*args) if self.sampler == "nutpie" else self._pymc(*args)
 
-    def _nutpie(self, design, priors, _correlated, seed, draws, tune, target_accept):
+    def _nutpie(self, design, priors, correlated, seed, draws, tune, target_accept):
         import nutpie
 
         padded, padded_priors = pad_design(design, priors, width=self.width)
-        key = (padded.X.shape[1], len(design.groups))
+        key = (padded.X.shape[1], correlated)
         if key not in self._compiled:
             self._compiled[key] = nutpie.compile_pymc_model(
-                build_model(padded, padded_priors, correlated=False))
+                build_model(padded, padded_priors, correlated=correlated))
         compiled = self._compiled[key].with_data(**_data_values(padded, padded_priors))
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=self.chains,
                               seed=seed, progress_bar=self.progress, save_warmup=False,

@@ -75,7 +75,7 @@ def marginal_loglik(
     """
     n_groups = int(group.max()) + 1 if n_groups is None else n_groups
     corr = np.zeros(beta.shape[0]) if corr is None else corr
-    stats = _patient_sums(y, X, time, group, n_groups)
+    stats = patient_sums(y, X, time, group, n_groups)
     # Per draw and patient: residual sums r'r and u = Z'r, with r = y - X b.
     rr = (stats["yy"][None] - 2 * beta @ stats["Xy"].T
           + np.einsum("sj,njk,sk->sn", beta, stats["XX"], beta))
@@ -93,8 +93,14 @@ def marginal_loglik(
     return np.where(k > 0, -0.5 * (k * LOG_2PI + logdet + quad), 0.0)
 
 
-def _patient_sums(y, X, time, group, n_groups) -> dict[str, np.ndarray]:
-    """Per-patient sufficient statistics of the Gaussian growth model (Z = [1, time])."""
+def patient_sums(y, X, time, group, n_groups) -> dict[str, np.ndarray]:
+    """Per-patient sufficient statistics of the Gaussian growth model (``Z = [1, time]``).
+
+    Returns
+    -------
+    dict
+        ``k`` (observations), ``yy``, ``Xy``, ``XX``, ``Zy``, ``ZX``, ``ZZ`` per patient.
+    """
     Z = np.column_stack([np.ones_like(time), time])
 
     def total(values: np.ndarray) -> np.ndarray:
