@@ -30,7 +30,6 @@ True
 
 from __future__ import annotations
 
-import os
 import time as _time
 import warnings
 from collections.abc import Callable
@@ -40,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.defaults import SEED
-from mbtbayes.errors import ConvergenceError, DataError, SpecError
+from mbtbayes.errors import DataError, SpecError
 from mbtbayes.hints import did_you_mean
 from mbtbayes.loo import LOG_2PI, patient_sums
 from mbtbayes.specs import ModelSpec, default_priors
@@ -73,8 +72,8 @@ class Design:
     group : (n,) int array
         Patient index into ``groups``.
     groups : tuple of str
-        Every patient of the data (patients without an observation keep a prior-only effect,
-        so that fits of different measures share a compiled graph).
+        Every patient of the data; a patient without an observation of this outcome
+        contributes nothing to the likelihood.
     n_excluded : int
         Rows dropped because the outcome or a covariate was missing.
     """
@@ -543,19 +542,6 @@ def fit_specs(
             + ("passed" if d.passed else f"FAILED the gate after {d.attempts} attempts"))
         fits.append(fit)
     return fits
-
-
-def require_passed(fits: list[GrowthFit]) -> None:
-    """Raise ConvergenceError listing the fits that failed the gate (for strict callers)."""
-    failed = [f"{f.spec.name}/{f.variant}" for f in fits if not f.diagnostics.passed]
-    if failed:
-        raise ConvergenceError("fits failed the diagnostics gate: " + ", ".join(failed)
-                               + "; try more --draws, or check the data and priors")
-
-
-def cpu_count() -> int:
-    """Cores available to this process (for messages)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 # ---------------------------------------------------------------- K-fold by patient
