@@ -17,7 +17,7 @@ synthetic register, exactly as ``mbtbayes reanalyze`` fits them, then
 - How many fits passed the diagnostics gate first time, after the one refit, or not at all.
 - The summaries: total seconds of ``growth_tables``, per table and per inner function
   (``az.summary``, HDI, marginal log-likelihood, PSIS-LOO), timed by wrapping the functions of
-  :mod:`mbtbayes.summaries`; if the total exceeds ``--profile-threshold`` seconds, a second,
+  :mod:`mbtbayes.growth.summaries`; if the total exceeds ``--profile-threshold`` seconds, a second,
   cProfile'd pass shows where inside ArviZ/NumPy the time goes.
 
 The load average (2 shared cores) is printed at the start, after the fits and at the end.
@@ -114,10 +114,10 @@ def since_start() -> float:
 def run_fits(args) -> tuple[list, list[str], Buckets, float, object, list]:
     import nutpie
 
-    from mbtbayes import bayes
-    from mbtbayes.defaults import SEED
-    from mbtbayes.register import get_register
-    from mbtbayes.specs import load_specs
+    from mbtbayes.growth import marginal as bayes
+    from mbtbayes.core.defaults import SEED
+    from mbtbayes.io.register import get_register
+    from mbtbayes.growth.specs import load_specs
 
     data = get_register().data
     specs = load_specs()
@@ -193,7 +193,7 @@ def fit_report(fits, lines, buckets: Buckets) -> dict:
 
 
 def gate_failures(d) -> str:
-    from mbtbayes.bayes import GATE
+    from mbtbayes.growth.marginal import GATE
 
     why = []
     if d.max_r_hat > GATE["max_r_hat"]:
@@ -222,7 +222,7 @@ def first_attempt_report(fits, first_attempts) -> None:
 
 
 def run_summaries(fits, data) -> tuple[float, Buckets, dict]:
-    from mbtbayes import summaries
+    from mbtbayes.growth import summaries
     from mbtbayes.pipeline import growth_tables
 
     buckets = Buckets()
@@ -290,8 +290,8 @@ def main(argv: list[str] | None = None) -> None:
     import nutpie
     import pymc
 
-    import mbtbayes.bayes  # noqa: F401
-    import mbtbayes.summaries  # noqa: F401
+    import mbtbayes.growth.marginal  # noqa: F401
+    import mbtbayes.growth.summaries  # noqa: F401
 
     import_s = time.perf_counter() - t
     print(f"imports (pymc {pymc.__version__}, nutpie {nutpie.__version__}, mbtbayes): "

@@ -96,7 +96,7 @@ def steps(idata) -> int:
 
 
 def per_variable_ess(idata, names: list[str]) -> str:
-    from mbtbayes.arviz_api import convergence
+    from mbtbayes.core.arviz_api import convergence
 
     parts = []
     for name in names:
@@ -115,7 +115,7 @@ def run_sampler(sampler: str, spec, design, engine_kwargs: dict, repeats: int) -
     import nutpie
     import pymc
 
-    from mbtbayes import bayes
+    from mbtbayes.growth import marginal as bayes
 
     timings = Timings()
     originals = (nutpie.compile_pymc_model, nutpie.sample, pymc.sample, bayes.build_model)
@@ -203,10 +203,10 @@ def main(argv: list[str] | None = None) -> None:
     import nutpie
     import pymc
 
-    from mbtbayes.bayes import make_design, prior_values, sampled_vars
-    from mbtbayes.defaults import SEED
-    from mbtbayes.register import get_register
-    from mbtbayes.specs import load_specs
+    from mbtbayes.growth.marginal import make_design, prior_values, sampled_vars
+    from mbtbayes.core.defaults import SEED
+    from mbtbayes.io.register import get_register
+    from mbtbayes.growth.specs import load_specs
 
     import_s = time.perf_counter() - t
     data = get_register().data

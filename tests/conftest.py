@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mbtbayes.simulate import simulate_register
+from mbtbayes.io.synthetic import simulate_register
 
 
 @pytest.fixture(scope="session")

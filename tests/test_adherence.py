@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from mbtbayes.adherence import (
+from mbtbayes.binary.adherence import (
     LognormalPrior,
     WeibullPrior,
     adherence_table,
@@ -22,8 +22,8 @@ from mbtbayes.adherence import (
     mean_duration_draws,
     nig_posterior,
 )
-from mbtbayes.errors import DataError, SpecError
-from mbtbayes.simulate import COUNTS, N_PATIENTS
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.io.synthetic import COUNTS, N_PATIENTS
 
 
 def _p_x_greater(a_x: int, b_x: int, a_y: int, b_y: int) -> float:

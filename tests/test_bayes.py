@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbtbayes.bayes import Engine, fit_growth, fit_specs, make_design
-from mbtbayes.errors import DataError, SpecError
-from mbtbayes.specs import make_spec
-from mbtbayes.summaries import diagnostics_table, effect_sizes, growth_table, model_comparison
+from mbtbayes.growth.marginal import Engine, fit_growth, fit_specs, make_design
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.growth.specs import make_spec
+from mbtbayes.growth.summaries import diagnostics_table, effect_sizes, growth_table, model_comparison
 
 TRUTH = {"Intercept": 20.0, "week": -0.5, "arm[B]": 2.0, "week:arm[B]": 0.3}
 SD_INT, SD_SLOPE, SIGMA = 3.0, 0.2, 1.5
@@ -84,7 +84,7 @@ def test_model_comparison_is_patient_level_and_reliable(fits):
 
 
 def test_gate_flag_follows_the_thresholds(fits):
-    from mbtbayes.bayes import GATE
+    from mbtbayes.growth.marginal import GATE
 
     table = diagnostics_table(fits)
     expected = ((table["max_r_hat"] <= GATE["max_r_hat"])
@@ -141,7 +141,7 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
     """Forced K-fold (k_limit = 0) estimates the same leave-patients-out elpd as PSIS."""
     from functools import partial
 
-    from mbtbayes.bayes import kfold_patients
+    from mbtbayes.growth.marginal import kfold_patients
 
     psis = model_comparison(fits).iloc[0]
     small = Engine(draws=300, tune=300, chains=2, seed=2, _compiled=engine._compiled)
@@ -156,8 +156,8 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
 def test_graph_likelihood_equals_marginal_mvn(spec, data, correlated):
     """The PyMC graph's likelihood equals the per-patient MVN density (checked against SciPy
     in test_loo) at a fixed parameter point."""
-    from mbtbayes.bayes import build_model, prior_values
-    from mbtbayes.loo import marginal_loglik
+    from mbtbayes.growth.marginal import build_model, prior_values
+    from mbtbayes.growth.loo import marginal_loglik
 
     design = make_design(spec, data, variant="period")
     model = build_model(design, prior_values(spec, design), correlated=correlated)

@@ -65,9 +65,9 @@ def test_model_choice_rows_and_summary():
 def test_binary_questions_reproduce_the_papers_p_values(synthetic):
     """On the synthetic register (counts 41/55 vs 27/43, 17/19 vs 13/15) the remission rows
     carry the paper's p = 0.212 and 0.801."""
-    from mbtbayes.adherence import adherence_table
+    from mbtbayes.binary.adherence import adherence_table
     from mbtbayes.compare import binary_questions
-    from mbtbayes.remission import remission_table, start_end_change
+    from mbtbayes.binary.remission import remission_table, start_end_change
 
     rows = concordance(binary_questions(
         remission_table(synthetic, models=("beta_binomial",)),

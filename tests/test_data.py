@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbtbayes.data import describe, load_register, prepare_register, read_mapping, summarise
-from mbtbayes.errors import DataError, SpecError
+from mbtbayes.io.read import describe, load_register, prepare_register, read_mapping, summarise
+from mbtbayes.core.errors import DataError, SpecError
 
 
 def problems_of(frame: pd.DataFrame, **kwargs) -> list[str]:
@@ -77,7 +77,7 @@ def test_negative_and_decreasing_months(small):
 
 
 def test_patient_with_no_assessment(small):
-    from mbtbayes.schema import MEASURES
+    from mbtbayes.io.schema import MEASURES
 
     pid = small.loc[0, "patient_id"]
     rows = small["patient_id"] == pid

@@ -1,4 +1,4 @@
-"""Tests of mbtbayes.frequentist against lme4 and R reference values.
+"""Tests of mbtbayes.frequentist.mixed against lme4 and R reference values.
 
 The references are computed outside the package by ``tests/data/lme4_reference.R`` (R 4.2.2,
 lme4 1.1-31, ``lmer(..., REML = FALSE)`` with tight optimiser tolerances; ``manova`` and
@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mbtbayes import frequentist
-from mbtbayes.errors import ConvergenceError, DataError, SpecError
-from mbtbayes.frequentist import (
+from mbtbayes.frequentist import mixed as frequentist
+from mbtbayes.core.errors import ConvergenceError, DataError, SpecError
+from mbtbayes.frequentist.mixed import (
     PAPER_BASELINE_THRESHOLD,
     MixedResult,
     bonferroni,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mbtbayes.loo import conditional_loglik, elpd_difference, marginal_loglik, psis_loo
+from mbtbayes.growth.loo import conditional_loglik, elpd_difference, marginal_loglik, psis_loo
 
 
 @pytest.fixture

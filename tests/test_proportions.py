@@ -17,8 +17,8 @@ from statsmodels.genmod.families import Binomial
 from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
-from mbtbayes.errors import DataError
-from mbtbayes.proportions import (
+from mbtbayes.core.errors import DataError
+from mbtbayes.frequentist.proportions import (
     ProportionTestResult,
     chi_square,
     fisher_exact,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mbtbayes.published import (
+from mbtbayes.study.numbers import (
     PROVENANCES,
     PUBLISHED_VALUES,
     PublishedValue,

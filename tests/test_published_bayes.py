@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from mbtbayes.errors import SpecError
-from mbtbayes.published_bayes import (
+from mbtbayes.core.errors import SpecError
+from mbtbayes.study.reanalysis import (
     inconsistencies,
     max_start_positive,
     published_posteriors,
     published_summary,
 )
-from mbtbayes.reconstruct import consistent_counts
+from mbtbayes.study.reconstruct import consistent_counts
 
 # published-numbers.md, "Cell counts consistent with the reported percentages and p-values"
 SELF_HARM_PAIR = "41/55 vs 27/43"

@@ -2,7 +2,7 @@
 
 The reference values are outside the code: the percentages and p-values printed in the paper, and
 the solutions listed in ``published-numbers.md`` (written down here, from that document), plus
-brute-force enumeration with the scalar tests of ``mbtbayes.proportions`` (themselves tested
+brute-force enumeration with the scalar tests of ``mbtbayes.frequentist.proportions`` (themselves tested
 against R).
 """
 
@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbtbayes.errors import SpecError
-from mbtbayes.proportions import chi_square, logistic_wald, wald_two_proportions
-from mbtbayes.reconstruct import TESTS, consistent_counts, consistent_single
+from mbtbayes.core.errors import SpecError
+from mbtbayes.frequentist.proportions import chi_square, logistic_wald, wald_two_proportions
+from mbtbayes.study.reconstruct import TESTS, consistent_counts, consistent_single
 
 # published-numbers.md, "Cell counts consistent with the reported percentages and p-values"
 SELF_HARM_PAIR = "41/55 vs 27/43"

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
-from mbtbayes.errors import DataError, SpecError
-from mbtbayes.remission import (
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.binary.remission import (
     BetaPosterior,
     beta_hdi,
     glmm_pattern_model,
@@ -25,7 +25,7 @@ from mbtbayes.remission import (
     remission_table,
     start_end_change,
 )
-from mbtbayes.simulate import COUNTS
+from mbtbayes.io.synthetic import COUNTS
 
 N_DRAWS = 100_000
 

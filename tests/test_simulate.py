@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbtbayes.data import prepare_register
-from mbtbayes.defaults import SEED
-from mbtbayes.register import bundled_path, get_register
-from mbtbayes.schema import MEASURES
-from mbtbayes.simulate import GROWTH, simulate_register, write_register
+from mbtbayes.io.read import prepare_register
+from mbtbayes.core.defaults import SEED
+from mbtbayes.io.register import bundled_path, get_register
+from mbtbayes.io.schema import MEASURES
+from mbtbayes.io.synthetic import GROWTH, simulate_register, write_register
 
 # Published in the paper (percent): start, last year of MBT, remission overall / I / II.
 PAPER = {

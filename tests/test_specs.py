@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mbtbayes.errors import SpecError
-from mbtbayes.specs import load_spec, load_specs, make_spec, spec_from_dict
+from mbtbayes.core.errors import SpecError
+from mbtbayes.growth.specs import load_spec, load_specs, make_spec, spec_from_dict
 
 PAPER_MEASURES = {"wai_goals_tasks", "wai_bonds", "fwc_confident", "fwc_inadequate",
                   "fwc_idealized", "bsi", "cip", "wsas", "gaf"}
@@ -66,7 +66,7 @@ def test_bad_toml_names_the_file(tmp_path):
 
 
 def test_misspelled_prior_key_is_rejected_against_the_built_model():
-    from mbtbayes.bayes import check_prior_keys, make_design
+    from mbtbayes.growth.marginal import check_prior_keys, make_design
 
     raw = base() | {"priors": {"month": {"dist": "Normal", "mu": 0, "sigma": 1}}}
     spec = spec_from_dict(raw, name="x")

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mbtbayes.defaults import SEED
-from mbtbayes.errors import MbtbayesError
+from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import MbtbayesError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,8 +81,8 @@ def _data_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from mbtbayes.data import describe
-    from mbtbayes.register import get_register
+    from mbtbayes.io.read import describe
+    from mbtbayes.io.register import get_register
 
     register = get_register(args.data, mapping=args.mapping)
     print(describe(register))
@@ -91,7 +91,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from mbtbayes.simulate import write_register
+    from mbtbayes.io.synthetic import write_register
 
     path = write_register(args.out, seed=args.seed, scale=args.scale)
     print(f"wrote SYNTHETIC register (seed {args.seed}, scale {args.scale}) to {path}")

@@ -24,11 +24,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from mbtbayes.arviz_api import hdi
-from mbtbayes.bayes import GrowthFit
-from mbtbayes.frequentist import MixedResult, compare_aic, fit_mixed, mixed_cohens_d
-from mbtbayes.specs import ModelSpec
-from mbtbayes.summaries import observed_baseline_sd
+from mbtbayes.core.arviz_api import hdi
+from mbtbayes.growth.marginal import GrowthFit
+from mbtbayes.frequentist.mixed import MixedResult, compare_aic, fit_mixed, mixed_cohens_d
+from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.summaries import observed_baseline_sd
 
 ALPHA = 0.05
 RULE = "95% HDI vs ROPE: outside = difference, inside = negligible, else undecided"
@@ -290,10 +290,10 @@ def binary_questions(remission: pd.DataFrame, change: pd.DataFrame,
 
     Frequentist tests as the paper: logistic-regression Wald for remission (the variant that
     reproduces both published p-values), McNemar for start-end change, chi-square for drop-out.
-    Bayesian side: the conjugate models of :mod:`mbtbayes.remission` and
-    :mod:`mbtbayes.adherence`.
+    Bayesian side: the conjugate models of :mod:`mbtbayes.binary.remission` and
+    :mod:`mbtbayes.binary.adherence`.
     """
-    from mbtbayes.proportions import chi_square, logistic_wald, mcnemar
+    from mbtbayes.frequentist.proportions import chi_square, logistic_wald, mcnemar
 
     rows = []
     conj = remission[remission["model"] == "beta_binomial"].set_index(["behaviour", "period"])

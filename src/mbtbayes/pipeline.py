@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mbtbayes.bayes import fit_specs
+from mbtbayes.growth.marginal import fit_specs
 from mbtbayes.compare import concordance_summary
-from mbtbayes.data import describe, summarise
-from mbtbayes.defaults import SEED
-from mbtbayes.output import write_run
-from mbtbayes.register import get_register
+from mbtbayes.io.read import describe, summarise
+from mbtbayes.core.defaults import SEED
+from mbtbayes.io.output import write_run
+from mbtbayes.io.register import get_register
 
 
 def reanalyze(
@@ -89,8 +89,8 @@ def reanalyze(
 def binary_tables(data: pd.DataFrame, *, seed: int = SEED,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Remission, start-end change and adherence tables (those whose columns are present)."""
-    from mbtbayes import adherence, remission
-    from mbtbayes.errors import DataError
+    from mbtbayes.binary import adherence, remission
+    from mbtbayes.core.errors import DataError
 
     makers = {"remission": lambda: remission.remission_table(data, seed=seed),
               "start_end_change": lambda: remission.start_end_change(data, seed=seed),
@@ -132,8 +132,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None) -> dict[str, p
     """
     from functools import partial
 
-    from mbtbayes import summaries
-    from mbtbayes.bayes import kfold_patients
+    from mbtbayes.growth import summaries
+    from mbtbayes.growth.marginal import kfold_patients
 
     kfold = partial(kfold_patients, engine=engine) if engine is not None else None
 
@@ -148,7 +148,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None) -> dict[str, p
 
 
 def _specs_for(register, models, log) -> dict:
-    from mbtbayes.specs import load_specs
+    from mbtbayes.growth.specs import load_specs
 
     specs = load_specs(models)
     kept = {k: s for k, s in specs.items() if s.measure in register.data}
@@ -158,7 +158,7 @@ def _specs_for(register, models, log) -> dict:
 
 
 def _engine(*, sampler: str, draws: int, chains: int, seed: int, quick: bool):
-    from mbtbayes.bayes import Engine
+    from mbtbayes.growth.marginal import Engine
 
     if quick:
         return Engine(sampler=sampler, draws=200, tune=200, chains=2, seed=seed)
@@ -166,7 +166,7 @@ def _engine(*, sampler: str, draws: int, chains: int, seed: int, quick: bool):
 
 
 def _save_fits(fits: list, folder: Path) -> None:
-    from mbtbayes.arviz_api import save_posterior
+    from mbtbayes.core.arviz_api import save_posterior
 
     (folder / "fits").mkdir()
     names = ["beta", "sd_intercept", "sd_slope", "sigma", "corr"]
@@ -196,9 +196,9 @@ def published(*, out: str | Path = "mbtbayes-published",
     -------
     Path
     """
-    from mbtbayes.output import write_tables
-    from mbtbayes.published import published_table
-    from mbtbayes.published_bayes import (
+    from mbtbayes.io.output import write_tables
+    from mbtbayes.study.numbers import published_table
+    from mbtbayes.study.reanalysis import (
         inconsistencies,
         published_posteriors,
         published_summary,

@@ -20,7 +20,7 @@ parametric shape.
 
 Examples
 --------
->>> from mbtbayes.register import get_register
+>>> from mbtbayes.io.register import get_register
 >>> t = adherence_table(get_register().data)
 >>> t.loc[t["period"] == "I", ["outcome", "n", "n_events"]].values.tolist()[:2]
 [['dropout', 96, 5.0], ['short_treatment', 96, 4.0]]
@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from mbtbayes import schema
-from mbtbayes.arviz_api import hdi
-from mbtbayes.defaults import CI_PROB, SEED
-from mbtbayes.errors import DataError, SpecError
-from mbtbayes.remission import (
+from mbtbayes.io import schema
+from mbtbayes.core.arviz_api import hdi
+from mbtbayes.core.defaults import CI_PROB, SEED
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.binary.remission import (
     DIAGNOSTIC_COLUMNS,
     N_DRAWS,
     POOLED,
@@ -477,7 +477,7 @@ def adherence_table(
 
     Examples
     --------
-    >>> from mbtbayes.register import get_register
+    >>> from mbtbayes.io.register import get_register
     >>> t = adherence_table(get_register().data)
     >>> sorted(t["worse_if"].unique())[:2]
     ['higher in Period II', 'lower in Period II']

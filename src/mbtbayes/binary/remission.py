@@ -23,11 +23,11 @@ paper's small denominators imply; start-positive patients without end data are c
 ``pooled``) x model.
 
 The conjugate building blocks (:class:`BetaPosterior`, :func:`beta_hdi`, :func:`prob_less`) are
-public: :mod:`mbtbayes.adherence` and :mod:`mbtbayes.published_bayes` use them too.
+public: :mod:`mbtbayes.binary.adherence` and :mod:`mbtbayes.study.reanalysis` use them too.
 
 Examples
 --------
->>> from mbtbayes.register import get_register
+>>> from mbtbayes.io.register import get_register
 >>> table = remission_table(get_register().data, models=("beta_binomial",))
 >>> table[["behaviour", "period", "n_at_risk", "n_remitted"]].head(3).values.tolist()
 [['self_harm', 'I', 55, 41], ['self_harm', 'II', 43, 27], ['self_harm', 'pooled', 98, 68]]
@@ -45,10 +45,10 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, optimize, special, stats
 
-from mbtbayes import schema
-from mbtbayes.arviz_api import convergence, hdi
-from mbtbayes.defaults import CI_PROB, SEED
-from mbtbayes.errors import DataError, SpecError
+from mbtbayes.io import schema
+from mbtbayes.core.arviz_api import convergence, hdi
+from mbtbayes.core.defaults import CI_PROB, SEED
+from mbtbayes.core.errors import DataError, SpecError
 
 BEHAVIOURS: dict[str, tuple[str, str]] = {
     "self_harm": ("self_harm_start", "self_harm_end"),
@@ -270,7 +270,7 @@ def at_risk(data: pd.DataFrame, behaviour: str) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from mbtbayes.register import get_register
+    >>> from mbtbayes.io.register import get_register
     >>> at_risk(get_register().data, "suicide_attempt")["has_end"].sum()
     np.int64(34)
     """
@@ -294,7 +294,7 @@ def remission_counts(data: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from mbtbayes.register import get_register
+    >>> from mbtbayes.io.register import get_register
     >>> remission_counts(get_register().data).iloc[0, 2:].astype(int).tolist()
     [77, 22, 55, 41]
     """
@@ -463,7 +463,7 @@ def _check_prior_keys(model, priors: dict) -> None:
 
 
 def _diagnose(idata, var_names: list[str] | None) -> dict:
-    from mbtbayes.bayes import GATE
+    from mbtbayes.growth.marginal import GATE
 
     post = idata.posterior
     names = [v for v in post.data_vars
@@ -644,7 +644,7 @@ def remission_table(
 
     Examples
     --------
-    >>> from mbtbayes.register import get_register
+    >>> from mbtbayes.io.register import get_register
     >>> t = remission_table(get_register().data, models=("beta_binomial",))
     >>> round(float(t.loc[0, "p_mean"]), 3), t.loc[0, "interval"]
     (0.737, '95% HDI')
@@ -717,7 +717,7 @@ def paired_counts(data: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from mbtbayes.register import get_register
+    >>> from mbtbayes.io.register import get_register
     >>> paired_counts(get_register().data).iloc[0, 2:].tolist()
     [61, 35, 14, 41, 0, 6]
     """
@@ -1055,7 +1055,7 @@ def start_end_change(
 
     Examples
     --------
-    >>> from mbtbayes.register import get_register
+    >>> from mbtbayes.io.register import get_register
     >>> t = start_end_change(get_register().data, models=("dirichlet",))
     >>> bool((t["prob_decrease"] > 0.99).all())
     True

@@ -8,7 +8,7 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 
-from mbtbayes.defaults import CI_PROB
+from mbtbayes.core.defaults import CI_PROB
 
 
 def hdi(draws: np.ndarray, *, ci_prob: float = CI_PROB) -> tuple[float, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
-from mbtbayes.errors import SpecError
+from mbtbayes.core.errors import SpecError
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

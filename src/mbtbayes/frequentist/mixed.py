@@ -72,8 +72,8 @@ from scipy import stats
 from statsmodels.multivariate.manova import MANOVA
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
-from mbtbayes.defaults import CI_PROB
-from mbtbayes.errors import ConvergenceError, DataError, SpecError
+from mbtbayes.core.defaults import CI_PROB
+from mbtbayes.core.errors import ConvergenceError, DataError, SpecError
 
 PAPER_BASELINE_THRESHOLD: float = 0.001
 """Per-test significance threshold the paper uses for baseline differences (Bonferroni)."""

@@ -22,7 +22,7 @@ With the cell counts reconstructed in ``published-numbers.md`` (derived, not pub
 
 So, with these counts, only the logistic-regression Wald test reproduces both published values;
 the tests in ``tests/test_proportions.py`` assert exactly this. The counts themselves are a
-reconstruction (see :mod:`mbtbayes.reconstruct`), so this is consistency, not proof.
+reconstruction (see :mod:`mbtbayes.study.reconstruct`), so this is consistency, not proof.
 
 Group order: ``x1/n1`` is the reference group (Period I), ``x2/n2`` the comparison group (Period
 II); signed statistics are for group 2 minus group 1, as the paper's Δ(II-I).
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mbtbayes.errors import DataError
+from mbtbayes.core.errors import DataError
 
 MCNEMAR_EXACT_BELOW: int = 25
 """SPSS NPAR TESTS rule: exact binomial McNemar when fewer than this many pairs are discordant."""

@@ -201,7 +201,7 @@ def psis_loo(loglik: np.ndarray, *, method: str) -> LooResult:
     -------
     LooResult
     """
-    from mbtbayes.arviz_api import psis_loo as _psis
+    from mbtbayes.core.arviz_api import psis_loo as _psis
 
     elpd, se, p_loo, pointwise, k = _psis(loglik)
     return LooResult(elpd, se, p_loo, pointwise, k, method)

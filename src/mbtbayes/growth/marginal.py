@@ -21,7 +21,7 @@ tuning, three times the draws and ``target_accept = 0.95``; if it still fails it
 
 Examples
 --------
->>> from mbtbayes.specs import make_spec
+>>> from mbtbayes.growth.specs import make_spec
 >>> spec = make_spec(outcome="y", time="week", group="id", period="arm", range=(0, 10))
 >>> fit = fit_growth(spec, data, variant="period", draws=500)  # doctest: +SKIP
 >>> fit.diagnostics.passed  # doctest: +SKIP
@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mbtbayes.defaults import SEED
-from mbtbayes.errors import DataError, SpecError
-from mbtbayes.hints import did_you_mean
-from mbtbayes.loo import LOG_2PI, patient_sums
-from mbtbayes.specs import ModelSpec, default_priors
+from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.core.hints import did_you_mean
+from mbtbayes.growth.loo import LOG_2PI, patient_sums
+from mbtbayes.growth.specs import ModelSpec, default_priors
 
 GATE = {"max_r_hat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "divergences": 0}
 """Thresholds of the diagnostics gate."""
@@ -235,7 +235,7 @@ def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bo
 
     The likelihood is each patient's marginal density
     ``y_i ~ MVN(X_i b, Z_i G Z_i' + sigma^2 I)``, ``Z_i = [1, time]``, written with per-patient
-    sums of squares and 2 x 2 algebra (see :mod:`mbtbayes.loo`); it is the same model as
+    sums of squares and 2 x 2 algebra (see :mod:`mbtbayes.growth.loo`); it is the same model as
     ``y ~ ... + (time | id)`` with normal patient effects, without sampling those effects.
     Every data-dependent quantity, prior scales included, is a ``pm.Data`` container.
 
@@ -336,7 +336,7 @@ class Diagnostics:
 
 def diagnose(idata, *, attempts: int = 1) -> Diagnostics:
     """Apply the gate (:data:`GATE`) over every sampled parameter of a fit."""
-    from mbtbayes.arviz_api import convergence
+    from mbtbayes.core.arviz_api import convergence
 
     r_hat, ess_bulk, ess_tail, divergences = convergence(idata, var_names=sampled_vars(idata))
     passed = (r_hat <= GATE["max_r_hat"] and ess_bulk >= GATE["min_ess_bulk"]
@@ -569,7 +569,7 @@ def kfold_patients(fit: GrowthFit, *, engine: Engine, k: int = 10, seed: int = S
     """
     from scipy.special import logsumexp
 
-    from mbtbayes.loo import LooResult, marginal_loglik
+    from mbtbayes.growth.loo import LooResult, marginal_loglik
 
     design = fit.design
     observed = np.flatnonzero(np.bincount(design.group, minlength=len(design.groups)) > 0)

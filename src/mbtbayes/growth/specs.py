@@ -7,7 +7,7 @@ justification, and the months at which Cohen's d is evaluated.
 
 Examples
 --------
->>> from mbtbayes.specs import load_specs
+>>> from mbtbayes.growth.specs import load_specs
 >>> specs = load_specs()            # the package's models/ folder  # doctest: +SKIP
 >>> specs["bsi"].formulas["period"]  # doctest: +SKIP
 'bsi ~ months * period + (months | patient_id)'
@@ -20,9 +20,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mbtbayes import schema
-from mbtbayes.errors import SpecError
-from mbtbayes.hints import check_keys, did_you_mean
+from mbtbayes.io import schema
+from mbtbayes.core.errors import SpecError
+from mbtbayes.core.hints import check_keys, did_you_mean
 
 VARIANTS: tuple[str, ...] = ("linear", "period")
 """Model variants: row 1 (linear growth) and row 2 (with the period predictor) of the paper."""
@@ -104,7 +104,7 @@ class ModelSpec:
 def models_dir() -> Path:
     """The package's bundled ``models/`` folder."""
     here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "models", here.parent / "models"):
+    for candidate in (here.parents[3] / "models", here.parents[1] / "models"):
         if candidate.is_dir():
             return candidate
     raise SpecError("cannot find the models/ folder; pass --models DIR")

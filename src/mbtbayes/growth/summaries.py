@@ -16,10 +16,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from mbtbayes.arviz_api import hdi, summary
-from mbtbayes.bayes import GrowthFit
-from mbtbayes.defaults import CI_PROB
-from mbtbayes.loo import LooResult, elpd_difference, marginal_loglik, psis_loo
+from mbtbayes.core.arviz_api import hdi, summary
+from mbtbayes.growth.marginal import GrowthFit
+from mbtbayes.core.defaults import CI_PROB
+from mbtbayes.growth.loo import LooResult, elpd_difference, marginal_loglik, psis_loo
 
 INTERVAL = f"{CI_PROB:.0%} HDI"
 SD_BASES = ("observed_baseline_sd", "model_between_patient_sd", "model_residual_sd")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mbtbayes.data import Register
+from mbtbayes.io.read import Register
 
 
 def label_table(table: pd.DataFrame, register: Register) -> pd.DataFrame:

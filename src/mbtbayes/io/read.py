@@ -6,7 +6,7 @@ are allowed and counted; nothing is dropped silently.
 
 Examples
 --------
->>> from mbtbayes.data import load_register
+>>> from mbtbayes.io.read import load_register
 >>> reg = load_register("register.csv", mapping="mapping.toml")  # doctest: +SKIP
 >>> reg.synthetic, reg.measures  # doctest: +SKIP
 (False, ('bsi', 'cip', 'wsas', 'gaf'))
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mbtbayes import schema
-from mbtbayes.errors import DataError, SpecError
-from mbtbayes.hints import check_keys, did_you_mean
+from mbtbayes.io import schema
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.core.hints import check_keys, did_you_mean
 
 MAX_ROWS_SHOWN = 5
 MAPPING_KEYS = ("columns", "values", "missing_codes")
@@ -40,7 +40,7 @@ class Register:
     Attributes
     ----------
     data : pandas.DataFrame
-        Long format, one row per patient x assessment, columns named as in :mod:`mbtbayes.schema`.
+        Long format, one row per patient x assessment, columns named as in :mod:`mbtbayes.io.schema`.
         Columns outside the schema are kept as they were, and not used.
     source : str
         Where the data came from (a path, or a description of the synthetic register).

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from mbtbayes.register import get_register
+>>> from mbtbayes.io.register import get_register
 >>> reg = get_register()  # the bundled SYNTHETIC register
 >>> reg.synthetic
 True
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mbtbayes.data import Register, load_register, prepare_register
-from mbtbayes.defaults import SEED
+from mbtbayes.io.read import Register, load_register, prepare_register
+from mbtbayes.core.defaults import SEED
 
 BUNDLED = "synthetic_register.csv"
 """File name of the bundled register (``simulate_register(seed=SEED)`` written as CSV)."""

@@ -11,7 +11,7 @@ with ``SYN``.
 
 Examples
 --------
->>> from mbtbayes.simulate import simulate_register
+>>> from mbtbayes.io.synthetic import simulate_register
 >>> df = simulate_register(seed=1)
 >>> df.groupby("period", observed=True)["patient_id"].nunique().tolist()
 [96, 89]
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mbtbayes import schema
-from mbtbayes.defaults import SEED
+from mbtbayes.io import schema
+from mbtbayes.core.defaults import SEED
 
 N_PATIENTS = {"I": 96, "II": 89}
 """Patients per period (paper)."""
@@ -154,7 +154,7 @@ def simulate_register(*, seed: int = SEED, scale: int = 1) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``dataset`` (always ``"synthetic"``), the key columns, every measure,
-        ``wai_version`` and the patient-level fields of :mod:`mbtbayes.schema`.
+        ``wai_version`` and the patient-level fields of :mod:`mbtbayes.io.schema`.
 
     Examples
     --------

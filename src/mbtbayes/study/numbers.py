@@ -55,7 +55,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from mbtbayes.errors import SpecError
+from mbtbayes.core.errors import SpecError
 
 PROVENANCES: tuple[str, ...] = ("paper", "2015", "derived", "assumed")
 """The four provenance labels of ``published-numbers.md``."""

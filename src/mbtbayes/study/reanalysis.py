@@ -10,7 +10,7 @@ difference II - I with its 95% HDI, so that one sees how much (or little) the co
 on the unknown counts. :func:`published_summary` condenses it per result and
 :func:`inconsistencies` lists the paper's internal inconsistencies with the arithmetic shown.
 
-Every number the functions start from is read from :mod:`mbtbayes.published` (provenance
+Every number the functions start from is read from :mod:`mbtbayes.study.numbers` (provenance
 ``paper``); nothing here uses patient data.
 
 Examples
@@ -29,11 +29,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mbtbayes.arviz_api import hdi
-from mbtbayes.defaults import CI_PROB, SEED
-from mbtbayes.published import published_value
-from mbtbayes.reconstruct import consistent_counts, consistent_single
-from mbtbayes.remission import (
+from mbtbayes.core.arviz_api import hdi
+from mbtbayes.core.defaults import CI_PROB, SEED
+from mbtbayes.study.numbers import published_value
+from mbtbayes.study.reconstruct import consistent_counts, consistent_single
+from mbtbayes.binary.remission import (
     N_DRAWS,
     BetaPosterior,
     check_beta_prior,
@@ -52,7 +52,7 @@ BEHAVIOURS = ("self_harm", "suicide_attempt")
 
 
 def _published(behaviour: str) -> dict[str, float]:
-    """The paper's remission numbers of one behaviour, from :mod:`mbtbayes.published`."""
+    """The paper's remission numbers of one behaviour, from :mod:`mbtbayes.study.numbers`."""
     get = lambda key: published_value(f"{behaviour}.{key}").value  # noqa: E731
     return {"pct1": get("remission.pct.I"), "pct2": get("remission.pct.II"),
             "p_value": get("remission.p"), "pooled": get("remission.pct.total"),

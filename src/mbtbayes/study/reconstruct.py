@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mbtbayes.errors import SpecError
-from mbtbayes.proportions import logistic_wald_p_values, wald_p_values
+from mbtbayes.core.errors import SpecError
+from mbtbayes.frequentist.proportions import logistic_wald_p_values, wald_p_values
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
