@@ -114,10 +114,10 @@ def since_start() -> float:
 def run_fits(args) -> tuple[list, list[str], Buckets, float, object, list]:
     import nutpie
 
-    from mbtbayes.growth import marginal as bayes
     from mbtbayes.core.defaults import SEED
-    from mbtbayes.io.register import get_register
+    from mbtbayes.growth import marginal as bayes
     from mbtbayes.growth.specs import load_specs
+    from mbtbayes.io.register import get_register
 
     data = get_register().data
     specs = load_specs()

@@ -203,10 +203,10 @@ def main(argv: list[str] | None = None) -> None:
     import nutpie
     import pymc
 
-    from mbtbayes.growth.marginal import make_design, prior_values, sampled_vars
     from mbtbayes.core.defaults import SEED
-    from mbtbayes.io.register import get_register
+    from mbtbayes.growth.marginal import make_design, prior_values, sampled_vars
     from mbtbayes.growth.specs import load_specs
+    from mbtbayes.io.register import get_register
 
     import_s = time.perf_counter() - t
     data = get_register().data

@@ -11,7 +11,7 @@ from mbtbayes.compare import (
     _bayes_decision,
     _combination,
     _row,
-    concordance,
+    assemble,
     concordance_summary,
     model_choice_questions,
 )
@@ -54,7 +54,7 @@ def test_model_choice_rows_and_summary():
         "measure": ["x", "y"], "aic_linear": [100.0, 100.0], "aic_period": [90.0, 101.0],
         "lrt_p_value": [0.001, 0.6], "elpd_diff": [0.5, -0.2], "elpd_diff_se": [1.0, 0.5],
         "passed": [True, True]})
-    table = concordance(model_choice_questions(comparison))
+    table = assemble(model_choice_questions(comparison))
     assert table["frequentist_decision"].tolist() == ["period", "no clear preference"]
     assert table["bayes_decision"].tolist() == ["no clear preference", "no clear preference"]
     assert table["agree"].tolist() == [False, True]
@@ -66,10 +66,11 @@ def test_binary_questions_reproduce_the_papers_p_values(synthetic):
     """On the synthetic register (counts 41/55 vs 27/43, 17/19 vs 13/15) the remission rows
     carry the paper's p = 0.212 and 0.801."""
     from mbtbayes.binary.adherence import adherence_table
+    from mbtbayes.binary.change import start_end_change
+    from mbtbayes.binary.remission import remission_table
     from mbtbayes.compare import binary_questions
-    from mbtbayes.binary.remission import remission_table, start_end_change
 
-    rows = concordance(binary_questions(
+    rows = assemble(binary_questions(
         remission_table(synthetic, models=("beta_binomial",)),
         start_end_change(synthetic, models=("dirichlet",)), adherence_table(synthetic)))
     remission = rows[rows["question"] == "remission difference (II - I)"].set_index("subject")

@@ -1,3 +1,66 @@
-"""mbtbayes: Bayesian reanalysis of the MBT sustainability study."""
+"""mbtbayes: a Bayesian reanalysis, beside the frequentist one, of the MBT sustainability study.
 
-__version__ = "0.1.0"
+The public API (``import mbtbayes as mb``): every command-line step is a function that takes a
+DataFrame (or a path) and keyword-only options and returns a DataFrame or a result object.
+
+Data
+    :func:`load_register`, :func:`validate_register`, :func:`simulate_register`
+Growth models
+    :func:`load_specs`, :func:`make_spec`, :func:`fit_growth`, :func:`fit_specs`
+Binary outcomes
+    :func:`remission_table`, :func:`start_end_change`, :func:`adherence_table`
+Frequentist analysis and concordance
+    :func:`fit_mixed`, :func:`concordance`
+The whole reanalysis
+    :func:`reanalyze`, :func:`published`
+
+Examples
+--------
+>>> import mbtbayes as mb
+>>> reg = mb.load_register()              # the bundled SYNTHETIC register
+>>> specs = mb.load_specs()
+>>> sorted(specs)[:3]
+['bsi', 'cip', 'fwc_confident']
+>>> fit = mb.fit_growth(specs["bsi"], reg.data, draws=500)  # doctest: +SKIP
+"""
+
+from mbtbayes.binary.adherence import adherence_table
+from mbtbayes.binary.change import start_end_change
+from mbtbayes.binary.remission import remission_table
+from mbtbayes.compare import concordance
+from mbtbayes.core.errors import ConvergenceError, DataError, MbtbayesError, SpecError
+from mbtbayes.core.sampling import SamplerOptions
+from mbtbayes.frequentist.mixed import fit_mixed
+from mbtbayes.growth.fit import GrowthFit, fit_growth, fit_specs
+from mbtbayes.growth.specs import ModelSpec, load_specs, make_spec
+from mbtbayes.io.register import Register, Validation, load_register, validate_register
+from mbtbayes.io.synthetic import simulate_register
+from mbtbayes.pipeline import published, reanalyze
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "ConvergenceError",
+    "DataError",
+    "GrowthFit",
+    "MbtbayesError",
+    "ModelSpec",
+    "Register",
+    "SamplerOptions",
+    "SpecError",
+    "Validation",
+    "adherence_table",
+    "concordance",
+    "fit_growth",
+    "fit_mixed",
+    "fit_specs",
+    "load_register",
+    "load_specs",
+    "make_spec",
+    "published",
+    "reanalyze",
+    "remission_table",
+    "simulate_register",
+    "start_end_change",
+    "validate_register",
+]

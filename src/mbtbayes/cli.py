@@ -81,10 +81,9 @@ def _data_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from mbtbayes.io.read import describe
-    from mbtbayes.io.register import get_register
+    from mbtbayes.io.register import describe, load_register
 
-    register = get_register(args.data, mapping=args.mapping)
+    register = load_register(args.data, mapping=args.mapping)
     print(describe(register))
     print("\nOK: no problems found.")
     return 0

@@ -24,9 +24,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from mbtbayes.core.arviz_api import hdi
-from mbtbayes.growth.marginal import GrowthFit
-from mbtbayes.frequentist.mixed import MixedResult, compare_aic, fit_mixed, mixed_cohens_d
+from mbtbayes.core.posterior import summarize_draws
+from mbtbayes.frequentist.effects import compare_aic, mixed_cohens_d
+from mbtbayes.frequentist.mixed import MixedResult, fit_mixed
+from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.specs import ModelSpec
 from mbtbayes.growth.summaries import observed_baseline_sd
 
@@ -148,15 +149,15 @@ def _bayes_decision(low: float, high: float, rope: float) -> str:
 
 def _row(question: str, subject: str, freq: dict, draws: np.ndarray, rope: float,
          passed: bool) -> dict:
-    low, high = hdi(draws)
+    post = summarize_draws(draws, rope=rope)
+    low, high = post["hdi_low"], post["hdi_high"]
     bayes = _bayes_decision(low, high, rope)
     fdec = _freq_decision(freq["p_value"])
     return {"question": question, "subject": subject,
             "frequentist_estimate": freq["estimate"], "ci_low": freq["ci_low"],
             "ci_high": freq["ci_high"], "p_value": freq["p_value"], "frequentist_decision": fdec,
-            "bayes_estimate": float(draws.mean()), "hdi_low": low, "hdi_high": high,
-            "p_direction": float(max((draws > 0).mean(), (draws < 0).mean())),
-            "rope_half_width": rope, "p_rope": float((np.abs(draws) < rope).mean()),
+            "bayes_estimate": post["mean"], "hdi_low": low, "hdi_high": high,
+            "p_direction": post["p_direction"], "rope_half_width": rope, "p_rope": post["p_rope"],
             "bayes_decision": bayes, "decision_rule": RULE,
             "agree": (fdec == "difference") == (bayes == "difference"), "passed": passed}
 
@@ -218,7 +219,59 @@ def model_choice_questions(comparison: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def concordance(rows: list[dict]) -> pd.DataFrame:
+def concordance(
+    fits: list[GrowthFit],
+    data: pd.DataFrame,
+    *,
+    binary: dict[str, pd.DataFrame] | None = None,
+    ml: dict | None = None,
+    comparison: pd.DataFrame | None = None,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """The concordance table: each research question, frequentist and Bayesian side by side.
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+        Bayesian growth fits (both variants per spec for the model-choice rows).
+    data : pandas.DataFrame
+        The data the fits used (the ML fits are made on it unless ``ml`` is given).
+    binary : dict, optional
+        ``{"remission": ..., "start_end_change": ..., "adherence": ...}`` tables, for the
+        binary questions.
+    ml : dict, optional
+        ML fits from :func:`frequentist_fits`, if already made.
+    comparison : pandas.DataFrame, optional
+        :func:`model_comparison_table`, if already made.
+    log : callable, optional
+        Receives progress messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per question and subject.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> reg = mb.load_register()
+    >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
+    >>> mb.concordance(fits, reg.data)["agree"].mean()  # doctest: +SKIP
+    """
+    from mbtbayes.growth.summaries import model_comparison
+
+    specs = {f.spec.name: f.spec for f in fits}
+    ml = ml if ml is not None else frequentist_fits(specs, data, log=log or (lambda _: None))
+    if comparison is None:
+        comparison = model_comparison_table(model_comparison(fits), ml)
+    rows = growth_questions(fits, ml) + model_choice_questions(comparison)
+    if binary and {"remission", "start_end_change", "adherence"} <= set(binary):
+        rows += binary_questions(binary["remission"], binary["start_end_change"],
+                                 binary["adherence"])
+    return assemble(rows)
+
+
+def assemble(rows: list[dict]) -> pd.DataFrame:
     """Assemble concordance rows (from any family of questions) into the contract's table."""
     columns = ["question", "subject", "frequentist_estimate", "ci_low", "ci_high", "p_value",
                "frequentist_decision", "bayes_estimate", "hdi_low", "hdi_high", "p_direction",

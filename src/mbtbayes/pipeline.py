@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mbtbayes.growth.marginal import fit_specs
 from mbtbayes.compare import concordance_summary
-from mbtbayes.io.read import describe, summarise
 from mbtbayes.core.defaults import SEED
+from mbtbayes.growth.fit import fit_specs
 from mbtbayes.io.output import write_run
-from mbtbayes.io.register import get_register
+from mbtbayes.io.register import describe, load_register, summarise
 
 
 def reanalyze(
@@ -60,21 +59,22 @@ def reanalyze(
     Path
         The output folder.
     """
-    register = get_register(data, mapping=mapping)
+    register = load_register(data, mapping=mapping)
     log(f"data: {register.label}")
     log(describe(register))
     parts = summarise(register)
     tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
     specs = _specs_for(register, models, log)
     engine = _engine(sampler=sampler, draws=draws, chains=chains, seed=seed, quick=quick)
-    log(f"fitting {2 * len(specs)} growth models with {engine.sampler} "
-        f"({engine.chains} chains x {engine.draws} draws; each new model structure compiles "
+    opts = engine.sampler.options
+    log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
+        f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
     fits = fit_specs(specs, register.data, engine=engine, log=log)
-    tables |= growth_tables(fits, register.data, engine=engine)
+    tables |= growth_tables(fits, register.data, engine=engine, log=log)
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
-    tables |= binary_tables(register.data, seed=seed, log=log)
+    tables |= binary_tables(register.data, seed=seed, sampling=engine.sampler, log=log)
     tables |= frequentist_tables(fits, specs, register.data, tables, log=log)
     summary = concordance_summary(tables["concordance"])
     log(summary)
@@ -86,14 +86,15 @@ def reanalyze(
     return write_run(out, register, tables, extra=extra)
 
 
-def binary_tables(data: pd.DataFrame, *, seed: int = SEED,
+def binary_tables(data: pd.DataFrame, *, seed: int = SEED, sampling=None,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Remission, start-end change and adherence tables (those whose columns are present)."""
-    from mbtbayes.binary import adherence, remission
+    from mbtbayes.binary import adherence, change, remission
     from mbtbayes.core.errors import DataError
 
-    makers = {"remission": lambda: remission.remission_table(data, seed=seed),
-              "start_end_change": lambda: remission.start_end_change(data, seed=seed),
+    makers = {"remission": lambda: remission.remission_table(data, seed=seed, sampling=sampling),
+              "start_end_change": lambda: change.start_end_change(data, seed=seed,
+                                                                  sampling=sampling),
               "adherence": lambda: adherence.adherence_table(data, seed=seed)}
     tables = {}
     for name, make in makers.items():
@@ -112,30 +113,30 @@ def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
 
     ml = compare.frequentist_fits(specs, data, log=log)
     comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
-    rows = compare.growth_questions(fits, ml) + compare.model_choice_questions(comparison)
-    if {"remission", "start_end_change", "adherence"} <= set(bayes):
-        rows += compare.binary_questions(bayes["remission"], bayes["start_end_change"],
-                                         bayes["adherence"])
+    table = compare.concordance(fits, data, binary=bayes, ml=ml, comparison=comparison)
     return {
         "frequentist_growth_models": compare.frequentist_growth_table(ml),
         "frequentist_effect_sizes": compare.frequentist_effect_sizes(ml, specs, data),
         "model_comparison": comparison,
-        "concordance": compare.concordance(rows),
+        "concordance": table,
     }
 
 
-def growth_tables(fits: list, data: pd.DataFrame, *, engine=None) -> dict[str, pd.DataFrame]:
+def growth_tables(fits: list, data: pd.DataFrame, *, engine=None,
+                  log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Every Bayesian growth-model table of the contract, from a list of fits.
 
     With an ``engine``, measures whose PSIS-LOO has a Pareto k above 0.7 are compared by
-    grouped K-fold refits instead.
+    grouped K-fold refits instead (gated, seeded by the run seed, logged).
     """
     from functools import partial
 
     from mbtbayes.growth import summaries
-    from mbtbayes.growth.marginal import kfold_patients
+    from mbtbayes.growth.loo import kfold_patients
 
-    kfold = partial(kfold_patients, engine=engine) if engine is not None else None
+    kfold = None
+    if engine is not None:
+        kfold = partial(kfold_patients, engine=engine, seed=engine.sampler.options.seed, log=log)
 
     return {
         "growth_models": summaries.growth_table(fits),
@@ -158,11 +159,12 @@ def _specs_for(register, models, log) -> dict:
 
 
 def _engine(*, sampler: str, draws: int, chains: int, seed: int, quick: bool):
-    from mbtbayes.growth.marginal import Engine
+    from mbtbayes.core.sampling import SamplerOptions
+    from mbtbayes.growth.marginal import engine_for
 
     if quick:
-        return Engine(sampler=sampler, draws=200, tune=200, chains=2, seed=seed)
-    return Engine(sampler=sampler, draws=draws, tune=draws, chains=chains, seed=seed)
+        return engine_for(SamplerOptions(sampler, 200, 200, 2, seed))
+    return engine_for(SamplerOptions(sampler, draws, draws, chains, seed))
 
 
 def _save_fits(fits: list, folder: Path) -> None:

@@ -20,8 +20,8 @@ parametric shape.
 
 Examples
 --------
->>> from mbtbayes.io.register import get_register
->>> t = adherence_table(get_register().data)
+>>> import mbtbayes as mb
+>>> t = adherence_table(mb.load_register().data)
 >>> t.loc[t["period"] == "I", ["outcome", "n", "n_events"]].values.tolist()[:2]
 [['dropout', 96, 5.0], ['short_treatment', 96, 4.0]]
 """
@@ -35,21 +35,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from mbtbayes.io import schema
+from mbtbayes.binary.common import DIAGNOSTIC_COLUMNS, EXACT, N_DRAWS, POOLED
+from mbtbayes.binary.conjugate import BetaPosterior, check_beta_prior, prob_less
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.core.errors import DataError, SpecError
-from mbtbayes.binary.remission import (
-    DIAGNOSTIC_COLUMNS,
-    N_DRAWS,
-    POOLED,
-    BetaPosterior,
-    binary_column,
-    check_beta_prior,
-    interval_label,
-    patient_rows,
-    prob_less,
-)
+from mbtbayes.core.posterior import interval_label
+from mbtbayes.io import schema
+from mbtbayes.io.patients import binary_column, patient_rows
 
 DURATION = "duration_months"
 DURATION_MODELS: tuple[str, ...] = ("weibull", "lognormal", "bayesian_bootstrap")
@@ -477,8 +470,8 @@ def adherence_table(
 
     Examples
     --------
-    >>> from mbtbayes.io.register import get_register
-    >>> t = adherence_table(get_register().data)
+    >>> import mbtbayes as mb
+    >>> t = adherence_table(mb.load_register().data)
     >>> sorted(t["worse_if"].unique())[:2]
     ['higher in Period II', 'lower in Period II']
     """
@@ -516,7 +509,7 @@ def adherence_table(
     table["interval"] = interval_label(ci_prob)
     for column in DIAGNOSTIC_COLUMNS:
         table[column] = pd.NA
-    table["passed"] = table["passed"].astype("boolean")
+    table["reason"], table["passed"] = EXACT, True
     first = [c for c in table.columns if c not in (*DIAGNOSTIC_COLUMNS, "method", "prior")]
     return table[[*first, "method", "prior", *DIAGNOSTIC_COLUMNS]]
 

@@ -69,14 +69,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.multivariate.manova import MANOVA
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
-from mbtbayes.core.defaults import CI_PROB
-from mbtbayes.core.errors import ConvergenceError, DataError, SpecError
-
-PAPER_BASELINE_THRESHOLD: float = 0.001
-"""Per-test significance threshold the paper uses for baseline differences (Bonferroni)."""
+from mbtbayes.core.errors import ConvergenceError, SpecError
+from mbtbayes.frequentist.prepare import (
+    fixed_design,
+    fixed_design_rows,
+    linear_combination,
+    lme4_formula,
+    period_levels,
+    prepare_rows,
+    wald_interval,
+)
 
 SINGULAR_TOL: float = 1e-4
 """A random-effect SD below this fraction of the residual SD counts as a singular fit (as lme4)."""
@@ -176,8 +180,8 @@ class MixedResult:
         >>> res.predict_fixed([0, 24], period_level="II")  # doctest: +SKIP
         """
         grid, design = self._contrast_rows(np.asarray(time_values, dtype=float), period_level)
-        estimate, se = _linear_combination(self, design)
-        low, high = _wald_interval(estimate, se)
+        estimate, se = linear_combination(self, design)
+        low, high = wald_interval(estimate, se)
         return grid.assign(estimate=estimate, se=se, ci_low=low, ci_high=high)
 
     def _levels_for(self, period_level: object) -> list:
@@ -203,7 +207,7 @@ class MixedResult:
             [(t, lv) for lv in self._levels_for(period_level) for t in times],
             columns=["time", "period"],
         )
-        design = _fixed_design_rows(self, grid["time"].to_numpy(), grid["period"].tolist())
+        design = fixed_design_rows(self, grid["time"].to_numpy(), grid["period"].tolist())
         grid["period"] = grid["period"].map(lambda lv: "pooled" if lv is None else str(lv))
         return grid, design
 
@@ -270,10 +274,10 @@ def fit_mixed(
     """
     _check_method(method, correlated)
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
-    used, n_excluded = _prepare(data, outcome, time, group, period, covariates)
-    levels = _period_levels(used, period)
-    x = _design(used, time, period, levels, covariates)
-    formula = _formula(outcome, time, group, period, covariates, correlated)
+    used, n_excluded = prepare_rows(data, outcome, time, group, period, covariates)
+    levels = period_levels(used, period)
+    x = fixed_design(used, time, period, levels, covariates)
+    formula = lme4_formula(outcome, time, group, period, covariates, correlated)
     names = {"outcome": outcome, "time": time, "group": group, "period": period}
     est = _fit_model(used, x, names, correlated, method, maxiter, formula)
     return _build_result(
@@ -286,312 +290,6 @@ def fit_mixed(
         levels=tuple(levels),
         correlated=correlated,
     )
-
-
-def compare_aic(linear: MixedResult, period: MixedResult) -> pd.DataFrame:
-    """AIC / BIC comparison and likelihood-ratio test of the linear against the period model.
-
-    Parameters
-    ----------
-    linear, period : MixedResult
-        Fits of the same outcome on the same rows with the same random-effects structure,
-        without and with the period terms.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row: ``outcome, aic_linear, aic_period, delta_aic`` (period minus linear; negative
-        favours the period model), ``bic_linear, bic_period, lrt_chi2, lrt_df, lrt_p_value,
-        preferred`` (the model with the smaller AIC). The LRT is the usual chi-square test on
-        the difference in parameters (as lme4's ``anova``).
-
-    Examples
-    --------
-    >>> compare_aic(fit_linear, fit_period)  # doctest: +SKIP
-    """
-    _check_nested(linear, period)
-    chi2 = max(0.0, 2.0 * (period.loglik - linear.loglik))
-    df = period.n_params - linear.n_params
-    row = {
-        "outcome": period.outcome,
-        "aic_linear": linear.aic,
-        "aic_period": period.aic,
-        "delta_aic": period.aic - linear.aic,
-        "bic_linear": linear.bic,
-        "bic_period": period.bic,
-        "lrt_chi2": chi2,
-        "lrt_df": df,
-        "lrt_p_value": float(stats.chi2.sf(chi2, df)),
-        "preferred": "period" if period.aic < linear.aic else "linear",
-    }
-    return pd.DataFrame([row])
-
-
-def mixed_cohens_d(
-    result: MixedResult,
-    *,
-    sd: float | Mapping[str, float],
-    sd_basis: str,
-    months: tuple[float, float] = (0, 24),
-) -> pd.DataFrame:
-    """Cohen's d of the model-predicted change between two times, per period level.
-
-    ``d = (pred(months[1]) - pred(months[0])) / sd`` from the population-level (fixed-effects)
-    predictions: the change, later minus earlier, in SD units. For symptom scores, where lower
-    is better, improvement gives a negative d. The 95 % interval is the Wald interval of the
-    predicted difference (delta method, exact here because the difference is linear in the
-    fixed effects) divided by ``sd``, which is treated as known.
-
-    Parameters
-    ----------
-    result : MixedResult
-        Linear model (one row, ``period == "pooled"``) or period model (one row per level).
-    sd : float or mapping of str to float
-        Denominator, e.g. the observed baseline SD; a mapping gives one per period level (keys
-        are the level labels, or ``"pooled"``).
-    sd_basis : str
-        What ``sd`` is, copied to the output (e.g. ``"observed_baseline_sd"``).
-    months : tuple of float, default (0, 24)
-        Earlier and later time, on the scale of the fitted time column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``period, months_from, months_to, difference, difference_se, sd, sd_basis, d, d_se,
-        d_ci_low, d_ci_high``.
-
-    Examples
-    --------
-    >>> mixed_cohens_d(res, sd=0.7, sd_basis="observed_baseline_sd")  # doctest: +SKIP
-    """
-    start, end = (float(m) for m in months)
-    if start == end:
-        raise SpecError(f"months={months!r}: the two times must differ, e.g. months=(0, 24)")
-    grid, design_end = result._contrast_rows(np.array([end]), None)
-    _, design_start = result._contrast_rows(np.array([start]), None)
-    diff, diff_se = _linear_combination(result, design_end - design_start)
-    denom = np.array([_sd_for(sd, label) for label in grid["period"]])
-    low, high = _wald_interval(diff, diff_se)
-    return pd.DataFrame(
-        {
-            "period": grid["period"],
-            "months_from": start,
-            "months_to": end,
-            "difference": diff,
-            "difference_se": diff_se,
-            "sd": denom,
-            "sd_basis": sd_basis,
-            "d": diff / denom,
-            "d_se": diff_se / denom,
-            "d_ci_low": low / denom,
-            "d_ci_high": high / denom,
-        }
-    )
-
-
-def manova_pillai(data: pd.DataFrame, *, outcomes: Sequence[str], group: str) -> pd.DataFrame:
-    """One-way MANOVA of several outcomes on a group factor, Pillai's trace.
-
-    Matches R's ``summary(manova(cbind(...) ~ group), test = "Pillai")``: the F statistic is
-    the usual approximation (exact for two groups).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        One row per unit (e.g. baseline rows, one per patient).
-    outcomes : sequence of str
-        Numeric outcome columns.
-    group : str
-        Group column (at least two levels).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row: ``term, pillai, f, num_df, den_df, p_value, n_obs, n_excluded`` (rows with a
-        missing outcome or group are excluded and counted).
-
-    Examples
-    --------
-    >>> manova_pillai(baseline, outcomes=["bsi", "sipp"], group="period")  # doctest: +SKIP
-    """
-    outcomes = list(outcomes)
-    _require_columns(data, [*outcomes, group])
-    complete = data[[*outcomes, group]].dropna()
-    _require_numeric(complete, outcomes)
-    levels = sorted(complete[group].unique())
-    if len(levels) < 2:
-        raise DataError(f"manova_pillai needs at least two levels of {group!r}, got {levels}")
-    dummies = np.column_stack([complete[group].eq(lv) for lv in levels[1:]]).astype(float)
-    exog = np.column_stack([np.ones(len(complete)), dummies])
-    contrast = np.eye(exog.shape[1])[1:]
-    test = MANOVA(complete[outcomes].to_numpy(float), exog).mv_test(hypotheses=[(group, contrast)])
-    stat = test.results[group]["stat"].loc["Pillai's trace"]
-    row = {
-        "term": group,
-        "pillai": float(stat["Value"]),
-        "f": float(stat["F Value"]),
-        "num_df": float(stat["Num DF"]),
-        "den_df": float(stat["Den DF"]),
-        "p_value": float(stat["Pr > F"]),
-        "n_obs": len(complete),
-        "n_excluded": len(data) - len(complete),
-    }
-    return pd.DataFrame([row])
-
-
-def bonferroni(
-    p_values: Mapping[str, float] | pd.Series | Sequence[float],
-    *,
-    alpha: float = 0.05,
-    n_tests: int | None = None,
-    threshold: float | None = None,
-) -> pd.DataFrame:
-    """Bonferroni correction: adjusted p-values and significance at ``alpha / n_tests``.
-
-    The paper judges baseline differences at ``p < 0.001`` (``PAPER_BASELINE_THRESHOLD``), i.e.
-    ``alpha = 0.05`` over 50 tests; pass ``n_tests=50`` or ``threshold=0.001`` to follow it.
-
-    Parameters
-    ----------
-    p_values : mapping, Series or sequence of float
-        Unadjusted p-values; keys or index name the tests.
-    alpha : float, default 0.05
-        Family-wise error rate.
-    n_tests : int, optional
-        Size of the family (default: the number of p-values given).
-    threshold : float, optional
-        Per-test threshold to use instead of ``alpha / n_tests``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``test, p_value, p_adjusted`` (``min(1, p * n_tests)``), ``threshold, significant``
-        (``p_value < threshold``).
-
-    Examples
-    --------
-    >>> bonferroni({"bsi": 0.0004, "sipp": 0.02}, n_tests=50)["significant"].tolist()
-    [True, False]
-    """
-    series = pd.Series(p_values, dtype=float)
-    if series.empty or series.isna().any() or ((series < 0) | (series > 1)).any():
-        raise DataError("bonferroni needs p-values in [0, 1] without missing values")
-    m = len(series) if n_tests is None else int(n_tests)
-    if m < len(series):
-        raise SpecError(f"n_tests={m} is smaller than the {len(series)} p-values given")
-    cut = alpha / m if threshold is None else float(threshold)
-    return pd.DataFrame(
-        {
-            "test": [str(k) for k in series.index],
-            "p_value": series.to_numpy(),
-            "p_adjusted": np.minimum(1.0, series.to_numpy() * m),
-            "threshold": cut,
-            "significant": series.to_numpy() < cut,
-        }
-    )
-
-
-# --- data preparation -------------------------------------------------------------------------
-
-
-def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise DataError(
-            f"column(s) {missing} not in the data; available: {list(data.columns)}",
-            problems=[f"missing column {c!r}" for c in missing],
-        )
-
-
-def _require_numeric(data: pd.DataFrame, columns: Sequence[str]) -> None:
-    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(data[c])]
-    if bad:
-        raise DataError(
-            f"column(s) {bad} must be numeric; convert them (e.g. pd.to_numeric) first",
-            problems=[f"non-numeric column {c!r}" for c in bad],
-        )
-
-
-def _prepare(
-    data: pd.DataFrame,
-    outcome: str,
-    time: str,
-    group: str,
-    period: str | None,
-    covariates: Sequence[str],
-) -> tuple[pd.DataFrame, int]:
-    """Validate the model columns; drop (and count) rows with a missing outcome."""
-    predictors = [time, group, *([period] if period else []), *covariates]
-    if len(set([outcome, *predictors])) != len(predictors) + 1:
-        raise SpecError(f"outcome, time, group, period and covariates must differ: {predictors}")
-    _require_columns(data, [outcome, *predictors])
-    _require_numeric(data, [outcome, time])
-    gaps = {c: int(data[c].isna().sum()) for c in predictors if data[c].isna().any()}
-    if gaps:
-        raise DataError(
-            f"missing values in model columns other than the outcome: {gaps}; fill or drop "
-            "those rows first (only rows with a missing outcome are excluded automatically)",
-            problems=[f"{n} missing value(s) in {c!r}" for c, n in gaps.items()],
-        )
-    keep = data[outcome].notna()
-    used = data.loc[keep, [outcome, *predictors]].reset_index(drop=True)
-    if used.empty:
-        raise DataError(f"no rows with a non-missing {outcome!r}")
-    return used, int((~keep).sum())
-
-
-def _period_levels(used: pd.DataFrame, period: str | None) -> list:
-    if period is None:
-        return []
-    levels = sorted(used[period].unique())
-    if len(levels) < 2:
-        raise DataError(
-            f"period column {period!r} has {len(levels)} level(s) among rows with an outcome; "
-            "fit the linear model (period=None) instead"
-        )
-    return levels
-
-
-def _dummies(values: pd.Series, name: str, levels: Sequence) -> pd.DataFrame:
-    """Treatment coding with ``levels[0]`` as reference: columns ``name[level]``."""
-    return pd.DataFrame(
-        {f"{name}[{lv}]": values.eq(lv).astype(float).to_numpy() for lv in levels[1:]}
-    )
-
-
-def _design(
-    used: pd.DataFrame, time: str, period: str | None, levels: list, covariates: Sequence[str]
-) -> pd.DataFrame:
-    """Fixed-effects design matrix with the documented term names as columns."""
-    t = used[time].to_numpy(float)
-    x = pd.DataFrame({"Intercept": np.ones(len(used)), time: t})
-    if period is not None:
-        dummies = _dummies(used[period], period, levels)
-        slopes = dummies.mul(t, axis=0).add_prefix(f"{time}:")
-        x = pd.concat([x, dummies, slopes], axis=1)
-    for cov in covariates:
-        col = used[cov]
-        if pd.api.types.is_numeric_dtype(col):
-            x[cov] = col.to_numpy(float)
-        else:
-            x = pd.concat([x, _dummies(col, cov, sorted(col.unique()))], axis=1)
-    if np.linalg.matrix_rank(x.to_numpy()) < x.shape[1]:
-        raise DataError(f"the fixed-effects design is rank-deficient (columns {list(x.columns)})")
-    return x
-
-
-def _formula(
-    outcome: str,
-    time: str,
-    group: str,
-    period: str | None,
-    covariates: Sequence[str],
-    correlated: bool,
-) -> str:
-    rhs = time if period is None else f"{time} * {period}"
-    rhs += "".join(f" + {c}" for c in covariates)
-    bar = "|" if correlated else "||"
-    return f"{outcome} ~ {rhs} + ({time} {bar} {group})"
 
 
 # --- fitting and checks -----------------------------------------------------------------------
@@ -802,7 +500,7 @@ def _build_result(
 ) -> MixedResult:
     cov = _fixed_covariance(used, x, est, names["time"], names["group"])
     se = np.sqrt(np.diag(cov.to_numpy()))
-    low, high = _wald_interval(est.fe_params, se)
+    low, high = wald_interval(est.fe_params, se)
     z = est.fe_params / se
     fixed = pd.DataFrame(
         {
@@ -841,62 +539,3 @@ def _build_result(
         fixed_cov=cov,
         covariate_means=x.iloc[:, n_base:].mean(),
     )
-
-
-# --- predictions --------------------------------------------------------------------------------
-
-
-def _fixed_design_rows(result: MixedResult, times: np.ndarray, levels: list) -> np.ndarray:
-    """Design rows for (time, period level) pairs, covariates at their means."""
-    terms = result.fixed["term"].tolist()
-    rows = np.zeros((len(times), len(terms)))
-    col = {t: i for i, t in enumerate(terms)}
-    rows[:, col["Intercept"]] = 1.0
-    rows[:, col[result.time]] = times
-    for name, mean in result.covariate_means.items():
-        rows[:, col[name]] = mean
-    for k, lv in enumerate(levels):
-        if lv is not None and lv != result.period_levels[0]:
-            rows[k, col[f"{result.period}[{lv}]"]] = 1.0
-            rows[k, col[f"{result.time}:{result.period}[{lv}]"]] = times[k]
-    return rows
-
-
-def _linear_combination(result: MixedResult, design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    beta = result.fixed["estimate"].to_numpy()
-    cov = result.fixed_cov.to_numpy()
-    estimate = design @ beta
-    se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
-    return estimate, se
-
-
-def _wald_interval(estimate, se, ci_prob: float = CI_PROB) -> tuple[np.ndarray, np.ndarray]:
-    q = stats.norm.ppf(0.5 + ci_prob / 2)
-    return estimate - q * se, estimate + q * se
-
-
-def _sd_for(sd: float | Mapping[str, float], label: str) -> float:
-    value = sd.get(label) if isinstance(sd, Mapping) else sd
-    if value is None:
-        raise SpecError(
-            f"sd has no entry for period {label!r}: give a number, or a mapping with one entry "
-            'per period level ("pooled" for the linear model)'
-        )
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise SpecError(f"sd must be a positive number, got {value!r} for {label!r}")
-    return value
-
-
-def _check_nested(linear: MixedResult, period: MixedResult) -> None:
-    problems = []
-    if linear.period is not None or period.period is None:
-        problems.append("pass the model without period first and the one with period second")
-    if linear.outcome != period.outcome:
-        problems.append(f"different outcomes ({linear.outcome!r}, {period.outcome!r})")
-    if (linear.n_obs, linear.n_groups) != (period.n_obs, period.n_groups):
-        problems.append("the fits use different rows (n_obs or n_groups differ)")
-    if linear.correlated != period.correlated:
-        problems.append("the random-effects structures differ (correlated=True vs False)")
-    if problems:
-        raise SpecError("compare_aic needs nested fits on the same rows: " + "; ".join(problems))

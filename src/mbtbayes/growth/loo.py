@@ -163,6 +163,10 @@ class LooResult:
     pointwise: np.ndarray
     pareto_k: np.ndarray
     method: str
+    units: tuple[str, ...] = ()
+    """Id of each left-out unit (patient), aligned with ``pointwise``."""
+    refits_passed: bool | None = None
+    """K-fold only: whether every refit passed the diagnostics gate."""
 
     @property
     def max_k(self) -> float:
@@ -173,6 +177,8 @@ class LooResult:
 def elpd_difference(a: LooResult, b: LooResult) -> tuple[float, float]:
     """ELPD of ``a`` minus that of ``b``, with the paired standard error.
 
+    The pointwise values are paired by unit id when both results carry ids.
+
     Parameters
     ----------
     a, b : LooResult
@@ -182,12 +188,29 @@ def elpd_difference(a: LooResult, b: LooResult) -> tuple[float, float]:
     -------
     tuple of float
         ``(elpd_a - elpd_b, sqrt(n * var(pointwise differences)))``.
+
+    Raises
+    ------
+    DataError
+        If the two results were computed on different units.
     """
-    diff = a.pointwise - b.pointwise
+    from mbtbayes.core.errors import DataError
+
+    if a.units and b.units:
+        if set(a.units) != set(b.units):
+            raise DataError(f"cannot compare ELPDs over different patients ({len(a.units)} vs "
+                            f"{len(b.units)}; {len(set(a.units) ^ set(b.units))} differ)")
+        order = {u: i for i, u in enumerate(b.units)}
+        b_points = b.pointwise[[order[u] for u in a.units]]
+    elif a.pointwise.shape != b.pointwise.shape:
+        raise DataError("cannot compare ELPDs over different numbers of units")
+    else:
+        b_points = b.pointwise
+    diff = a.pointwise - b_points
     return float(diff.sum()), float(np.sqrt(diff.size * diff.var(ddof=1)))
 
 
-def psis_loo(loglik: np.ndarray, *, method: str) -> LooResult:
+def psis_loo(loglik: np.ndarray, *, method: str, units: tuple[str, ...] = ()) -> LooResult:
     """PSIS-LOO over the last axis of a (chains, draws, units) log-likelihood array.
 
     Parameters
@@ -196,6 +219,8 @@ def psis_loo(loglik: np.ndarray, *, method: str) -> LooResult:
         Log-likelihood per chain, draw and left-out unit (a patient, or an observation).
     method : str
         Names what is left out, for the tables.
+    units : tuple of str, optional
+        Id of each unit of the last axis.
 
     Returns
     -------
@@ -204,4 +229,64 @@ def psis_loo(loglik: np.ndarray, *, method: str) -> LooResult:
     from mbtbayes.core.arviz_api import psis_loo as _psis
 
     elpd, se, p_loo, pointwise, k = _psis(loglik)
-    return LooResult(elpd, se, p_loo, pointwise, k, method)
+    return LooResult(elpd, se, p_loo, pointwise, k, method, tuple(units))
+
+
+def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResult:
+    """Grouped K-fold cross-validation by patient on the marginal likelihood.
+
+    Patients are split into ``k`` folds; each fold is left out in turn, the model is refitted
+    on the others (same compiled graph, behind the diagnostics gate, each refit seeded by the
+    run seed and its fold), and the left-out patients' marginal log predictive density is
+    averaged over the refit's draws. The fallback when PSIS-LOO's Pareto k is too high.
+
+    Parameters
+    ----------
+    fit : mbtbayes.growth.fit.GrowthFit
+    engine : MarginalEngine
+    k : int
+    seed : int
+        The run seed.
+    log : callable, optional
+        Receives one line per refit.
+
+    Returns
+    -------
+    LooResult
+        ``method = "kfold_marginal_patient_<k>"``; ``p_loo`` is NaN and ``pareto_k`` zero;
+        ``refits_passed`` says whether every refit passed the gate.
+    """
+    from scipy.special import logsumexp
+
+    from mbtbayes.core.seeds import seed_for
+    from mbtbayes.growth.design import subset_design
+
+    design, name = fit.design, (fit.spec.name, fit.variant)
+    observed = np.flatnonzero(np.bincount(design.group, minlength=len(design.groups)) > 0)
+    rng = np.random.default_rng(seed_for(seed, *name, "kfold-folds"))
+    folds = np.array_split(rng.permutation(observed), k)
+    elpd, passed = np.zeros(len(design.groups)), []
+    for i, fold in enumerate(folds):
+        held = np.isin(design.group, fold)
+        train = engine.fit(fit.spec, subset_design(design, ~held), variant=fit.variant,
+                           seed=seed_for(seed, *name, "kfold", i))
+        passed.append(train.diagnostics.passed)
+        if log is not None:
+            log(f"K-fold {'/'.join(name)} fold {i + 1}/{k}: "
+                + ("passed" if passed[-1] else f"FAILED the gate ({train.diagnostics.reason})"))
+        test = subset_design(design, held)
+        ll = marginal_loglik(y=test.y, X=test.X, time=test.time, group=test.group,
+                             n_groups=len(design.groups), **posterior_arrays(train))
+        elpd[fold] = logsumexp(ll[:, fold], axis=0) - np.log(ll.shape[0])
+    pointwise = elpd[observed]
+    se = float(np.sqrt(pointwise.size * pointwise.var(ddof=1)))
+    return LooResult(float(pointwise.sum()), se, float("nan"), pointwise,
+                     np.zeros_like(pointwise), f"kfold_marginal_patient_{k}",
+                     tuple(design.groups[i] for i in observed), all(passed))
+
+
+def posterior_arrays(fit) -> dict[str, np.ndarray | None]:
+    """The draws :func:`marginal_loglik` takes, from a growth fit."""
+    corr = fit.draws("corr") if "corr" in fit.idata.posterior else None
+    return {"beta": fit.draws("beta"), "sd_intercept": fit.draws("sd_intercept"),
+            "sd_slope": fit.draws("sd_slope"), "sigma": fit.draws("sigma"), "corr": corr}

@@ -20,9 +20,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mbtbayes.io import schema
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
+from mbtbayes.io import schema
 
 VARIANTS: tuple[str, ...] = ("linear", "period")
 """Model variants: row 1 (linear growth) and row 2 (with the period predictor) of the paper."""

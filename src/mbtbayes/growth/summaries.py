@@ -16,12 +16,17 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from mbtbayes.core.arviz_api import hdi, summary
-from mbtbayes.growth.marginal import GrowthFit
-from mbtbayes.core.defaults import CI_PROB
-from mbtbayes.growth.loo import LooResult, elpd_difference, marginal_loglik, psis_loo
+from mbtbayes.core.arviz_api import summary
+from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.growth.fit import GrowthFit
+from mbtbayes.growth.loo import (
+    LooResult,
+    elpd_difference,
+    marginal_loglik,
+    posterior_arrays,
+    psis_loo,
+)
 
-INTERVAL = f"{CI_PROB:.0%} HDI"
 SD_BASES = ("observed_baseline_sd", "model_between_patient_sd", "model_residual_sd")
 """Denominators of Cohen's d: the observed pooled baseline SD (the paper's), the model's
 between-patient SD of intercepts, or the model's residual SD."""
@@ -70,13 +75,6 @@ def _term_name(index: str) -> str:
 # ---------------------------------------------------------------- period contrasts
 
 
-def _draw_summary(draws: np.ndarray, rope: float) -> dict:
-    low, high = hdi(draws)
-    return {"mean": float(draws.mean()), "hdi_low": low, "hdi_high": high,
-            "p_direction": float(max((draws > 0).mean(), (draws < 0).mean())),
-            "rope_low": -rope, "rope_high": rope, "p_rope": float((np.abs(draws) < rope).mean())}
-
-
 def period_contrasts(fit: GrowthFit) -> dict[str, np.ndarray]:
     """Draws of the Period II - I contrasts of a period fit.
 
@@ -121,7 +119,7 @@ def period_effects(fits: list[GrowthFit]) -> pd.DataFrame:
         for contrast, draws in period_contrasts(fit).items():
             rope = fit.spec.rope / later if contrast == "slope" else fit.spec.rope
             rows.append({"measure": fit.spec.name, "contrast": contrast,
-                         **_draw_summary(draws, rope), "interval": INTERVAL,
+                         **summarize_draws(draws, rope=rope), "interval": INTERVAL,
                          "passed": fit.diagnostics.passed})
     return pd.DataFrame(rows)
 
@@ -150,10 +148,10 @@ def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFram
         spec = fit.spec
         patients = data.drop_duplicates(spec.group)
         q = float((patients[spec.period].astype(str) != _reference(data, spec.period)).mean())
-        share = period_variance_share(fit, share_period_two=q)
-        low, high = hdi(share)
-        rows.append({"measure": spec.name, "mean": float(share.mean()), "hdi_low": low,
-                     "hdi_high": high, "interval": INTERVAL, "passed": fit.diagnostics.passed})
+        share = summarize_draws(period_variance_share(fit, share_period_two=q))
+        rows.append({"measure": spec.name, "mean": share["mean"], "hdi_low": share["hdi_low"],
+                     "hdi_high": share["hdi_high"], "interval": INTERVAL,
+                     "passed": fit.diagnostics.passed})
     return pd.DataFrame(rows)
 
 
@@ -185,7 +183,7 @@ def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: 
     >>> df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 5.0], "t": [0, 0, 0, 0], "id": [1, 2, 3, 4],
     ...                    "g": ["I", "I", "II", "II"]})
     >>> round(observed_baseline_sd(df, outcome="y", time="t", group="id", period="g"), 4)
-    1.2247
+    1.118
     """
     first = data.dropna(subset=[outcome]).sort_values(time, kind="stable").groupby(group).head(1)
     first = first[first[time] <= start + BASELINE_WINDOW]
@@ -249,13 +247,13 @@ def effect_sizes(
     for fit in fits:
         sd = _sd_draws(fit, data, sd_basis)
         for period, change in change_draws(fit).items():
-            d = change / sd
-            low, high = hdi(d)
+            d = summarize_draws(change / sd)
             rows.append({"measure": fit.spec.name, "period": period,
                          "months_from": fit.spec.d_months[0], "months_to": fit.spec.d_months[1],
                          "change_mean": float(change.mean()), "sd_basis": sd_basis,
-                         "sd_mean": float(np.mean(sd)), "d_mean": float(d.mean()),
-                         "d_hdi_low": low, "d_hdi_high": high, "interval": INTERVAL,
+                         "sd_mean": float(np.mean(sd)), "d_mean": d["mean"],
+                         "d_hdi_low": d["hdi_low"], "d_hdi_high": d["hdi_high"],
+                         "interval": INTERVAL,
                          "passed": fit.diagnostics.passed})
     return pd.DataFrame(rows)
 
@@ -275,18 +273,22 @@ def _sd_draws(fit: GrowthFit, data: pd.DataFrame, sd_basis: str) -> np.ndarray |
 def patient_loglik(fit: GrowthFit) -> np.ndarray:
     """Marginal log-likelihood per patient, shape (chains, draws, patients with data)."""
     d = fit.design
-    corr = fit.draws("corr") if "corr" in fit.idata.posterior else None
-    ll = marginal_loglik(y=d.y, X=d.X, time=d.time, group=d.group, beta=fit.draws("beta"),
-                         sd_intercept=fit.draws("sd_intercept"), sd_slope=fit.draws("sd_slope"),
-                         sigma=fit.draws("sigma"), corr=corr, n_groups=len(d.groups))
+    ll = marginal_loglik(y=d.y, X=d.X, time=d.time, group=d.group, n_groups=len(d.groups),
+                         **posterior_arrays(fit))
     observed = np.bincount(d.group, minlength=len(d.groups)) > 0
     chains = fit.idata.posterior.sizes["chain"]
     return ll[:, observed].reshape(chains, -1, int(observed.sum()))
 
 
+def observed_patients(fit: GrowthFit) -> tuple[str, ...]:
+    """Ids of the patients with at least one observation in the fit, in design order."""
+    counts = np.bincount(fit.design.group, minlength=len(fit.design.groups))
+    return tuple(g for g, n in zip(fit.design.groups, counts, strict=True) if n > 0)
+
+
 def marginal_loo(fit: GrowthFit) -> LooResult:
     """Leave-one-patient-out PSIS-LOO on the marginal likelihood of a fit."""
-    return psis_loo(patient_loglik(fit), method=LOO_METHOD)
+    return psis_loo(patient_loglik(fit), method=LOO_METHOD, units=observed_patients(fit))
 
 
 def model_comparison(
@@ -326,14 +328,16 @@ def model_comparison(
             continue
         loo = {v: marginal_loo(f) for v, f in pair.items()}
         max_k = max(r.max_k for r in loo.values())
-        if max_k > k_limit and kfold is not None:
+        reliable = max_k <= k_limit
+        if not reliable and kfold is not None:
             loo = {v: kfold(f) for v, f in pair.items()}
+            reliable = all(r.refits_passed for r in loo.values())
         diff, se = elpd_difference(loo["period"], loo["linear"])
         rows.append({"measure": measure, "elpd_linear": loo["linear"].elpd,
                      "elpd_period": loo["period"].elpd, "elpd_diff": diff, "elpd_diff_se": se,
                      "p_loo_linear": loo["linear"].p_loo, "p_loo_period": loo["period"].p_loo,
                      "max_pareto_k": max_k, "loo_method": loo["period"].method,
-                     "loo_reliable": bool(max_k <= k_limit or kfold is not None),
+                     "loo_reliable": bool(reliable),
                      "passed": all(f.diagnostics.passed for f in pair.values())})
     return pd.DataFrame(rows)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mbtbayes.io.read import Register
+from mbtbayes.io.register import Register
 
 
 def label_table(table: pd.DataFrame, register: Register) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """The synthetic register: simulated patients calibrated to the study's published numbers.
 
-Every generating value is either published (paper, the 2015 paper's Table 3, counts derived from
+The generating values live in the data file ``resources/simulator.toml``. Every one is either
+published (paper, the 2015 paper's Table 3, counts derived from
 the paper's percentages and p-values) or assumed (nothing published; see
 ``shared/study/published-numbers.md``, section "Assumed values"). The binary outcomes are
 allocated as exact counts, so the published percentages hold at every seed; the continuous
@@ -19,32 +20,24 @@ Examples
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mbtbayes.io import schema
 from mbtbayes.core.defaults import SEED
+from mbtbayes.io import schema
 
-N_PATIENTS = {"I": 96, "II": 89}
-"""Patients per period (paper)."""
-
-INTERVAL_MONTHS = 6
-WAI_SWITCH_DAY = pd.Timestamp("2012-01-01")
-"""Calendar date from which WAI-SR replaces WAI-S (assumed; the paper gives no date)."""
-REFERRAL_WINDOWS = {"I": ("2009-01-01", "2011-06-30"), "II": ("2011-07-01", "2015-06-30")}
-"""Referral periods (paper: 2009 to June 2011, July 2011 to 2015)."""
-P_ATTEND = 0.7
-"""Probability that a planned follow-up assessment took place (assumed)."""
-P_ITEM_MISSING = {"default": 0.03, "sipp": 0.08, "eq_vas": 0.08}
-"""Probability that one measure is missing at an assessment that took place (assumed)."""
+VALUES_FILE = "simulator.toml"
+"""The generating values (in the package's ``resources``), each with its provenance."""
 
 
 @dataclass(frozen=True)
 class Growth:
-    """Generating values of one measure's linear growth model (all assumed unless noted).
+    """Generating values of one measure's linear growth model (all assumed).
 
     Parameters
     ----------
@@ -76,38 +69,6 @@ class Growth:
         return abs(self.slope) * months / self.baseline_sd
 
 
-RE_CORRELATION = -0.3
-"""Correlation of patient intercepts and slopes (assumed)."""
-
-
-def _sipp(baseline: float, slope: float) -> Growth:
-    return Growth({"I": baseline, "II": baseline - 2}, 10, 5, slope, slope / 2)
-
-
-GROWTH: dict[str, Growth] = {
-    # BSI and CIP slopes are steeper than the notes' -0.032 and -0.025 (d24 1.18 and 1.20):
-    # with those, the default seed's register gave estimated d24 of 0.96 and 1.00, below the
-    # paper's "d > 1"; n = 185 leaves room for that much sampling error. -0.036 and -0.028
-    # (d24 1.33 and 1.34) stay inside the notes' band of 1.1-1.5.
-    "bsi": Growth({"I": 2.0, "II": 2.1}, 0.65, 0.35, -0.036, 0.018),
-    "cip": Growth({"I": 1.75, "II": 1.8}, 0.50, 0.25, -0.028, 0.014),
-    "wsas": Growth({"I": 26, "II": 27}, 7, 4, -0.35, 0.175),
-    "gaf": Growth({"I": 47, "II": 45}, 5.5, 3.5, 0.35, 0.175),
-    "wai_goals_tasks": Growth({"I": 5.0, "II": 5.0}, 1.0, 0.5, 0.01, 0.005),
-    "wai_bonds": Growth({"I": 5.3, "II": 5.3}, 1.0, 0.5, 0.005, 0.005),
-    "fwc_confident": Growth({"I": 2.4, "II": 2.4}, 0.6, 0.3, 0.0, 0.005),
-    "fwc_inadequate": Growth({"I": 0.8, "II": 0.8}, 0.6, 0.3, 0.0, 0.005),
-    "fwc_idealized": Growth({"I": 0.7, "II": 0.7}, 0.6, 0.3, 0.0, 0.005),
-    "sipp_self_control": _sipp(38, 0.25),
-    "sipp_identity": _sipp(30, 0.30),
-    "sipp_responsibility": _sipp(40, 0.20),
-    "sipp_relational": _sipp(34, 0.25),
-    "sipp_social_concordance": _sipp(36, 0.20),
-    "eq_vas": Growth({"I": 45, "II": 43}, 20, 12, 0.6, 0.3),
-}
-"""Generating values per measure (assumed; see published-numbers.md)."""
-
-
 @dataclass(frozen=True)
 class Counts:
     """Exact patient counts behind the binary outcomes, per period (derived from the paper).
@@ -127,16 +88,33 @@ class Counts:
     attempt_new_onset: int
 
 
-COUNTS: dict[str, Counts] = {
-    # 41/55 vs 27/43 self-harm remission; 14/61 vs 16/47 self-harm in the last year;
-    # 157 of 185 self-harmed at start (85%); 17/19 vs 13/15 attempt remission; 56 of 185 (30%)
-    # attempters at start; 10 of 108 (9%) attempting in the last year, 6 of them new onsets.
-    "I": Counts(5, 61, 55, 22, 41, 19, 9, 17, 3),
-    "II": Counts(9, 47, 43, 37, 27, 15, 13, 13, 3),
-}
+def _values() -> dict:
+    text = (resources.files("mbtbayes") / "resources" / VALUES_FILE).read_text(encoding="utf-8")
+    return tomllib.loads(text)
 
-TREATMENT_MONTHS = {"I": (30.0, 9.0), "II": (26.0, 9.0)}
+
+_V = _values()
+_DESIGN = _V["design"]
+N_PATIENTS: dict[str, int] = dict(_DESIGN["patients"])
+"""Patients per period (paper)."""
+INTERVAL_MONTHS: float = _DESIGN["interval_months"]
+WAI_SWITCH_DAY = pd.Timestamp(_DESIGN["wai_switch_day"])
+"""Calendar date from which WAI-SR replaces WAI-S (assumed; the paper gives no date)."""
+REFERRAL_WINDOWS: dict[str, list[str]] = dict(_DESIGN["referral_windows"])
+"""Referral periods (paper: 2009 to June 2011, July 2011 to 2015)."""
+P_ATTEND: float = _DESIGN["p_attend"]
+"""Probability that a planned follow-up assessment took place (assumed)."""
+P_ITEM_MISSING: dict[str, float] = dict(_DESIGN["p_item_missing"])
+"""Probability that one measure is missing at an assessment that took place (assumed)."""
+RE_CORRELATION: float = _DESIGN["re_correlation"]
+"""Correlation of patient intercepts and slopes (assumed)."""
+TREATMENT_MONTHS: dict[str, tuple[float, float]] = {
+    k: tuple(v) for k, v in _DESIGN["treatment_months"].items()}
 """Mean and SD of treatment duration for completers (assumed), truncated to 1-36 months."""
+GROWTH: dict[str, Growth] = {name: Growth(**values) for name, values in _V["growth"].items()}
+"""Generating values per measure (assumed; see published-numbers.md)."""
+COUNTS: dict[str, Counts] = {period: Counts(**values) for period, values in _V["counts"].items()}
+"""Exact counts per period (derived from the paper)."""
 
 
 def simulate_register(*, seed: int = SEED, scale: int = 1) -> pd.DataFrame:

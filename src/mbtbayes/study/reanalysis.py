@@ -29,17 +29,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from mbtbayes.binary.common import N_DRAWS
+from mbtbayes.binary.conjugate import BetaPosterior, check_beta_prior, prob_less
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.defaults import CI_PROB, SEED
+from mbtbayes.core.posterior import interval_label
 from mbtbayes.study.numbers import published_value
 from mbtbayes.study.reconstruct import consistent_counts, consistent_single
-from mbtbayes.binary.remission import (
-    N_DRAWS,
-    BetaPosterior,
-    check_beta_prior,
-    interval_label,
-    prob_less,
-)
 
 N1_RANGE = range(1, 97)
 """Denominators tried for Period I (at most its 96 patients)."""

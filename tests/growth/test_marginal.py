@@ -11,10 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbtbayes.growth.marginal import Engine, fit_growth, fit_specs, make_design
+import mbtbayes as mb
 from mbtbayes.core.errors import DataError, SpecError
-from mbtbayes.growth.specs import make_spec
-from mbtbayes.growth.summaries import diagnostics_table, effect_sizes, growth_table, model_comparison
+from mbtbayes.core.sampling import SamplerOptions
+from mbtbayes.growth.design import make_design
+from mbtbayes.growth.marginal import MarginalEngine, engine_for
+from mbtbayes.growth.summaries import (
+    diagnostics_table,
+    effect_sizes,
+    growth_table,
+    model_comparison,
+)
 
 TRUTH = {"Intercept": 20.0, "week": -0.5, "arm[B]": 2.0, "week:arm[B]": 0.3}
 SD_INT, SD_SLOPE, SIGMA = 3.0, 0.2, 1.5
@@ -43,18 +50,18 @@ def data() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def spec():
-    return make_spec(outcome="score", time="week", group="subject", period="arm", range=(0, 50),
+    return mb.make_spec(outcome="score", time="week", group="subject", period="arm", range=(0, 50),
                      d_months=(0, 10), rope=0.5)
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(draws=1000, tune=1000, chains=4, seed=3)
+def engine() -> MarginalEngine:
+    return engine_for(SamplerOptions(draws=1000, tune=1000, chains=4, seed=3))
 
 
 @pytest.fixture(scope="module")
 def fits(spec, data, engine):
-    return fit_specs({"score": spec}, data, engine=engine, log=lambda _: None)
+    return mb.fit_specs({"score": spec}, data, engine=engine, log=lambda _: None)
 
 
 def test_fixed_effects_recovered_within_95_hdi(fits):
@@ -84,7 +91,7 @@ def test_model_comparison_is_patient_level_and_reliable(fits):
 
 
 def test_gate_flag_follows_the_thresholds(fits):
-    from mbtbayes.growth.marginal import GATE
+    from mbtbayes.core.sampling import GATE
 
     table = diagnostics_table(fits)
     expected = ((table["max_r_hat"] <= GATE["max_r_hat"])
@@ -95,15 +102,15 @@ def test_gate_flag_follows_the_thresholds(fits):
 
 
 def test_fit_forced_to_fail_the_gate_is_flagged_not_dropped(spec, data, engine):
-    tiny = Engine(draws=15, tune=15, chains=2, seed=1, _compiled=engine._compiled)
-    fit = fit_growth(spec, data, variant="period", engine=tiny)
+    tiny = engine.with_options(SamplerOptions(draws=15, tune=15, chains=2, seed=1))
+    fit = mb.fit_growth(spec, data, variant="period", engine=tiny)
     assert not fit.diagnostics.passed and fit.diagnostics.attempts == 2
     assert not growth_table([fit])["passed"].any()
 
 
 def test_data_without_period_fits_the_linear_variant_only(spec, data, engine):
     logged = []
-    fits = fit_specs({"score": spec}, data.drop(columns="arm"), engine=engine,
+    fits = mb.fit_specs({"score": spec}, data.drop(columns="arm"), engine=engine,
                      log=logged.append)
     assert [f.variant for f in fits] == ["linear"] and len(logged) == 1
 
@@ -122,15 +129,15 @@ def test_bad_inputs(spec, data):
     with pytest.raises(SpecError, match="no formula for variant 'periods'"):
         make_design(spec, data, variant="periods")
     with pytest.raises(SpecError, match="sampler must be one of"):
-        Engine(sampler="stan")
+        SamplerOptions(sampler="stan")
 
 
 def test_correlated_variant_estimates_the_correlation(data):
     """LKJ variant: the correlation is a parameter, and the marginal LOO uses it."""
-    spec = make_spec(outcome="score", time="week", group="subject", period="arm",
+    spec = mb.make_spec(outcome="score", time="week", group="subject", period="arm",
                      range=(0, 50), d_months=(0, 10), correlated=True)
-    engine = Engine(draws=300, tune=300, chains=2, seed=5)
-    fit = fit_growth(spec, data, variant="linear", engine=engine)
+    engine = engine_for(SamplerOptions(draws=300, tune=300, chains=2, seed=5))
+    fit = mb.fit_growth(spec, data, variant="linear", engine=engine)
     table = growth_table([fit]).set_index("term")
     assert "corr" in table.index
     assert -1 < table.loc["corr", "hdi_low"] < table.loc["corr", "hdi_high"] < 1
@@ -141,11 +148,11 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
     """Forced K-fold (k_limit = 0) estimates the same leave-patients-out elpd as PSIS."""
     from functools import partial
 
-    from mbtbayes.growth.marginal import kfold_patients
+    from mbtbayes.growth.loo import kfold_patients
 
     psis = model_comparison(fits).iloc[0]
-    small = Engine(draws=300, tune=300, chains=2, seed=2, _compiled=engine._compiled)
-    kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5),
+    small = engine.with_options(SamplerOptions(draws=300, tune=300, chains=2, seed=2))
+    kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5, seed=2),
                              k_limit=0.0).iloc[0]
     assert kfold["loo_method"] == "kfold_marginal_patient_5"
     for column in ("elpd_linear", "elpd_period"):
@@ -156,8 +163,9 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
 def test_graph_likelihood_equals_marginal_mvn(spec, data, correlated):
     """The PyMC graph's likelihood equals the per-patient MVN density (checked against SciPy
     in test_loo) at a fixed parameter point."""
-    from mbtbayes.growth.marginal import build_model, prior_values
+    from mbtbayes.growth.design import prior_values
     from mbtbayes.growth.loo import marginal_loglik
+    from mbtbayes.growth.marginal import build_model
 
     design = make_design(spec, data, variant="period")
     model = build_model(design, prior_values(spec, design), correlated=correlated)

@@ -23,9 +23,9 @@ from mbtbayes.study.numbers import (
     published_value,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "study"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "study"
 STUDY = Path(os.environ.get("MBTBAYES_STUDY_DIR", SHARED))
-DOC = Path(__file__).parent / "data" / "study" / "published-numbers.md"
+DOC = Path(__file__).parents[1] / "data" / "study" / "published-numbers.md"
 PAPER = STUDY / "paper.txt"
 needs_doc = pytest.mark.skipif(not DOC.exists(), reason=f"{DOC} not found")
 NAMES = r"BSI-18|SIPP-118|EQ-5D-3L|EQ-5D|IIP-C|Table 3|d24|row [12]"

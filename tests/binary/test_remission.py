@@ -14,17 +14,15 @@ import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
-from mbtbayes.core.errors import DataError, SpecError
-from mbtbayes.binary.remission import (
-    BetaPosterior,
-    beta_hdi,
+from mbtbayes.binary.change import (
     glmm_pattern_model,
     marginal_probability,
     paired_counts,
-    prob_less,
-    remission_table,
     start_end_change,
 )
+from mbtbayes.binary.conjugate import BetaPosterior, beta_hdi, prob_less
+from mbtbayes.binary.remission import remission_table
+from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.io.synthetic import COUNTS
 
 N_DRAWS = 100_000
@@ -153,7 +151,8 @@ def test_table_contract(conjugate):
                    "interval", "model", "prior", "method", "passed", "worse_if"):
         assert column in conjugate
     assert set(conjugate["interval"]) == {"95% HDI"}
-    assert conjugate["passed"].isna().all()  # nothing sampled
+    assert conjugate["passed"].all()  # nothing sampled: exact
+    assert (conjugate["reason"] == "exact posterior (no sampling)").all()
 
 
 def test_prior_is_changeable(synthetic):

@@ -66,7 +66,7 @@ def test_bad_toml_names_the_file(tmp_path):
 
 
 def test_misspelled_prior_key_is_rejected_against_the_built_model():
-    from mbtbayes.growth.marginal import check_prior_keys, make_design
+    from mbtbayes.growth.design import check_prior_keys, make_design
 
     raw = base() | {"priors": {"month": {"dist": "Normal", "mu": 0, "sigma": 1}}}
     spec = spec_from_dict(raw, name="x")

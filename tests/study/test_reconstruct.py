@@ -2,8 +2,8 @@
 
 The reference values are outside the code: the percentages and p-values printed in the paper, and
 the solutions listed in ``published-numbers.md`` (written down here, from that document), plus
-brute-force enumeration with the scalar tests of ``mbtbayes.frequentist.proportions`` (themselves tested
-against R).
+brute-force enumeration with the scalar tests of ``mbtbayes.frequentist.proportions``
+(themselves tested against R).
 """
 
 from __future__ import annotations

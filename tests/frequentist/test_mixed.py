@@ -15,19 +15,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mbtbayes.frequentist import mixed as frequentist
 from mbtbayes.core.errors import ConvergenceError, DataError, SpecError
-from mbtbayes.frequentist.mixed import (
+from mbtbayes.frequentist import mixed as frequentist
+from mbtbayes.frequentist.effects import (
     PAPER_BASELINE_THRESHOLD,
-    MixedResult,
     bonferroni,
     compare_aic,
-    fit_mixed,
     manova_pillai,
     mixed_cohens_d,
 )
+from mbtbayes.frequentist.mixed import MixedResult, fit_mixed
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 RTOL = 1e-3  # required agreement with lme4 (relative)
 
 MODELS = {

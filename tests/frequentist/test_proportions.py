@@ -29,7 +29,7 @@ from mbtbayes.frequentist.proportions import (
     wald_two_proportions,
 )
 
-REFERENCE = Path(__file__).parent / "data" / "proportions_reference.csv"
+REFERENCE = Path(__file__).parents[1] / "data" / "proportions_reference.csv"
 REL = 1e-9
 
 

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbtbayes.io.read import prepare_register
 from mbtbayes.core.defaults import SEED
-from mbtbayes.io.register import bundled_path, get_register
+from mbtbayes.io.register import bundled_path, load_register, prepare_register
 from mbtbayes.io.schema import MEASURES
 from mbtbayes.io.synthetic import GROWTH, simulate_register, write_register
 
@@ -121,7 +120,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 def test_bundled_register_is_the_default_seed(tmp_path):
     fresh = write_register(tmp_path / "r.csv", seed=SEED).read_bytes()
     assert bundled_path().read_bytes() == fresh
-    reg = get_register()
+    reg = load_register()
     assert reg.synthetic and "SYNTHETIC" in reg.label
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbtbayes.io.read import describe, load_register, prepare_register, read_mapping, summarise
 from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.io.mapping import read_mapping
+from mbtbayes.io.register import describe, load_register, prepare_register, summarise
 
 
 def problems_of(frame: pd.DataFrame, **kwargs) -> list[str]:

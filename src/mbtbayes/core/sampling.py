@@ -1,0 +1,304 @@
+"""One sampling path for every sampled model: options, the diagnostics gate, one retry policy,
+and the compiled-graph cache.
+
+Every sampled model of the package (growth models, the logistic remission model, the GLMMs)
+is drawn through a :class:`Sampler`: it validates the options once, samples (nutpie by default,
+PyMC's NUTS on request), checks the gate (:data:`GATE`: max R-hat <= 1.01, bulk and tail ESS
+>= 400, no divergences, over the sampled parameters), and refits a failing model once by
+:data:`RETRY` (twice the tuning, three times the draws, ``target_accept = 0.95``). A fit that
+still fails is kept with ``passed = False`` and a ``reason``. nutpie's compiled graphs are
+kept by the sampler object, keyed by the caller, and reused through ``with_data``.
+
+Examples
+--------
+>>> opts = SamplerOptions(draws=500, chains=2)
+>>> opts.retry().draws, opts.retry().tune
+(1500, 2000)
+>>> SamplerOptions(draws=0)
+Traceback (most recent call last):
+...
+mbtbayes.core.errors.SpecError: draws must be a whole number >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+
+from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import SpecError
+
+SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
+"""NUTS implementations: nutpie (numba; the default) and PyMC's own."""
+
+GATE: dict[str, float] = {"max_r_hat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400,
+                          "divergences": 0}
+"""Thresholds of the diagnostics gate."""
+
+TARGET_ACCEPT: float = 0.8
+"""Target acceptance of a first attempt."""
+
+RETRY: dict[str, float] = {"tune": 2, "draws": 3, "target_accept": 0.95}
+"""The one retry policy: multiply tuning and draws, raise the target acceptance."""
+
+SampleFn = Callable[[int, int, int, float], object]
+"""``sample(seed, draws, tune, target_accept) -> InferenceData``."""
+
+
+@dataclass(frozen=True)
+class SamplerOptions:
+    """How models are sampled; validated once, here.
+
+    Attributes
+    ----------
+    sampler : {"nutpie", "pymc"}
+    draws, tune, chains : int
+        Per chain; all >= 1.
+    seed : int
+        The run seed; each fit's seed derives from it by name
+        (:func:`mbtbayes.core.seeds.seed_for`).
+    target_accept : float
+    progress : bool
+        Show the sampler's own progress bar.
+    """
+
+    sampler: str = "nutpie"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = SEED
+    target_accept: float = TARGET_ACCEPT
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise SpecError(f"sampler must be one of {', '.join(SAMPLERS)}, got '{self.sampler}'")
+        for name in ("draws", "tune", "chains"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SpecError(f"{name} must be a whole number >= 1, got {value}")
+        if not 0 < self.target_accept < 1:
+            raise SpecError(f"target_accept must be in (0, 1), got {self.target_accept}")
+
+    def retry(self) -> SamplerOptions:
+        """The options of the one refit (:data:`RETRY`)."""
+        return replace(self, tune=int(RETRY["tune"] * self.tune),
+                       draws=int(RETRY["draws"] * self.draws),
+                       target_accept=max(self.target_accept, RETRY["target_accept"]))
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of one fit, and whether it passed the gate.
+
+    Attributes
+    ----------
+    max_r_hat, min_ess_bulk, min_ess_tail : float
+    divergences : int
+    passed : bool
+    attempts : int
+        1, or 2 after the refit.
+    draws : int
+        Draws per chain of the kept fit.
+    reason : str
+        Which checks failed (empty when passed).
+    """
+
+    max_r_hat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    passed: bool
+    attempts: int = 1
+    draws: int = 0
+    reason: str = ""
+
+    def as_row(self) -> dict:
+        """The diagnostics as table columns."""
+        return asdict(self)
+
+
+def diagnose(idata, *, var_names: list[str], attempts: int = 1) -> Diagnostics:
+    """Apply the gate (:data:`GATE`) over the named posterior variables of a fit.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    var_names : list of str
+        The sampled parameters to check (not deterministics, not nutpie's extras).
+    attempts : int
+
+    Returns
+    -------
+    Diagnostics
+    """
+    from mbtbayes.core.arviz_api import convergence
+
+    r_hat, bulk, tail, divergences = convergence(idata, var_names=var_names)
+    failed = [f"R-hat {r_hat:.3f} > {GATE['max_r_hat']}" if not r_hat <= GATE["max_r_hat"] else "",
+              f"bulk ESS {bulk:.0f} < {GATE['min_ess_bulk']:.0f}"
+              if not bulk >= GATE["min_ess_bulk"] else "",
+              f"tail ESS {tail:.0f} < {GATE['min_ess_tail']:.0f}"
+              if not tail >= GATE["min_ess_tail"] else "",
+              f"{divergences} divergences" if divergences > GATE["divergences"] else ""]
+    reason = "; ".join(f for f in failed if f)
+    draws = int(idata.posterior.sizes["draw"])
+    return Diagnostics(r_hat, bulk, tail, divergences, not reason, attempts, draws, reason)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence Bambi's and PyMC's info logging and the samplers' warnings during a fit."""
+    loggers = [logging.getLogger(name) for name in ("bambi", "pymc")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@dataclass
+class Sampler:
+    """Samples models behind the diagnostics gate and owns nutpie's compiled graphs.
+
+    Parameters
+    ----------
+    options : SamplerOptions
+
+    Examples
+    --------
+    >>> sampler = Sampler(SamplerOptions(draws=200, chains=2))
+    >>> idata, diag = sampler.sample_model(key="demo", build=my_model, data={},  # doctest: +SKIP
+    ...                                    seed=1, var_names=["mu"])
+    """
+
+    options: SamplerOptions = field(default_factory=SamplerOptions)
+    _compiled: dict = field(default_factory=dict, repr=False)
+
+    def gated(self, sample: SampleFn, *, seed: int, var_names: list[str],
+              gate: bool = True) -> tuple[object, Diagnostics]:
+        """Sample, check the gate, and refit once by :data:`RETRY` if it fails.
+
+        Parameters
+        ----------
+        sample : callable
+            ``sample(seed, draws, tune, target_accept)`` -> InferenceData.
+        seed : int
+            This fit's seed; the refit uses ``seed + 1``.
+        var_names : list of str
+            Parameters the gate checks.
+        gate : bool
+            False: one attempt, diagnosed but never refitted.
+
+        Returns
+        -------
+        tuple
+            ``(idata, Diagnostics)``.
+        """
+        first = self.options
+        idata = sample(seed, first.draws, first.tune, first.target_accept)
+        diag = diagnose(idata, var_names=var_names)
+        if gate and not diag.passed:
+            again = first.retry()
+            idata = sample(seed + 1, again.draws, again.tune, again.target_accept)
+            diag = diagnose(idata, var_names=var_names, attempts=2)
+        return idata, diag
+
+    def sample_model(self, *, key: Hashable, build: Callable[[dict], object], data: dict,
+                     seed: int, var_names: list[str], keep: list[str] | None = None,
+                     gate: bool = True):
+        """Sample a PyMC model built from data containers, behind the gate.
+
+        With nutpie the graph is compiled once per ``key`` (from ``build(data)``) and reused
+        for later data through ``with_data``; with PyMC the model is built from ``data``.
+
+        Parameters
+        ----------
+        key : hashable
+            Identifies the graph structure (same key = same compiled graph).
+        build : callable
+            ``build(data) -> pymc.Model`` whose ``pm.Data`` containers are named as ``data``.
+        data : dict
+            Values of the data containers for this fit.
+        seed : int
+        var_names : list of str
+            Sampled parameters the gate checks.
+        keep : list of str, optional
+            Variables nutpie stores (default: every free and deterministic variable).
+        gate : bool
+
+        Returns
+        -------
+        tuple
+            ``(idata, Diagnostics)``.
+        """
+        if self.options.sampler == "pymc":
+            model = build(data)
+            return self.gated(lambda *a: self._pymc(model, *a), seed=seed,
+                              var_names=var_names, gate=gate)
+        compiled = self.compiled(key, lambda: build(data), keep=keep).with_data(**data)
+        return self.gated(lambda *a: self._nutpie(compiled, *a), seed=seed,
+                          var_names=var_names, gate=gate)
+
+    def sample_bambi(self, model, *, seed: int, var_names: list[str], gate: bool = True):
+        """Fit a ``bambi.Model`` behind the gate (Bambi compiles its own graph).
+
+        Returns
+        -------
+        tuple
+            ``(idata, Diagnostics)``.
+        """
+        extra = {} if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)}
+
+        def sample(seed: int, draws: int, tune: int, target_accept: float):
+            with quiet():
+                return model.fit(inference_method=self.options.sampler, draws=draws, tune=tune,
+                                 chains=self.options.chains, random_seed=seed,
+                                 progressbar=self.options.progress,
+                                 target_accept=target_accept, **extra)
+
+        return self.gated(sample, seed=seed, var_names=var_names, gate=gate)
+
+    def compiled(self, key: Hashable, build: Callable[[], object], *,
+                 keep: list[str] | None = None):
+        """nutpie's compiled graph for ``key``, compiling ``build()`` the first time."""
+        if key not in self._compiled:
+            import nutpie
+
+            with quiet():
+                self._compiled[key] = nutpie.compile_pymc_model(build(), var_names=keep)
+        return self._compiled[key]
+
+    def with_options(self, options: SamplerOptions) -> Sampler:
+        """A sampler with other options that shares this one's compiled graphs."""
+        return Sampler(options, self._compiled)
+
+    @property
+    def n_compiled(self) -> int:
+        """How many graphs this sampler has compiled."""
+        return len(self._compiled)
+
+    def _nutpie(self, compiled, seed: int, draws: int, tune: int, target_accept: float):
+        import nutpie
+
+        with quiet():
+            return nutpie.sample(compiled, draws=draws, tune=tune, chains=self.options.chains,
+                                 seed=seed, progress_bar=self.options.progress,
+                                 save_warmup=False, target_accept=target_accept)
+
+    def _pymc(self, model, seed: int, draws: int, tune: int, target_accept: float):
+        import pymc as pm
+
+        with quiet():
+            return pm.sample(draws=draws, tune=tune, chains=self.options.chains,
+                             cores=min(2, self.options.chains), random_seed=seed,
+                             target_accept=target_accept, model=model,
+                             progressbar=self.options.progress, compute_convergence_checks=False)
