@@ -58,6 +58,12 @@ def reanalyze(
     -------
     Path
         The output folder.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> mb.reanalyze(out="results", quick=True)  # doctest: +SKIP
+    PosixPath('.../results')
     """
     register = load_register(data, mapping=mapping)
     log(f"data: {register.label}")
@@ -65,16 +71,16 @@ def reanalyze(
     parts = summarise(register)
     tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
     specs = _specs_for(register, models, log)
-    engine = _engine(sampler=sampler, draws=draws, chains=chains, seed=seed, quick=quick)
+    engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)
     opts = engine.sampler.options
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
-    fits = fit_specs(specs, register.data, engine=engine, log=log)
-    tables |= growth_tables(fits, register.data, engine=engine, log=log)
+    fits = fit_specs(specs, register.data, seed=seed, engine=engine, log=log)
+    tables |= growth_tables(fits, register.data, engine=engine, seed=seed, log=log)
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
-    tables |= binary_tables(register.data, seed=seed, sampling=engine.sampler, log=log)
+    tables |= binary_tables(register.data, seed=seed, engine=engine.sampler, log=log)
     tables |= frequentist_tables(fits, specs, register.data, tables, log=log)
     summary = concordance_summary(tables["concordance"])
     log(summary)
@@ -86,15 +92,15 @@ def reanalyze(
     return write_run(out, register, tables, extra=extra)
 
 
-def binary_tables(data: pd.DataFrame, *, seed: int = SEED, sampling=None,
+def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Remission, start-end change and adherence tables (those whose columns are present)."""
     from mbtbayes.binary import adherence, change, remission
     from mbtbayes.core.errors import DataError
 
-    makers = {"remission": lambda: remission.remission_table(data, seed=seed, sampling=sampling),
+    makers = {"remission": lambda: remission.remission_table(data, seed=seed, engine=engine),
               "start_end_change": lambda: change.start_end_change(data, seed=seed,
-                                                                  sampling=sampling),
+                                                                  engine=engine),
               "adherence": lambda: adherence.adherence_table(data, seed=seed)}
     tables = {}
     for name, make in makers.items():
@@ -122,7 +128,7 @@ def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
     }
 
 
-def growth_tables(fits: list, data: pd.DataFrame, *, engine=None,
+def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SEED,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Every Bayesian growth-model table of the contract, from a list of fits.
 
@@ -136,7 +142,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None,
 
     kfold = None
     if engine is not None:
-        kfold = partial(kfold_patients, engine=engine, seed=engine.sampler.options.seed, log=log)
+        kfold = partial(kfold_patients, engine=engine, seed=seed, log=log)
 
     return {
         "growth_models": summaries.growth_table(fits),
@@ -158,13 +164,13 @@ def _specs_for(register, models, log) -> dict:
     return kept
 
 
-def _engine(*, sampler: str, draws: int, chains: int, seed: int, quick: bool):
+def _engine(*, sampler: str, draws: int, chains: int, quick: bool):
     from mbtbayes.core.sampling import SamplerOptions
     from mbtbayes.growth.marginal import engine_for
 
     if quick:
-        return engine_for(SamplerOptions(sampler, 200, 200, 2, seed))
-    return engine_for(SamplerOptions(sampler, draws, draws, chains, seed))
+        return engine_for(SamplerOptions(sampler, 200, 200, 2))
+    return engine_for(SamplerOptions(sampler, draws, draws, chains))
 
 
 def _save_fits(fits: list, folder: Path) -> None:
@@ -197,6 +203,12 @@ def published(*, out: str | Path = "mbtbayes-published",
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> mb.published(out="published")  # doctest: +SKIP
+    PosixPath('.../published')
     """
     from mbtbayes.io.output import write_tables
     from mbtbayes.study.numbers import published_table

@@ -23,6 +23,7 @@ from mbtbayes.binary.change import (
 from mbtbayes.binary.conjugate import BetaPosterior, beta_hdi, prob_less
 from mbtbayes.binary.remission import remission_table
 from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.io.synthetic import COUNTS
 
 N_DRAWS = 100_000
@@ -198,7 +199,8 @@ def test_unknown_model_and_bad_prior_raise(synthetic):
     with pytest.raises(SpecError, match="positive"):
         remission_table(synthetic, models=("beta_binomial",), prior=(0, 1))
     with pytest.raises(SpecError, match="sampler"):
-        remission_table(synthetic, models=("beta_binomial",), sampler="stan")
+        remission_table(synthetic, models=("beta_binomial",),
+                        options=SamplerOptions(sampler="stan"))
 
 
 # ---------------------------------------------------------------- start-end change, Dirichlet
@@ -304,7 +306,7 @@ def _remission_sample(n: int, seed: int) -> tuple[pd.DataFrame, dict[str, float]
 def test_logistic_recovers_known_probabilities():
     data, truth = _remission_sample(3000, seed=11)
     table = remission_table(data, models=("logistic",), covariates=("bpd_criteria",),
-                            draws=1000, chains=4).set_index("period")
+                            options=SamplerOptions(draws=1000, chains=4)).set_index("period")
     for period in ("I", "II"):
         row = table.loc[period]
         assert row["p_hdi_low"] < truth[period] < row["p_hdi_high"]

@@ -56,12 +56,12 @@ def spec():
 
 @pytest.fixture(scope="module")
 def engine() -> MarginalEngine:
-    return engine_for(SamplerOptions(draws=1000, tune=1000, chains=4, seed=3))
+    return engine_for(SamplerOptions(draws=1000, tune=1000, chains=4))
 
 
 @pytest.fixture(scope="module")
 def fits(spec, data, engine):
-    return mb.fit_specs({"score": spec}, data, engine=engine, log=lambda _: None)
+    return mb.fit_specs({"score": spec}, data, seed=3, engine=engine, log=lambda _: None)
 
 
 def test_fixed_effects_recovered_within_95_hdi(fits):
@@ -102,7 +102,7 @@ def test_gate_flag_follows_the_thresholds(fits):
 
 
 def test_fit_forced_to_fail_the_gate_is_flagged_not_dropped(spec, data, engine):
-    tiny = engine.with_options(SamplerOptions(draws=15, tune=15, chains=2, seed=1))
+    tiny = engine.with_options(SamplerOptions(draws=15, tune=15, chains=2))
     fit = mb.fit_growth(spec, data, variant="period", engine=tiny)
     assert not fit.diagnostics.passed and fit.diagnostics.attempts == 2
     assert not growth_table([fit])["passed"].any()
@@ -136,7 +136,7 @@ def test_correlated_variant_estimates_the_correlation(data):
     """LKJ variant: the correlation is a parameter, and the marginal LOO uses it."""
     spec = mb.make_spec(outcome="score", time="week", group="subject", period="arm",
                      range=(0, 50), d_months=(0, 10), correlated=True)
-    engine = engine_for(SamplerOptions(draws=300, tune=300, chains=2, seed=5))
+    engine = engine_for(SamplerOptions(draws=300, tune=300, chains=2))
     fit = mb.fit_growth(spec, data, variant="linear", engine=engine)
     table = growth_table([fit]).set_index("term")
     assert "corr" in table.index
@@ -151,7 +151,7 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
     from mbtbayes.growth.loo import kfold_patients
 
     psis = model_comparison(fits).iloc[0]
-    small = engine.with_options(SamplerOptions(draws=300, tune=300, chains=2, seed=2))
+    small = engine.with_options(SamplerOptions(draws=300, tune=300, chains=2))
     kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5, seed=2),
                              k_limit=0.0).iloc[0]
     assert kfold["loo_method"] == "kfold_marginal_patient_5"

@@ -318,12 +318,9 @@ def start_end_change(
     re_prior_sd: float = 1.5,
     ci_prob: float = CI_PROB,
     n_draws: int = N_DRAWS,
-    sampler: str = "nutpie",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
     seed: int = SEED,
-    sampling: Sampler | None = None,
+    options: SamplerOptions | None = None,
+    engine: Sampler | None = None,
 ) -> pd.DataFrame:
     """Paired start-end change of each behaviour, within period and between periods.
 
@@ -352,8 +349,8 @@ def start_end_change(
         Normal prior of each cell log-odds in the GLMM.
     re_prior_sd : float, default 1.5
         HalfNormal scale of each behaviour's patient-intercept SD in the GLMM.
-    ci_prob, n_draws, sampler, draws, tune, chains, seed, sampling
-        As in :func:`mbtbayes.remission_table`.
+    ci_prob, n_draws, seed, options, engine
+        As in :func:`mbtbayes.remission_table` (``options`` and ``engine`` for the GLMMs).
 
     Returns
     -------
@@ -375,7 +372,7 @@ def start_end_change(
     check_models(models, CHANGE_MODELS)
     if not concentration > 0:
         raise SpecError(f"concentration must be positive, got {concentration}.")
-    sampling = sampling or Sampler(SamplerOptions(sampler, draws, tune, chains, seed))
+    sampling = engine or Sampler(options or SamplerOptions())
     counts = paired_counts(data)
     parts = []
     if "dirichlet" in models:

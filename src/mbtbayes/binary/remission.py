@@ -239,12 +239,9 @@ def remission_table(
     covariate_prior_sd: float = 1.0,
     ci_prob: float = CI_PROB,
     n_draws: int = N_DRAWS,
-    sampler: str = "nutpie",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
     seed: int = SEED,
-    sampling: Sampler | None = None,
+    options: SamplerOptions | None = None,
+    engine: Sampler | None = None,
 ) -> pd.DataFrame:
     """Posterior remission per behaviour x period (I, II, pooled) x model.
 
@@ -276,12 +273,12 @@ def remission_table(
     ci_prob : float, default 0.95
     n_draws : int
         Draws from the exact Beta posteriors for the HDI of the difference.
-    sampler, draws, tune, chains, seed
-        Sampling of the logistic model (``seed`` also seeds the Monte Carlo draws; each
-        model's own seed derives from it by name).
-    sampling : Sampler, optional
-        Reuse a sampler (its options and compiled graphs); overrides ``sampler``, ``draws``,
-        ``tune`` and ``chains``.
+    seed : int
+        Run seed: each model's seed (sampling and Monte Carlo draws) derives from it by name.
+    options : SamplerOptions, optional
+        How the logistic model is sampled (default: nutpie, 4 chains x 1000 draws).
+    engine : Sampler, optional
+        Reuse a sampler (its options and compiled graphs); overrides ``options``.
 
     Returns
     -------
@@ -311,7 +308,7 @@ def remission_table(
     """
     check_models(models, REMISSION_MODELS)
     check_beta_prior(prior)
-    sampling = sampling or Sampler(SamplerOptions(sampler, draws, tune, chains, seed))
+    sampling = engine or Sampler(options or SamplerOptions())
     counts = remission_counts(data)
     parts = []
     if "beta_binomial" in models:

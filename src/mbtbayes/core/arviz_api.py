@@ -1,11 +1,11 @@
 """Every ArviZ call of the package goes through this module.
 
 A later move from ArviZ 0.23 (InferenceData) to ArviZ 1.x (DataTree) should touch this file only.
+ArviZ is imported inside each function (it takes seconds), so ``import mbtbayes`` stays fast.
 """
 
 from __future__ import annotations
 
-import arviz as az
 import numpy as np
 
 from mbtbayes.core.defaults import CI_PROB
@@ -31,6 +31,8 @@ def hdi(draws: np.ndarray, *, ci_prob: float = CI_PROB) -> tuple[float, float]:
     >>> import numpy as np
     >>> lo, hi = hdi(np.random.default_rng(1).normal(size=4000))
     """
+    import arviz as az
+
     low, high = az.hdi(np.asarray(draws, dtype=float).ravel(), hdi_prob=ci_prob)
     return float(low), float(high)
 
@@ -45,6 +47,8 @@ def psis_loo(loglik: np.ndarray) -> tuple[float, float, float, np.ndarray, np.nd
     """
     import warnings
 
+    import arviz as az
+
     idata = az.from_dict(log_likelihood={"y": loglik},
                          posterior={"dummy": np.zeros(loglik.shape[:2])})
     with warnings.catch_warnings():
@@ -54,7 +58,7 @@ def psis_loo(loglik: np.ndarray) -> tuple[float, float, float, np.ndarray, np.nd
             np.asarray(res.loo_i), np.asarray(res.pareto_k))
 
 
-def summary(idata: az.InferenceData, *, var_names: list[str], ci_prob: float = CI_PROB):
+def summary(idata, *, var_names: list[str], ci_prob: float = CI_PROB):
     """Posterior summary with full precision: mean, sd, HDI bounds, R-hat, bulk and tail ESS.
 
     Returns
@@ -63,6 +67,8 @@ def summary(idata: az.InferenceData, *, var_names: list[str], ci_prob: float = C
         Index: parameter (``name[level]``); columns ``mean, sd, hdi_low, hdi_high, r_hat,
         ess_bulk, ess_tail``.
     """
+    import arviz as az
+
     table = az.summary(idata, var_names=var_names, hdi_prob=ci_prob, round_to="none")
     lo, hi = (c for c in table.columns if c.startswith("hdi_"))
     table = table.rename(columns={lo: "hdi_low", hi: "hdi_high"})
@@ -70,7 +76,7 @@ def summary(idata: az.InferenceData, *, var_names: list[str], ci_prob: float = C
 
 
 def convergence(
-    idata: az.InferenceData, *, var_names: list[str]
+    idata, *, var_names: list[str]
 ) -> tuple[float, float, float, int]:
     """Worst-case diagnostics over the named parameters.
 
@@ -79,6 +85,8 @@ def convergence(
     tuple
         ``(max_r_hat, min_ess_bulk, min_ess_tail, divergences)``.
     """
+    import arviz as az
+
     r_hat = az.rhat(idata, var_names=var_names)
     bulk = az.ess(idata, var_names=var_names, method="bulk")
     tail = az.ess(idata, var_names=var_names, method="tail")
@@ -89,7 +97,9 @@ def convergence(
             float(tail.to_array().min()), divergences)
 
 
-def save_posterior(idata: az.InferenceData, path, *, var_names: list[str]) -> None:
+def save_posterior(idata, path, *, var_names: list[str]) -> None:
     """Write the named posterior variables (and sample stats) to a netCDF file."""
+    import arviz as az
+
     posterior = idata.posterior[[v for v in var_names if v in idata.posterior]]
     az.InferenceData(posterior=posterior, sample_stats=idata.sample_stats).to_netcdf(str(path))

@@ -28,7 +28,6 @@ import warnings
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
-from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
 
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
@@ -52,14 +51,14 @@ SampleFn = Callable[[int, int, int, float], object]
 class SamplerOptions:
     """How models are sampled; validated once, here.
 
+    The seed is not an option: each fit's seed derives from the run seed and the fit's name
+    (:func:`mbtbayes.core.seeds.seed_for`).
+
     Attributes
     ----------
     sampler : {"nutpie", "pymc"}
     draws, tune, chains : int
         Per chain; all >= 1.
-    seed : int
-        The run seed; each fit's seed derives from it by name
-        (:func:`mbtbayes.core.seeds.seed_for`).
     target_accept : float
     progress : bool
         Show the sampler's own progress bar.
@@ -69,7 +68,6 @@ class SamplerOptions:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    seed: int = SEED
     target_accept: float = TARGET_ACCEPT
     progress: bool = False
 

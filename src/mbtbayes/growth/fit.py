@@ -74,11 +74,8 @@ def fit_growth(
     data: pd.DataFrame,
     *,
     variant: str = "period",
-    sampler: str = "nutpie",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
     seed: int = SEED,
+    options: SamplerOptions | None = None,
     engine=None,
 ) -> GrowthFit:
     """Fit one variant of a growth-model spec to long-format data.
@@ -91,13 +88,12 @@ def fit_growth(
         Long format with the spec's columns; rows with a missing outcome or predictor are
         left out and counted (``fit.design.n_excluded``).
     variant : {"linear", "period"}
-    sampler : {"nutpie", "pymc"}
-    draws, tune, chains : int
-        Per chain.
     seed : int
         Run seed; the fit's own seed derives from it and the spec's name and variant.
+    options : SamplerOptions, optional
+        Sampler, draws, tuning and chains (default: nutpie, 4 chains x 1000 draws).
     engine : MarginalEngine, optional
-        Reuse an engine (and its compiled graphs) across fits; its sampler options then apply.
+        Reuse an engine (and its compiled graphs) across fits; overrides ``options``.
 
     Returns
     -------
@@ -107,13 +103,13 @@ def fit_growth(
     --------
     >>> import mbtbayes as mb
     >>> fit = mb.fit_growth(mb.load_specs()["bsi"], mb.load_register().data,  # doctest: +SKIP
-    ...                     draws=500)
+    ...                     options=mb.SamplerOptions(draws=500))
     >>> fit.beta()["period[II]"].mean()  # doctest: +SKIP
     0.06...
     """
     from mbtbayes.growth.marginal import engine_for
 
-    engine = engine or engine_for(SamplerOptions(sampler, draws, tune, chains, seed))
+    engine = engine or engine_for(options)
     design = make_design(spec, data, variant=variant)
     check_prior_keys(spec, [design])
     return engine.fit(spec, design, variant=variant, seed=seed_for(seed, spec.name, variant))
@@ -123,11 +119,8 @@ def fit_specs(
     specs: dict[str, ModelSpec],
     data: pd.DataFrame,
     *,
-    sampler: str = "nutpie",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
     seed: int = SEED,
+    options: SamplerOptions | None = None,
     engine=None,
     log: Callable[[str], None] | None = None,
 ) -> list[GrowthFit]:
@@ -139,11 +132,12 @@ def fit_specs(
     ----------
     specs : dict of str to ModelSpec
     data : pandas.DataFrame
-    sampler, draws, tune, chains : as in :func:`fit_growth`
     seed : int
         Run seed; each fit's seed derives from it by the fit's name.
+    options : SamplerOptions, optional
+        As in :func:`fit_growth`.
     engine : MarginalEngine, optional
-        Overrides the sampler options.
+        Reuse an engine (and its compiled graphs); overrides ``options``.
     log : callable, optional
         Receives one line per fit.
 
@@ -161,12 +155,11 @@ def fit_specs(
     """
     from mbtbayes.growth.marginal import engine_for
 
-    engine = engine or engine_for(SamplerOptions(sampler, draws, tune, chains, seed))
+    engine = engine or engine_for(options)
     jobs = growth_jobs(specs, data)
     fits = []
     for i, (spec, variant, design) in enumerate(jobs, start=1):
-        fit = engine.fit(spec, design, variant=variant,
-                         seed=seed_for(engine.sampler.options.seed, spec.name, variant))
+        fit = engine.fit(spec, design, variant=variant, seed=seed_for(seed, spec.name, variant))
         if log is not None:
             log(fit_line(fit, i, len(jobs)))
         fits.append(fit)

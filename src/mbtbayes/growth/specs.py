@@ -127,6 +127,12 @@ def load_specs(folder: str | Path | None = None) -> dict[str, ModelSpec]:
     ------
     SpecError
         On a missing folder, an empty folder, or any invalid spec.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> mb.load_specs()["bsi"].formulas["period"]
+    'bsi ~ months * period + (months | patient_id)'
     """
     folder = Path(folder) if folder is not None else models_dir()
     if not folder.is_dir():
