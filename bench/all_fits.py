@@ -2,7 +2,7 @@
 
 What it measures
 ----------------
-The package's :func:`mbtbayes.bayes.fit_specs` with one ``Engine(sampler="nutpie")``
+The package's :func:`mbtbayes.fit_specs` with one marginal engine (nutpie)
 (4 chains x 1000 draws, 1000 tune by default) over every spec in ``models/`` on the bundled
 synthetic register, exactly as ``mbtbayes reanalyze`` fits them, then
 :func:`mbtbayes.pipeline.growth_tables` on the fits.
@@ -10,7 +10,8 @@ synthetic register, exactly as ``mbtbayes reanalyze`` fits them, then
 - Wall time from the start of this script (imports and compilation included; the Python and
   ``uv run`` start-up before the first line are not -- time the command for those).
 - Compile vs sampling vs diagnostics: ``nutpie.compile_pymc_model``, ``nutpie.sample`` and
-  ``mbtbayes.bayes.diagnose`` are wrapped with timers for the run (the package is unchanged);
+  ``mbtbayes.core.sampling.diagnose`` are wrapped with timers for the run (the package is
+  unchanged);
   the number of graphs nutpie compiled (calls of ``nutpie.compile_pymc_model``).
 - Per-fit seconds as the package's log lines report them (``GrowthFit.seconds``), with the
   timers' split of each fit.
@@ -49,7 +50,7 @@ TARGET_SECONDS = 180.0
 LOG_LINE = re.compile(r"\[(\d+)/(\d+)\] (\S+) (\S+): .*?, ([\d.]+) s, ")
 TABLES = ("growth_table", "period_effects", "effect_sizes", "variance_explained",
           "model_comparison", "diagnostics_table")
-INNER = ("summary", "hdi", "marginal_loglik", "psis_loo", "observed_baseline_sd")
+INNER = ("summary", "summarize_draws", "marginal_loglik", "psis_loo", "observed_baseline_sd")
 PROFILED = {"summary": "arviz", "loo": "arviz", "psislw": "arviz", "_psislw": "arviz",
             "hdi": "arviz", "ess": "arviz", "rhat": "arviz", "_mvn_block": "mbtbayes",
             "marginal_loglik": "mbtbayes", "from_dict": "arviz", "cholesky": "numpy",
@@ -114,18 +115,19 @@ def since_start() -> float:
 def run_fits(args) -> tuple[list, list[str], Buckets, float, object, list]:
     import nutpie
 
+    import mbtbayes as mb
+    from mbtbayes.core import sampling
     from mbtbayes.core.defaults import SEED
-    from mbtbayes.growth import marginal as bayes
-    from mbtbayes.growth.specs import load_specs
-    from mbtbayes.io.register import get_register
+    from mbtbayes.growth import marginal
 
-    data = get_register().data
-    specs = load_specs()
+    data = mb.load_register().data
+    specs = mb.load_specs()
     tune = args.draws if args.tune is None else args.tune
-    engine = bayes.Engine(sampler="nutpie", draws=args.draws, tune=tune, chains=args.chains,
-                          seed=SEED if args.seed is None else args.seed)
-    print(f"{len(specs)} specs ({', '.join(specs)}); {engine.chains} chains x {engine.draws} "
-          f"draws ({engine.tune} tune), seed {engine.seed}")
+    options = mb.SamplerOptions(draws=args.draws, tune=tune, chains=args.chains)
+    seed = SEED if args.seed is None else args.seed
+    engine = marginal.engine_for(options)
+    print(f"{len(specs)} specs ({', '.join(specs)}); {options.chains} chains x {options.draws} "
+          f"draws ({options.tune} tune), seed {seed}")
     buckets = Buckets()
     lines: list[str] = []
     attempts: list = []  # diagnose() results of the current fit, first attempt first
@@ -146,17 +148,18 @@ def run_fits(args) -> tuple[list, list[str], Buckets, float, object, list]:
 
         return diagnose
 
-    originals = (nutpie.compile_pymc_model, nutpie.sample, bayes.diagnose, bayes.build_model)
+    originals = (nutpie.compile_pymc_model, nutpie.sample, sampling.diagnose,
+                 marginal.build_model)
     nutpie.compile_pymc_model = buckets.wrap("compile", nutpie.compile_pymc_model)
     nutpie.sample = buckets.wrap("sample", nutpie.sample)
-    bayes.diagnose = buckets.wrap("diagnose", recording(bayes.diagnose))
-    bayes.build_model = buckets.wrap("build", bayes.build_model)
+    sampling.diagnose = buckets.wrap("diagnose", recording(sampling.diagnose))
+    marginal.build_model = buckets.wrap("build", marginal.build_model)
     t = time.perf_counter()
     try:
-        fits = bayes.fit_specs(specs, data, engine=engine, log=log)
+        fits = mb.fit_specs(specs, data, seed=seed, engine=engine, log=log)
     finally:
-        (nutpie.compile_pymc_model, nutpie.sample, bayes.diagnose,
-         bayes.build_model) = originals
+        (nutpie.compile_pymc_model, nutpie.sample, sampling.diagnose,
+         marginal.build_model) = originals
     fit_seconds = time.perf_counter() - t
     return fits, lines, buckets, fit_seconds, data, first_attempts
 
@@ -192,21 +195,6 @@ def fit_report(fits, lines, buckets: Buckets) -> dict:
             "logged": sum(f.seconds for f in fits), "n": len(fits)}
 
 
-def gate_failures(d) -> str:
-    from mbtbayes.growth.marginal import GATE
-
-    why = []
-    if d.max_r_hat > GATE["max_r_hat"]:
-        why.append(f"R-hat {d.max_r_hat:.3f}")
-    if d.min_ess_bulk < GATE["min_ess_bulk"]:
-        why.append(f"bulk ESS {d.min_ess_bulk:.0f}")
-    if d.min_ess_tail < GATE["min_ess_tail"]:
-        why.append(f"tail ESS {d.min_ess_tail:.0f}")
-    if d.divergences > GATE["divergences"]:
-        why.append(f"{d.divergences} divergences")
-    return ", ".join(why)
-
-
 def first_attempt_report(fits, first_attempts) -> None:
     refitted = [(f, d) for f, d in zip(fits, first_attempts, strict=True)
                 if d is not None and not d.passed]
@@ -214,7 +202,7 @@ def first_attempt_report(fits, first_attempts) -> None:
         return
     print(f"\nfirst attempts that failed the gate ({len(refitted)}): what failed")
     for fit, d in refitted:
-        print(f"  {fit.spec.name + '/' + fit.variant:<28}{gate_failures(d)}  (first attempt: "
+        print(f"  {fit.spec.name + '/' + fit.variant:<28}{d.reason}  (first attempt: "
               f"max R-hat {d.max_r_hat:.4f}, min ESS {d.min_ess_bulk:.0f}/{d.min_ess_tail:.0f})")
 
 
@@ -290,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     import nutpie
     import pymc
 
-    import mbtbayes.growth.marginal  # noqa: F401
+    import mbtbayes  # noqa: F401
     import mbtbayes.growth.summaries  # noqa: F401
 
     import_s = time.perf_counter() - t

@@ -3,23 +3,24 @@
 What it measures
 ----------------
 One growth model -- spec ``bsi``, variant ``period`` -- on the bundled synthetic register,
-sampled twice through the package's :class:`mbtbayes.bayes.Engine` with the same PyMC graph
+sampled twice through the package's marginal engine
+(:class:`mbtbayes.growth.marginal.MarginalEngine`) with the same PyMC graph
 (:func:`mbtbayes.bayes.build_model`), the same priors and the same data:
 
-(a) ``Engine(sampler="nutpie")``: graph build + ``nutpie.compile_pymc_model`` (timed as
+(a) ``SamplerOptions(sampler="nutpie")``: graph build + ``nutpie.compile_pymc_model`` (timed as
     compile) and ``nutpie.sample`` (timed as sampling), measured by wrapping those two
-    functions for the duration of the run (the Engine itself is unchanged);
-(b) ``Engine(sampler="pymc")``: ``pm.sample`` with PyMC's default NUTS; sampling seconds are
+    functions for the duration of the run (the engine itself is unchanged);
+(b) ``SamplerOptions(sampler="pymc")``: ``pm.sample`` with PyMC's default NUTS; sampling seconds are
     ``idata.sample_stats.attrs["sampling_time"]`` (wall time of ``pm.sample`` if absent), and
     setup/compile is the rest of ``pm.sample`` plus the graph build.
 
 Both fits run with ``gate=False`` (no refit), so that both samplers get exactly the requested
 chains x draws. For each sampler it prints compile/setup seconds, sampling seconds, whole-fit
-seconds (``Engine.fit`` wall time, diagnostics included), min bulk ESS over the sampled
+seconds (``MarginalEngine.fit`` wall time, diagnostics included), min bulk ESS over the sampled
 parameters (``mbtbayes.bayes.diagnose``), ESS/s on sampling time and on whole-fit time,
 gradient evaluations (sum of ``n_steps``) and ESS per 1000 gradients (a load-independent
 efficiency), and finally the ratio nutpie / PyMC of ESS per second. With ``--repeats N`` each
-sampler fits N times (seeds seed .. seed+N-1, one Engine, so nutpie compiles once) and the ratio
+sampler fits N times (seeds seed .. seed+N-1, one engine, so nutpie compiles once) and the ratio
 is that of the medians, since one seed's minimum ESS is noisy.
 
 The machine has 2 shared cores; the load average (``os.getloadavg()``) is printed at the start,
@@ -106,7 +107,7 @@ def per_variable_ess(idata, names: list[str]) -> str:
 
 
 def run_sampler(sampler: str, spec, design, engine_kwargs: dict, repeats: int) -> list[dict]:
-    """Fit ``repeats`` times (seeds seed, seed+1, ...) with one Engine; one dict per fit.
+    """Fit ``repeats`` times (seeds seed, seed+1, ...) with one engine; one dict per fit.
 
     The first nutpie fit compiles the graph; later ones reuse it (``with_data``), as the
     package does across measures. Each PyMC fit builds its model again (PyTensor's C cache
@@ -115,6 +116,7 @@ def run_sampler(sampler: str, spec, design, engine_kwargs: dict, repeats: int) -
     import nutpie
     import pymc
 
+    from mbtbayes.core.sampling import SamplerOptions
     from mbtbayes.growth import marginal as bayes
 
     timings = Timings()
@@ -123,13 +125,14 @@ def run_sampler(sampler: str, spec, design, engine_kwargs: dict, repeats: int) -
     nutpie.sample = timings.wrap("sample", nutpie.sample)
     pymc.sample = timings.wrap("pm.sample", pymc.sample)
     bayes.build_model = timings.wrap("build", bayes.build_model)
-    engine = bayes.Engine(sampler=sampler, **engine_kwargs)
+    seed = engine_kwargs.pop("seed")
+    engine = bayes.engine_for(SamplerOptions(sampler=sampler, **engine_kwargs))
     results = []
     try:
         for i in range(repeats):
             before = dict(timings.seconds)
             t = time.perf_counter()
-            fit = engine.fit(spec, design, variant=VARIANT, seed=engine.seed + i, gate=False)
+            fit = engine.fit(spec, design, variant=VARIANT, seed=seed + i, gate=False)
             whole = time.perf_counter() - t
             spent = {k: v - before.get(k, 0.0) for k, v in timings.seconds.items()}
             results.append(_split_times(sampler, fit, whole, spent))
@@ -165,7 +168,7 @@ def report(name: str, runs: list[dict], names: list[str]) -> dict:
     print(f"\n== {name}: first fit")
     print(f"  compile/setup s      {res['setup']:8.2f}")
     print(f"  sampling s           {res['sampling']:8.2f}   ({res['sampling_source']})")
-    print(f"  whole fit s          {res['whole']:8.2f}   (Engine.fit wall, diagnostics included)")
+    print(f"  whole fit s          {res['whole']:8.2f}   (engine.fit wall, diagnostics included)")
     print(f"  min bulk ESS         {d.min_ess_bulk:8.0f}   (min tail ESS {d.min_ess_tail:.0f}, "
           f"max R-hat {d.max_r_hat:.4f}, divergences {d.divergences}, gate "
           f"{'passed' if d.passed else 'FAILED'})")
@@ -204,12 +207,13 @@ def main(argv: list[str] | None = None) -> None:
     import pymc
 
     from mbtbayes.core.defaults import SEED
-    from mbtbayes.growth.marginal import make_design, prior_values, sampled_vars
+    from mbtbayes.growth.design import make_design, prior_values
+    from mbtbayes.growth.marginal import PARAMETERS
     from mbtbayes.growth.specs import load_specs
-    from mbtbayes.io.register import get_register
+    from mbtbayes.io.register import load_register
 
     import_s = time.perf_counter() - t
-    data = get_register().data
+    data = load_register().data
     spec = load_specs()[SPEC]
     design = make_design(spec, data, variant=VARIANT)
     prior_values(spec, design)  # fail early on a bad spec
@@ -222,12 +226,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"versions: nutpie {nutpie.__version__}, pymc {pymc.__version__}; imports "
           f"{import_s:.1f} s; numba cache {'cold (temp dir)' if args.cold_cache else 'as found'}")
 
-    nut_runs = run_sampler("nutpie", spec, design, engine_kwargs, args.repeats)
-    names = sampled_vars(nut_runs[0]["fit"].idata)
-    nut = report("nutpie (Engine(sampler='nutpie'))", nut_runs, names)
+    nut_runs = run_sampler("nutpie", spec, design, dict(engine_kwargs), args.repeats)
+    names = [p for p in PARAMETERS if p in nut_runs[0]["fit"].idata.posterior]
+    nut = report("nutpie (sampler='nutpie')", nut_runs, names)
     print(f"\nload average between samplers: {load()}")
-    pmc_runs = run_sampler("pymc", spec, design, engine_kwargs, args.repeats)
-    pmc = report("PyMC default NUTS (Engine(sampler='pymc'))", pmc_runs, names)
+    pmc_runs = run_sampler("pymc", spec, design, dict(engine_kwargs), args.repeats)
+    pmc = report("PyMC default NUTS (sampler='pymc')", pmc_runs, names)
 
     ratio = nut["ess_s"] / pmc["ess_s"]
     first_whole = nut["first"]["ess_s_whole"] / pmc["first"]["ess_s_whole"]

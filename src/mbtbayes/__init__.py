@@ -28,7 +28,13 @@ from mbtbayes.binary.adherence import adherence_table
 from mbtbayes.binary.change import start_end_change
 from mbtbayes.binary.remission import remission_table
 from mbtbayes.compare import concordance
-from mbtbayes.core.errors import ConvergenceError, DataError, MbtbayesError, SpecError
+from mbtbayes.core.errors import (
+    ConvergenceError,
+    DataError,
+    MbtbayesError,
+    OutputError,
+    SpecError,
+)
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.frequentist.mixed import fit_mixed
 from mbtbayes.growth.fit import GrowthFit, fit_growth, fit_specs
@@ -45,6 +51,7 @@ __all__ = [
     "GrowthFit",
     "MbtbayesError",
     "ModelSpec",
+    "OutputError",
     "Register",
     "SamplerOptions",
     "SpecError",

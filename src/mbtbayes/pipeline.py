@@ -16,7 +16,7 @@ import pandas as pd
 from mbtbayes.compare import concordance_summary
 from mbtbayes.core.defaults import SEED
 from mbtbayes.growth.fit import fit_specs
-from mbtbayes.io.output import write_run
+from mbtbayes.io.output import check_output, write_run
 from mbtbayes.io.register import describe, load_register, summarise
 
 
@@ -44,7 +44,9 @@ def reanalyze(
     models : path, optional
         Folder of model specs (default: the package's ``models/``).
     out : path
-        Output folder (replaced atomically when the run succeeds).
+        Output folder: written atomically when the run succeeds; an existing folder is
+        replaced only when it is empty or a previous mbtbayes output (otherwise OutputError,
+        before any work).
     seed, draws, chains : int
         Sampling settings.
     sampler : {"nutpie", "pymc"}
@@ -65,6 +67,7 @@ def reanalyze(
     >>> mb.reanalyze(out="results", quick=True)  # doctest: +SKIP
     PosixPath('.../results')
     """
+    check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping)
     log(f"data: {register.label}")
     log(describe(register))
@@ -218,6 +221,7 @@ def published(*, out: str | Path = "mbtbayes-published",
         published_summary,
     )
 
+    check_output(out)
     log("published numbers: reconstructing cell counts and fitting the conjugate models")
     posteriors = published_posteriors()
     tables = {"published_numbers": published_table(), "published_posteriors": posteriors,

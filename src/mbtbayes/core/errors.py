@@ -29,3 +29,7 @@ class SpecError(MbtbayesError, ValueError):
 
 class ConvergenceError(MbtbayesError, RuntimeError):
     """A fit did not converge (optimiser failure, or sampler diagnostics that cannot be trusted)."""
+
+
+class OutputError(MbtbayesError, OSError):
+    """An output folder cannot be written safely (it holds other files, is the data, ...)."""
