@@ -123,6 +123,7 @@ def fit_specs(
     options: SamplerOptions | None = None,
     engine=None,
     log: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[GrowthFit]:
     """Fit every variant of every spec, reusing compiled graphs, and log progress.
 
@@ -140,6 +141,9 @@ def fit_specs(
         Reuse an engine (and its compiled graphs); overrides ``options``.
     log : callable, optional
         Receives one line per fit.
+    progress : callable, optional
+        Called as ``progress(done, total)`` before the first fit and after each fit (for a
+        progress bar).
 
     Returns
     -------
@@ -158,10 +162,14 @@ def fit_specs(
     engine = engine or engine_for(options)
     jobs = growth_jobs(specs, data)
     fits = []
+    if progress is not None:
+        progress(0, len(jobs))
     for i, (spec, variant, design) in enumerate(jobs, start=1):
         fit = engine.fit(spec, design, variant=variant, seed=seed_for(seed, spec.name, variant))
         if log is not None:
             log(fit_line(fit, i, len(jobs)))
+        if progress is not None:
+            progress(i, len(jobs))
         fits.append(fit)
     return fits
 
