@@ -67,7 +67,8 @@
 #                     cores > 1 the start-up of rstan's worker processes) and brms's renaming of
 #                     the draws.
 # The diagnostics (max R-hat and min bulk/tail ESS by posterior::summarise_draws over the
-# sampled population parameters b_*, sd_*, sigma, and the divergences) are timed apart
+# sampled population parameters b_*, sd_*, sigma, and the divergences; their posterior means and
+# SDs go to the JSON as `estimates`, to check the fits against the package's) are timed apart
 # (`diagnostics_seconds`), as is loading brms. Totals: total_seconds is the wall time from the
 # start of this script to the JSON (loading brms and reading the data included; R's own start-up
 # before the first line is not -- time the Rscript command for that).
@@ -79,6 +80,11 @@
 
 start_time <- Sys.time()
 elapsed <- function(since) as.numeric(difftime(Sys.time(), since, units = "secs"))
+# 1-minute load average (the machine's cores are shared: other processes change the timings)
+load1 <- function() {
+  x <- tryCatch(readLines("/proc/loadavg", n = 1L, warn = FALSE), error = function(e) NA_character_)
+  as.numeric(strsplit(x, " ")[[1]][1])
+}
 
 # ---------------------------------------------------------------- arguments
 
@@ -240,10 +246,11 @@ diagnostics <- function(fit, wai) {
   vars <- grep("^(b_|sd_|sigma$)", brms::variables(fit), value = TRUE)
   if (!wai) vars <- setdiff(vars, "b_wai")  # the zero column's prior-only coefficient
   s <- posterior::summarise_draws(posterior::subset_draws(brms::as_draws_array(fit), variable = vars),
-                                  "rhat", "ess_bulk", "ess_tail")
+                                  "mean", "sd", "rhat", "ess_bulk", "ess_tail")
+  estimates <- lapply(seq_len(nrow(s)), function(k) list(mean = s$mean[k], sd = s$sd[k]))
+  names(estimates) <- s$variable
   list(max_rhat = max(s$rhat), min_ess_bulk = min(s$ess_bulk), min_ess_tail = min(s$ess_tail),
-       divergences = sum(rstan::get_divergent_iterations(fit$fit)),
-       variables = vars)
+       divergences = sum(rstan::get_divergent_iterations(fit$fit)), estimates = estimates)
 }
 
 # ---------------------------------------------------------------- main
@@ -262,9 +269,11 @@ main <- function() {
   if (!length(files)) stop("no *.toml specs in ", args$models)
   specs <- lapply(files, function(f) check_spec(read_spec(f)))
   data_seconds <- elapsed(t)
-  cat(sprintf("%d specs from %s; %d rows; %d chains x %d draws (warmup %d), cores %d, seed %d\n",
+  load_start <- load1()
+  cat(sprintf(paste0("%d specs from %s; %d rows; %d chains x %d draws (warmup %d), cores %d, ",
+                     "seed %d; load %.2f\n"),
               length(specs), normalizePath(args$models), nrow(register), args$chains, args$draws,
-              args$draws, args$cores, args$seed))
+              args$draws, args$cores, args$seed, load_start))
 
   compiled <- list()  # structure -> the brmsfit that holds its compiled program
   fits <- list()
@@ -298,13 +307,14 @@ main <- function() {
                   recompiled = call$recompiled, diagnostics_seconds = diag_seconds,
                   max_rhat = diag$max_rhat, min_ess_bulk = diag$min_ess_bulk,
                   min_ess_tail = diag$min_ess_tail, divergences = diag$divergences,
+                  load_1min = load1(), estimates = diag$estimates,
                   warnings = I(call$warnings))
       fits[[i]] <- rec
       cat(sprintf(paste0("  [%2d/18] %-16s %-7s %-6s n=%d  %6.1f s (setup %.1f, compile %.1f, ",
-                         "sampling %.1f)  max R-hat %.3f  min ESS %.0f/%.0f  div %d  [%.0f s]\n"),
+                         "sampling %.1f)  max R-hat %.3f  min ESS %.0f/%.0f  div %d  load %.1f  [%.0f s]\n"),
                   i, spec$measure, variant, how, rec$n, rec$seconds, rec$setup_seconds,
                   rec$compile_seconds, rec$sampling_seconds, rec$max_rhat, rec$min_ess_bulk,
-                  rec$min_ess_tail, rec$divergences, elapsed(start_time)))
+                  rec$min_ess_tail, rec$divergences, rec$load_1min, elapsed(start_time)))
       if (how == "update" && call$compiled) {
         cat("  WARNING: this update() recompiled the Stan program\n")
       }
@@ -323,7 +333,7 @@ main <- function() {
     fit_seconds = total("seconds"), setup_seconds = total("setup_seconds"),
     compile_seconds = total("compile_seconds"), sampling_seconds = total("sampling_seconds"),
     diagnostics_seconds = total("diagnostics_seconds"),
-    fits = fits)
+    load_1min_start = load_start, load_1min_end = load1(), fits = fits)
   out$total_seconds <- elapsed(start_time)
   jsonlite::write_json(out, args$out, auto_unbox = TRUE, pretty = TRUE, digits = NA)
   cat(sprintf(paste0("TOTAL: %d fits, %d compiles; %.1f s wall (library %.1f, fits %.1f: setup %.1f, ",

@@ -24,50 +24,50 @@ Examples
 >>> fit = mb.fit_growth(specs["bsi"], reg.data, draws=500)  # doctest: +SKIP
 """
 
-from mbtbayes.binary.adherence import adherence_table
-from mbtbayes.binary.change import start_end_change
-from mbtbayes.binary.remission import remission_table
-from mbtbayes.compare import concordance
-from mbtbayes.core.errors import (
-    ConvergenceError,
-    DataError,
-    MbtbayesError,
-    OutputError,
-    SpecError,
-)
-from mbtbayes.core.sampling import SamplerOptions
-from mbtbayes.frequentist.mixed import fit_mixed
-from mbtbayes.growth.fit import GrowthFit, fit_growth, fit_specs
-from mbtbayes.growth.specs import ModelSpec, load_specs, make_spec
-from mbtbayes.io.register import Register, Validation, load_register, validate_register
-from mbtbayes.io.synthetic import simulate_register
-from mbtbayes.pipeline import published, reanalyze
+from importlib import import_module
+
+_WHERE = {
+    "adherence_table": "mbtbayes.binary.adherence",
+    "start_end_change": "mbtbayes.binary.change",
+    "remission_table": "mbtbayes.binary.remission",
+    "concordance": "mbtbayes.compare",
+    "ConvergenceError": "mbtbayes.core.errors",
+    "DataError": "mbtbayes.core.errors",
+    "MbtbayesError": "mbtbayes.core.errors",
+    "OutputError": "mbtbayes.core.errors",
+    "SpecError": "mbtbayes.core.errors",
+    "SamplerOptions": "mbtbayes.core.sampling",
+    "fit_mixed": "mbtbayes.frequentist.mixed",
+    "GrowthFit": "mbtbayes.growth.fit",
+    "fit_growth": "mbtbayes.growth.fit",
+    "fit_specs": "mbtbayes.growth.fit",
+    "ModelSpec": "mbtbayes.growth.specs",
+    "load_specs": "mbtbayes.growth.specs",
+    "make_spec": "mbtbayes.growth.specs",
+    "Register": "mbtbayes.io.register",
+    "Validation": "mbtbayes.io.register",
+    "load_register": "mbtbayes.io.register",
+    "validate_register": "mbtbayes.io.register",
+    "simulate_register": "mbtbayes.io.synthetic",
+    "published": "mbtbayes.pipeline",
+    "reanalyze": "mbtbayes.pipeline",
+}
+"""Public name -> the module that defines it (imported on first use, so that ``import
+mbtbayes`` and the command line start fast)."""
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mbtbayes' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __version__ = "0.2.0"
 
-__all__ = [
-    "ConvergenceError",
-    "DataError",
-    "GrowthFit",
-    "MbtbayesError",
-    "ModelSpec",
-    "OutputError",
-    "Register",
-    "SamplerOptions",
-    "SpecError",
-    "Validation",
-    "adherence_table",
-    "concordance",
-    "fit_growth",
-    "fit_mixed",
-    "fit_specs",
-    "load_register",
-    "load_specs",
-    "make_spec",
-    "published",
-    "reanalyze",
-    "remission_table",
-    "simulate_register",
-    "start_end_change",
-    "validate_register",
-]
+__all__ = sorted(_WHERE)
