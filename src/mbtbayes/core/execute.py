@@ -10,7 +10,9 @@ fits. They fan out through :func:`executor_for`, whichever backend runs them:
   variable :data:`SCHEDULER_ENV`).
 
 Each job carries its own seed, derived by name (:func:`mbtbayes.core.seeds.seed_for`), so the
-results are identical whichever executor runs them. Jobs and their functions must be picklable
+results are identical whichever executor runs them. Every executor says how many ``workers``
+it has; callers split replicates into that many chunks (see :func:`chunked`), so that each
+chunk compiles its graphs once. Jobs and their functions must be picklable
 (module-level functions, plain data) for the process and Dask backends.
 
 Examples
@@ -42,6 +44,7 @@ class InlineExecutor:
     """Runs jobs in this process, in order."""
 
     name = "inline"
+    workers = 1
 
     def map(self, fn: Callable, items: Sequence, *, progress: Progress | None = None) -> list:
         """Apply ``fn`` to every item; results in item order."""
@@ -82,6 +85,7 @@ class DaskExecutor:
         except OSError as err:
             raise SpecError(f"cannot reach the Dask scheduler at {address}: {err}") from None
         self.name = f"dask:{address}"
+        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
 
     def map(self, fn: Callable, items: Sequence, *, progress: Progress | None = None) -> list:
         """Apply ``fn`` to every item on the cluster; results in item order."""
@@ -95,6 +99,19 @@ class DaskExecutor:
     def close(self) -> None:
         """Disconnect from the cluster (the cluster keeps running)."""
         self._client.close()
+
+
+def chunked(items: Sequence, parts: int) -> list[tuple]:
+    """Split ``items`` into at most ``parts`` contiguous chunks of near-equal size.
+
+    Examples
+    --------
+    >>> chunked(list(range(5)), 2)
+    [(0, 1, 2), (3, 4)]
+    """
+    parts = max(1, min(parts, len(items)))
+    size = -(-len(items) // parts)
+    return [tuple(items[i:i + size]) for i in range(0, len(items), size)]
 
 
 def _collect(finished: Iterator, position: dict, total: int, progress: Progress | None) -> list:

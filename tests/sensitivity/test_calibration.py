@@ -1,0 +1,78 @@
+"""Calibration and power machinery: the simulator against the model's own moments, the
+summaries against hand counts, and (slow) SBC and power on the study design."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import mbtbayes as mb
+from mbtbayes.core.execute import chunked
+from mbtbayes.growth.design import make_design
+from mbtbayes.sensitivity.calibration import BINS, RANK_DRAWS, sbc, sbc_summary, simulate_outcome
+
+
+@pytest.fixture(scope="module")
+def design():
+    return make_design(mb.load_specs()["bsi"], mb.load_register().data, variant="period")
+
+
+def test_simulated_outcomes_have_the_models_mean_and_covariance(design):
+    """Moments over many simulations equal X b and Z G Z' + sigma^2 I (computed by hand)."""
+    truth = {"beta": np.array([2.0, -0.03, 0.1, 0.0]), "sd_intercept": 0.5,
+             "sd_slope": 0.02, "sigma": 0.35}
+    rng = np.random.default_rng(1)
+    rows = np.flatnonzero(design.group == design.group[0])  # one patient's observations
+    sims = np.array([simulate_outcome(design, truth, rng)[rows] for _ in range(20_000)])
+    t = design.time[rows]
+    cov = 0.5**2 + 0.02**2 * np.outer(t, t) + 0.35**2 * np.eye(t.size)
+    np.testing.assert_allclose(sims.mean(0), design.X[rows] @ truth["beta"], atol=0.02)
+    np.testing.assert_allclose(np.cov(sims.T), cov, atol=0.02)
+
+
+def test_summary_counts_ranks_and_coverage():
+    ranks = pd.DataFrame({"replicate": range(40), "parameter": "x",
+                          "rank": np.tile(np.arange(0, RANK_DRAWS + 1, 5), 2),
+                          "contrast": "intercept", "covered": [True] * 36 + [False] * 4,
+                          "passed": True})
+    row = sbc_summary(ranks).iloc[0]
+    counts = np.bincount((ranks["rank"] * BINS) // (RANK_DRAWS + 1), minlength=BINS)
+    assert row["rank_chi2_p"] == pytest.approx(stats.chisquare(counts).pvalue)
+    assert row["coverage_90"] == 0.9 and row["failed_gate"] == 0
+
+
+def test_chunks_cover_every_item_once():
+    assert [x for part in chunked(list(range(11)), 3) for x in part] == list(range(11))
+    assert len(chunked(list(range(2)), 8)) == 2
+
+
+@pytest.mark.slow
+def test_sbc_on_the_study_design_is_calibrated():
+    """40 replicates: no rank histogram departs from uniform at the 0.1% level, and the 90%
+    HDI coverage of the period contrasts is within its binomial uncertainty of 0.90
+    (bench/sbc.py runs the 200-replicate version)."""
+    ranks, summary = sbc(mb.load_specs()["bsi"], mb.load_register().data, replicates=40)
+    assert (summary["rank_chi2_p"].dropna() > 0.001).all()
+    coverage = summary.dropna(subset=["coverage_90"])
+    assert ((coverage["coverage_low"] <= 0.9) & (coverage["coverage_high"] >= 0.9)).all()
+
+
+@pytest.mark.slow
+def test_frequentist_power_matches_the_normal_approximation():
+    """The empirical rate of p < .05 at a level difference of 0.6 SD matches the power of a
+    z-test with the ML standard error of the period term (computed outside the simulation)."""
+    from mbtbayes.frequentist.mixed import fit_mixed
+    from mbtbayes.sensitivity.power import power_table
+
+    data = mb.load_register().data
+    table = power_table(mb.load_specs()["bsi"], data, effects=(0.0, 0.6), replicates=60)
+    ml = fit_mixed(data.dropna(subset=["bsi"]), outcome="bsi", period="period")
+    se = float(ml.fixed.set_index("term").loc["period[II]", "se"])
+    freq = table[(table["rule"] == "p < .05") & (table["kind"] == "level")].set_index("effect_sd")
+    delta = 0.6 * freq.loc[0.6, "baseline_sd"]
+    z = stats.norm.ppf(0.975)
+    expected = stats.norm.cdf(delta / se - z) + stats.norm.cdf(-delta / se - z)
+    assert freq.loc[0.6, "power_low"] <= expected <= freq.loc[0.6, "power_high"]
+    assert freq.loc[0.0, "power_low"] <= 0.05 <= freq.loc[0.0, "power_high"]
