@@ -139,12 +139,14 @@ def _why_existence(r) -> str:
         bayes = (f"{hdi} includes 0" if r.hdi_low <= 0 <= r.hdi_high
                  else f"{hdi} excludes 0 but P(direction) = {r.p_direction:.3f} is not above "
                       f"{P_DIRECTION_MIN:g}")
-        return (f"existence: p = {r.p_value:.3f} < {ALPHA:g}, but {bayes}; a borderline effect, "
-                "where the prior and the exact posterior (against the test's approximation) "
-                "move the interval's end across 0")
+        return f"existence: p = {r.p_value:.3f} < {ALPHA:g}, but {bayes}; {BORDERLINE}"
     return (f"existence: {hdi} excludes 0 (P(direction) = {r.p_direction:.3f}), but p = "
-            f"{r.p_value:.3f} >= {ALPHA:g}; a borderline effect, where the prior and the exact "
-            "posterior (against the test's approximation) move the interval's end across 0")
+            f"{r.p_value:.3f} >= {ALPHA:g}; {BORDERLINE}")
+
+
+BORDERLINE = ("a borderline effect: both analyses put an end of their interval near 0, and the "
+              "prior and the different computation (a test against a posterior) place those ends "
+              "on either side of it")
 
 
 def _why_equivalence(r) -> str:
@@ -188,8 +190,6 @@ def explain(r) -> str:
     if _disagrees(r.agree_model_choice):
         parts.append(_why_model_choice(r))
     return "; ".join(parts)
-
-
 
 
 def concordance_summary(table: pd.DataFrame) -> str:
