@@ -1,6 +1,13 @@
-"""Concordance rules and the frequentist linear combinations (reference: SciPy, hand algebra)."""
+"""The concordance, layer by layer, on constructed inputs whose answers are known.
+
+References: SciPy's normal distribution and hand algebra (Wald combinations and intervals), the
+paper's published p-values (binary questions on the synthetic register), and inputs built so
+that each layer's answer follows from its stated rule.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -8,32 +15,24 @@ import pytest
 from scipy import stats
 
 from mbtbayes.compare import (
-    _bayes_decision,
-    _combination,
-    _row,
     assemble,
+    binary_questions,
     concordance_summary,
+    growth_questions,
     model_choice_questions,
 )
+from mbtbayes.compare.questions import _combination
+from mbtbayes.core.decisions import (
+    DIFFERENCE,
+    NEGLIGIBLE,
+    NONZERO,
+    NOT_SHOWN_NEGLIGIBLE,
+    TOO_IMPRECISE,
+    UNDECIDED,
+)
+from mbtbayes.growth.specs import make_spec
 
-
-@pytest.mark.parametrize(("low", "high", "want"), [
-    (0.2, 0.5, "difference"), (-0.5, -0.2, "difference"), (-0.05, 0.05, "negligible"),
-    (-0.05, 0.3, "undecided"), (-0.3, 0.3, "undecided")])
-def test_hdi_rope_rule(low, high, want):
-    assert _bayes_decision(low, high, 0.1) == want
-
-
-def test_row_agreement_and_bayes_summaries():
-    draws = np.random.default_rng(1).normal(0.5, 0.1, 20000)
-    freq = {"estimate": 0.5, "ci_low": 0.3, "ci_high": 0.7, "p_value": 0.001}
-    row = _row("q", "m", freq, draws, 0.1, True)
-    assert row["bayes_decision"] == "difference" and row["agree"]
-    assert row["p_direction"] == pytest.approx(stats.norm.cdf(5), abs=1e-3)
-    assert row["p_rope"] == pytest.approx(stats.norm.cdf(-4) - stats.norm.cdf(-6), abs=1e-3)
-    assert row["hdi_low"] == pytest.approx(0.5 - 1.96 * 0.1, abs=0.01)
-    weak = _row("q", "m", freq | {"p_value": 0.4}, draws, 0.1, True)
-    assert not weak["agree"]
+Z90, Z95 = stats.norm.ppf(0.95), stats.norm.ppf(0.975)
 
 
 def test_linear_combination_matches_hand_algebra():
@@ -44,22 +43,141 @@ def test_linear_combination_matches_hand_algebra():
 
     got = _combination(Result(), {"a": 1.0, "b": 1.0})
     se = np.sqrt(0.04 + 0.09 + 2 * 0.01)
-    assert got["estimate"] == 3.0
+    assert got["estimate"] == 3.0 and got["se"] == pytest.approx(se)
     assert got["p_value"] == pytest.approx(2 * stats.norm.sf(3 / se))
-    assert got["ci_low"] == pytest.approx(3 - stats.norm.ppf(0.975) * se)
+    assert got["ci_low"] == pytest.approx(3 - Z95 * se)
 
 
-def test_model_choice_rows_and_summary():
-    comparison = pd.DataFrame({
-        "measure": ["x", "y"], "aic_linear": [100.0, 100.0], "aic_period": [90.0, 101.0],
-        "lrt_p_value": [0.001, 0.6], "elpd_diff": [0.5, -0.2], "elpd_diff_se": [1.0, 0.5],
-        "passed": [True, True]})
-    table = assemble(model_choice_questions(comparison))
-    assert table["frequentist_decision"].tolist() == ["period", "no clear preference"]
-    assert table["bayes_decision"].tolist() == ["no clear preference", "no clear preference"]
-    assert table["agree"].tolist() == [False, True]
-    text = concordance_summary(table)
-    assert "agree on 1 of 2" in text and "Disagreement: model choice" in text
+# ---------------------------------------------------------------- growth rows on fakes
+
+
+@dataclass
+class _Diagnostics:
+    passed: bool
+    reason: str = ""
+
+
+@dataclass
+class _Fit:
+    spec: object
+    beta_draws: pd.DataFrame
+    diagnostics: _Diagnostics
+    variant: str = "period"
+
+    def beta(self) -> pd.DataFrame:
+        return self.beta_draws
+
+
+class _ML:
+    def __init__(self, estimates: dict[str, float], ses: dict[str, float]) -> None:
+        self.fixed = pd.DataFrame({"term": list(estimates), "estimate": list(estimates.values())})
+        self.fixed_cov = pd.DataFrame(np.diag([s**2 for s in ses.values()]),
+                                      index=list(ses), columns=list(ses))
+
+
+def _growth_rows(estimates: dict, ses: dict, *, rope: float, passed: object = True) -> dict:
+    """Growth rows whose posterior is the normal N(estimate, se) (a flat-prior posterior)."""
+    spec = make_spec(outcome="y", time="months", group="id", period="period", range=(0, 10),
+                     rope=rope, d_months=(0.0, 24.0))
+    rng = np.random.default_rng(11)
+    beta = pd.DataFrame({k: rng.normal(v, ses[k], 200_000) for k, v in estimates.items()})
+    fit = _Fit(spec, beta, _Diagnostics(passed))
+    rows = growth_questions([fit], {(spec.name, "period"): _ML(estimates, ses)}, pd.DataFrame())
+    return {r["question"].split(" (")[0].split(",")[-1].strip(): r for r in rows}
+
+
+def test_growth_rows_layers_and_rope_per_month():
+    # intercept difference 0.5 +- 0.1 (ROPE 0.24): clearly nonzero and clearly outside the ROPE;
+    # slope difference 0 +- 0.002 (ROPE 0.24 / 24 = 0.01 per month): inside on both sides;
+    # Period I slope -0.012 +- 0.004: p = 0.0027 but the interval reaches into the ROPE.
+    rows = _growth_rows({"period[II]": 0.5, "months": -0.012, "months:period[II]": 0.0},
+                        {"period[II]": 0.1, "months": 0.004, "months:period[II]": 0.002},
+                        rope=0.24)
+    intercept = rows["period difference in intercept"]
+    assert intercept["rope_half_width"] == 0.24
+    assert intercept["frequentist_existence"] == intercept["bayes_existence"] == NONZERO
+    assert intercept["frequentist_equivalence"] == NOT_SHOWN_NEGLIGIBLE
+    assert intercept["bayes_equivalence"] == DIFFERENCE and intercept["agree_equivalence"]
+    slope = rows["period difference in slope"]
+    assert slope["rope_half_width"] == pytest.approx(0.01)
+    assert "/ 24 months" in slope["rope_basis"]
+    assert slope["tost_ci_high"] == pytest.approx(Z90 * 0.002)
+    assert slope["frequentist_equivalence"] == slope["bayes_equivalence"] == NEGLIGIBLE
+    assert slope["agree_equivalence"] and slope["agree_existence"]
+    # the issue's case: p < .05 while the HDI touches the ROPE is agreement in both layers now
+    first = rows["Period I"]
+    assert first["p_value"] == pytest.approx(2 * stats.norm.sf(3.0))
+    assert first["frequentist_existence"] == first["bayes_existence"] == NONZERO
+    assert first["bayes_equivalence"] in (UNDECIDED, TOO_IMPRECISE)
+    assert first["frequentist_equivalence"] == NOT_SHOWN_NEGLIGIBLE
+    assert first["agree_existence"] and first["agree_equivalence"]
+
+
+def test_growth_rows_without_rope_leave_the_equivalence_layer_empty():
+    rows = _growth_rows({"period[II]": 0.5, "months": -0.1, "months:period[II]": 0.0},
+                        {"period[II]": 0.1, "months": 0.01, "months:period[II]": 0.01}, rope=0.0)
+    table = assemble(list(rows.values()))
+    assert table["agree_equivalence"].isna().all()
+    assert table["decision_rule"].str.contains("not assessed").all()
+    assert table["agree_existence"].notna().all()
+
+
+def test_failed_fit_is_flagged_with_its_reason():
+    rows = _growth_rows({"period[II]": 0.5, "months": -0.1, "months:period[II]": 0.0},
+                        {"period[II]": 0.1, "months": 0.01, "months:period[II]": 0.01},
+                        rope=0.2, passed=None)
+    table = assemble(list(rows.values()))
+    assert not table["passed"].any()
+    assert table["reason"].str.contains("diagnostics missing").all()
+
+
+# ---------------------------------------------------------------- binary rows, constructed
+
+
+def _remission(counts: dict, post: dict, passed=True) -> pd.DataFrame:
+    """A remission table: counts per period and the II - I posterior summary."""
+    rows = [{"behaviour": "self_harm", "period": p, "model": "beta_binomial",
+             "n_remitted": k, "n_at_risk": n, "passed": passed, **post}
+            for p, (k, n) in counts.items()]
+    return pd.DataFrame(rows)
+
+
+def _post(mean, low, high, worse):
+    return {"p_period_diff": mean, "p_diff_hdi_low": low, "p_diff_hdi_high": high,
+            "prob_ii_worse": worse}
+
+
+def test_existence_disagreement_is_explained():
+    # 300/400 vs 330/400: difference 0.075, logistic Wald p ~ 0.015; a Bayesian HDI that
+    # reaches 0 (constructed) must disagree in the existence layer only.
+    table = assemble(binary_questions(remission=_remission(
+        {"I": (300, 400), "II": (330, 400)}, _post(0.07, -0.002, 0.14, 0.03))))
+    row = table.iloc[0]
+    assert row["p_value"] < 0.05 and row["frequentist_existence"] == NONZERO
+    assert not row["agree_existence"]
+    assert "includes 0" in row["explanation"]
+    assert row["agree_equivalence"]  # neither side shows it negligible
+
+
+def test_equivalence_disagreement_is_explained():
+    # 500/1000 vs 510/1000: difference 0.01, SE 0.0224, 90% CI [-0.027, 0.047] inside +-0.05;
+    # a 95% HDI [-0.035, 0.055] reaching past +0.05 (constructed) disagrees on equivalence.
+    table = assemble(binary_questions(remission=_remission(
+        {"I": (500, 1000), "II": (510, 1000)}, _post(0.01, -0.035, 0.055, 0.33))))
+    row = table.iloc[0]
+    se = np.sqrt(0.5 * 0.5 / 1000 + 0.51 * 0.49 / 1000)
+    assert row["tost_ci_low"] == pytest.approx(0.01 - Z90 * se)
+    assert row["frequentist_equivalence"] == NEGLIGIBLE != row["bayes_equivalence"]
+    assert not row["agree_equivalence"] and row["agree_existence"]
+    assert "90% interval" in row["explanation"]
+
+
+def test_missing_passed_counts_as_not_passed():
+    table = assemble(binary_questions(remission=_remission(
+        {"I": (30, 40), "II": (31, 40)}, _post(0.02, -0.17, 0.21, 0.4), passed=np.nan)))
+    assert table["passed"].tolist() == [False]
+    assert "diagnostics missing" in table.loc[0, "reason"]
+    assert "failed the diagnostics gate" in concordance_summary(table)
 
 
 def test_binary_questions_reproduce_the_papers_p_values(synthetic):
@@ -68,7 +186,6 @@ def test_binary_questions_reproduce_the_papers_p_values(synthetic):
     from mbtbayes.binary.adherence import adherence_table
     from mbtbayes.binary.change import start_end_change
     from mbtbayes.binary.remission import remission_table
-    from mbtbayes.compare import binary_questions
 
     rows = assemble(binary_questions(
         remission_table(synthetic, models=("beta_binomial",)),
@@ -76,7 +193,52 @@ def test_binary_questions_reproduce_the_papers_p_values(synthetic):
     remission = rows[rows["question"] == "remission difference (II - I)"].set_index("subject")
     assert round(remission.loc["self_harm", "p_value"], 3) == 0.212
     assert round(remission.loc["suicide_attempt", "p_value"], 3) == 0.801
-    assert (remission["frequentist_decision"] == "no evidence").all()
+    assert (remission["frequentist_existence"] == "zero not excluded").all()
     change = rows[rows["question"].str.startswith("start-end change")]
     assert len(change) == 4 and (change["p_value"] < 0.001).sum() >= 2
     assert "drop-out difference (II - I)" in set(rows["question"])
+    assert rows["agree_existence"].notna().all() and rows["agree_equivalence"].notna().all()
+    assert rows["passed"].all()
+
+
+# ---------------------------------------------------------------- model choice
+
+
+def _comparison(**overrides) -> pd.DataFrame:
+    base = {"measure": ["x", "y", "z"], "aic_linear": [100.0, 100.0, 100.0],
+            "aic_period": [90.0, 101.0, 103.8], "lrt_chi2": [14.0, 3.0, 0.2],
+            "lrt_df": [2, 2, 2], "lrt_p_value": [0.0009, 0.22, 0.9],
+            "elpd_diff": [0.5, -0.2, -1.9], "elpd_diff_se": [1.0, 0.5, 0.4],
+            "max_pareto_k": [0.3, 0.3, 0.9], "loo_reliable": [True, True, False],
+            "passed": [True, True, True]}
+    return pd.DataFrame(base | overrides)
+
+
+def test_model_choice_rows():
+    table = assemble(model_choice_questions(_comparison())).set_index("subject")
+    assert table["frequentist_model_choice"].tolist() == ["period", "no clear preference",
+                                                          "no clear preference"]
+    assert table["bayes_model_choice"].tolist() == ["no clear preference",
+                                                    "no clear preference", "linear"]
+    assert table["aic_decision"].tolist() == ["period", "no clear preference",
+                                              "no clear preference"]
+    assert table["delta_aic"].tolist() == pytest.approx([10.0, -1.0, -3.8])
+    assert table["agree_model_choice"].tolist() == [False, True, True]
+    # no +-2 SE in the HDI columns, no LRT p-value in the existence layer's p_value
+    assert table[["hdi_low", "hdi_high", "p_value"]].isna().all().all()
+    assert table[["agree_existence", "agree_equivalence"]].isna().all().all()
+    assert table.loc["z", "passed"] == False  # noqa: E712 (LOO unreliable)
+    assert "Pareto k 0.90" in table.loc["z", "reason"]
+    assert "likelihood-ratio test" in table.loc["x", "explanation"]
+
+
+def test_summary_counts_each_layer_and_explains_each_disagreement():
+    rows = model_choice_questions(_comparison()) + binary_questions(remission=_remission(
+        {"I": (300, 400), "II": (330, 400)}, _post(0.07, -0.002, 0.14, 0.03)))
+    text = concordance_summary(assemble(rows))
+    assert "- existence (p < 0.05" in text and "agree on 0 of 1 questions" in text
+    assert "- equivalence (" in text and "agree on 1 of 1 questions" in text
+    assert "- model choice (" in text and "agree on 2 of 3 questions" in text
+    assert "Disagreement, model choice (linear vs period), x:" in text
+    assert "Disagreement, remission difference (II - I), self_harm: existence:" in text
+    assert "LOO prefers the linear model" in text

@@ -1,9 +1,9 @@
-"""Tests of mbtbayes.adherence.
+"""Tests of mbtbayes.binary.adherence (the duration models: tests/binary/test_duration.py).
 
-References from outside the code under test: SciPy's Beta and Student-t distributions (the
-closed-form conjugate posteriors), the exact P(X > Y) sum for integer Beta shapes, the classical
-standard error of a mean, the exact drop-out counts of the synthetic register
-(``mbtbayes.simulate.COUNTS``) and the known parameters of simulated Weibull durations.
+References from outside the code under test: SciPy's Beta distribution (the closed-form
+conjugate posteriors), the exact P(X > Y) sum for integer Beta shapes, the exact drop-out counts
+of the synthetic register (``mbtbayes.io.synthetic.COUNTS``), counts by hand, and the sample
+mean of ``min(duration, 36)``.
 """
 
 from __future__ import annotations
@@ -13,15 +13,7 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from mbtbayes.binary.adherence import (
-    LognormalPrior,
-    WeibullPrior,
-    adherence_table,
-    grid_draws,
-    lognormal_log_posterior,
-    mean_duration_draws,
-    nig_posterior,
-)
+from mbtbayes.binary.adherence import adherence_table
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.io.synthetic import COUNTS, N_PATIENTS
 
@@ -104,67 +96,8 @@ def test_ongoing_treatments_are_censored_and_counted():
     dropout = _rows(table, "dropout")
     assert dropout.loc["I", ["n", "n_missing"]].tolist() == [2, 2]
     duration = _rows(table, "duration_months")
-    assert duration.loc["I", "n_censored"] == 2 and duration.loc["II", "n_censored"] == 1
-
-
-def test_nig_posterior_against_textbook_update():
-    log_y = np.log([12.0, 20.0, 25.0, 30.0, 36.0])
-    prior = LognormalPrior(mu0=2.5, kappa0=2.0, nu0=3.0, sigma0=0.8)
-    mu_n, kappa_n, nu_n, sigma_n = nig_posterior(log_y, prior)
-    n, ybar, ss = 5, log_y.mean(), ((log_y - log_y.mean()) ** 2).sum()
-    assert mu_n == pytest.approx((2.0 * 2.5 + n * ybar) / (2.0 + n))
-    assert kappa_n == 7.0 and nu_n == 8.0
-    expected = (3.0 * 0.64 + ss + 2.0 * n / 7.0 * (ybar - 2.5) ** 2) / 8.0
-    assert sigma_n**2 == pytest.approx(expected)
-
-
-def test_grid_posterior_matches_the_conjugate_student_t():
-    rng = np.random.default_rng(3)
-    y = rng.lognormal(3.2, 0.4, 60)
-    prior = LognormalPrior()
-    mu_n, kappa_n, nu_n, sigma_n = nig_posterior(np.log(y), prior)
-    t = stats.t(nu_n, loc=mu_n, scale=sigma_n / np.sqrt(kappa_n))
-    mu, _ = grid_draws(lambda a, b: lognormal_log_posterior(y, np.zeros(60, bool), prior, a, b),
-                       (3.0, np.log(0.5)), 200_000, rng)
-    quantiles = [0.025, 0.25, 0.5, 0.75, 0.975]
-    assert np.quantile(mu, quantiles) == pytest.approx(t.ppf(quantiles), abs=0.004)
-
-
-def test_conjugate_lognormal_draws_match_student_t():
-    rng = np.random.default_rng(4)
-    y = rng.lognormal(3.0, 0.5, 40)
-    mu_n, kappa_n, nu_n, sigma_n = nig_posterior(np.log(y), LognormalPrior())
-    median = np.exp(stats.t(nu_n, loc=mu_n, scale=sigma_n / np.sqrt(kappa_n)).median())
-    draws = mean_duration_draws(y, np.zeros(40, bool), model="lognormal", n=100_000, rng=rng)
-    # mean = exp(mu + s2 / 2) > exp(mu): its posterior median lies above exp(median of mu)
-    assert np.median(draws) > median
-    assert np.median(draws) == pytest.approx(median * np.exp(sigma_n**2 / 2), rel=0.02)
-
-
-def test_weibull_recovers_known_mean_with_censoring():
-    rng = np.random.default_rng(7)
-    shape, scale = 3.0, 30.0
-    durations = scale * rng.weibull(shape, 1500)
-    stop = rng.uniform(5.0, 60.0, 1500)  # administrative censoring
-    censored = durations > stop
-    observed = np.minimum(durations, stop)
-    truth = scale * special.gamma(1 + 1 / shape)
-    draws = mean_duration_draws(observed, censored, model="weibull", n=50_000, rng=rng,
-                                weibull_prior=WeibullPrior())
-    assert censored.mean() > 0.2  # the test needs real censoring
-    assert draws.mean() == pytest.approx(truth, abs=0.7)
-    assert np.quantile(draws, 0.005) < truth < np.quantile(draws, 0.995)
-    naive = observed.mean()  # ignoring censoring is badly biased
-    assert naive < truth - 2
-
-
-def test_bayesian_bootstrap_matches_the_classical_mean_and_se():
-    rng = np.random.default_rng(8)
-    y = rng.uniform(1, 36, 90)
-    draws = mean_duration_draws(y, np.zeros(90, bool), model="bayesian_bootstrap", n=40_000,
-                                rng=rng)
-    assert draws.mean() == pytest.approx(y.mean(), abs=0.05)
-    assert draws.std() == pytest.approx(y.std(ddof=0) / np.sqrt(90), rel=0.05)
+    assert (duration.loc["I", "n_censored"] == 2).all()
+    assert (duration.loc["II", "n_censored"] == 1).all()
 
 
 def test_duration_rows_on_the_register(synthetic):
@@ -172,12 +105,33 @@ def test_duration_rows_on_the_register(synthetic):
                             n_draws=40_000)
     rows = table[table["outcome"] == "duration_months"]
     assert set(rows["model"]) == {"weibull", "bayesian_bootstrap"}
-    for _, part in rows.groupby("model"):
+    assert set(rows["quantity"]) == {"restricted mean months (to 36)", "median months"}
+    assert (rows["hdi_high"] <= 36).all()  # nothing extrapolates past the planned end
+    for (_, quantity), part in rows.groupby(["model", "quantity"]):
         part = part.set_index("period")
-        for period in ("I", "II"):
-            assert part.at[period, "hdi_low"] < part.at[period, "observed"] < part.at[
-                period, "hdi_high"]
-        assert part.at["I", "prob_ii_worse"] > 0.99  # simulated: 30 vs 26 months planned
+        assert len(part) == 3
+        assert part.at["I", "prob_ii_worse"] > 0.99, quantity  # simulated: 30 vs 26 months
+    boot = rows[(rows["model"] == "bayesian_bootstrap")
+                & rows["quantity"].str.startswith("restricted")].set_index("period")
+    durations = synthetic.drop_duplicates("patient_id").set_index("period")["duration_months"]
+    for period in ("I", "II"):
+        sample = np.minimum(durations.loc[period].to_numpy(float), 36.0).mean()
+        assert boot.at[period, "observed"] == pytest.approx(sample)
+        assert boot.at[period, "mean"] == pytest.approx(sample, abs=0.05)
+        assert boot.at[period, "hdi_low"] < sample < boot.at[period, "hdi_high"]
+
+
+def test_restriction_time_is_an_option():
+    frame = _patients(period=["I"] * 4 + ["II"] * 4,
+                      duration_months=[3.0, 20.0, 30.0, 10.0, 4.0, 25.0, 12.0, 33.0])
+    table = adherence_table(frame, duration_models=("bayesian_bootstrap",), max_months=12.0,
+                            n_draws=4000)
+    rows = _rows(table, "duration_months")
+    restricted = rows[rows["quantity"] == "restricted mean months (to 12)"]
+    assert restricted.at["I", "observed"] == pytest.approx((3 + 12 + 12 + 10) / 4)
+    assert (restricted["hdi_high"] <= 12).all()
+    with pytest.raises(SpecError, match="max_months"):
+        adherence_table(frame, max_months=0.0)
 
 
 def test_table_contract(table):

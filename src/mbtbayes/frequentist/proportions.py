@@ -94,7 +94,8 @@ class ProportionTestResult:
 # --------------------------------------------------------------------------- validation
 
 
-def _check_counts(x: int, n: int, *, label: str) -> None:
+def check_counts(x: int, n: int, *, label: str) -> None:
+    """DataError unless ``0 <= x <= n``, ``n >= 1`` and both are whole numbers."""
     if int(x) != x or int(n) != n:
         raise DataError(f"{label}: counts must be whole numbers, got x={x}, n={n}.")
     if n < 1 or x < 0 or x > n:
@@ -253,9 +254,22 @@ def _z_two_proportions(
         pp = (x1 + x2) / (n1 + n2)
         var = pp * (1.0 - pp) * (1.0 / n1 + 1.0 / n2)
     else:
-        var = p1 * (1.0 - p1) / n1 + p2 * (1.0 - p2) / n2
+        var = unpooled_variance(x1, n1, x2, n2)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(var > 0, (p2 - p1) / np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
+
+
+def unpooled_variance(x1, n1, x2, n2) -> np.ndarray:
+    """Wald variance of ``x2/n2 - x1/n1``: ``p1 (1 - p1) / n1 + p2 (1 - p2) / n2``.
+
+    Examples
+    --------
+    >>> float(unpooled_variance(1, 2, 1, 4))
+    0.171875
+    """
+    x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
+    p1, p2 = x1 / n1, x2 / n2
+    return p1 * (1.0 - p1) / n1 + p2 * (1.0 - p2) / n2
 
 
 def wald_two_proportions(
@@ -292,8 +306,8 @@ def wald_two_proportions(
     >>> round(wald_two_proportions(17, 19, 13, 15, pooled=True).p_value, 4)
     0.8009
     """
-    _check_counts(x1, n1, label="group 1")
-    _check_counts(x2, n2, label="group 2")
+    check_counts(x1, n1, label="group 1")
+    check_counts(x2, n2, label="group 2")
     z = float(_z_two_proportions(x1, n1, x2, n2, pooled=pooled))
     if np.isnan(z):
         raise DataError(
@@ -383,8 +397,8 @@ def logistic_wald(x1: int, n1: int, x2: int, n2: int) -> ProportionTestResult:
     >>> round(logistic_wald(41, 55, 27, 43).p_value, 4)
     0.2123
     """
-    _check_counts(x1, n1, label="group 1")
-    _check_counts(x2, n2, label="group 2")
+    check_counts(x1, n1, label="group 1")
+    check_counts(x2, n2, label="group 2")
     if min(x1, n1 - x1, x2, n2 - x2) == 0:
         raise DataError(
             "Logistic Wald test is undefined with a zero cell (infinite MLE); use fisher_exact."

@@ -1,0 +1,133 @@
+"""Tests of mbtbayes.binary.duration: restricted mean and median duration posteriors.
+
+References from outside the code under test: numerical integrals of the survival function
+(``scipy.integrate.quad``) for the restricted means, SciPy's Student-t (the conjugate NIG
+marginal of mu), the textbook NIG update, the classical standard error of a mean, the exact
+distribution of a Bayesian-bootstrap median of three values (Dirichlet(1, 1, 1) weights), and
+the known parameters of simulated Weibull durations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from mbtbayes.binary.duration import (
+    LognormalPrior,
+    WeibullPrior,
+    duration_draws,
+    grid_draws,
+    lognormal_log_posterior,
+    lognormal_restricted_mean,
+    nig_posterior,
+    weibull_restricted_mean,
+)
+from mbtbayes.core.errors import DataError, SpecError
+
+
+@pytest.mark.parametrize(("scale", "shape", "tau"), [
+    (30.0, 3.0, 36.0), (12.0, 1.0, 36.0), (50.0, 0.7, 36.0), (20.0, 5.0, 18.0),
+    (28.0, 2.2, 1.0)])
+def test_weibull_restricted_mean_is_the_integral_of_survival(scale, shape, tau):
+    survival = lambda t: np.exp(-((t / scale) ** shape))  # noqa: E731
+    ref, _ = integrate.quad(survival, 0.0, tau, epsabs=1e-12, epsrel=1e-12)
+    assert float(weibull_restricted_mean(scale, shape, max_months=tau)) == pytest.approx(
+        ref, rel=1e-9)
+
+
+@pytest.mark.parametrize(("mu", "sigma", "tau"), [
+    (np.log(25.0), 0.4, 36.0), (np.log(10.0), 1.2, 36.0), (np.log(60.0), 0.3, 36.0)])
+def test_lognormal_restricted_mean_is_the_integral_of_survival(mu, sigma, tau):
+    survival = stats.lognorm(s=sigma, scale=np.exp(mu)).sf
+    ref, _ = integrate.quad(survival, 0.0, tau, epsabs=1e-12, epsrel=1e-12)
+    assert float(lognormal_restricted_mean(mu, sigma, max_months=tau)) == pytest.approx(
+        ref, rel=1e-9)
+
+
+def test_weibull_recovers_known_restricted_mean_and_median_with_censoring():
+    rng = np.random.default_rng(7)
+    shape, scale = 3.0, 30.0
+    durations = scale * rng.weibull(shape, 1500)
+    stop = rng.uniform(5.0, 60.0, 1500)  # administrative censoring
+    censored = durations > stop
+    observed = np.minimum(durations, stop)
+    truth, _ = integrate.quad(lambda t: np.exp(-((t / scale) ** shape)), 0.0, 36.0)
+    draws = duration_draws(observed, censored, model="weibull", n=50_000, rng=rng,
+                           weibull_prior=WeibullPrior())
+    assert censored.mean() > 0.2  # the test needs real censoring
+    rmst = draws["restricted_mean"]
+    assert rmst.mean() == pytest.approx(truth, abs=0.5)
+    assert np.quantile(rmst, 0.005) < truth < np.quantile(rmst, 0.995)
+    median = scale * np.log(2) ** (1 / shape)
+    assert np.quantile(draws["median"], 0.005) < median < np.quantile(draws["median"], 0.995)
+    assert np.minimum(observed, 36.0).mean() < truth - 2  # ignoring censoring is badly biased
+
+
+def test_bayesian_bootstrap_matches_the_classical_mean_and_se():
+    rng = np.random.default_rng(8)
+    y = rng.uniform(1, 48, 90)
+    restricted = np.minimum(y, 36.0)
+    draws = duration_draws(y, np.zeros(90, bool), model="bayesian_bootstrap", n=40_000,
+                           rng=rng)["restricted_mean"]
+    assert draws.mean() == pytest.approx(restricted.mean(), abs=0.05)
+    assert draws.std() == pytest.approx(restricted.std(ddof=0) / np.sqrt(90), rel=0.05)
+
+
+def test_bayesian_bootstrap_median_of_three_has_its_exact_distribution():
+    # Dirichlet(1, 1, 1) weights on sorted values a < b < c: the weighted median is a when
+    # w_a >= 1/2 (probability (1/2)^2 = 1/4, as w_a ~ Beta(1, 2)), c when w_c > 1/2 (1/4),
+    # else b (1/2).
+    rng = np.random.default_rng(9)
+    median = duration_draws(np.array([30.0, 10.0, 20.0]), np.zeros(3, bool),
+                            model="bayesian_bootstrap", n=200_000, rng=rng)["median"]
+    shares = [np.mean(median == v) for v in (10.0, 20.0, 30.0)]
+    assert shares == pytest.approx([0.25, 0.5, 0.25], abs=0.005)
+
+
+def test_nig_posterior_against_textbook_update():
+    log_y = np.log([12.0, 20.0, 25.0, 30.0, 36.0])
+    prior = LognormalPrior(mu0=2.5, kappa0=2.0, nu0=3.0, sigma0=0.8)
+    mu_n, kappa_n, nu_n, sigma_n = nig_posterior(log_y, prior)
+    n, ybar, ss = 5, log_y.mean(), ((log_y - log_y.mean()) ** 2).sum()
+    assert mu_n == pytest.approx((2.0 * 2.5 + n * ybar) / (2.0 + n))
+    assert kappa_n == 7.0 and nu_n == 8.0
+    expected = (3.0 * 0.64 + ss + 2.0 * n / 7.0 * (ybar - 2.5) ** 2) / 8.0
+    assert sigma_n**2 == pytest.approx(expected)
+
+
+def test_grid_posterior_matches_the_conjugate_student_t():
+    rng = np.random.default_rng(3)
+    y = rng.lognormal(3.2, 0.4, 60)
+    prior = LognormalPrior()
+    mu_n, kappa_n, nu_n, sigma_n = nig_posterior(np.log(y), prior)
+    t = stats.t(nu_n, loc=mu_n, scale=sigma_n / np.sqrt(kappa_n))
+    mu, _ = grid_draws(lambda a, b: lognormal_log_posterior(y, np.zeros(60, bool), prior, a, b),
+                       (3.0, np.log(0.5)), 200_000, rng)
+    quantiles = [0.025, 0.25, 0.5, 0.75, 0.975]
+    assert np.quantile(mu, quantiles) == pytest.approx(t.ppf(quantiles), abs=0.004)
+
+
+def test_conjugate_lognormal_median_matches_student_t():
+    rng = np.random.default_rng(4)
+    y = rng.lognormal(3.0, 0.5, 40)
+    mu_n, kappa_n, nu_n, sigma_n = nig_posterior(np.log(y), LognormalPrior())
+    t = stats.t(nu_n, loc=mu_n, scale=sigma_n / np.sqrt(kappa_n))
+    draws = duration_draws(y, np.zeros(40, bool), model="lognormal", n=100_000, rng=rng)
+    quantiles = [0.025, 0.5, 0.975]
+    # the median is exp(mu), whose posterior is exp of mu's Student-t marginal
+    assert np.quantile(draws["median"], quantiles) == pytest.approx(np.exp(t.ppf(quantiles)),
+                                                                     rel=0.01)
+
+
+def test_errors():
+    y = np.array([3.0, 20.0, 9.0])
+    with pytest.raises(SpecError, match="censored"):
+        duration_draws(y, np.array([True, False, False]), model="bayesian_bootstrap", n=10,
+                       rng=np.random.default_rng(0))
+    with pytest.raises(DataError, match="two ended"):
+        duration_draws(y, np.array([True, True, False]), model="weibull", n=10,
+                       rng=np.random.default_rng(0))
+    with pytest.raises(SpecError, match="max_months"):
+        duration_draws(y, np.zeros(3, bool), model="weibull", n=10,
+                       rng=np.random.default_rng(0), max_months=-1.0)
