@@ -371,3 +371,26 @@ def test_a_real_process_prints_one_line_and_exits_2(tmp_path):
     assert done.stderr == (f"mbtbayes: error: cannot read {tmp_path / 'r.csv'} as text: it "
                            "looks like an Excel .xlsx workbook (a zip file); rename it to .xlsx\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+
+@pytest.mark.slow
+def test_a_sampler_failure_in_a_real_process(tmp_path):
+    """A negative prior scale, which nutpie fails on (RuntimeError "All initialization points
+    failed"; measured exit status 139 at the interpreter's shutdown before the CLI ended such
+    failures at once). Once specs reject negative scales when loaded, the run stops at the spec
+    (status 2) instead. Slow: nutpie compiles the model first (about a minute on 2 cores)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    text = (models_dir() / "bsi.toml").read_text(encoding="utf-8")
+    bad = 'sigma = { dist = "HalfNormal", sigma = -1.0 }'
+    (models / "bsi.toml").write_text(
+        text.replace('sigma = { dist = "HalfNormal", sigma = 1.0 }', bad, 1), encoding="utf-8")
+    assert bad in (models / "bsi.toml").read_text(encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "mbtbayes.cli", "reanalyze", "--models",
+                           str(models), "--quick", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert done.returncode in (1, 2), done.returncode
+    lines = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr and "Stack backtrace" not in done.stderr
+    assert [line for line in lines if line.startswith("mbtbayes: error: ")] == [lines[-1]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]

@@ -56,7 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit status: 0 on success, 2 on bad input (data, specs, options, output folder,
-        failed fits), 1 on an unexpected error (a bug), 130 when interrupted.
+        failed fits), 1 on an unexpected error (a bug), 130 when interrupted. Run as the
+        command (``argv`` None), an unexpected error ends the process at once with status 1
+        after the message: nutpie, after a failed start, crashes the interpreter's shutdown
+        (status 139, measured).
     """
     try:
         args = _parser().parse_args(argv)
@@ -69,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = describe_failure(err)
         sys.stdout.flush()
         print(f"mbtbayes: error: {message}", file=sys.stderr, flush=True)
+        if argv is None and code == EXIT_BUG:
+            os._exit(code)  # a library that failed may crash the interpreter's shutdown
         return code
 
 
@@ -85,7 +90,7 @@ def describe_failure(err: BaseException) -> tuple[int, str]:
     >>> describe_failure(KeyboardInterrupt())
     (130, 'interrupted by the user (Ctrl-C)')
     """
-    text = " ".join(str(err).split())
+    text = " ".join(str(err).split("Stack backtrace:")[0].split())  # no Rust backtrace
     if isinstance(err, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted by the user (Ctrl-C)"
     if isinstance(err, MbtbayesError | UsageError):
