@@ -224,7 +224,7 @@ CASES: list[Case] = [
     Case("xlsx renamed csv", data(raw_bytes(xlsx_bytes())),
          "looks like an Excel .xlsx workbook (a zip file); rename it to .xlsx"),
     Case("xls renamed csv", data(raw_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),
-         "old Excel .xls workbook; save it from Excel as .xlsx or CSV"),
+         "old Excel .xls workbook (or a password-protected one); save it from Excel as .xlsx"),
     Case("sav renamed csv", data(sav_with_labels, name="r.sav.csv"),
          "an SPSS .sav file; rename it to .sav"),
     Case("csv renamed xlsx", data(csv(lambda s: None), name="r.xlsx"),

@@ -110,6 +110,15 @@ def test_every_failure_is_one_line(monkeypatch, tmp_path, capsys, error, status,
     assert one_error_line(capsys.readouterr().err) == line
 
 
+def test_closed_output_pipe_is_not_an_error(monkeypatch, tmp_path, capsys):
+    def closed(**_):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(mbtbayes.pipeline, "reanalyze", closed)
+    assert main(["reanalyze", "--out", str(tmp_path / "out")]) == 141
+    assert capsys.readouterr().err == ""
+
+
 def test_debug_variable_shows_the_traceback(monkeypatch, tmp_path):
     def fail(**_):
         raise IndexError("index 2 is out of bounds")

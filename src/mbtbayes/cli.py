@@ -11,6 +11,7 @@ code  meaning
       ``unexpected error (this is a bug; please report it): <type>: <message>``
 2     bad input: data, mapping, model specs, option values, output folder, or a failed fit
 130   interrupted (Ctrl-C)
+141   the program reading the output closed it (``mbtbayes validate ... | head``); no message
 ====  ======================================================================================
 
 Option values are checked before any data is read. Set the environment variable
@@ -25,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -33,8 +35,8 @@ from pathlib import Path
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import MbtbayesError
 
-EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-"""Exit statuses: success, an unexpected error (a bug), bad input, interrupted."""
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
+"""Exit statuses: success, an unexpected error (a bug), bad input, interrupted, output closed."""
 
 DEBUG_VARIABLE = "MBTBAYES_DEBUG"
 """Environment variable: set to 1 to re-raise errors with their traceback."""
@@ -66,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except SystemExit:  # --help
         raise
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not a failure
+        with contextlib.suppress(OSError, ValueError):  # no more writes to the closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
     except BaseException as err:  # every failure, even a Rust panic (a BaseException)
         if os.environ.get(DEBUG_VARIABLE, "").strip() not in ("", "0"):
             raise

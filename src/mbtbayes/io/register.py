@@ -286,12 +286,8 @@ def prepare_register(
     ----------
     raw : pandas.DataFrame
         The table as read.
-    mapping : path, dict or None
-        Column mapping, see :func:`read_mapping`.
-    source : str
-        Name of the data, for messages.
-    synthetic : bool
-        Whether this is simulated data.
+    mapping, source, synthetic
+        As in :func:`check_table`.
 
     Returns
     -------

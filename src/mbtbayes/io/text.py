@@ -36,7 +36,8 @@ SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
 
 MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "an Excel .xlsx workbook (a zip file); rename it to .xlsx"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook; save it from Excel as .xlsx or CSV"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook (or a password-protected one); save it "
+                         "from Excel as .xlsx or CSV, without a password"),
     (b"$FL2", "an SPSS .sav file; rename it to .sav"),
     (b"$FL3", "an SPSS .sav file; rename it to .sav"),
     (b"PAR1", "a Parquet file; rename it to .parquet"),
