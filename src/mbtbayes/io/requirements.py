@@ -25,6 +25,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from mbtbayes.io import schema
@@ -111,12 +113,13 @@ def months_warning(frame: pd.DataFrame) -> list[str]:
     gap = float(gaps[gaps > 0].median()) if (gaps > 0).any() else float("nan")
     if not (top > 2 * STUDY_MONTHS or gap > 3 * STUDY_GAP):
         return []
-    unit = min(UNITS, key=lambda u: abs((gap if gap == gap else top / STUDY_MONTHS * STUDY_GAP)
-                                        / UNITS[u] - STUDY_GAP))
+    has_gap = not math.isnan(gap)
+    typical = gap if has_gap else top / STUDY_MONTHS * STUDY_GAP
+    unit = min(UNITS, key=lambda u: abs(typical / UNITS[u] - STUDY_GAP))
     factor = UNITS[unit]
-    gap_text = f" and the median time between a patient's assessments {gap:g}" if gap == gap else ""
-    as_unit = f"{top / factor:.0f}" + (f" and {gap / factor:.1f}" if gap == gap else "")
+    gap_text = f" and the median time between a patient's assessments {gap:.1f}" if has_gap else ""
+    as_unit = f"{top / factor:.0f}" + (f" and {gap / factor:.1f}" if has_gap else "")
     return [f"column 'months': the values look like days or weeks, not months: the largest is "
-            f"{top:g}{gap_text} (the study assesses about every {STUDY_GAP} months for up to "
+            f"{top:.1f}{gap_text} (the study assesses about every {STUDY_GAP} months for up to "
             f"{STUDY_MONTHS} months); as {unit} they would be {as_unit} months. Convert the "
             "column to months (the models' slopes are per month)"]
