@@ -16,5 +16,11 @@ def synthetic() -> pd.DataFrame:
 
 @pytest.fixture
 def small(synthetic: pd.DataFrame) -> pd.DataFrame:
-    """The first 40 rows of the synthetic register, as text as a CSV would give them."""
-    return synthetic.head(40).astype(str).replace({"nan": None}).reset_index(drop=True)
+    """Six patients per period with three or more assessments each (52 rows), as text as a CSV
+    would give them: the smallest slice of the synthetic register that the validator passes."""
+    sizes = synthetic.groupby("patient_id").size()
+    ids = [pid for period in ("I", "II")
+           for pid in [p for p in synthetic.loc[synthetic["period"] == period, "patient_id"]
+                       .unique() if sizes[p] >= 3][:6]]
+    rows = synthetic[synthetic["patient_id"].isin(ids)]
+    return rows.astype(str).replace({"nan": None}).reset_index(drop=True)

@@ -1,18 +1,49 @@
 """The ``mbtbayes`` command line: a thin shell over the public functions.
 
-Errors of the package (bad data, bad specs, failed fits) are printed as one line,
-``mbtbayes: error: ...``, and the command exits with status 2, without a traceback.
+Every failure reaches the user as one line on standard error, ``mbtbayes: error: ...``, and a
+non-zero exit status, never a traceback:
+
+====  ======================================================================================
+code  meaning
+====  ======================================================================================
+0     success (``validate``: no problems; it may print warnings)
+1     unexpected error, a bug in mbtbayes or a library it uses: the line says
+      ``unexpected error (this is a bug; please report it): <type>: <message>``
+2     bad input: data, mapping, model specs, option values, output folder, or a failed fit
+130   interrupted (Ctrl-C)
+141   the program reading the output closed it (``mbtbayes validate ... | head``); no message
+====  ======================================================================================
+
+Option values are checked before any data is read. Set the environment variable
+``MBTBAYES_DEBUG=1`` to get the full traceback instead of the one line (for developers).
+
+Examples
+--------
+>>> main(["simulate", "--out", "x.csv", "--scale", "0"])  # prints one line on stderr
+2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import MbtbayesError
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
+"""Exit statuses: success, an unexpected error (a bug), bad input, interrupted, output closed."""
+
+DEBUG_VARIABLE = "MBTBAYES_DEBUG"
+"""Environment variable: set to 1 to re-raise errors with their traceback."""
+
+
+class UsageError(Exception):
+    """A command line that argparse cannot parse (unknown option, bad option value)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,20 +57,93 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 on a data, spec or convergence error.
+        Exit status: 0 on success, 2 on bad input (data, specs, options, output folder,
+        failed fits), 1 on an unexpected error (a bug), 130 when interrupted. Run as the
+        command (``argv`` None), an unexpected error ends the process at once with status 1
+        after the message: nutpie, after a failed start, crashes the interpreter's shutdown
+        (status 139, measured).
     """
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         return args.run(args)
+    except SystemExit:  # --help
+        raise
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not a failure
+        with contextlib.suppress(OSError, ValueError):  # no more writes to the closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
+    except BaseException as err:  # every failure, even a Rust panic (a BaseException)
+        if os.environ.get(DEBUG_VARIABLE, "").strip() not in ("", "0"):
+            raise
+        code, message = describe_failure(err)
+        sys.stdout.flush()
+        print(f"mbtbayes: error: {message}", file=sys.stderr, flush=True)
+        if argv is None and code == EXIT_BUG:
+            os._exit(code)  # a library that failed may crash the interpreter's shutdown
+        return code
+
+
+def describe_failure(err: BaseException) -> tuple[int, str]:
+    """The exit status and the one-line message for a failure.
+
+    Examples
+    --------
+    >>> from mbtbayes.core.errors import DataError
+    >>> describe_failure(DataError("r.csv: the file is empty"))
+    (2, 'r.csv: the file is empty')
+    >>> describe_failure(IndexError("index 2 is out of bounds\\nfor axis 0"))[1]
+    'unexpected error (this is a bug; please report it): IndexError: index 2 is out of ...'
+    >>> describe_failure(KeyboardInterrupt())
+    (130, 'interrupted by the user (Ctrl-C)')
+    """
+    text = " ".join(str(err).split("Stack backtrace:")[0].split())  # no Rust backtrace
+    if isinstance(err, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted by the user (Ctrl-C)"
+    if isinstance(err, MbtbayesError | UsageError):
+        return EXIT_INPUT, text or type(err).__name__
+    return EXIT_BUG, ("unexpected error (this is a bug; please report it): "
+                      f"{type(err).__name__}" + (f": {text}" if text else ""))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def whole_number(minimum: int):
+    """An argparse type: a whole number >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got '{text}'")
+        return value
+
+    return parse
+
+
+def encoding_name(text: str) -> str:
+    """An argparse type: a text encoding Python knows."""
+    from mbtbayes.io.text import check_encoding
+
+    try:
+        check_encoding(text)
     except MbtbayesError as err:
-        print(f"mbtbayes: error: {err}", file=sys.stderr)
-        return 2
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mbtbayes",
-        description="Bayesian (and frequentist) reanalysis of the MBT sustainability study.")
+        description="Bayesian (and frequentist) reanalysis of the MBT sustainability study.",
+        epilog="Exit status: 0 success, 2 bad input, 1 unexpected error (a bug), 130 "
+               f"interrupted. {DEBUG_VARIABLE}=1 shows tracebacks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     re = sub.add_parser("reanalyze", help="run the reanalysis (default: bundled SYNTHETIC data)")
@@ -47,9 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     re.add_argument("--models", type=Path, help="folder of model specs (default: models/)")
     re.add_argument("--out", type=Path, default=Path("mbtbayes-results"),
                     help="output folder (default: mbtbayes-results)")
-    re.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
-    re.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    re.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    re.add_argument("--seed", type=whole_number(0), default=SEED,
+                    help=f"random seed (default {SEED})")
+    re.add_argument("--draws", type=whole_number(1), default=1000,
+                    help="draws per chain (default 1000)")
+    re.add_argument("--chains", type=whole_number(1), default=4, help="chains (default 4)")
     re.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
     re.add_argument("--quick", action="store_true",
                     help="few draws, for a smoke run (results not for reporting)")
@@ -57,8 +163,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="write a SYNTHETIC register as CSV")
     sim.add_argument("--out", type=Path, required=True, help="output CSV file")
-    sim.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
-    sim.add_argument("--scale", type=int, default=1, help="multiply the patients (default 1)")
+    sim.add_argument("--seed", type=whole_number(0), default=SEED,
+                     help=f"random seed (default {SEED})")
+    sim.add_argument("--scale", type=whole_number(1), default=1,
+                     help="multiply the patients (default 1)")
     sim.set_defaults(run=_simulate)
 
     val = sub.add_parser("validate", help="check a register extract and summarise it")
@@ -74,19 +182,28 @@ def _parser() -> argparse.ArgumentParser:
 
 def _data_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--data", type=Path, required=required,
-                        help="register extract: .csv, .parquet or .sav"
+                        help="register extract: .csv, .xlsx, .parquet or .sav"
                         + ("" if required else " (default: the bundled SYNTHETIC register)"))
     parser.add_argument("--mapping", type=Path,
                         help="TOML file mapping your column names and codes onto the schema")
+    parser.add_argument("--encoding", type=encoding_name,
+                        help="text encoding of a .csv or .sav file, e.g. cp1252 (default: "
+                        "UTF-8, else Windows-1252 with a warning)")
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from mbtbayes.io.register import describe, load_register
+    from mbtbayes.core.errors import DataError
+    from mbtbayes.io.register import describe, validate_register
 
-    register = load_register(args.data, mapping=args.mapping)
-    print(describe(register))
-    print("\nOK: no problems found.")
-    return 0
+    result = validate_register(args.data, mapping=args.mapping, encoding=args.encoding)
+    if not result.ok:
+        print(result)
+        raise DataError(f"{result.source}: {len(result.problems)} problem(s), listed above; "
+                        "fix them and run validate again")
+    print(describe(result.register))
+    warned = f" ({len(result.warnings)} warning(s) above)" if result.warnings else ""
+    print(f"\nOK: no problems found{warned}.")
+    return EXIT_OK
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -94,17 +211,20 @@ def _simulate(args: argparse.Namespace) -> int:
 
     path = write_register(args.out, seed=args.seed, scale=args.scale)
     print(f"wrote SYNTHETIC register (seed {args.seed}, scale {args.scale}) to {path}")
-    return 0
+    return EXIT_OK
 
 
 def _reanalyze(args: argparse.Namespace) -> int:
+    from mbtbayes.core.errors import SpecError
     from mbtbayes.pipeline import reanalyze
 
-    out = reanalyze(data=args.data, mapping=args.mapping, models=args.models, out=args.out,
-                    seed=args.seed, draws=args.draws, chains=args.chains, sampler=args.sampler,
-                    quick=args.quick, log=_log)
+    if args.models is not None and not args.models.is_dir():
+        raise SpecError(f"--models {args.models}: no such folder of model specs")
+    out = reanalyze(data=args.data, mapping=args.mapping, encoding=args.encoding,
+                    models=args.models, out=args.out, seed=args.seed, draws=args.draws,
+                    chains=args.chains, sampler=args.sampler, quick=args.quick, log=_log)
     print(f"wrote {out}")
-    return 0
+    return EXIT_OK
 
 
 def _published(args: argparse.Namespace) -> int:
@@ -112,7 +232,7 @@ def _published(args: argparse.Namespace) -> int:
 
     out = published(out=args.out, log=_log)
     print(f"wrote {out}")
-    return 0
+    return EXIT_OK
 
 
 def _log(message: str) -> None:

@@ -24,6 +24,7 @@ def reanalyze(
     *,
     data: str | Path | pd.DataFrame | None = None,
     mapping: str | Path | Mapping | None = None,
+    encoding: str | None = None,
     models: str | Path | None = None,
     out: str | Path = "mbtbayes-results",
     seed: int = SEED,
@@ -41,6 +42,8 @@ def reanalyze(
         Register extract, or None for the bundled SYNTHETIC register.
     mapping : path, dict or None
         Column mapping onto the schema.
+    encoding : str, optional
+        Text encoding of a CSV or ``.sav`` register (default: found out, with a warning).
     models : path, optional
         Folder of model specs (default: the package's ``models/``).
     out : path
@@ -67,14 +70,14 @@ def reanalyze(
     >>> mb.reanalyze(out="results", quick=True)  # doctest: +SKIP
     PosixPath('.../results')
     """
+    engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
     check_output(out, data=data if isinstance(data, str | Path) else None)
-    register = load_register(data, mapping=mapping)
+    register = load_register(data, mapping=mapping, encoding=encoding)
     log(f"data: {register.label}")
     log(describe(register))
     parts = summarise(register)
     tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
     specs = _specs_for(register, models, log)
-    engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)
     opts = engine.sampler.options
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "

@@ -20,8 +20,8 @@ import pandas as pd
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
 from mbtbayes.io import schema
+from mbtbayes.io.codes import Recoded, as_text, recode, rows_text, unknown_text, with_labels
 
-MAX_ROWS_SHOWN = 5
 MAPPING_KEYS = ("columns", "values", "missing_codes")
 CATEGORICAL = {schema.PERIOD: schema.PERIODS, schema.WAI_VERSION: schema.WAI_VERSIONS} | {
     f.name: f.levels for f in schema.PATIENT_FIELDS.values() if f.kind == "category"
@@ -79,20 +79,82 @@ def read_mapping(mapping: str | Path | Mapping | ColumnMapping | None) -> Column
         return mapping
     raw = dict(mapping) if isinstance(mapping, Mapping) else _read_toml(Path(mapping))
     check_keys(raw, MAPPING_KEYS, "mapping")
-    columns = {str(k): str(v) for k, v in dict(raw.get("columns", {})).items()}
+    columns = {str(k): str(v) for k, v in _table(raw, "columns", "[columns]").items()}
     check_keys(columns, schema_names(), "[columns]")
-    values = {str(k): {as_text(a): str(b) for a, b in dict(v).items()}
-              for k, v in dict(raw.get("values", {})).items()}
-    check_keys(values, tuple(CATEGORICAL) + _binary_names(), "[values]")
-    codes = tuple(float(c) for c in raw.get("missing_codes", ()))
-    return ColumnMapping(columns, values, codes)
+    _check_one_each(columns)
+    values = {str(k): {as_text(a): as_text(b) for a, b in _table(v, None, f"[values.{k}]").items()}
+              for k, v in _table(raw, "values", "[values]").items()}
+    check_keys(values, value_columns(), "[values]")
+    for column, codes in values.items():
+        _check_targets(column, codes)
+    return ColumnMapping(columns, values, _missing_codes(raw.get("missing_codes", ())))
+
+
+def _table(raw: object, key: str | None, where: str) -> dict:
+    """``raw[key]`` (or ``raw``) as a dict; SpecError when it is not a TOML table."""
+    value = raw if key is None else raw.get(key, {})
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where} must be a table of \"name\" = \"value\" pairs, "
+                        f"got {value!r}")
+    return dict(value)
+
+
+def _check_one_each(columns: dict[str, str]) -> None:
+    """Two schema names may not take the same column of the file."""
+    taken: dict[str, list[str]] = {}
+    for ours, theirs in columns.items():
+        taken.setdefault(theirs, []).append(ours)
+    twice = {theirs: ours for theirs, ours in taken.items() if len(ours) > 1}
+    if twice:
+        listed = "; ".join(f"'{theirs}' for {' and '.join(ours)}" for theirs, ours in twice.items())
+        raise SpecError(f"[columns] names the same column for two schema names: {listed}; "
+                        "each of your columns can be one schema column")
+
+
+def value_columns() -> tuple[str, ...]:
+    """Schema columns whose values a mapping may recode: label columns and 0/1 columns."""
+    return tuple(CATEGORICAL) + _binary_names()
+
+
+def allowed_values(column: str) -> tuple[str, ...]:
+    """The schema values a ``[values.<column>]`` table may map onto."""
+    return CATEGORICAL.get(column, ("0", "1"))
+
+
+def _check_targets(column: str, codes: dict[str, str]) -> None:
+    allowed = allowed_values(column)
+    bad = [f"'{k}' to '{v}'{_hint(v, allowed)}" for k, v in codes.items() if v not in allowed]
+    if bad:
+        raise SpecError(f"[values.{column}] maps {', '.join(bad)}, which the schema does not "
+                        f"know; map onto {' or '.join(allowed)}")
+
+
+def _hint(value: str, allowed: tuple[str, ...]) -> str:
+    same = [a for a in allowed if a.casefold() == value.casefold()]
+    return f" (did you mean '{same[0]}'?)" if same else did_you_mean(value, allowed)
+
+
+def _missing_codes(given: object) -> tuple[float, ...]:
+    items = given if isinstance(given, list | tuple) else [given]
+    try:
+        return tuple(float(c) for c in items)
+    except (TypeError, ValueError):
+        raise SpecError(f"missing_codes must be a list of numbers, e.g. [99, 999]; got "
+                        f"{given!r}") from None
 
 
 def _read_toml(path: Path) -> dict:
+    if path.is_dir():
+        raise SpecError(f"mapping {path} is a folder; --mapping takes a .toml file")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"mapping file not found: {path}") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"mapping file {path} is not UTF-8 text (byte {err.object[err.start]:#04x}"
+                        "); save it as UTF-8, as TOML requires") from None
+    except OSError as err:
+        raise SpecError(f"cannot read the mapping file {path}: {err.strerror or err}") from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"mapping file {path} is not valid TOML: {err}") from None
 
@@ -106,19 +168,36 @@ def _binary_names() -> tuple[str, ...]:
     return tuple(f.name for f in schema.PATIENT_FIELDS.values() if f.kind == "binary")
 
 
-def as_text(value: object) -> str:
-    """Text form of a code: 1, 1.0 and "1" all become "1"."""
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
+def apply_mapping(
+    raw: pd.DataFrame, spec: ColumnMapping
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Rename the user's columns onto the schema; list what is missing or ambiguous.
 
-
-def apply_mapping(raw: pd.DataFrame, spec: ColumnMapping) -> tuple[pd.DataFrame, list[str]]:
+    Returns
+    -------
+    frame : pandas.DataFrame or None
+        Renamed, indexed by data row from 1; None when a column name is used twice (in the
+        file, or by the renaming), since nothing more can be checked.
+    problems : list of str
+        Mapped columns the file lacks, names used twice, missing required columns, no measure
+        column.
+    """
+    raw = raw.set_axis([as_text(c) for c in raw.columns], axis=1)
+    names = list(raw.columns)
     problems = [f"the mapping names column '{theirs}' for {ours}, but the file has no such "
-                f"column{did_you_mean(theirs, tuple(map(str, raw.columns)))}"
-                for ours, theirs in spec.columns.items() if theirs not in raw]
-    renames = {theirs: ours for ours, theirs in spec.columns.items() if theirs in raw}
-    frame = raw.rename(columns=renames).copy()
+                f"column{did_you_mean(theirs, names)}"
+                for ours, theirs in spec.columns.items() if theirs not in names]
+    twice = _used_twice(names)
+    if twice:
+        return None, [f"column name(s) used more than once in the header: {twice}; "
+                     "give each column its own name"] + problems
+    renames = {theirs: ours for ours, theirs in spec.columns.items() if theirs in names}
+    clashes = [f"the mapping takes column '{theirs}' as {ours}, but the file also has a column "
+               f"named '{ours}'; rename or remove one of them in the file"
+               for theirs, ours in renames.items() if ours in names and ours not in renames]
+    if clashes:
+        return None, problems + clashes
+    frame = raw.rename(columns=renames)
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     missing = [c for c in schema.KEY_COLUMNS if c not in frame]
     if missing:
@@ -130,22 +209,82 @@ def apply_mapping(raw: pd.DataFrame, spec: ColumnMapping) -> tuple[pd.DataFrame,
     return frame, problems
 
 
-def convert_types(frame: pd.DataFrame, spec: ColumnMapping) -> tuple[pd.DataFrame, list[str]]:
+def _used_twice(names: list[str]) -> str:
+    """"'bsi' (columns 3 and 9), ..." for every name that occurs more than once."""
+    where: dict[str, list[int]] = {}
+    for k, name in enumerate(names, start=1):
+        where.setdefault(name, []).append(k)
+    return ", ".join(f"'{name}' (columns {' and '.join(map(str, ks))})"
+                     for name, ks in where.items() if len(ks) > 1)
+
+
+def convert_types(
+    frame: pd.DataFrame,
+    spec: ColumnMapping,
+    *,
+    labels: Mapping[str, Mapping] | None = None,
+    decimal_comma: bool = False,
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Recode label columns and convert numeric columns of a renamed register frame.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Output of :func:`apply_mapping`.
+    spec : ColumnMapping
+    labels : mapping, optional
+        SPSS value labels by schema column name (code -> label).
+    decimal_comma : bool
+        Numbers may be written ``1,5``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+    problems : list of str
+        Non-numeric values, unknown labels (each distinct value once, with its count).
+    warnings : list of str
+        ``[values]`` keys that matched nothing in the data.
+    """
+    labels = labels or {}
     problems: list[str] = []
-    numeric = [c for c in frame if c in _numeric_columns()]
-    for column in numeric:
-        frame[column], bad = _to_number(frame[column], spec.missing_codes)
-        if bad:
-            problems.append(f"column '{column}': non-numeric value(s) {rows_text(bad)}")
-    for column, levels in CATEGORICAL.items():
-        if column in frame:
-            frame[column], bad = _to_category(frame[column], levels, spec.values.get(column, {}))
+    warnings = [f"[values.{c}] is not used: the data have no column '{c}'"
+                for c in spec.values if c not in frame]
+    for column in list(frame.columns):
+        codes = spec.values.get(column, {})
+        if column in CATEGORICAL:
+            levels = CATEGORICAL[column]
+            coded = recode(frame[column], codes, labels.get(column), levels=levels)
+            frame[column] = pd.Categorical(coded.values, categories=list(levels))
+            if coded.unknown:
+                problems.append(_unknown_problem(column, levels, coded))
+                continue
+        elif column in _numeric_columns():
+            coded = recode(frame[column], codes, labels.get(column))
+            frame[column], bad = _to_number(coded.values, spec.missing_codes, decimal_comma)
             if bad:
-                problems.append(f"column '{column}': unknown label(s) {rows_text(bad)}; expected "
-                                f"{' or '.join(levels)} (map your codes under [values.{column}])")
+                problems.append(f"column '{column}': non-numeric value(s) {rows_text(bad)}")
+        else:
+            if column in labels and column != schema.ID:
+                frame[column] = with_labels(frame[column], labels[column])
+            continue
+        if coded.unused:
+            warnings.append(f"[values.{column}]: key(s) {_quoted(coded.unused)} matched no "
+                            "value in the data")
     if schema.ID in frame:
         frame[schema.ID] = frame[schema.ID].map(lambda v: v if pd.isna(v) else as_text(v))
-    return frame, problems
+    return frame, problems, warnings
+
+
+def _quoted(keys: list[str]) -> str:
+    return ", ".join(f"'{k}'" for k in keys)
+
+
+def _unknown_problem(column: str, levels: tuple[str, ...], coded: Recoded) -> str:
+    text = (f"column '{column}': unknown label(s) {unknown_text(coded.unknown)}; expected "
+            f"{' or '.join(levels)} (map your codes under [values.{column}])")
+    if coded.unused:
+        text += f"; the mapping's key(s) {_quoted(coded.unused)} matched no value in the data"
+    return text
 
 
 def _numeric_columns() -> set[str]:
@@ -153,26 +292,13 @@ def _numeric_columns() -> set[str]:
     return {schema.MONTHS, schema.ASSESSMENT} | set(schema.MEASURES) | patient
 
 
-def _to_number(column: pd.Series, missing_codes: tuple[float, ...]) -> tuple[pd.Series, dict]:
+def _to_number(
+    column: pd.Series, missing_codes: tuple[float, ...], decimal_comma: bool
+) -> tuple[pd.Series, dict]:
     text = column.map(lambda v: v.strip() if isinstance(v, str) else v)
     text = text.replace({"": np.nan})
-    values = pd.to_numeric(text, errors="coerce").astype(float)
+    readable = text.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v
+                        ) if decimal_comma else text
+    values = pd.to_numeric(readable, errors="coerce").astype(float)
     bad = {row: text[row] for row in values.index[values.isna() & text.notna()]}
     return values.where(~values.isin(missing_codes)), bad
-
-
-def _to_category(
-    column: pd.Series, levels: tuple[str, ...], codes: dict[str, str]
-) -> tuple[pd.Series, dict]:
-    text = column.map(lambda v: v if pd.isna(v) else codes.get(as_text(v), as_text(v)))
-    bad = {row: column[row] for row in text.index[text.notna() & ~text.isin(levels)]}
-    return pd.Categorical(text.where(text.isin(levels)), categories=list(levels)), bad
-
-
-def rows_text(found: dict) -> str:
-    """'5.2' at row 3, ... (at most MAX_ROWS_SHOWN shown)."""
-    items = [f"{value!r} at row {row}" for row, value in list(found.items())[:MAX_ROWS_SHOWN]]
-    more = len(found) - MAX_ROWS_SHOWN
-    return ", ".join(items) + (f" and {more} more" if more > 0 else "")
-
-

@@ -1,7 +1,8 @@
 """The register: load, map, validate and summarise a user's extract, or the bundled synthetic one.
 
 Every problem in a file is reported at once, with its column and data rows. Missing measure
-values are allowed and counted; nothing is dropped silently.
+values are allowed and counted; nothing is dropped silently: a measure column without a single
+value is treated as absent, with a warning.
 
 Examples
 --------
@@ -22,7 +23,7 @@ import pandas as pd
 
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import DataError
-from mbtbayes.io import schema
+from mbtbayes.io import requirements, schema
 from mbtbayes.io.mapping import (
     ColumnMapping,
     apply_mapping,
@@ -30,9 +31,11 @@ from mbtbayes.io.mapping import (
     read_mapping,
     schema_names,
 )
-from mbtbayes.io.read import read_table
+from mbtbayes.io.read import RawTable, read_raw
 from mbtbayes.io.validate import check_patients, check_rows, missing_keys
 
+MappingLike = str | Path | Mapping | ColumnMapping | None
+DataLike = str | Path | pd.DataFrame | None
 
 @dataclass(frozen=True)
 class Register:
@@ -49,13 +52,17 @@ class Register:
     synthetic : bool
         True for the simulated register; every output made from it says so.
     measures : tuple of str
-        Measures present in the data.
+        Measures present in the data (with at least one value).
+    warnings : tuple of str
+        Things to check that do not stop an analysis (a guessed encoding, months that look
+        like days, empty measure columns, mapping keys that matched nothing).
     """
 
     data: pd.DataFrame
     source: str
     synthetic: bool
     measures: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -99,18 +106,28 @@ class Validation:
 
 
 def validate_register(
-    data: str | Path | pd.DataFrame | None = None,
+    data: DataLike = None,
     *,
-    mapping: str | Path | Mapping | None = None,
+    mapping: MappingLike = None,
+    encoding: str | None = None,
 ) -> Validation:
     """Check a register extract and collect every problem, without raising for bad data.
+
+    Checks everything the reanalysis needs: the file can be read, the columns map onto the
+    schema, every value is valid, both periods are present, and every measure has enough
+    patients with repeated values for its growth model
+    (:data:`~mbtbayes.io.requirements.MIN_PATIENTS_PER_PERIOD` per period).
 
     Parameters
     ----------
     data : path, DataFrame or None
-        As in :func:`load_register`.
+        A CSV, ``.xlsx``, Parquet or SPSS ``.sav`` file, a DataFrame, or None for the bundled
+        SYNTHETIC register.
     mapping : path, dict or None
         Column mapping onto the schema.
+    encoding : str, optional
+        Text encoding of a CSV or ``.sav`` file (default: UTF-8, else Windows-1252 with a
+        warning).
 
     Returns
     -------
@@ -128,28 +145,46 @@ def validate_register(
     >>> mb.validate_register().ok
     True
     """
-    source = "bundled synthetic register" if data is None else (
-        "data frame" if isinstance(data, pd.DataFrame) else str(data))
+    spec = read_mapping(mapping)
     try:
-        register = load_register(data, mapping=mapping)
+        raw, source, synthetic = _read(data, spec, encoding)
     except DataError as err:
-        return Validation(source, tuple(err.problems) or (str(err),))
-    return Validation(register.source, (), (), register)
+        return Validation(_name(data), tuple(err.problems) or (str(err),))
+    return check_table(raw, mapping=spec, source=source, synthetic=synthetic)
+
+
+def _name(data: DataLike) -> str:
+    if data is None:
+        return f"bundled synthetic register (simulate_register(seed={SEED}))"
+    return "data frame" if isinstance(data, pd.DataFrame) else str(data)
+
+
+def _read(data: DataLike, spec: ColumnMapping,
+          encoding: str | None) -> tuple[RawTable, str, bool]:
+    """The raw table, its name for messages, and whether it is synthetic."""
+    if isinstance(data, pd.DataFrame):
+        return RawTable(data), _name(data), False
+    raw = read_raw(bundled_path() if data is None else data, encoding=encoding)
+    return raw, _name(data), data is None or _is_synthetic(raw.frame, spec)
 
 
 def read_register(
     path: str | Path,
     *,
-    mapping: str | Path | Mapping | None = None,
+    mapping: MappingLike = None,
+    encoding: str | None = None,
 ) -> Register:
-    """Read and validate a register file.
+    """Read and validate a register file (see :func:`load_register`).
 
     Parameters
     ----------
     path : str or Path
-        CSV, Parquet or SPSS ``.sav`` file, long format (one row per patient x assessment).
+        CSV, ``.xlsx``, Parquet or SPSS ``.sav`` file, long format (one row per patient x
+        assessment).
     mapping : path, dict or None
         Column mapping (see :func:`read_mapping`) from the user's names onto the schema.
+    encoding : str, optional
+        Text encoding of a CSV or ``.sav`` file.
 
     Returns
     -------
@@ -162,10 +197,7 @@ def read_register(
     SpecError
         If the mapping itself is invalid.
     """
-    spec = read_mapping(mapping)
-    raw = read_table(path)
-    synthetic = _is_synthetic(raw, spec)
-    return prepare_register(raw, mapping=spec, source=str(path), synthetic=synthetic)
+    return load_register(Path(path), mapping=mapping, encoding=encoding)
 
 
 def _is_synthetic(raw: pd.DataFrame, mapping: ColumnMapping) -> bool:
@@ -173,10 +205,78 @@ def _is_synthetic(raw: pd.DataFrame, mapping: ColumnMapping) -> bool:
     return column in raw and bool((raw[column].astype(str) == schema.SYNTHETIC).all())
 
 
+def check_table(
+    raw: RawTable,
+    *,
+    mapping: MappingLike = None,
+    source: str = "data frame",
+    synthetic: bool = False,
+) -> Validation:
+    """Map, type-convert and check a table as read; every problem and warning at once.
+
+    Parameters
+    ----------
+    raw : RawTable
+        The table as read, with its value labels and reading warnings.
+    mapping : path, dict or None
+        Column mapping, see :func:`read_mapping`.
+    source : str
+        Name of the data, for messages.
+    synthetic : bool
+        Whether this is simulated data.
+
+    Returns
+    -------
+    Validation
+    """
+    spec = read_mapping(mapping)
+    warnings = list(raw.warnings)
+    frame, problems = apply_mapping(raw.frame, spec)
+    if frame is None or not len(frame):
+        if frame is not None:
+            problems.append("the file has a header but no data rows")
+        return Validation(source, tuple(problems), tuple(warnings))
+    problems += missing_keys(frame)
+    renamed = {theirs: ours for ours, theirs in spec.columns.items()}
+    labels = {renamed.get(c, c): v for c, v in raw.value_labels.items()}
+    frame, found, notes = convert_types(frame, spec, labels=labels,
+                                        decimal_comma=raw.decimal_comma)
+    problems += found
+    warnings += notes
+    frame, notes = _drop_empty_measures(frame)
+    warnings += notes
+    problems += check_rows(frame) + check_patients(frame)
+    problems = problems or _needs(frame)  # what the analysis needs, once the rows are valid
+    if all(c in frame for c in schema.KEY_COLUMNS):
+        warnings += requirements.months_warning(frame)
+    if problems:
+        return Validation(source, tuple(problems), tuple(warnings))
+    measures = tuple(m for m in schema.MEASURES if m in frame)
+    data = frame.sort_values([schema.ID, schema.ASSESSMENT], kind="stable").reset_index(drop=True)
+    register = Register(data, source, synthetic, measures, tuple(warnings))
+    return Validation(source, (), tuple(warnings), register)
+
+
+def _drop_empty_measures(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    empty = requirements.empty_measures(frame)
+    if not empty or len(empty) == sum(m in frame for m in schema.MEASURES):
+        return frame, []  # every measure empty: the patients check says so
+    return frame.drop(columns=empty), [
+        f"column '{m}' has no values at all: treated as absent, not analysed" for m in empty]
+
+
+def _needs(frame: pd.DataFrame) -> list[str]:
+    """What the reanalysis needs beyond valid rows (both periods, repeated values)."""
+    if any(c not in frame for c in schema.KEY_COLUMNS) or frame[schema.PERIOD].isna().all():
+        return []
+    measures = [m for m in schema.MEASURES if m in frame]
+    return requirements.check_periods(frame) + requirements.check_growth(frame, measures)
+
+
 def prepare_register(
     raw: pd.DataFrame,
     *,
-    mapping: str | Path | Mapping | None = None,
+    mapping: MappingLike = None,
     source: str = "data frame",
     synthetic: bool = False,
 ) -> Register:
@@ -186,12 +286,8 @@ def prepare_register(
     ----------
     raw : pandas.DataFrame
         The table as read.
-    mapping : path, dict or None
-        Column mapping, see :func:`read_mapping`.
-    source : str
-        Name of the data, for messages.
-    synthetic : bool
-        Whether this is simulated data.
+    mapping, source, synthetic
+        As in :func:`check_table`.
 
     Returns
     -------
@@ -202,16 +298,16 @@ def prepare_register(
     DataError
         Listing every problem found.
     """
-    spec = read_mapping(mapping)
-    frame, problems = apply_mapping(raw, spec)
-    problems += missing_keys(frame)
-    frame, type_problems = convert_types(frame, spec)
-    problems += type_problems + check_rows(frame) + check_patients(frame)
-    if problems:
-        raise DataError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems), problems)
-    measures = tuple(m for m in schema.MEASURES if m in frame)
-    data = frame.sort_values([schema.ID, schema.ASSESSMENT], kind="stable").reset_index(drop=True)
-    return Register(data=data, source=source, synthetic=synthetic, measures=measures)
+    return _checked(check_table(RawTable(raw), mapping=mapping, source=source,
+                                synthetic=synthetic))
+
+
+def _checked(validation: Validation) -> Register:
+    if not validation.ok:
+        problems = list(validation.problems)
+        raise DataError(f"{validation.source}: {len(problems)} problem(s): "
+                        + "; ".join(problems), problems)
+    return validation.register
 
 
 BUNDLED = "synthetic_register.csv"
@@ -224,19 +320,23 @@ def bundled_path() -> Path:
 
 
 def load_register(
-    data: str | Path | pd.DataFrame | None = None,
+    data: DataLike = None,
     *,
-    mapping: str | Path | Mapping | None = None,
+    mapping: MappingLike = None,
+    encoding: str | None = None,
 ) -> Register:
     """Load and validate a register: the user's file or table, or the bundled synthetic one.
 
     Parameters
     ----------
     data : path, DataFrame or None
-        A CSV, Parquet or SPSS ``.sav`` file, a DataFrame, or None for the bundled SYNTHETIC
-        register.
+        A CSV (or other delimited text), ``.xlsx``, Parquet or SPSS ``.sav`` file, a
+        DataFrame, or None for the bundled SYNTHETIC register.
     mapping : path, dict or None
         Column mapping onto the schema (see :func:`mbtbayes.io.mapping.read_mapping`).
+    encoding : str, optional
+        Text encoding of a CSV or ``.sav`` file (default: UTF-8, else Windows-1252 with a
+        warning in ``Register.warnings``).
 
     Returns
     -------
@@ -245,7 +345,8 @@ def load_register(
     Raises
     ------
     DataError
-        Listing every problem found, each with its column and rows.
+        The file cannot be read (one message with the likely cause), or listing every
+        problem found, each with its column and rows.
     SpecError
         If the mapping itself is invalid.
 
@@ -256,13 +357,9 @@ def load_register(
     >>> reg.label
     'SYNTHETIC register: bundled synthetic register (simulate_register(seed=20250403))'
     """
-    if data is None:
-        reg = read_register(bundled_path(), mapping=mapping)
-        source = f"bundled synthetic register (simulate_register(seed={SEED}))"
-        return Register(reg.data, source, True, reg.measures)
-    if isinstance(data, pd.DataFrame):
-        return prepare_register(data, mapping=mapping)
-    return read_register(data, mapping=mapping)
+    spec = read_mapping(mapping)
+    raw, source, synthetic = _read(data, spec, encoding)
+    return _checked(check_table(raw, mapping=spec, source=source, synthetic=synthetic))
 
 
 def summarise(register: Register) -> dict[str, pd.DataFrame]:
@@ -323,5 +420,8 @@ def describe(register: Register) -> str:
         lines += ["", "Measures not in the data (not analysed): " + ", ".join(absent)]
     if extra:
         lines += ["", "Columns outside the schema (kept, not used): " + ", ".join(map(str, extra))]
+    if register.warnings:
+        lines += ["", "Warnings (check these; they do not stop the analysis):"]
+        lines += [f"  warning: {w}" for w in register.warnings]
     return "\n".join(lines)
 

@@ -158,6 +158,10 @@ def simulate_register(*, seed: int = SEED, scale: int = 1) -> pd.DataFrame:
 def write_register(path: str | Path, *, seed: int = SEED, scale: int = 1) -> Path:
     """Simulate the register and write it as CSV (deterministic bytes for a given seed).
 
+    An existing file is replaced only when it is a synthetic register (every row's
+    ``dataset`` is ``synthetic``), so that a real register is never written over; the file is
+    written beside the target and moved into place when complete.
+
     Parameters
     ----------
     path : str or Path
@@ -168,11 +172,45 @@ def write_register(path: str | Path, *, seed: int = SEED, scale: int = 1) -> Pat
     Returns
     -------
     Path
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a folder, or a file that is not a synthetic register.
     """
+    import os
+    import tempfile
+
     path = Path(path)
+    _check_target(path)
+    frame = simulate_register(seed=seed, scale=scale)
     path.parent.mkdir(parents=True, exist_ok=True)
-    simulate_register(seed=seed, scale=scale).to_csv(path, index=False, lineterminator="\n")
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            frame.to_csv(file, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
+
+
+def _check_target(path: Path) -> None:
+    from mbtbayes.core.errors import OutputError
+
+    if path.is_dir():
+        raise OutputError(f"--out {path} is a folder; name a .csv file to write")
+    if not path.exists():
+        return
+    try:
+        dataset = pd.read_csv(path, usecols=[schema.DATASET], dtype=str)[schema.DATASET]
+        synthetic = bool(len(dataset)) and bool((dataset == schema.SYNTHETIC).all())
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError):
+        synthetic = False
+    if not synthetic:
+        raise OutputError(f"refusing to write over {path}: it is not a synthetic register "
+                          "mbtbayes wrote; choose another file with --out NEW")
 
 
 # ---------------------------------------------------------------- patients

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mbtbayes.io import schema
-from mbtbayes.io.mapping import MAX_ROWS_SHOWN, as_text, rows_text
+from mbtbayes.io.codes import MAX_ROWS_SHOWN, as_text, rows_text
 
 
 def problems_in(frame: pd.DataFrame) -> list[str]:
