@@ -13,13 +13,23 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from mbtbayes.core.errors import ConvergenceError, DataError
 from mbtbayes.frequentist.effects import compare_aic, mixed_cohens_d
 from mbtbayes.frequentist.mixed import MixedResult, fit_mixed
 from mbtbayes.growth.specs import ModelSpec
 from mbtbayes.growth.summaries import observed_baseline_sd
+
+
+@dataclass(frozen=True)
+class FailedFit:
+    """An ML fit that could not be made: kept, so that its rows say why (``passed = False``)."""
+
+    reason: str
 
 
 def frequentist_fits(
@@ -27,15 +37,17 @@ def frequentist_fits(
     data: pd.DataFrame,
     *,
     log: Callable[[str], None] = print,
-) -> dict[tuple[str, str], MixedResult]:
+) -> dict[tuple[str, str], MixedResult | FailedFit]:
     """ML fits of every variant of every spec (the paper's rows 1 and 2).
 
-    Rows with a missing covariate are left out before fitting and logged.
+    Rows with a missing covariate are left out before fitting and logged. A fit that does not
+    converge (or cannot be made on the data) does not stop the run: it is logged and kept as a
+    :class:`FailedFit`, and every table shows its rows with ``passed = False`` and the reason.
 
     Returns
     -------
     dict
-        ``(spec name, variant) -> MixedResult``.
+        ``(spec name, variant) -> MixedResult`` (or ``FailedFit``).
     """
     fits = {}
     for spec in specs.values():
@@ -47,11 +59,25 @@ def frequentist_fits(
             if len(used) < len(data):
                 log(f"{spec.name} {variant} (ML): left out {len(data) - len(used)} rows with a "
                     f"missing {', '.join(covariates)}")
-            fits[(spec.name, variant)] = fit_mixed(
-                used, outcome=spec.measure, time=spec.time, group=spec.group,
-                period=spec.period if variant == "period" else None, covariates=covariates,
-                correlated=spec.correlated)
+            try:
+                fits[(spec.name, variant)] = fit_mixed(
+                    used, outcome=spec.measure, time=spec.time, group=spec.group,
+                    period=spec.period if variant == "period" else None,
+                    covariates=covariates, correlated=spec.correlated)
+            except (ConvergenceError, DataError) as err:
+                log(f"{spec.name} {variant} (ML): FAILED, kept with passed = False: {err}")
+                fits[(spec.name, variant)] = FailedFit(f"ML fit failed: {err}")
     return fits
+
+
+def fitted(ml: dict) -> dict[tuple[str, str], MixedResult]:
+    """The ML fits that succeeded."""
+    return {k: v for k, v in ml.items() if isinstance(v, MixedResult)}
+
+
+def failure(ml: dict, *keys: tuple[str, str]) -> str:
+    """The reasons the named fits failed ("" when all succeeded)."""
+    return "; ".join(ml[k].reason for k in keys if isinstance(ml.get(k), FailedFit))
 
 
 def frequentist_growth_table(ml: dict[tuple[str, str], MixedResult]) -> pd.DataFrame:
@@ -64,6 +90,10 @@ def frequentist_growth_table(ml: dict[tuple[str, str], MixedResult]) -> pd.DataF
     """
     rows = []
     for (name, variant), res in ml.items():
+        if isinstance(res, FailedFit):
+            rows.append(pd.DataFrame([{"measure": name, "model": variant, "term": np.nan,
+                                       "passed": False, "reason": res.reason}]))
+            continue
         fixed = res.fixed[["term", "estimate", "se", "ci_low", "ci_high", "p_value"]].copy()
         var = res.variance.rename(columns={"component": "term", "sd": "estimate"})
         table = pd.concat([fixed, var], ignore_index=True)
@@ -71,6 +101,7 @@ def frequentist_growth_table(ml: dict[tuple[str, str], MixedResult]) -> pd.DataF
         table.insert(0, "measure", name)
         table["interval"] = "95% Wald CI"
         table["method"] = f"ML (statsmodels MixedLM), {res.formula}"
+        table["passed"], table["reason"] = True, ""
         rows.append(table)
     return pd.concat(rows, ignore_index=True)
 
@@ -79,12 +110,19 @@ def aic_table(ml: dict[tuple[str, str], MixedResult]) -> pd.DataFrame:
     """AIC of the linear and period models and their likelihood-ratio test, per measure."""
     rows = []
     for name in dict.fromkeys(n for n, _ in ml):
-        if (name, "period") in ml:
-            row = compare_aic(ml[(name, "linear")], ml[(name, "period")]).iloc[0].to_dict()
-            rows.append({"measure": name, "aic_linear": row["aic_linear"],
-                         "aic_period": row["aic_period"], "lrt_chi2": row["lrt_chi2"],
-                         "lrt_df": row["lrt_df"], "lrt_p_value": row["lrt_p_value"]})
-    return pd.DataFrame(rows)
+        if (name, "period") not in ml:
+            continue
+        reason = failure(ml, (name, "linear"), (name, "period"))
+        if reason:
+            rows.append({"measure": name, "ml_reason": reason})
+            continue
+        row = compare_aic(ml[(name, "linear")], ml[(name, "period")]).iloc[0].to_dict()
+        rows.append({"measure": name, "aic_linear": row["aic_linear"],
+                     "aic_period": row["aic_period"], "lrt_chi2": row["lrt_chi2"],
+                     "lrt_df": row["lrt_df"], "lrt_p_value": row["lrt_p_value"],
+                     "ml_reason": ""})
+    return pd.DataFrame(rows, columns=["measure", "aic_linear", "aic_period", "lrt_chi2",
+                                       "lrt_df", "lrt_p_value", "ml_reason"])
 
 
 def frequentist_effect_sizes(
@@ -97,7 +135,11 @@ def frequentist_effect_sizes(
     Periods from the period model; ``pooled`` from the linear model (the paper's rows).
     """
     rows = []
-    for (name, _variant), res in ml.items():
+    for (name, variant), res in ml.items():
+        if isinstance(res, FailedFit):
+            rows.append(pd.DataFrame([{"measure": name, "model": variant, "passed": False,
+                                       "reason": res.reason}]))
+            continue
         spec = specs[name]
         sd = observed_baseline_sd(data, outcome=spec.measure, time=spec.time, group=spec.group,
                                   period=spec.period if spec.period in data else None,
@@ -105,6 +147,7 @@ def frequentist_effect_sizes(
         table = mixed_cohens_d(res, sd=sd, sd_basis="observed_baseline_sd",
                                months=spec.d_months)
         table.insert(0, "measure", name)
+        table["passed"], table["reason"] = True, ""
         rows.append(table)
     return pd.concat(rows, ignore_index=True)
 

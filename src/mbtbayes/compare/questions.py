@@ -65,6 +65,10 @@ LAYER_RULES = {
                     f"(about {AIC_MARGIN / 2:g} ELPD units) beside",
 }
 MODEL_CHOICE_RULE = "model choice: " + LAYER_RULES["model_choice"]
+GROWTH_QUESTIONS = ("period difference in intercept (II - I)",
+                    "period difference in slope (II - I, per month)",
+                    "within-period change per month, Period I",
+                    "within-period change per month, Period II")
 
 
 # ---------------------------------------------------------------- concordance rows
@@ -146,22 +150,25 @@ def _combination(res: MixedResult, weights: dict[str, float]) -> dict:
 
 def growth_questions(fits: list[GrowthFit], ml: dict, data: pd.DataFrame) -> list[dict]:
     """Concordance rows for the growth models: period differences and within-period change."""
+    from mbtbayes.compare.frequentist import FailedFit
+
     rows = []
     for fit in (f for f in fits if f.variant == "period" and (f.spec.name, "period") in ml):
         res, spec, beta = ml[(fit.spec.name, "period")], fit.spec, fit.beta()
+        if isinstance(res, FailedFit):
+            rows += [{"question": q, "subject": spec.name, "passed": False,
+                      "reason": res.reason} for q in GROWTH_QUESTIONS]
+            continue
         period_col = next(c for c in beta.columns if c.startswith(f"{spec.period}["))
         slope_col = f"{spec.time}:{period_col}"
         rope, basis = _rope_half_width(spec, data)
         later = spec.d_months[1]
         per_month = (rope / later, f"{basis} / {later:g} months")
-        checks = [
-            ("period difference in intercept (II - I)", {period_col: 1.0}, (rope, basis)),
-            ("period difference in slope (II - I, per month)", {slope_col: 1.0}, per_month),
-            ("within-period change per month, Period I", {spec.time: 1.0}, per_month),
-            ("within-period change per month, Period II", {spec.time: 1.0, slope_col: 1.0},
-             per_month),
-        ]
-        for question, weights, (half, half_basis) in checks:
+        checks = list(zip(GROWTH_QUESTIONS, [
+            ({period_col: 1.0}, (rope, basis)), ({slope_col: 1.0}, per_month),
+            ({spec.time: 1.0}, per_month), ({spec.time: 1.0, slope_col: 1.0}, per_month)],
+            strict=True))
+        for question, (weights, (half, half_basis)) in checks:
             draws = sum(beta[c].to_numpy() * w for c, w in weights.items())
             freq = _combination(res, weights)
             rows.append(_effect_row(
@@ -189,7 +196,16 @@ def model_choice_questions(comparison: pd.DataFrame) -> list[dict]:
     model.
     """
     rows = []
-    for r in comparison.dropna(subset=["aic_linear"]).itertuples(index=False):
+    for r in comparison.itertuples(index=False):
+        ml_reason = getattr(r, "ml_reason", np.nan)
+        if isinstance(ml_reason, str) and ml_reason:
+            rows.append({"question": "model choice (linear vs period)", "subject": r.measure,
+                         "elpd_diff": r.elpd_diff, "elpd_diff_se": r.elpd_diff_se,
+                         "decision_rule": MODEL_CHOICE_RULE, "passed": False,
+                         "reason": ml_reason})
+            continue
+        if pd.isna(getattr(r, "aic_linear", np.nan)):
+            continue  # no ML side for this measure (the data have no period)
         lrt = PERIOD_MODEL if r.lrt_p_value < ALPHA else NO_PREFERENCE
         elpd = _choice(r.elpd_diff, ELPD_SE_MARGIN * r.elpd_diff_se)
         reliable = passed_flag(getattr(r, "loo_reliable", True))

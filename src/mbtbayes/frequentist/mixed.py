@@ -365,6 +365,10 @@ def _check_method(method: str | Sequence[str], correlated: bool) -> None:
 def _run_mixedlm(y, x, groups, z, free, method, maxiter, *, polish=True):
     """One statsmodels ML fit, polished; returns (model, fit, converged).
 
+    A singular-matrix failure (a variance at zero) counts as not converged (``fit`` is None
+    when every method failed), so that the random-intercept-only fit can take over, as
+    lme4's "boundary (singular) fit".
+
     statsmodels' convergence warnings are replaced by explicit checks. MixedLM.fit cannot pass
     a gradient tolerance to L-BFGS, which stops up to 1e-7 short in log-likelihood; a short
     BFGS run with ``gtol=1e-9`` from that solution reaches lme4's optimum to about 1e-12 and
@@ -372,22 +376,23 @@ def _run_mixedlm(y, x, groups, z, free, method, maxiter, *, polish=True):
     """
     model = MixedLM(y, x, groups, exog_re=z)
     methods = [method] if isinstance(method, str) else list(method)
+    fit = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for name in methods:
-            fit = model.fit(reml=False, method=name, maxiter=maxiter, free=free)
+            try:
+                fit = model.fit(reml=False, method=name, maxiter=maxiter, free=free)
+            except np.linalg.LinAlgError:  # a variance at zero makes statsmodels' V singular
+                continue
             if fit.converged:
                 break
-        converged = bool(fit.converged) and np.isfinite(fit.llf)
+        converged = fit is not None and bool(fit.converged) and np.isfinite(fit.llf)
         if converged and polish:
-            polished = model.fit(
-                reml=False,
-                method="bfgs",
-                maxiter=20,
-                free=free,
-                start_params=fit.params_object,
-                gtol=1e-9,
-            )
+            try:
+                polished = model.fit(reml=False, method="bfgs", maxiter=20, free=free,
+                                     start_params=fit.params_object, gtol=1e-9)
+            except np.linalg.LinAlgError:
+                polished = fit
             if polished.llf >= fit.llf:
                 fit = polished
     for w in caught:
