@@ -66,6 +66,8 @@
 #   sampling_seconds  "Start sampling" to the return: rstan::sampling (warmup + draws, with
 #                     cores > 1 the start-up of rstan's worker processes) and brms's renaming of
 #                     the draws.
+#   cpu_seconds       user + system CPU seconds of the call (R and its reaped children: the
+#                     compiler, the forked chains); less sensitive than wall time to other load.
 # The diagnostics (max R-hat and min bulk/tail ESS by posterior::summarise_draws over the
 # sampled population parameters b_*, sd_*, sigma, and the divergences; their posterior means and
 # SDs go to the JSON as `estimates`, to check the fits against the package's) are timed apart
@@ -80,6 +82,12 @@
 
 start_time <- Sys.time()
 elapsed <- function(since) as.numeric(difftime(Sys.time(), since, units = "secs"))
+# user + system CPU seconds of this R process and its reaped children (the C++ compiler, rstan's
+# chains forked by parallel::mclapply): less sensitive than wall time to other load
+cpu <- function() {
+  p <- proc.time()
+  sum(p[c("user.self", "sys.self", "user.child", "sys.child")], na.rm = TRUE)
+}
 # 1-minute load average (the machine's cores are shared: other processes change the timings)
 load1 <- function() {
   x <- tryCatch(readLines("/proc/loadavg", n = 1L, warn = FALSE), error = function(e) NA_character_)
@@ -221,6 +229,7 @@ timed_call <- function(expr) {
   marks <- list()
   warns <- character()
   t0 <- Sys.time()
+  c0 <- cpu()
   value <- withCallingHandlers(expr,
     message = function(m) {
       text <- conditionMessage(m)
@@ -238,6 +247,7 @@ timed_call <- function(expr) {
   compile_at <- if (is.null(marks$compile)) sample_at else marks$compile
   list(value = value, seconds = secs(t0, t1), setup_seconds = secs(t0, compile_at),
        compile_seconds = secs(compile_at, sample_at), sampling_seconds = secs(sample_at, t1),
+       cpu_seconds = cpu() - c0,
        compiled = !is.null(marks$compile), recompiled = isTRUE(marks$recompile),
        warnings = unique(warns))
 }
@@ -303,7 +313,8 @@ main <- function() {
                   n = nrow(d), patients = length(unique(d$patient_id)),
                   seconds = call$seconds, setup_seconds = call$setup_seconds,
                   compile_seconds = call$compile_seconds,
-                  sampling_seconds = call$sampling_seconds, compiled = call$compiled,
+                  sampling_seconds = call$sampling_seconds, cpu_seconds = call$cpu_seconds,
+                  compiled = call$compiled,
                   recompiled = call$recompiled, diagnostics_seconds = diag_seconds,
                   max_rhat = diag$max_rhat, min_ess_bulk = diag$min_ess_bulk,
                   min_ess_tail = diag$min_ess_tail, divergences = diag$divergences,
@@ -335,12 +346,13 @@ main <- function() {
     diagnostics_seconds = total("diagnostics_seconds"),
     load_1min_start = load_start, load_1min_end = load1(), fits = fits)
   out$total_seconds <- elapsed(start_time)
+  out$cpu_seconds <- cpu()
   jsonlite::write_json(out, args$out, auto_unbox = TRUE, pretty = TRUE, digits = NA)
   cat(sprintf(paste0("TOTAL: %d fits, %d compiles; %.1f s wall (library %.1f, fits %.1f: setup %.1f, ",
-                     "compile %.1f, sampling %.1f; diagnostics %.1f) -> %s\n"),
+                     "compile %.1f, sampling %.1f; diagnostics %.1f); CPU %.1f s -> %s\n"),
               length(fits), out$n_compiles, out$total_seconds, load_seconds, out$fit_seconds,
               out$setup_seconds, out$compile_seconds, out$sampling_seconds,
-              out$diagnostics_seconds, args$out))
+              out$diagnostics_seconds, out$cpu_seconds, args$out))
 }
 
 main()
