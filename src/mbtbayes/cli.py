@@ -177,6 +177,22 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument("--out", type=Path, default=Path("mbtbayes-published"),
                      help="output folder (default: mbtbayes-published)")
     pub.set_defaults(run=_published)
+
+    cal = sub.add_parser("calibrate", help="simulation-based calibration and power of the design")
+    _data_options(cal, required=False)
+    cal.add_argument("--models", type=Path, help="folder of model specs (default: models/)")
+    cal.add_argument("--measure", default="bsi", help="the spec to calibrate (default bsi)")
+    cal.add_argument("--out", type=Path, default=Path("mbtbayes-calibration"),
+                     help="output folder (default: mbtbayes-calibration)")
+    cal.add_argument("--seed", type=whole_number(0), default=SEED,
+                     help=f"random seed (default {SEED})")
+    cal.add_argument("--replicates", type=whole_number(0), default=200,
+                     help="SBC replicates (default 200; 0 skips)")
+    cal.add_argument("--power-replicates", type=whole_number(0), default=50,
+                     help="simulated registers per power scenario (default 50; 0 skips)")
+    cal.add_argument("--scheduler", help="executor: processes[:N] or a Dask scheduler address "
+                     "tcp://host:port (default: in this process, or $MBTBAYES_SCHEDULER)")
+    cal.set_defaults(run=_calibrate)
     return parser
 
 
@@ -231,6 +247,20 @@ def _published(args: argparse.Namespace) -> int:
     from mbtbayes.pipeline import published
 
     out = published(out=args.out, log=_log)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from mbtbayes.core.errors import SpecError
+    from mbtbayes.pipeline import calibrate
+
+    if args.models is not None and not args.models.is_dir():
+        raise SpecError(f"--models {args.models}: no such folder of model specs")
+    out = calibrate(data=args.data, mapping=args.mapping, encoding=args.encoding,
+                    models=args.models, measure=args.measure, out=args.out, seed=args.seed,
+                    replicates=args.replicates, power_replicates=args.power_replicates,
+                    scheduler=args.scheduler, log=_log)
     print(f"wrote {out}")
     return EXIT_OK
 
