@@ -8,7 +8,9 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -31,9 +33,13 @@ def reanalyze(
     chains: int = 4,
     sampler: str = "nutpie",
     quick: bool = False,
+    report: bool = True,
     log: Callable[[str], None] = print,
+    progress: Callable[[str, int, int], None] | None = None,
+    headline: Callable[[dict[str, pd.DataFrame]], None] | None = None,
 ) -> Path:
-    """Run the reanalysis: validate the register, fit every model spec, write every table.
+    """Run the reanalysis: validate the register, fit every model spec, write every table,
+    the figures and the report.
 
     Parameters
     ----------
@@ -53,8 +59,16 @@ def reanalyze(
         NUTS implementation.
     quick : bool
         Few draws, for a smoke run.
+    report : bool
+        Write ``figures/*.png``, ``paper_tables.md``, ``report.md`` and ``report.html``
+        (``run.json`` is written either way).
     log : callable
         Receives progress messages.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` over the fits (for a progress bar).
+    headline : callable, optional
+        Receives the run's tables at the end, to show the answer (default: the headline as
+        text through ``log``).
 
     Returns
     -------
@@ -67,6 +81,9 @@ def reanalyze(
     >>> mb.reanalyze(out="results", quick=True)  # doctest: +SKIP
     PosixPath('.../results')
     """
+    options = {"data": data, "mapping": mapping, "models": models, "out": out, "seed": seed,
+               "draws": draws, "chains": chains, "sampler": sampler, "quick": quick}
+    clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping)
     log(f"data: {register.label}")
@@ -79,7 +96,9 @@ def reanalyze(
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
-    fits = fit_specs(specs, register.data, seed=seed, engine=engine, log=log)
+    fits = fit_specs(specs, register.data, seed=seed, engine=engine, log=log,
+                     progress=None if progress is None else partial(progress, "growth models"))
+    clock.lap("growth_fits")
     tables |= growth_tables(fits, register.data, engine=engine, seed=seed, log=log)
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
@@ -87,12 +106,48 @@ def reanalyze(
     tables |= frequentist_tables(fits, specs, register.data, tables, log=log)
     summary = concordance_summary(tables["concordance"])
     log(summary)
+    clock.lap("tables")
 
     def extra(folder: Path) -> None:
+        from mbtbayes.report import run_record, write_report, write_run_json
+
         _save_fits(fits, folder)
         (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
+        clock.lap("fits_saved")
+        record = run_record(options=options, data=data, register=register, specs=specs,
+                            engine=engine, fits=fits, models=models, mapping=mapping)
+        if report:
+            log("writing figures and the report")
+            write_report(folder, tables=tables, fits=fits, specs=specs, register=register,
+                         run=record)
+            clock.lap("report")
+        write_run_json(folder, record | {"seconds": clock.seconds()})
 
-    return write_run(out, register, tables, extra=extra)
+    written = write_run(out, register, tables, extra=extra)
+    if headline is not None:
+        headline(tables)
+    else:
+        from mbtbayes.report import headline_text
+
+        log(headline_text(tables))
+    return written
+
+
+class _Clock:
+    """Wall time per stage of a run, for ``run.json``."""
+
+    def __init__(self) -> None:
+        self._start = self._last = time.perf_counter()
+        self._laps: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self._laps[stage] = now - self._last
+        self._last = now
+
+    def seconds(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in self._laps.items()} | {
+            "total_before_swap": round(time.perf_counter() - self._start, 2)}
 
 
 def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
