@@ -12,7 +12,11 @@ Binary outcomes
 Frequentist analysis and concordance
     :func:`fit_mixed`, :func:`concordance`
 The whole reanalysis
-    :func:`reanalyze`, :func:`published`
+    :func:`reanalyze`, :func:`published`, :func:`published_tables`, :func:`growth_tables`
+Figures and the paper's tables
+    :func:`plot_trajectories`, :func:`plot_period_contrasts`, :func:`plot_effect_sizes`,
+    :func:`plot_remission`, :func:`plot_model_comparison`, :func:`plot_prior_posterior`,
+    :func:`paper_table`
 
 Examples
 --------
@@ -41,7 +45,16 @@ from mbtbayes.growth.fit import GrowthFit, fit_growth, fit_specs
 from mbtbayes.growth.specs import ModelSpec, load_specs, make_spec
 from mbtbayes.io.register import Register, Validation, load_register, validate_register
 from mbtbayes.io.synthetic import simulate_register
-from mbtbayes.pipeline import published, reanalyze
+from mbtbayes.pipeline import growth_tables, published, published_tables, reanalyze
+from mbtbayes.report.paper_tables import paper_table
+from mbtbayes.report.plots import (
+    plot_effect_sizes,
+    plot_model_comparison,
+    plot_period_contrasts,
+    plot_prior_posterior,
+    plot_remission,
+    plot_trajectories,
+)
 
 __version__ = "0.2.0"
 
@@ -61,10 +74,19 @@ __all__ = [
     "fit_growth",
     "fit_mixed",
     "fit_specs",
+    "growth_tables",
     "load_register",
     "load_specs",
     "make_spec",
+    "paper_table",
+    "plot_effect_sizes",
+    "plot_model_comparison",
+    "plot_period_contrasts",
+    "plot_prior_posterior",
+    "plot_remission",
+    "plot_trajectories",
     "published",
+    "published_tables",
     "reanalyze",
     "remission_table",
     "simulate_register",

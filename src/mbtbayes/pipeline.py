@@ -192,6 +192,19 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
     With an ``engine``, measures whose PSIS-LOO has a Pareto k above 0.7 are compared by
     grouped K-fold refits instead (gated, seeded by the run seed, logged).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``growth_models``, ``period_effects``, ``effect_sizes``, ``variance_explained``,
+        ``model_comparison`` and ``diagnostics``, as ``reanalyze`` writes them.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> reg = mb.load_register()
+    >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
+    >>> mb.growth_tables(fits, reg.data)["period_effects"]  # doctest: +SKIP
     """
     from functools import partial
 
@@ -269,6 +282,28 @@ def published(*, out: str | Path = "mbtbayes-published",
     PosixPath('.../published')
     """
     from mbtbayes.io.output import write_tables
+
+    check_output(out)
+    log("published numbers: reconstructing cell counts and fitting the conjugate models")
+    return write_tables(out, published_tables(),
+                        label="published numbers only (no patient data)")
+
+
+def published_tables() -> dict[str, pd.DataFrame]:
+    """The tables of :func:`published`, in memory (no register, nothing written).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``published_numbers``, ``published_posteriors``, ``published_summary`` and
+        ``inconsistencies``.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> sorted(mb.published_tables())  # doctest: +SKIP
+    ['inconsistencies', 'published_numbers', 'published_posteriors', 'published_summary']
+    """
     from mbtbayes.study.numbers import published_table
     from mbtbayes.study.reanalysis import (
         inconsistencies,
@@ -276,10 +311,7 @@ def published(*, out: str | Path = "mbtbayes-published",
         published_summary,
     )
 
-    check_output(out)
-    log("published numbers: reconstructing cell counts and fitting the conjugate models")
     posteriors = published_posteriors()
-    tables = {"published_numbers": published_table(), "published_posteriors": posteriors,
-              "published_summary": published_summary(posteriors),
-              "inconsistencies": inconsistencies(posteriors)}
-    return write_tables(out, tables, label="published numbers only (no patient data)")
+    return {"published_numbers": published_table(), "published_posteriors": posteriors,
+            "published_summary": published_summary(posteriors),
+            "inconsistencies": inconsistencies(posteriors)}

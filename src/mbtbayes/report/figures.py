@@ -67,12 +67,13 @@ def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
                 data: pd.DataFrame) -> list[tuple[str, str, str, Callable]]:
     """(name, title, caption, build) of every figure the inputs allow, in report order."""
     plan = []
+    t = tables.get
     for kind, group in _period_fits(fits).items():
         plan.append((f"trajectories_{kind}", "Trajectories: " + KIND_TITLES.get(kind, kind),
                      "Posterior population mean per period on a month grid (line; band: 95% "
                      "HDI) over the observed mean of each wave (open markers; bars: +-1.96 SE).",
-                     lambda g=group: growth.trajectories_figure(g, data)))
-    t = tables.get
+                     lambda g=group: growth.trajectories_figure(g, data,
+                                                                table=t("trajectories"))))
     if more.has_columns(t("period_effects"), ("measure", "contrast")) and \
             more.has_columns(t("effect_sizes"), ("sd_mean",)):
         plan.append(("period_contrasts", "Period contrasts across measures",
@@ -99,8 +100,9 @@ def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
                      lambda: growth.loo_aic_figure(t("model_comparison"))))
     if more.has_columns(t("ppc"), more.PPC_COLUMNS):
         plan.append(("ppc", "Posterior predictive checks",
-                     "Observed statistic (marker) against its posterior predictive 95% interval "
-                     "(grey bar), centred on the predicted mean and scaled by the interval width.",
+                     "Posterior predictive p-value of every check (statistic x period x wave) "
+                     "per measure and model; outside the grey band (0.025-0.975) the model "
+                     "rarely reproduces the observed statistic.",
                      lambda: more.ppc_figure(t("ppc"))))
     if any(f.variant == "period" for f in fits):
         plan.append(("prior_posterior", "Prior and posterior of the period terms",

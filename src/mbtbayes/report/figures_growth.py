@@ -27,7 +27,22 @@ def _label(fit_or_spec) -> str:
     return spec.label if spec.label and spec.label != spec.name else spec.name
 
 
-def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None = None):
+TRAJECTORY_COLUMNS = ("measure", "model", "period", "time", "mean", "hdi_low", "hdi_high")
+"""Columns of a ``trajectories`` table the figure draws from, when the run made one."""
+
+
+def _curves(fit, table: pd.DataFrame | None, end: float) -> pd.DataFrame:
+    """The fit's population curves: from the run's trajectories table if it has them,
+    else computed from the fit (:func:`population_trajectories`)."""
+    if table is not None and set(TRAJECTORY_COLUMNS) <= set(table.columns):
+        rows = table[(table["measure"] == fit.spec.name) & (table["model"] == fit.variant)]
+        if not rows.empty:
+            return rows.rename(columns={"time": "months"})
+    return population_trajectories(fit, np.linspace(0.0, end, 61))
+
+
+def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None = None,
+                        table: pd.DataFrame | None = None):
     """Population mean per period with its 95% HDI band, over observed means per wave.
 
     Parameters
@@ -38,6 +53,9 @@ def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None 
         The register (for the observed means per wave).
     months : float, optional
         End of the month grid (default: the largest observed time).
+    table : pandas.DataFrame, optional
+        The run's ``trajectories`` table (:data:`TRAJECTORY_COLUMNS`); fits it lacks are
+        computed from their draws.
     """
     cols = 2 if len(fits) <= 4 else 3
     rows = -(-len(fits) // cols)
@@ -45,7 +63,7 @@ def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None 
     for ax, fit in zip(axes.flat, fits, strict=False):
         spec = fit.spec
         end = months if months is not None else float(data[spec.time].max())
-        curves = population_trajectories(fit, np.linspace(0.0, end, 61))
+        curves = _curves(fit, table, end)
         period = spec.period if fit.variant == "period" else None
         waves = observed_waves(data, outcome=spec.measure, time=spec.time, period=period)
         for label, curve in curves.groupby("period", sort=False):

@@ -17,9 +17,14 @@ import pandas as pd
 
 from mbtbayes.report.style import INK, new_figure, period_style
 
-PPC_COLUMNS = ("measure", "model", "statistic", "observed", "predicted_mean",
-               "predicted_low", "predicted_high")
-"""Columns of ``ppc.csv`` the PPC figure reads (``p_value`` is shown when present)."""
+PPC_COLUMNS = ("measure", "model", "statistic", "ppp")
+"""Columns of ``ppc.csv`` the PPC figure reads (one row per check: statistic, period, wave)."""
+
+MISFIT = "#b00020"
+"""Colour of a check outside the limits."""
+
+PPP_LIMITS = (0.025, 0.975)
+"""Posterior predictive p-values outside these limits mark a check the model misses."""
 
 SENSITIVITY_COLUMNS = ("measure", "analysis", "setting", "quantity", "mean", "hdi_low",
                        "hdi_high", "conclusion_changed")
@@ -86,37 +91,39 @@ def remission_figure(remission: pd.DataFrame):
 
 
 def ppc_figure(ppc: pd.DataFrame):
-    """Observed statistic against its posterior predictive interval, per measure and model."""
-    stats = list(ppc["statistic"].unique())
-    measures = list(ppc["measure"].unique())
-    models = list(ppc["model"].unique())
-    fig, axes = new_figure(1, len(stats), height=0.42 * len(measures) + 1.4, sharey=True)
-    for ax, stat in zip(axes.flat, stats, strict=True):
-        rows = ppc[ppc["statistic"] == stat]
-        for i, m in enumerate(measures):
-            for j, model in enumerate(models):
-                r = rows[(rows["measure"] == m) & (rows["model"] == model)]
-                if r.empty:
-                    continue
-                r = r.iloc[0]
-                scale = max(abs(r["predicted_high"] - r["predicted_low"]), 1e-12)
-                y = i + (j - (len(models) - 1) / 2) * 0.25
-                centre = r["predicted_mean"]
-                ax.plot([(r["predicted_low"] - centre) / scale,
-                         (r["predicted_high"] - centre) / scale], [y, y],
-                        color=period_style("pooled")["color"], linewidth=3)
-                ax.plot((r["observed"] - centre) / scale, y, "o" if j == 0 else "s",
-                        color=INK, markersize=4, markerfacecolor=INK if j == 0 else "white",
-                        label=f"observed, {model} model")
+    """Posterior predictive p-values of every check, per measure and model.
+
+    Each row of ``ppc.csv`` (a statistic of one period and wave) is one marker; values near 0
+    or 1 (outside the grey band, 0.025-0.975) mean the model rarely reproduces that
+    statistic. Look for patterns, not single rows: among many checks some fall out by chance.
+    """
+    models = list(dict.fromkeys(ppc["model"]))
+    measures = list(dict.fromkeys(ppc["measure"]))
+    stats = list(dict.fromkeys(ppc["statistic"]))
+    markers = dict(zip(stats, "osD^v<>p", strict=False))
+    fig, axes = new_figure(1, len(models), height=0.36 * len(measures) + 1.5, sharey=True)
+    rng = np.random.default_rng(0)  # jitter only, for legibility
+    for ax, model in zip(axes.flat, models, strict=True):
+        ax.axvspan(PPP_LIMITS[0], PPP_LIMITS[1], color="#eeeeee", zorder=0)
+        rows = ppc[ppc["model"] == model]
+        for stat in stats:
+            part = rows[rows["statistic"] == stat]
+            y = part["measure"].map({m: i for i, m in enumerate(measures)}).to_numpy(float)
+            y = y + rng.uniform(-0.25, 0.25, len(part))
+            ax.plot(part["ppp"], y, markers[stat], color=INK, markersize=3.5,
+                    markerfacecolor="white", alpha=0.8, linestyle="none", label=str(stat))
+            out = ~part["ppp"].between(*PPP_LIMITS).to_numpy()
+            ax.plot(part["ppp"].to_numpy()[out], y[out], markers[stat], color=MISFIT,
+                    markersize=4.5, linestyle="none")
         ax.set_yticks(range(len(measures)), measures)
         ax.set_ylim(len(measures) - 0.5, -0.5)
-        ax.axvline(0.0, color=INK, linewidth=0.6)
-        ax.set_title(str(stat))
-        ax.set_xlabel("(observed - predicted mean) / interval width")
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_title(f"{model} model")
+        ax.set_xlabel("posterior predictive p-value")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=2, fontsize=7,
-               bbox_to_anchor=(0.5, -0.06))
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=len(unique),
+               fontsize=7, bbox_to_anchor=(0.5, -0.06))
     fig.tight_layout()
     return fig
 

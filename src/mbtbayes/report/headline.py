@@ -19,15 +19,24 @@ from mbtbayes.core.formatting import significant
 from mbtbayes.core.posterior import rope_decision
 
 
-def interval_text(mean: float, low: float, high: float) -> str:
-    """``"0.176 [-0.0701, 0.409]"``: an estimate with its interval, 3 significant digits.
+def interval_text(mean: float, low: float, high: float, *, digits: int = 3) -> str:
+    """``"0.176 [-0.0701, 0.409]"``: an estimate with its interval, to ``digits`` significant
+    digits.
 
     Examples
     --------
     >>> interval_text(0.17553, -0.0701, 0.40876)
     '0.176 [-0.0701, 0.409]'
+    >>> interval_text(0.17553, -0.0701, 0.40876, digits=2)
+    '0.18 [-0.070, 0.41]'
     """
-    return f"{significant(mean)} [{significant(low)}, {significant(high)}]"
+    return (f"{significant(mean, digits)} [{significant(low, digits)}, "
+            f"{significant(high, digits)}]")
+
+
+def probability_text(mean: float, low: float, high: float) -> str:
+    """A probability with its interval, to 2 decimals: ``"0.74 [0.62, 0.85]"``."""
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def growth_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -43,12 +52,12 @@ def growth_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for r in later.itertuples(index=False):
         rows.append({
             "measure": r.measure,
-            f"II - I at month {r.contrast[3:]} (95% HDI)":
-                interval_text(r.mean, r.hdi_low, r.hdi_high),
-            "decision (ROPE)": rope_decision(r.hdi_low, r.hdi_high, r.rope_low, r.rope_high)
+            f"II - I, month {r.contrast[3:]} [95% HDI]":
+                interval_text(r.mean, r.hdi_low, r.hdi_high, digits=2),
+            "decision": rope_decision(r.hdi_low, r.hdi_high, r.rope_low, r.rope_high)
             + ("" if getattr(r, "passed", True) else " (FAILED gate)"),
             "d I": _get(d, (r.measure, "I")), "d II": _get(d, (r.measure, "II")),
-            "model choice LOO / AIC": choice.get(r.measure, ""),
+            **dict(zip(("LOO", "AIC"), choice.get(r.measure, ("", "")), strict=True)),
         })
     return pd.DataFrame(rows)
 
@@ -57,13 +66,13 @@ def _get(series: pd.Series, key) -> str:
     return f"{float(series[key]):.2f}" if key in series.index else ""
 
 
-def _model_choice(concordance: pd.DataFrame | None) -> dict[str, str]:
+def _model_choice(concordance: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
     if concordance is None or concordance.empty:
         return {}
     rows = concordance[concordance["question"].str.startswith("model choice")]
     short = {"no clear preference": "neither"}
-    return {r.subject: f"{short.get(r.bayes_decision, r.bayes_decision)} / "
-                       f"{short.get(r.frequentist_decision, r.frequentist_decision)}"
+    return {r.subject: (short.get(r.bayes_decision, r.bayes_decision),
+                        short.get(r.frequentist_decision, r.frequentist_decision))
             for r in rows.itertuples(index=False)}
 
 
@@ -81,10 +90,10 @@ def remission_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         for period in ("I", "II"):
             if period in by.index:
                 p = by.loc[period]
-                row[f"Period {period}"] = (interval_text(p.p_mean, p.p_hdi_low, p.p_hdi_high)
-                                           + f" ({int(p.n_remitted)}/{int(p.n_at_risk)})")
-        row["II - I"] = interval_text(first.p_period_diff, first.p_diff_hdi_low,
-                                      first.p_diff_hdi_high)
+                row[f"Period {period}"] = (f"{p.p_mean:.2f} "
+                                           f"({int(p.n_remitted)}/{int(p.n_at_risk)})")
+        row["II - I [95% HDI]"] = probability_text(first.p_period_diff, first.p_diff_hdi_low,
+                                                   first.p_diff_hdi_high)
         row["P(II worse)"] = f"{first.prob_ii_worse:.2f}"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -125,11 +134,11 @@ def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
             "lines": lines}
 
 
-GROWTH_TITLE = ("Period II - I at 24 months (posterior mean, 95% HDI), decision by HDI + ROPE, "
-                "Cohen's d 0-24 months per period, model choice (LOO / AIC; neither = no "
-                "clear preference)")
-REMISSION_TITLE = ("Remission among start-positive patients with end data (Beta-binomial; "
-                   "mean, 95% HDI, remitted/at risk)")
+GROWTH_TITLE = ("Growth models: Period II - I at 24 months (posterior mean [95% HDI]), "
+                "decision by HDI + ROPE, Cohen's d 0-24 months per period, preferred model "
+                "by LOO and by AIC")
+REMISSION_TITLE = ("Remission among start-positive patients with end data: Beta-binomial "
+                   "posterior mean (remitted/at risk), difference II - I, P(II worse)")
 
 
 def headline_text(tables: dict[str, pd.DataFrame]) -> str:

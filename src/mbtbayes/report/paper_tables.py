@@ -117,6 +117,49 @@ def paper_tables(tables: dict[str, pd.DataFrame], specs: dict) -> dict[str, pd.D
     return {name: pd.DataFrame(rows) for name, rows in sorted(out.items(), reverse=True)}
 
 
+def paper_table(fits: list, data: pd.DataFrame, *, kind: str = "outcome") -> pd.DataFrame:
+    """One of the paper's growth tables (Table 5: ``kind="outcome"``; Table 3: ``"process"``)
+    from fits, with the ML estimates (fitted here) beside the Bayesian ones.
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+        Both variants per spec (specs of other kinds are ignored).
+    data : pandas.DataFrame
+        The register the fits used (ML fits, baseline SD).
+    kind : str
+        Spec kind: ``"outcome"``, ``"process"`` or another kind of one's own specs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, model, then ``ML`` and ``Bayes`` columns per quantity, AIC, ELPD, d (text).
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> fits = mb.fit_specs(mb.load_specs(), mb.load_register().data)  # doctest: +SKIP
+    >>> mb.paper_table(fits, mb.load_register().data, kind="outcome")  # doctest: +SKIP
+    """
+    from mbtbayes import compare
+    from mbtbayes.core.errors import SpecError
+    from mbtbayes.growth import summaries
+
+    specs = {f.spec.name: f.spec for f in fits if f.spec.kind == kind}
+    chosen = [f for f in fits if f.spec.name in specs]
+    if not chosen:
+        raise SpecError(f"no fits of kind '{kind}'; the fits' kinds are "
+                        f"{', '.join(sorted({f.spec.kind for f in fits}))}")
+    ml = compare.frequentist_fits(specs, data, log=lambda _: None)
+    tables = {"growth_models": summaries.growth_table(chosen),
+              "effect_sizes": summaries.effect_sizes(chosen, data),
+              "model_comparison": compare.model_comparison_table(
+                  summaries.model_comparison(chosen), ml),
+              "frequentist_growth_models": compare.frequentist_growth_table(ml),
+              "frequentist_effect_sizes": compare.frequentist_effect_sizes(ml, specs, data)}
+    return next(iter(paper_tables(tables, specs).values()))
+
+
 def paper_tables_markdown(tables: dict[str, pd.DataFrame], specs: dict, *, label: str) -> str:
     """``paper_tables.md``: the tables of :func:`paper_tables` with their titles and notes."""
     titles = {name: title for name, title in TITLES.values()}

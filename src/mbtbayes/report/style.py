@@ -15,7 +15,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,46 +51,40 @@ def period_style(period: str) -> dict:
 
 @contextlib.contextmanager
 def figure_style() -> Iterator[None]:
-    """matplotlib's Agg backend (no display) with the package's style, restored afterwards."""
+    """The package's style for figures made and saved inside the block (restored after).
+
+    Figures are made without pyplot (:func:`new_figure`), so no display backend is involved
+    and nothing is kept in pyplot's registry.
+    """
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    with plt.rc_context(RC):
+    with matplotlib.rc_context(RC):
         yield
 
 
 def new_figure(rows: int, cols: int, *, width: float = 7.0, height: float | None = None,
                **kwargs):
-    """A figure of ``rows`` x ``cols`` panels, ``width`` inches wide (the report's width)."""
-    import matplotlib.pyplot as plt
+    """A figure of ``rows`` x ``cols`` panels, ``width`` inches wide (the report's width).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, numpy.ndarray of Axes)
+    """
+    from matplotlib.figure import Figure
 
     height = height if height is not None else 2.4 * rows + 0.6
-    return plt.subplots(rows, cols, figsize=(width, height), squeeze=False, **kwargs)
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
 
 
 def save(fig, path: str | Path, *, caption: str | None = None) -> Path:
-    """Save a figure as PNG (with ``caption`` as its description) and close it."""
-    import matplotlib.pyplot as plt
-
+    """Save a figure as PNG, with ``caption`` as its description."""
     path = Path(path)
     metadata = {"Software": "mbtbayes (matplotlib)"}
     if caption:
         metadata["Description"] = caption
     fig.savefig(path, format="png", metadata=metadata)
-    plt.close(fig)
     return path
-
-
-def png_bytes(fig) -> bytes:
-    """A figure as PNG bytes (closes it)."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def stamp(fig, text: str) -> None:

@@ -39,16 +39,19 @@ class Terminal:
     err, out : file, optional
         Streams for progress and log lines (default stderr) and for the headline (default
         stdout).
+    force_terminal : bool, optional
+        Treat both streams as terminals (True) or not (False); default: ask the streams.
     """
 
     def __init__(self, *, quiet: bool = False, err: IO[str] | None = None,
-                 out: IO[str] | None = None) -> None:
+                 out: IO[str] | None = None, force_terminal: bool | None = None) -> None:
         from rich.console import Console
 
         self.quiet = quiet
         self._err = Console(file=err or sys.stderr, highlight=False, markup=False,
-                            soft_wrap=True)
-        self._out = Console(file=out or sys.stdout, highlight=False, markup=False)
+                            soft_wrap=True, force_terminal=force_terminal)
+        self._out = Console(file=out or sys.stdout, highlight=False, markup=False,
+                            force_terminal=force_terminal)
         self._bar = None
         self._tasks: dict[str, int] = {}
 
@@ -121,6 +124,7 @@ def _progress_bar(console):
 
 
 def _rich_headline(tables: dict[str, pd.DataFrame]) -> list:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -131,13 +135,17 @@ def _rich_headline(tables: dict[str, pd.DataFrame]) -> list:
     for title, frame in ((GROWTH_TITLE, parts["growth"]), (REMISSION_TITLE, parts["remission"])):
         if frame.empty:
             continue
-        table = Table(title=title, title_justify="left", header_style="bold")
+        table = Table(title=title, title_justify="left", header_style="bold",
+                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0),
+                      collapse_padding=True, show_edge=False)
         for i, column in enumerate(frame.columns):
-            table.add_column(str(column), justify="left" if i == 0 else "right")
+            widest = int(frame[column].astype(str).str.len().max())
+            table.add_column(str(column), justify="left" if i == 0 else "right",
+                             min_width=widest)
         for row in frame.itertuples(index=False):
             table.add_row(*[Text(str(v), style=_style(str(v))) for v in row])
-        out.append(table)
-    out += [Text(line, style="bold") for line in parts["lines"]]
+        out += [Text(""), table]
+    out += [Text("")] + [Text(line, style="bold") for line in parts["lines"]]
     return out
 
 
