@@ -21,7 +21,7 @@ from mbtbayes.io.output import write_tables
 @pytest.mark.parametrize(("value", "text"), [
     (0.000711216, "0.000711"), (-0.0312, "-0.0312"), (0.16053407, "0.161"), (1.0, "1.00"),
     (-1.0904218, "-1.09"), (26.149, "26.1"), (99.96, "100.0"), (1057.2079, "1057.2"),
-    (-528.8796, "-528.9"), (0.0, "0"), (1e-12, "0.00000000000100"), (math.inf, "inf"),
+    (-528.8796, "-528.9"), (0.0, "0"), (1e-12, "1.00e-12"), (-0.0000123, "-1.23e-05"), (math.inf, "inf"),
 ])
 def test_significant_digits(value, text):
     assert significant(value) == text

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mbtbayes.core.posterior import rope_decision
-from mbtbayes.report.headline import concordance_line, gate_line, headline, headline_text
+from mbtbayes.report.headline import (
+    concordance_line,
+    decision,
+    gate_line,
+    headline,
+    headline_text,
+)
 
 
 def tables() -> dict[str, pd.DataFrame]:
@@ -35,7 +40,7 @@ def tables() -> dict[str, pd.DataFrame]:
 def test_growth_rows():
     rows = headline(tables())["growth"].set_index("measure")
     assert rows.loc["bsi", "II - I, month 24 [95% HDI]"] == "0.18 [-0.070, 0.41]"
-    assert rows.loc["bsi", "decision"] == "undecided"
+    assert rows.loc["bsi", "decision"] == "undecided: too imprecise"
     assert rows.loc["gaf", "decision"] == "difference (FAILED gate)"
     assert (rows.loc["bsi", "d I"], rows.loc["bsi", "d II"]) == ("-1.10", "-1.07")
     assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("neither", "period")
@@ -67,8 +72,22 @@ def test_text_and_missing_tables():
     assert headline_text({}) == ""
 
 
-def test_rope_decision_edges():
-    assert rope_decision(0.07, 0.4, -0.065, 0.065) == "difference"
-    assert rope_decision(-0.4, -0.07, -0.065, 0.065) == "difference"
-    assert rope_decision(-0.065, 0.065, -0.065, 0.065) == "negligible"
-    assert rope_decision(-0.07, 0.06, -0.065, 0.065) == "undecided"
+def test_decisions_use_the_spec_rope():
+    assert decision(0.07, 0.4, 0.065) == "difference"
+    assert decision(-0.065, 0.065, 0.065) == "negligible"
+    assert decision(-0.1, 0.06, 0.065) == "undecided: too imprecise"  # wider than the ROPE
+    assert decision(-0.07, 0.0, 0.065) == "undecided"
+    assert decision(-0.07, 0.0, 0.0) == "no ROPE set"
+
+
+def test_model_choice_from_a_layered_concordance():
+    t = tables()
+    t["concordance"] = pd.DataFrame({
+        "question": ["model choice (linear vs period)"], "subject": ["gaf"],
+        "frequentist_model_choice": ["period"], "bayes_model_choice": ["no clear preference"],
+        "aic_decision": ["period"], "agree_model_choice": [False],
+        "agree_existence": [pd.NA]})
+    rows = headline(t)["growth"].set_index("measure")
+    assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("neither", "period")
+    assert concordance_line(t) == ("Frequentist and Bayesian conclusions agree on "
+                                   "0 of 1 (model choice) questions.")

@@ -7,7 +7,8 @@ The rule, by column name (see :func:`column_kind`):
 - p-values (``p_value``, ``*_p_value``) to 2 decimals, 3 below 0.01, and ``< 0.001`` below that;
 - R-hat to 3 decimals (1.01 is the gate);
 - every other number (estimates, intervals, SDs, ELPD, AIC) to 3 significant digits, with at
-  most one decimal from 100 upwards (AIC 1057.2, not 1060);
+  most one decimal from 100 upwards (AIC 1057.2, not 1060) and in scientific notation below
+  0.0001 (1.19e-08);
 - missing values as empty cells; text and booleans as they are.
 
 Examples
@@ -52,14 +53,15 @@ def column_kind(name: str) -> str:
 
 
 def significant(x: float, digits: int = 3) -> str:
-    """A number to ``digits`` significant digits, at most one decimal from 100 upwards.
+    """A number to ``digits`` significant digits, at most one decimal from 100 upwards, and in
+    scientific notation below 0.0001.
 
     Examples
     --------
     >>> significant(0.000711216), significant(-0.0312), significant(26.149), significant(-528.88)
     ('0.000711', '-0.0312', '26.1', '-528.9')
-    >>> significant(0.0), significant(1.0)
-    ('0', '1.00')
+    >>> significant(0.0), significant(1.0), significant(1.19e-08)
+    ('0', '1.00', '1.19e-08')
     """
     if x == 0:
         return "0"
@@ -67,6 +69,8 @@ def significant(x: float, digits: int = 3) -> str:
         return str(x)
     if abs(x) >= 100:
         return f"{x:.1f}"
+    if abs(x) < 1e-4:
+        return f"{x:.{digits - 1}e}"
     decimals = digits - 1 - math.floor(math.log10(abs(x)))
     text = f"{x:.{max(decimals, 0)}f}"
     return "0" if float(text) == 0 else text

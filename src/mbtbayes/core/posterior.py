@@ -83,21 +83,3 @@ def summarize_draws(
         out |= {"rope_low": -float(rope), "rope_high": float(rope),
                 "p_rope": float((np.abs(draws) < rope).mean())}
     return out
-
-
-def rope_decision(hdi_low: float, hdi_high: float, rope_low: float, rope_high: float) -> str:
-    """The HDI + ROPE decision: ``"difference"`` when the HDI lies wholly outside the ROPE,
-    ``"negligible"`` when wholly inside, otherwise ``"undecided"`` (Kruschke 2018).
-
-    Examples
-    --------
-    >>> rope_decision(0.2, 0.5, -0.1, 0.1), rope_decision(-0.05, 0.05, -0.1, 0.1)
-    ('difference', 'negligible')
-    >>> rope_decision(-0.2, 0.3, -0.1, 0.1)
-    'undecided'
-    """
-    if hdi_high < rope_low or hdi_low > rope_high:
-        return "difference"
-    if rope_low <= hdi_low and hdi_high <= rope_high:
-        return "negligible"
-    return "undecided"

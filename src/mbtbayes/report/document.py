@@ -168,7 +168,7 @@ def _block_html(block: Block, folder: Path) -> str:
 
 CSS = """
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;font-size:15px;line-height:1.45;
-color:#222;max-width:60rem;margin:0 auto;padding:3.2rem 1.2rem 3rem}
+color:#222;max-width:72rem;margin:0 auto;padding:3.2rem 1.2rem 3rem}
 h1{font-size:1.6rem;margin:.4rem 0}h2{font-size:1.3rem;margin-top:2.2rem;
 border-bottom:2px solid #1b2a49;padding-bottom:.2rem}h3{font-size:1.05rem;margin-top:1.4rem}
 .banner{position:fixed;top:0;left:0;right:0;background:#b00020;color:#fff;font-weight:bold;
@@ -179,6 +179,7 @@ nav ol{columns:2;font-size:.9rem}
 table{border-collapse:collapse;font-size:.8rem}caption{text-align:left;font-style:italic;
 padding:.2rem 0}th,td{border-bottom:1px solid #ccc;padding:.15rem .5rem;white-space:nowrap}
 th{background:#eef0f4;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.txt{white-space:normal;min-width:5rem;max-width:28rem}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{font-size:.85rem;color:#444;margin-top:.3rem}
 code{background:#f2f2f2;padding:0 .2rem;font-size:.85em}

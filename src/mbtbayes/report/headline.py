@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mbtbayes.core.formatting import significant
-from mbtbayes.core.posterior import rope_decision
+from mbtbayes.core.decisions import rope_decision
 
 
 def interval_text(mean: float, low: float, high: float, *, digits: int = 3) -> str:
@@ -54,12 +54,28 @@ def growth_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "measure": r.measure,
             f"II - I, month {r.contrast[3:]} [95% HDI]":
                 interval_text(r.mean, r.hdi_low, r.hdi_high, digits=2),
-            "decision": rope_decision(r.hdi_low, r.hdi_high, r.rope_low, r.rope_high)
+            "decision": decision(r.hdi_low, r.hdi_high, r.rope_high)
             + ("" if getattr(r, "passed", True) else " (FAILED gate)"),
             "d I": _get(d, (r.measure, "I")), "d II": _get(d, (r.measure, "II")),
             **dict(zip(("LOO", "AIC"), choice.get(r.measure, ("", "")), strict=True)),
         })
     return pd.DataFrame(rows)
+
+
+NO_ROPE = "no ROPE set"
+"""The decision of a contrast whose spec sets no ROPE (half-width 0)."""
+
+
+def decision(low: float, high: float, half_width: float) -> str:
+    """The HDI + ROPE decision (:func:`mbtbayes.core.decisions.rope_decision`), or
+    :data:`NO_ROPE` when the spec sets none.
+
+    Examples
+    --------
+    >>> decision(0.07, 0.4, 0.065), decision(-0.07, 0.4, 0.0)
+    ('difference', 'no ROPE set')
+    """
+    return rope_decision(low, high, half_width=half_width) if half_width > 0 else NO_ROPE
 
 
 def _get(series: pd.Series, key) -> str:
@@ -70,10 +86,11 @@ def _model_choice(concordance: pd.DataFrame | None) -> dict[str, tuple[str, str]
     if concordance is None or concordance.empty:
         return {}
     rows = concordance[concordance["question"].str.startswith("model choice")]
+    loo = next(c for c in ("bayes_model_choice", "bayes_decision") if c in rows)
+    aic = next(c for c in ("aic_decision", "frequentist_decision") if c in rows)
     short = {"no clear preference": "neither"}
-    return {r.subject: (short.get(r.bayes_decision, r.bayes_decision),
-                        short.get(r.frequentist_decision, r.frequentist_decision))
-            for r in rows.itertuples(index=False)}
+    return {r["subject"]: (short.get(r[loo], r[loo]), short.get(r[aic], r[aic]))
+            for _, r in rows.iterrows()}
 
 
 def remission_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -110,6 +127,8 @@ def concordance_line(tables: dict[str, pd.DataFrame]) -> str:
     parts = []
     for column in layers:
         known = table[column].dropna().astype(bool)
+        if known.empty:
+            continue
         name = "" if column == "agree" else f" ({column[6:].replace('_', ' ')})"
         parts.append(f"{int(known.sum())} of {len(known)}{name}")
     return "Frequentist and Bayesian conclusions agree on " + "; ".join(parts) + " questions."

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from mbtbayes.core.posterior import rope_decision
 from mbtbayes.report.document import Banner, Bullets, Heading, Image, Paragraph, Table
-from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, headline
+from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, decision, headline
 from mbtbayes.report.paper_tables import NOTE, TITLES, paper_tables
 
 SYNTHETIC_FLAG = ("SYNTHETIC DATA - simulated to match the paper's published numbers; these "
@@ -140,11 +139,13 @@ def models_section(inputs: ReportInputs) -> list:
                            "patient effects": "correlated (LKJ)" if s.correlated
                            else "independent"} for s in inputs.specs.values()])
     blocks.append(Table(specs, "Formulas per measure"))
-    priors = pd.DataFrame([{"measure": s.name, "term": term, "prior": prior_text(p)}
-                           for s in inputs.specs.values() for term, p in s.priors.items()])
-    if not priors.empty:
+    priors = pd.DataFrame([{"measure": s.name, **{term: prior_text(p)
+                                                  for term, p in s.priors.items()}}
+                           for s in inputs.specs.values()]).fillna("")
+    if len(priors.columns) > 1:
         blocks.append(Table(priors, "Priors by term, as fitted (weakly informative, scaled "
-                                    "to each measure's range; SDs half-normal)"))
+                                    "to each measure's range; SDs half-normal). Patient "
+                                    "effects: Normal(0, SD) with the SD's prior given"))
     ropes = pd.DataFrame([{"measure": s.name, "rope_half_width": s.rope,
                            "d_months": f"{s.d_months[0]:g}-{s.d_months[1]:g}",
                            "justification": s.rope_justification} for s in inputs.specs.values()])
@@ -182,7 +183,8 @@ def computation_section(inputs: ReportInputs) -> list:
         gate = sampler.get("gate", {})
         settings = {k: v for k, v in sampler.items() if k not in ("gate", "retry")}
         blocks.append(Bullets([
-            "Sampler: " + ", ".join(f"{k} = {v}" for k, v in settings.items()),
+            *(["Sampler: " + ", ".join(f"{k} = {v}" for k, v in settings.items())]
+              if settings else []),
             "Diagnostics gate: " + ", ".join(f"{k} {v}" for k, v in gate.items())
             + "; a failing fit is refitted once (" + ", ".join(
                 f"{k} x{v}" if k != "target_accept" else f"{k} {v}"
@@ -238,14 +240,14 @@ def decisions_section(inputs: ReportInputs) -> list:
     """Period contrasts with their ROPE decisions, effect sizes, remission and adherence."""
     blocks = [Heading("Decisions"), *_flag(inputs), Paragraph(
         "Decision rule (Kruschke 2018): a difference when the 95% HDI lies wholly outside the "
-        "ROPE, negligible when wholly inside it, otherwise undecided. p_direction is the "
-        "posterior probability of the sign; p_rope the posterior probability inside the "
-        "ROPE.")]
+        "ROPE, negligible when wholly inside it, otherwise undecided (\"too imprecise\" when "
+        "the HDI is wider than the ROPE, so that no amount of shifting could put it inside). "
+        "p_direction is the posterior probability of the sign; p_rope the posterior "
+        "probability inside the ROPE.")]
     effects = inputs.table("period_effects")
     if effects is not None:
-        decided = effects.assign(decision=[
-            rope_decision(r.hdi_low, r.hdi_high, r.rope_low, r.rope_high)
-            for r in effects.itertuples(index=False)])
+        decided = effects.assign(decision=[decision(r.hdi_low, r.hdi_high, r.rope_high)
+                                           for r in effects.itertuples(index=False)])
         blocks += _figure(inputs, "period_contrasts")
         blocks.append(Table(pick(decided, [
             "measure", "contrast", "mean", "hdi_low", "hdi_high", "p_direction", "rope_low",
@@ -306,14 +308,21 @@ def concordance_section(inputs: ReportInputs) -> list:
     table = inputs.table("concordance")
     if table is None:
         return []
-    layers = [c for c in table.columns if c.startswith("agree")]
     return [Heading("Concordance with the frequentist analysis"), *_flag(inputs),
             *[Paragraph(line) for line in concordance_summary(table).splitlines()],
-            Table(pick(table, ["question", "subject", "frequentist_estimate", "p_value",
-                               "frequentist_decision", "bayes_estimate", "hdi_low", "hdi_high",
-                               "bayes_decision", *layers, "passed"]),
-                  "Each research question: frequentist decision at alpha = 0.05, Bayesian "
-                  "decision by HDI + ROPE")]
+            Table(pick(table, CONCORDANCE_COLUMNS),
+                  "Each research question, frequentist and Bayesian side by side (full table "
+                  "with tests, intervals and rules: concordance.csv)")]
+
+
+CONCORDANCE_COLUMNS = [
+    "question", "subject", "frequentist_estimate", "p_value", "bayes_estimate", "hdi_low",
+    "hdi_high", "frequentist_decision", "bayes_decision", "agree",
+    "frequentist_existence", "bayes_existence", "agree_existence", "frequentist_equivalence",
+    "bayes_equivalence", "agree_equivalence", "frequentist_model_choice",
+    "bayes_model_choice", "agree_model_choice", "passed"]
+"""Concordance columns the report shows (those the table has): one decision per approach,
+or one per layer (existence, equivalence, model choice)."""
 
 
 # ---------------------------------------------------------------- sensitivity, joint model
