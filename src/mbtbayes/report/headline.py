@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mbtbayes.core.formatting import significant
 from mbtbayes.core.decisions import rope_decision
+from mbtbayes.core.formatting import significant
 
 
 def interval_text(mean: float, low: float, high: float, *, digits: int = 3) -> str:
