@@ -40,7 +40,7 @@ def tables() -> dict[str, pd.DataFrame]:
 def test_growth_rows():
     rows = headline(tables())["growth"].set_index("measure")
     assert rows.loc["bsi", "II - I, month 24 [95% HDI]"] == "0.18 [-0.070, 0.41]"
-    assert rows.loc["bsi", "decision"] == "undecided: too imprecise"
+    assert rows.loc["bsi", "decision"] == "too imprecise"
     assert rows.loc["gaf", "decision"] == "difference (FAILED gate)"
     assert (rows.loc["bsi", "d I"], rows.loc["bsi", "d II"]) == ("-1.10", "-1.07")
     assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("neither", "period")
@@ -75,7 +75,7 @@ def test_text_and_missing_tables():
 def test_decisions_use_the_spec_rope():
     assert decision(0.07, 0.4, 0.065) == "difference"
     assert decision(-0.065, 0.065, 0.065) == "negligible"
-    assert decision(-0.1, 0.06, 0.065) == "undecided: too imprecise"  # wider than the ROPE
+    assert decision(-0.1, 0.06, 0.065) == "too imprecise"  # wider than the ROPE
     assert decision(-0.07, 0.0, 0.065) == "undecided"
     assert decision(-0.07, 0.0, 0.0) == "no ROPE set"
 

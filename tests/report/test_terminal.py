@@ -30,9 +30,14 @@ def test_bars_with_counts_and_time_left_on_a_terminal():
         term.log("[1/18] bsi linear: passed")
         term.progress("growth models", 1, 18)
         term.progress("sensitivity fits", 2, 5)
+        term.progress("growth models", 18, 18)
+        term.progress("sensitivity fits", 5, 5)
+        assert not term._bar  # every stage finished: the bars stop
+        term.log("after the fits")
     text = err.getvalue()
-    assert "growth models" in text and "1/18" in text and "sensitivity fits" in text
-    assert "2/5" in text and "left" in text and "[1/18] bsi linear: passed" in text
+    assert "growth models" in text and "18/18" in text and "sensitivity fits" in text
+    assert "5/5" in text and "left" in text and "[1/18] bsi linear: passed" in text
+    assert text.endswith("after the fits\n")
 
 
 def test_quiet_shows_nothing():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mbtbayes.core.decisions import rope_decision
+from mbtbayes.core.decisions import TOO_IMPRECISE, rope_decision
 from mbtbayes.core.formatting import significant
 
 
@@ -67,15 +67,18 @@ NO_ROPE = "no ROPE set"
 
 
 def decision(low: float, high: float, half_width: float) -> str:
-    """The HDI + ROPE decision (:func:`mbtbayes.core.decisions.rope_decision`), or
-    :data:`NO_ROPE` when the spec sets none.
+    """The HDI + ROPE decision (:func:`mbtbayes.core.decisions.rope_decision`; "undecided:
+    too imprecise" shortened to "too imprecise"), or :data:`NO_ROPE` when the spec sets none.
 
     Examples
     --------
     >>> decision(0.07, 0.4, 0.065), decision(-0.07, 0.4, 0.0)
     ('difference', 'no ROPE set')
     """
-    return rope_decision(low, high, half_width=half_width) if half_width > 0 else NO_ROPE
+    if not half_width > 0:
+        return NO_ROPE
+    label = rope_decision(low, high, half_width=half_width)
+    return "too imprecise" if label == TOO_IMPRECISE else label
 
 
 def _get(series: pd.Series, key) -> str:

@@ -86,6 +86,8 @@ class Terminal:
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)
         self._bar.update(self._tasks[stage], completed=done, total=total)
+        if all(task.finished for task in self._bar.tasks):
+            self.close()  # the finished bars stay on screen; later lines print plainly
 
     def close(self) -> None:
         """Stop the bars (they stay on screen as finished)."""
