@@ -213,27 +213,34 @@ def prior_posterior_figure(fits: list):
     """Prior (line) and posterior (filled) density of the period terms of each period fit."""
     from scipy import stats
 
+    from mbtbayes.core.errors import SpecError
     from mbtbayes.growth.design import prior_values
 
     fits = [f for f in fits if f.variant == "period"]
     fig, axes = new_figure(len(fits), 2, height=1.15 * len(fits) + 0.8)
     for row, fit in zip(axes, fits, strict=True):
-        priors = prior_values(fit.spec, fit.design)
+        try:
+            priors = prior_values(fit.spec, fit.design)
+        except SpecError:  # not a Normal prior: the posterior alone, the prior is in the text
+            priors = None
         beta = fit.beta()
         terms = [c for c in fit.design.columns if c.startswith(f"{fit.spec.period}[")
                  or c.startswith(f"{fit.spec.time}:{fit.spec.period}[")]
         for ax, term in zip(row, terms, strict=False):
             draws = beta[term].to_numpy()
-            k = fit.design.columns.index(term)
-            mu, sd = priors["beta_mu"][k], priors["beta_sd"][k]
             half = max(5 * draws.std(), 1e-12)
             grid = np.linspace(draws.mean() - half, draws.mean() + half, 200)
             ax.fill_between(grid, stats.gaussian_kde(draws)(grid), color=period_style("I")
                             ["color"], alpha=0.35, linewidth=0, label="posterior")
-            ax.plot(grid, stats.norm.pdf(grid, mu, sd), color=period_style("II")["color"],
-                    linestyle="--", label="prior")
+            title = f"{fit.spec.name}: {term}"
+            if priors is not None:
+                k = fit.design.columns.index(term)
+                mu, sd = priors["beta_mu"][k], priors["beta_sd"][k]
+                ax.plot(grid, stats.norm.pdf(grid, mu, sd), color=period_style("II")["color"],
+                        linestyle="--", label="prior")
+                title += f"   prior N({mu:g}, {sd:g})"
             ax.set_yticks([])
-            ax.set_title(f"{fit.spec.name}: {term}   prior N({mu:g}, {sd:g})", fontsize=8)
+            ax.set_title(title, fontsize=8)
             ax.axvline(0.0, color=INK, linewidth=0.6)
     axes[0, 0].legend(loc="upper left", fontsize=7)
     fig.tight_layout()
