@@ -47,7 +47,10 @@ posteriors = tables["published_posteriors"]
 posteriors.head(10)
 
 # %%
-tables["published_summary"]
+summary = tables["published_summary"]
+for conclusion in summary.loc[summary["subset"] == "all", "conclusion"]:
+    print(conclusion)
+summary
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 5))
