@@ -12,7 +12,12 @@ Binary outcomes
 Frequentist analysis and concordance
     :func:`fit_mixed`, :func:`concordance`
 The whole reanalysis
-    :func:`reanalyze`, :func:`published`
+    :func:`reanalyze`, :func:`published`, :func:`published_tables`, :func:`growth_tables`,
+    :func:`calibrate` (simulation-based calibration and power of the design)
+Figures and the paper's tables
+    :func:`plot_trajectories`, :func:`plot_period_contrasts`, :func:`plot_effect_sizes`,
+    :func:`plot_remission`, :func:`plot_model_comparison`, :func:`plot_prior_posterior`,
+    :func:`paper_table`
 
 Examples
 --------
@@ -21,7 +26,7 @@ Examples
 >>> specs = mb.load_specs()
 >>> sorted(specs)[:3]
 ['bsi', 'cip', 'fwc_confident']
->>> fit = mb.fit_growth(specs["bsi"], reg.data, draws=500)  # doctest: +SKIP
+>>> fit = mb.fit_growth(specs["bsi"], reg.data)  # doctest: +SKIP
 """
 
 from importlib import import_module
@@ -49,8 +54,18 @@ _WHERE = {
     "load_register": "mbtbayes.io.register",
     "validate_register": "mbtbayes.io.register",
     "simulate_register": "mbtbayes.io.synthetic",
+    "calibrate": "mbtbayes.pipeline",
+    "growth_tables": "mbtbayes.pipeline",
     "published": "mbtbayes.pipeline",
+    "published_tables": "mbtbayes.pipeline",
     "reanalyze": "mbtbayes.pipeline",
+    "paper_table": "mbtbayes.report.paper_tables",
+    "plot_effect_sizes": "mbtbayes.report.plots",
+    "plot_model_comparison": "mbtbayes.report.plots",
+    "plot_period_contrasts": "mbtbayes.report.plots",
+    "plot_prior_posterior": "mbtbayes.report.plots",
+    "plot_remission": "mbtbayes.report.plots",
+    "plot_trajectories": "mbtbayes.report.plots",
 }
 """Public name -> the module that defines it (imported on first use, so that ``import
 mbtbayes`` and the command line start fast)."""

@@ -159,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     re.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
     re.add_argument("--quick", action="store_true",
                     help="few draws, for a smoke run (results not for reporting)")
+    _quiet_option(re)
     re.set_defaults(run=_reanalyze)
 
     sim = sub.add_parser("simulate", help="write a SYNTHETIC register as CSV")
@@ -176,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     pub = sub.add_parser("published", help="reanalysis of the paper's published numbers alone")
     pub.add_argument("--out", type=Path, default=Path("mbtbayes-published"),
                      help="output folder (default: mbtbayes-published)")
+    _quiet_option(pub)
     pub.set_defaults(run=_published)
 
     cal = sub.add_parser("calibrate", help="simulation-based calibration and power of the design")
@@ -230,23 +232,34 @@ def _simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress, no log lines, no summary: only the output folder")
+
+
 def _reanalyze(args: argparse.Namespace) -> int:
     from mbtbayes.core.errors import SpecError
     from mbtbayes.pipeline import reanalyze
+    from mbtbayes.report.terminal import Terminal
 
     if args.models is not None and not args.models.is_dir():
         raise SpecError(f"--models {args.models}: no such folder of model specs")
-    out = reanalyze(data=args.data, mapping=args.mapping, encoding=args.encoding,
-                    models=args.models, out=args.out, seed=args.seed, draws=args.draws,
-                    chains=args.chains, sampler=args.sampler, quick=args.quick, log=_log)
-    print(f"wrote {out}")
+    with Terminal(quiet=args.quiet) as term:
+        out = reanalyze(data=args.data, mapping=args.mapping, encoding=args.encoding,
+                        models=args.models, out=args.out, seed=args.seed, draws=args.draws,
+                        chains=args.chains, sampler=args.sampler, quick=args.quick,
+                        log=term.log, progress=term.progress, headline=term.headline)
+    print(f"wrote {out}" + ("" if args.quiet else
+                            f" (open {out / 'report.html'} in a browser for the report)"))
     return EXIT_OK
 
 
 def _published(args: argparse.Namespace) -> int:
     from mbtbayes.pipeline import published
+    from mbtbayes.report.terminal import Terminal
 
-    out = published(out=args.out, log=_log)
+    with Terminal(quiet=args.quiet) as term:
+        out = published(out=args.out, log=term.log)
     print(f"wrote {out}")
     return EXIT_OK
 

@@ -8,7 +8,9 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -32,9 +34,13 @@ def reanalyze(
     chains: int = 4,
     sampler: str = "nutpie",
     quick: bool = False,
+    report: bool = True,
     log: Callable[[str], None] = print,
+    progress: Callable[[str, int, int], None] | None = None,
+    headline: Callable[[dict[str, pd.DataFrame]], None] | None = None,
 ) -> Path:
-    """Run the reanalysis: validate the register, fit every model spec, write every table.
+    """Run the reanalysis: validate the register, fit every model spec, write every table,
+    the figures and the report.
 
     Parameters
     ----------
@@ -56,8 +62,16 @@ def reanalyze(
         NUTS implementation.
     quick : bool
         Few draws, for a smoke run.
+    report : bool
+        Write ``figures/*.png``, ``paper_tables.md``, ``report.md`` and ``report.html``
+        (``run.json`` is written either way).
     log : callable
         Receives progress messages.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` over the fits (for a progress bar).
+    headline : callable, optional
+        Receives the run's tables at the end, to show the answer (default: the headline as
+        text through ``log``).
 
     Returns
     -------
@@ -71,6 +85,10 @@ def reanalyze(
     PosixPath('.../results')
     """
     engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
+    options = {"data": data, "mapping": mapping, "encoding": encoding, "models": models,
+               "out": out, "seed": seed, "draws": draws, "chains": chains, "sampler": sampler,
+               "quick": quick}
+    clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping, encoding=encoding)
     log(f"data: {register.label}")
@@ -82,7 +100,9 @@ def reanalyze(
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
-    fits = fit_specs(specs, register.data, seed=seed, engine=engine, log=log)
+    fits = fit_specs(specs, register.data, seed=seed, engine=engine, log=log,
+                     progress=None if progress is None else partial(progress, "growth models"))
+    clock.lap("growth_fits")
     tables |= growth_tables(fits, register.data, engine=engine, seed=seed, log=log)
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
@@ -90,12 +110,48 @@ def reanalyze(
     tables |= frequentist_tables(fits, specs, register.data, tables, log=log)
     summary = concordance_summary(tables["concordance"])
     log(summary)
+    clock.lap("tables")
 
     def extra(folder: Path) -> None:
+        from mbtbayes.report import run_record, write_report, write_run_json
+
         _save_fits(fits, folder)
         (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
+        clock.lap("fits_saved")
+        record = run_record(options=options, data=data, register=register, specs=specs,
+                            engine=engine, fits=fits, models=models, mapping=mapping)
+        if report:
+            log("writing figures and the report")
+            write_report(folder, tables=tables, fits=fits, specs=specs, register=register,
+                         run=record)
+            clock.lap("report")
+        write_run_json(folder, record | {"seconds": clock.seconds()})
 
-    return write_run(out, register, tables, extra=extra)
+    written = write_run(out, register, tables, extra=extra)
+    if headline is not None:
+        headline(tables)
+    else:
+        from mbtbayes.report import headline_text
+
+        log(headline_text(tables))
+    return written
+
+
+class _Clock:
+    """Wall time per stage of a run, for ``run.json``."""
+
+    def __init__(self) -> None:
+        self._start = self._last = time.perf_counter()
+        self._laps: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self._laps[stage] = now - self._last
+        self._last = now
+
+    def seconds(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in self._laps.items()} | {
+            "total_before_swap": round(time.perf_counter() - self._start, 2)}
 
 
 def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
@@ -140,6 +196,19 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
     With an ``engine``, measures whose PSIS-LOO has a Pareto k above 0.7 are compared by
     grouped K-fold refits instead (gated, seeded by the run seed, logged).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``growth_models``, ``period_effects``, ``effect_sizes``, ``variance_explained``,
+        ``model_comparison`` and ``diagnostics``, as ``reanalyze`` writes them.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> reg = mb.load_register()
+    >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
+    >>> mb.growth_tables(fits, reg.data)["period_effects"]  # doctest: +SKIP
     """
     from functools import partial
 
@@ -217,6 +286,28 @@ def published(*, out: str | Path = "mbtbayes-published",
     PosixPath('.../published')
     """
     from mbtbayes.io.output import write_tables
+
+    check_output(out)
+    log("published numbers: reconstructing cell counts and fitting the conjugate models")
+    return write_tables(out, published_tables(),
+                        label="published numbers only (no patient data)")
+
+
+def published_tables() -> dict[str, pd.DataFrame]:
+    """The tables of :func:`published`, in memory (no register, nothing written).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``published_numbers``, ``published_posteriors``, ``published_summary`` and
+        ``inconsistencies``.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> sorted(mb.published_tables())  # doctest: +SKIP
+    ['inconsistencies', 'published_numbers', 'published_posteriors', 'published_summary']
+    """
     from mbtbayes.study.numbers import published_table
     from mbtbayes.study.reanalysis import (
         inconsistencies,
@@ -224,13 +315,10 @@ def published(*, out: str | Path = "mbtbayes-published",
         published_summary,
     )
 
-    check_output(out)
-    log("published numbers: reconstructing cell counts and fitting the conjugate models")
     posteriors = published_posteriors()
-    tables = {"published_numbers": published_table(), "published_posteriors": posteriors,
-              "published_summary": published_summary(posteriors),
-              "inconsistencies": inconsistencies(posteriors)}
-    return write_tables(out, tables, label="published numbers only (no patient data)")
+    return {"published_numbers": published_table(), "published_posteriors": posteriors,
+            "published_summary": published_summary(posteriors),
+            "inconsistencies": inconsistencies(posteriors)}
 
 
 def calibrate(

@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from mbtbayes.core.errors import OutputError
+from mbtbayes.core.formatting import markdown_table
 from mbtbayes.io.register import Register
 
 MARKER = ".mbtbayes-output.json"
@@ -156,6 +157,9 @@ def write_tables(
 ) -> Path:
     """Write tables as CSV and Markdown into ``out`` atomically, with a data-source note.
 
+    CSV keeps full precision; Markdown is rounded for reading
+    (:func:`mbtbayes.core.formatting.markdown_table`).
+
     Parameters
     ----------
     out : str or Path
@@ -180,7 +184,7 @@ def write_tables(
         for stem, table in tables.items():
             table.to_csv(tmp / f"{stem}.csv", index=False, lineterminator="\n")
             (tmp / f"{stem}.md").write_text(
-                f"Data: {label}\n\n" + table.to_markdown(index=False) + "\n", encoding="utf-8")
+                f"Data: {label}\n\n" + markdown_table(table) + "\n", encoding="utf-8")
         if extra is not None:
             extra(tmp)
         _write_manifest(tmp, label)

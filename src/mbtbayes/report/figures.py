@@ -1,0 +1,158 @@
+"""Which figures a run gets, and writing them to ``figures/*.png``.
+
+A figure is made only when the tables (and fits) it needs exist; every figure of synthetic
+data carries a ``SYNTHETIC data`` stamp.
+
+Examples
+--------
+>>> made = make_figures(folder, tables=tables, fits=fits, data=reg.data,  # doctest: +SKIP
+...                     synthetic=True)
+>>> sorted(made)  # doctest: +SKIP
+['effect_sizes', 'loo_aic', 'period_contrasts', ...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mbtbayes.report import figures_growth as growth
+from mbtbayes.report import figures_more as more
+from mbtbayes.report.style import figure_style, save, stamp
+
+FOLDER = "figures"
+"""Subfolder of the output that holds the PNG files."""
+
+KIND_TITLES = {"outcome": "outcome measures (the paper's Table 5)",
+               "process": "process measures: alliance and countertransference (Table 3)"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure written by the run.
+
+    Attributes
+    ----------
+    name : str
+        File stem, e.g. ``"effect_sizes"``.
+    title : str
+    caption : str
+        What is drawn, with its interval.
+    path : str
+        Relative to the output folder, e.g. ``"figures/effect_sizes.png"``.
+    """
+
+    name: str
+    title: str
+    caption: str
+    path: str
+
+
+def _period_fits(fits: list) -> dict[str, list]:
+    """The fit to draw per measure (period if fitted, else linear), grouped by spec kind."""
+    chosen: dict[str, object] = {}
+    for fit in fits:
+        if fit.variant == "period" or fit.spec.name not in chosen:
+            chosen[fit.spec.name] = fit
+    kinds: dict[str, list] = {}
+    for fit in chosen.values():
+        kinds.setdefault(fit.spec.kind, []).append(fit)
+    return kinds
+
+
+TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
+    ("period_contrasts", "Period contrasts across measures",
+     "Period II - I at month 0 and at the later d time point, divided by the measure's "
+     "observed pooled baseline SD; 95% HDI; grey: the ROPE.",
+     {"period_effects": ("measure", "contrast"), "effect_sizes": ("sd_mean",)},
+     lambda t: growth.period_contrast_forest(t["period_effects"], t["effect_sizes"])),
+    ("effect_sizes", "Effect sizes (Cohen's d) across measures",
+     "d of the 0-24 month change per period: posterior mean and 95% HDI (filled), ML estimate "
+     "and 95% Wald CI (open).",
+     {"effect_sizes": ("d_mean",)},
+     lambda t: growth.effect_size_forest(t["effect_sizes"], t.get("frequentist_effect_sizes"))),
+    ("remission", "Remission per period",
+     "Remission probability among start-positive patients with end data, per period (95% "
+     "HDI), and the difference II - I with P(II worse); filled: conjugate Beta-binomial, open: "
+     "Bambi logistic.",
+     {"remission": ("p_mean", "p_period_diff", "prob_ii_worse")},
+     lambda t: more.remission_figure(t["remission"])),
+    ("loo_aic", "Model comparison: LOO beside AIC",
+     "ELPD(period) - ELPD(linear) +-2 SE by leave-one-patient-out LOO, beside (AIC linear - "
+     "AIC period) / 2 of the ML fits; > 0 favours the period model.",
+     {"model_comparison": ("elpd_diff", "elpd_diff_se")},
+     lambda t: growth.loo_aic_figure(t["model_comparison"])),
+    ("ppc", "Posterior predictive checks",
+     "Posterior predictive p-value of every check (statistic x period x wave) per measure and "
+     "model; outside the grey band (0.025-0.975) the model rarely reproduces the observed "
+     "statistic.",
+     {"ppc": more.PPC_COLUMNS}, lambda t: more.ppc_figure(t["ppc"])),
+    ("sensitivity", "Sensitivity of the conclusions",
+     "Each quantity across the settings of each sensitivity analysis (95% HDI); a red cross "
+     "marks a setting under which the conclusion changes.",
+     {"sensitivity": more.SENSITIVITY_COLUMNS}, lambda t: more.sensitivity_figure(
+         t["sensitivity"])),
+    ("joint_model", "Joint model of the outcomes",
+     "Joint-model estimates (filled) beside the single-outcome estimates (open), 95% HDI.",
+     {"joint_model": more.JOINT_COLUMNS}, lambda t: more.joint_figure(t["joint_model"])),
+)
+"""Figures drawn from tables: (name, title, caption, {table: columns it needs}, build)."""
+
+PRIOR_POSTERIOR = ("prior_posterior", "Prior and posterior of the period terms",
+                   "Prior density (dashed) and posterior density (filled) of the period shift "
+                   "and the period x time term of each period model.")
+
+
+def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
+                data: pd.DataFrame) -> list[tuple[str, str, str, Callable]]:
+    """(name, title, caption, build) of every figure the inputs allow, in report order."""
+    plan = []
+    for kind, group in _period_fits(fits).items():
+        plan.append((f"trajectories_{kind}", "Trajectories: " + KIND_TITLES.get(kind, kind),
+                     "Posterior population mean per period on a month grid (line; band: 95% "
+                     "HDI) over the observed mean of each wave (open markers; bars: +-1.96 SE).",
+                     lambda g=group: growth.trajectories_figure(
+                         g, data, table=tables.get("trajectories"))))
+    if any(f.variant == "period" for f in fits):
+        plan.append((*PRIOR_POSTERIOR, lambda: growth.prior_posterior_figure(fits)))
+    for name, title, caption, needs, build in TABLE_FIGURES:
+        if all(more.has_columns(tables.get(t), cols) for t, cols in needs.items()):
+            plan.append((name, title, caption, lambda b=build: b(tables)))
+    return plan
+
+
+def make_figures(folder: str | Path, *, tables: dict[str, pd.DataFrame], fits: list,
+                 data: pd.DataFrame, synthetic: bool) -> dict[str, Figure]:
+    """Draw every figure the run's tables allow into ``folder/figures``.
+
+    Parameters
+    ----------
+    folder : path
+        The output folder (being written).
+    tables : dict of str to DataFrame
+        The run's tables, by file stem.
+    fits : list of GrowthFit
+    data : pandas.DataFrame
+        The register (observed means per wave).
+    synthetic : bool
+        Stamp every figure ``SYNTHETIC data``.
+
+    Returns
+    -------
+    dict of str to Figure
+        By name, in report order.
+    """
+    target = Path(folder) / FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    made = {}
+    with figure_style():
+        for name, title, caption, build in figure_plan(tables, fits, data):
+            fig = build()
+            if synthetic:
+                stamp(fig, "SYNTHETIC data")
+            save(fig, target / f"{name}.png", caption=caption)
+            made[name] = Figure(name, title, caption, f"{FOLDER}/{name}.png")
+    return made

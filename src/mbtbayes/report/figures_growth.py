@@ -1,0 +1,247 @@
+"""Figures of the growth models: trajectories, forest plots of the period contrasts and of d,
+LOO beside AIC, and prior vs posterior of the period terms.
+
+Each function takes the run's tables (and fits where draws are needed) and returns a
+matplotlib figure; :mod:`mbtbayes.report.figures` decides which figures a run gets and
+saves them.
+
+Examples
+--------
+>>> fig = effect_size_forest(tables["effect_sizes"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mbtbayes.report.style import INK, ROPE_COLOR, new_figure, period_style
+from mbtbayes.report.trajectories import observed_waves, population_trajectories
+
+OFFSET = {"I": -0.26, "II": 0.26, "pooled": 0.0}
+"""Vertical offsets of the periods within a forest-plot row."""
+
+
+def _label(fit_or_spec) -> str:
+    spec = getattr(fit_or_spec, "spec", fit_or_spec)
+    return spec.label if spec.label and spec.label != spec.name else spec.name
+
+
+TRAJECTORY_COLUMNS = ("measure", "model", "period", "time", "mean", "hdi_low", "hdi_high")
+"""Columns of a ``trajectories`` table the figure draws from, when the run made one."""
+
+
+def _curves(fit, table: pd.DataFrame | None, end: float) -> pd.DataFrame:
+    """The fit's population curves: from the run's trajectories table if it has them,
+    else computed from the fit (:func:`population_trajectories`)."""
+    if table is not None and set(TRAJECTORY_COLUMNS) <= set(table.columns):
+        rows = table[(table["measure"] == fit.spec.name) & (table["model"] == fit.variant)]
+        if not rows.empty:
+            return rows.rename(columns={"time": "months"})
+    return population_trajectories(fit, np.linspace(0.0, end, 61))
+
+
+def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None = None,
+                        table: pd.DataFrame | None = None):
+    """Population mean per period with its 95% HDI band, over observed means per wave.
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+        Period fits (linear fits give one pooled curve); one panel each.
+    data : pandas.DataFrame
+        The register (for the observed means per wave).
+    months : float, optional
+        End of the month grid (default: the largest observed time).
+    table : pandas.DataFrame, optional
+        The run's ``trajectories`` table (:data:`TRAJECTORY_COLUMNS`); fits it lacks are
+        computed from their draws.
+    """
+    cols = 2 if len(fits) <= 4 else 3
+    rows = -(-len(fits) // cols)
+    fig, axes = new_figure(rows, cols, height=2.3 * rows + 0.7)
+    for ax, fit in zip(axes.flat, fits, strict=False):
+        spec = fit.spec
+        end = months if months is not None else float(data[spec.time].max())
+        curves = _curves(fit, table, end)
+        period = spec.period if fit.variant == "period" else None
+        waves = observed_waves(data, outcome=spec.measure, time=spec.time, period=period)
+        for label, curve in curves.groupby("period", sort=False):
+            style = period_style(label)
+            ax.fill_between(curve["months"], curve["hdi_low"], curve["hdi_high"],
+                            color=style["color"], alpha=0.22, linewidth=0)
+            ax.plot(curve["months"], curve["mean"], color=style["color"],
+                    linestyle=style["linestyle"], label=style["label"])
+            seen = waves[waves["period"] == label]
+            shift = 0.4 * (1 if label == "II" else -1 if label == "I" else 0)
+            ax.errorbar(seen["months"] + shift, seen["mean"], yerr=1.96 * seen["se"],
+                        fmt=style["marker"], color=style["color"], markersize=3.5,
+                        markerfacecolor="white", linewidth=0.9)
+        ax.set_title(_label(fit))
+        ax.set_xlabel(f"{spec.time}")
+        ax.set_xlim(-1, end + 1)
+    for ax in list(axes.flat)[len(fits):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 1.0))
+    fig.suptitle("Population mean (line, 95% HDI band) and observed mean per wave "
+                 "(open markers, \u00b11.96 SE)", y=1.04, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _measure_rows(ax, measures: list[str], labels: dict[str, str] | None = None) -> None:
+    labels = labels or {}
+    ax.set_yticks(range(len(measures)), [labels.get(m, m) for m in measures])
+    ax.set_ylim(len(measures) - 0.5, -0.5)
+    ax.axvline(0.0, color=INK, linewidth=0.8)
+
+
+def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFrame):
+    """Period II - I at month 0 and at the later d time point, in baseline SDs, with the ROPE.
+
+    Each measure's contrast is divided by its observed pooled baseline SD (``sd_mean`` of
+    ``effect_sizes``), so measures on different scales share one axis.
+    """
+    sd = effect_sizes.drop_duplicates("measure").set_index("measure")["sd_mean"]
+    later = [c for c in period_effects["contrast"].unique() if c.startswith("at_")]
+    contrasts = ["intercept", *later]
+    measures = [m for m in period_effects["measure"].unique() if m in sd.index]
+    fig, axes = new_figure(1, len(contrasts), height=0.32 * len(measures) + 1.1, sharey=True)
+    for ax, contrast in zip(axes.flat, contrasts, strict=True):
+        rows = period_effects[period_effects["contrast"] == contrast].set_index("measure")
+        for i, m in enumerate(measures):
+            r, s = rows.loc[m], sd[m]
+            ax.add_patch(_rope_patch(i, r["rope_low"] / s, r["rope_high"] / s))
+            ax.errorbar(r["mean"] / s, i, xerr=[[(r["mean"] - r["hdi_low"]) / s],
+                                                 [(r["hdi_high"] - r["mean"]) / s]],
+                        fmt="o", color=INK, markersize=4, linewidth=1.2)
+        _measure_rows(ax, measures)
+        where = "month 0" if contrast == "intercept" else f"month {contrast[3:]}"
+        ax.set_title(f"Period II - I at {where}")
+        ax.set_xlabel("difference / baseline SD (95% HDI; grey: ROPE)")
+    fig.tight_layout()
+    return fig
+
+
+def _rope_patch(row: float, low: float, high: float):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((low, row - 0.4), high - low, 0.8, color=ROPE_COLOR, linewidth=0,
+                     zorder=0)
+
+
+def effect_size_forest(effect_sizes: pd.DataFrame,
+                       frequentist: pd.DataFrame | None = None):
+    """Cohen's d of the 0-24 month change per period (95% HDI), frequentist d beside it.
+
+    Filled markers: Bayesian posterior mean and HDI; open markers: the ML estimate and its
+    95% CI. Dotted lines at |d| = 0.2, 0.5 and 0.8.
+    """
+    measures = list(effect_sizes["measure"].unique())
+    fig, axes = new_figure(1, 1, height=0.55 * len(measures) + 1.2)
+    ax = axes[0, 0]
+    for x in (-0.8, -0.5, -0.2, 0.2, 0.5, 0.8):
+        ax.axvline(x, color="#bbbbbb", linestyle=":", linewidth=0.7, zorder=0)
+    freq = None if frequentist is None else frequentist.set_index(["measure", "period"])
+    for i, m in enumerate(measures):
+        for _, r in effect_sizes[effect_sizes["measure"] == m].iterrows():
+            style = period_style(r["period"])
+            y = i + OFFSET.get(str(r["period"]), 0.0)
+            ax.errorbar(r["d_mean"], y, xerr=[[r["d_mean"] - r["d_hdi_low"]],
+                                              [r["d_hdi_high"] - r["d_mean"]]],
+                        fmt=style["marker"], color=style["color"], markersize=4, linewidth=1.3,
+                        label=style["label"] + " (Bayes, 95% HDI)")
+            if freq is not None and (m, r["period"]) in freq.index:
+                f = freq.loc[(m, r["period"])]
+                ax.errorbar(f["d"], y + 0.1, xerr=[[f["d"] - f["d_ci_low"]],
+                                                    [f["d_ci_high"] - f["d"]]],
+                            fmt=style["marker"], color=style["color"], markersize=4,
+                            markerfacecolor="white", linewidth=0.7, alpha=0.9,
+                            label=style["label"] + " (ML, 95% CI)")
+    _measure_rows(ax, measures)
+    basis = effect_sizes["sd_basis"].iloc[0]
+    months = f"{effect_sizes['months_from'].iloc[0]:g}-{effect_sizes['months_to'].iloc[0]:g}"
+    ax.set_xlabel(f"Cohen's d, change over months {months} / {SD_NAMES.get(basis, basis)}")
+    _dedupe_legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+SD_NAMES = {"observed_baseline_sd": "observed pooled baseline SD",
+            "model_between_patient_sd": "model between-patient SD",
+            "model_residual_sd": "model residual SD"}
+
+
+LOO_NAMES = {"psis": "leave-one-patient-out PSIS-LOO on the marginal likelihood",
+             "kfold": "grouped K-fold by patient on the marginal likelihood"}
+
+
+def _dedupe_legend(ax, **kwargs) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), fontsize=7,
+              **({"loc": "upper center", "bbox_to_anchor": (0.5, -0.18), "ncol": 3} | kwargs))
+
+
+def loo_aic_figure(comparison: pd.DataFrame):
+    """ELPD(period) - ELPD(linear) +-2 SE beside (AIC_linear - AIC_period) / 2, per measure.
+
+    Both are on the log-likelihood scale and positive values favour the period model
+    (-AIC/2 = log-likelihood - parameters).
+    """
+    measures = list(comparison["measure"])
+    fig, axes = new_figure(1, 1, height=0.32 * len(measures) + 1.4)
+    ax = axes[0, 0]
+    for i, (_, r) in enumerate(comparison.iterrows()):
+        ax.errorbar(r["elpd_diff"], i - 0.12, xerr=2 * r["elpd_diff_se"], fmt="o", color=INK,
+                    markersize=4, label="ELPD difference +-2 SE (LOO)")
+        if "aic_linear" in r and pd.notna(r.get("aic_linear")):
+            ax.plot((r["aic_linear"] - r["aic_period"]) / 2, i + 0.12, "s",
+                    color=period_style("II")["color"], markersize=5, markerfacecolor="white",
+                    markeredgewidth=1.3, label="(AIC linear - AIC period) / 2 (ML)")
+    _measure_rows(ax, measures)
+    methods = comparison["loo_method"].unique() if "loo_method" in comparison else ["LOO"]
+    ax.set_xlabel("period model minus linear model (log scale; > 0 favours period)\n"
+                  + "; ".join(LOO_NAMES.get(m.split("_")[0], m) for m in methods))
+    _dedupe_legend(ax, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def prior_posterior_figure(fits: list):
+    """Prior (line) and posterior (filled) density of the period terms of each period fit."""
+    from scipy import stats
+
+    from mbtbayes.core.errors import SpecError
+    from mbtbayes.growth.design import prior_values
+
+    fits = [f for f in fits if f.variant == "period"]
+    fig, axes = new_figure(len(fits), 2, height=1.15 * len(fits) + 0.8)
+    for row, fit in zip(axes, fits, strict=True):
+        try:
+            priors = prior_values(fit.spec, fit.design)
+        except SpecError:  # not a Normal prior: the posterior alone, the prior is in the text
+            priors = None
+        beta = fit.beta()
+        terms = [c for c in fit.design.columns if c.startswith(f"{fit.spec.period}[")
+                 or c.startswith(f"{fit.spec.time}:{fit.spec.period}[")]
+        for ax, term in zip(row, terms, strict=False):
+            draws = beta[term].to_numpy()
+            half = max(5 * draws.std(), 1e-12)
+            grid = np.linspace(draws.mean() - half, draws.mean() + half, 200)
+            ax.fill_between(grid, stats.gaussian_kde(draws)(grid), color=period_style("I")
+                            ["color"], alpha=0.35, linewidth=0, label="posterior")
+            title = f"{fit.spec.name}: {term}"
+            if priors is not None:
+                k = fit.design.columns.index(term)
+                mu, sd = priors["beta_mu"][k], priors["beta_sd"][k]
+                ax.plot(grid, stats.norm.pdf(grid, mu, sd), color=period_style("II")["color"],
+                        linestyle="--", label="prior")
+                title += f"   prior N({mu:g}, {sd:g})"
+            ax.set_yticks([])
+            ax.set_title(title, fontsize=8)
+            ax.axvline(0.0, color=INK, linewidth=0.6)
+    axes[0, 0].legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    return fig

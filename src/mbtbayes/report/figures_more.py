@@ -1,0 +1,180 @@
+"""Figures beyond the growth models: remission, posterior predictive checks, the sensitivity
+curve and the joint model.
+
+The PPC, sensitivity and joint-model figures are drawn from their tables when those carry the
+columns named here (:data:`PPC_COLUMNS`, :data:`SENSITIVITY_COLUMNS`, :data:`JOINT_COLUMNS`);
+the report shows the tables themselves either way.
+
+Examples
+--------
+>>> fig = remission_figure(tables["remission"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mbtbayes.report.style import INK, new_figure, period_style
+
+PPC_COLUMNS = ("measure", "model", "statistic", "ppp")
+"""Columns of ``ppc.csv`` the PPC figure reads (one row per check: statistic, period, wave)."""
+
+MISFIT = "#b00020"
+"""Colour of a check outside the limits."""
+
+PPP_LIMITS = (0.025, 0.975)
+"""Posterior predictive p-values outside these limits mark a check the model misses."""
+
+SENSITIVITY_COLUMNS = ("measure", "analysis", "setting", "quantity", "mean", "hdi_low",
+                       "hdi_high", "conclusion_changed")
+"""Columns of ``sensitivity.csv`` the sensitivity figure reads (DESIGN.md's contract)."""
+
+JOINT_COLUMNS = ("outcome", "quantity", "joint_mean", "joint_hdi_low", "joint_hdi_high")
+"""Columns of ``joint_model.csv`` the joint-model figure reads (``single_mean``,
+``single_hdi_low``, ``single_hdi_high`` are drawn beside them when present)."""
+
+MODEL_MARKER = {"beta_binomial": "filled", "logistic": "open"}
+
+
+def has_columns(table: pd.DataFrame | None, columns) -> bool:
+    """True when ``table`` exists, has rows, and has every one of ``columns``."""
+    return table is not None and not table.empty and set(columns) <= set(table.columns)
+
+
+def _interval(ax, x, y, low, high, *, color, marker="o", filled=True, label=None, size=4.5):
+    ax.errorbar(x, y, xerr=[[x - low], [high - x]], fmt=marker, color=color, markersize=size,
+                markerfacecolor=color if filled else "white", linewidth=1.2, label=label)
+
+
+def remission_figure(remission: pd.DataFrame):
+    """Remission probability per period (95% HDI) and the difference II - I with P(II worse)."""
+    behaviours = list(remission["behaviour"].unique())
+    models = [m for m in MODEL_MARKER if m in set(remission["model"])]
+    fig, axes = new_figure(1, 2, height=0.9 * len(behaviours) + 1.6,
+                           gridspec_kw={"width_ratios": [3, 2]})
+    left, right = axes[0]
+    for i, behaviour in enumerate(behaviours):
+        rows = remission[remission["behaviour"] == behaviour]
+        for j, model in enumerate(models):
+            filled = MODEL_MARKER[model] == "filled"
+            part = rows[rows["model"] == model]
+            for k, (_, r) in enumerate(part.iterrows()):
+                style = period_style(r["period"])
+                y = i + (k - 1) * 0.22 + j * 0.07
+                _interval(left, r["p_mean"], y, r["p_hdi_low"], r["p_hdi_high"],
+                          color=style["color"], marker=style["marker"], filled=filled,
+                          label=f"{style['label']}, {model.replace('_', '-')}")
+            if part.empty:
+                continue
+            r = part.iloc[0]
+            y = i + (j - 0.5) * 0.25
+            _interval(right, r["p_period_diff"], y, r["p_diff_hdi_low"], r["p_diff_hdi_high"],
+                      color=INK, filled=filled, label=model.replace("_", "-"))
+            right.annotate(f"P(II worse) = {r['prob_ii_worse']:.2f}", (r["p_diff_hdi_high"], y),
+                           xytext=(4, -3), textcoords="offset points", fontsize=7)
+    for ax in (left, right):
+        ax.set_yticks(range(len(behaviours)), [b.replace("_", " ") for b in behaviours])
+        ax.set_ylim(len(behaviours) - 0.4, -0.6)
+    right.set_yticklabels([])
+    right.axvline(0.0, color=INK, linewidth=0.8)
+    right.margins(x=0.45)
+    left.set_xlim(0, 1)
+    left.set_xlabel("remission probability (95% HDI)")
+    right.set_xlabel("Period II - I (95% HDI)")
+    handles, labels = left.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=2, fontsize=7,
+               bbox_to_anchor=(0.4, -0.02 - 0.06 * len(unique) / 2))
+    fig.tight_layout()
+    return fig
+
+
+def ppc_figure(ppc: pd.DataFrame):
+    """Posterior predictive p-values of every check, per measure and model.
+
+    Each row of ``ppc.csv`` (a statistic of one period and wave) is one marker; values near 0
+    or 1 (outside the grey band, 0.025-0.975) mean the model rarely reproduces that
+    statistic. Look for patterns, not single rows: among many checks some fall out by chance.
+    """
+    models = list(dict.fromkeys(ppc["model"]))
+    measures = list(dict.fromkeys(ppc["measure"]))
+    stats = list(dict.fromkeys(ppc["statistic"]))
+    markers = dict(zip(stats, "osD^v<>p", strict=False))
+    fig, axes = new_figure(1, len(models), height=0.36 * len(measures) + 1.5, sharey=True)
+    rng = np.random.default_rng(0)  # jitter only, for legibility
+    for ax, model in zip(axes.flat, models, strict=True):
+        ax.axvspan(PPP_LIMITS[0], PPP_LIMITS[1], color="#eeeeee", zorder=0)
+        rows = ppc[ppc["model"] == model]
+        for stat in stats:
+            part = rows[rows["statistic"] == stat]
+            y = part["measure"].map({m: i for i, m in enumerate(measures)}).to_numpy(float)
+            y = y + rng.uniform(-0.25, 0.25, len(part))
+            ax.plot(part["ppp"], y, markers[stat], color=INK, markersize=3.5,
+                    markerfacecolor="white", alpha=0.8, linestyle="none", label=str(stat))
+            out = ~part["ppp"].between(*PPP_LIMITS).to_numpy()
+            ax.plot(part["ppp"].to_numpy()[out], y[out], markers[stat], color=MISFIT,
+                    markersize=4.5, linestyle="none")
+        ax.set_yticks(range(len(measures)), measures)
+        ax.set_ylim(len(measures) - 0.5, -0.5)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_title(f"{model} model")
+        ax.set_xlabel("posterior predictive p-value")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=len(unique),
+               fontsize=7, bbox_to_anchor=(0.5, -0.06))
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_figure(sensitivity: pd.DataFrame):
+    """Each quantity across the settings of each analysis (95% HDI); a red cross where the
+    conclusion changes."""
+    panels = list(sensitivity.groupby(["measure", "quantity"], sort=False).groups)
+    cols = min(len(panels), 3)
+    rows = -(-len(panels) // cols)
+    fig, axes = new_figure(rows, cols, height=2.3 * rows + 0.8)
+    for ax, (measure, quantity) in zip(axes.flat, panels, strict=False):
+        part = sensitivity[(sensitivity["measure"] == measure)
+                           & (sensitivity["quantity"] == quantity)]
+        labels = [f"{a}: {s}" for a, s in zip(part["analysis"], part["setting"], strict=True)]
+        x = np.arange(len(part))
+        ax.errorbar(x, part["mean"], yerr=[part["mean"] - part["hdi_low"],
+                                          part["hdi_high"] - part["mean"]],
+                    fmt="o-", color=INK, markersize=4, linewidth=1.0)
+        changed = part["conclusion_changed"].astype(bool).to_numpy()
+        ax.plot(x[changed], part["mean"].to_numpy()[changed], "x", color="#b00020",
+                markersize=9, markeredgewidth=2, label="conclusion changes")
+        ax.axhline(0.0, color=INK, linewidth=0.6)
+        ax.set_xticks(x, labels, rotation=40, ha="right", fontsize=7)
+        ax.set_title(f"{measure}: {quantity}")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.supylabel("posterior mean (95% HDI)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def joint_figure(joint: pd.DataFrame):
+    """Joint-model estimates (filled) beside the single-outcome ones (open), 95% HDI."""
+    keys = list(zip(joint["outcome"], joint["quantity"], strict=True))
+    fig, axes = new_figure(1, 1, height=0.36 * len(keys) + 1.2)
+    ax = axes[0, 0]
+    single = {"single_mean", "single_hdi_low", "single_hdi_high"} <= set(joint.columns)
+    for i, (_, r) in enumerate(joint.iterrows()):
+        _interval(ax, r["joint_mean"], i - 0.1, r["joint_hdi_low"], r["joint_hdi_high"],
+                  color=INK, label="joint model")
+        if single and pd.notna(r["single_mean"]):
+            _interval(ax, r["single_mean"], i + 0.1, r["single_hdi_low"], r["single_hdi_high"],
+                      color=period_style("II")["color"], marker="s", filled=False,
+                      label="single-outcome model")
+    ax.set_yticks(range(len(keys)), [f"{o}: {q}" for o, q in keys])
+    ax.set_ylim(len(keys) - 0.5, -0.5)
+    ax.axvline(0.0, color=INK, linewidth=0.6)
+    ax.set_xlabel("posterior mean (95% HDI)")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,175 @@
+"""The answer in a few lines: what a run found, per measure and per behaviour.
+
+Per measure: the Period II - I difference at the later d time point (24 months) with its 95%
+HDI and the HDI + ROPE decision, Cohen's d per period, and the model choice by LOO and by
+AIC. Per behaviour: remission per period, the difference and P(II worse). Then how often the
+frequentist and Bayesian conclusions agree, and any fit that failed the diagnostics gate.
+
+Examples
+--------
+>>> parts = headline(tables)  # doctest: +SKIP
+>>> print(headline_text(tables))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mbtbayes.core.decisions import TOO_IMPRECISE, rope_decision
+from mbtbayes.core.formatting import significant
+
+
+def interval_text(mean: float, low: float, high: float, *, digits: int = 3) -> str:
+    """``"0.176 [-0.0701, 0.409]"``: an estimate with its interval, to ``digits`` significant
+    digits.
+
+    Examples
+    --------
+    >>> interval_text(0.17553, -0.0701, 0.40876)
+    '0.176 [-0.0701, 0.409]'
+    >>> interval_text(0.17553, -0.0701, 0.40876, digits=2)
+    '0.18 [-0.070, 0.41]'
+    """
+    return (f"{significant(mean, digits)} [{significant(low, digits)}, "
+            f"{significant(high, digits)}]")
+
+
+def probability_text(mean: float, low: float, high: float) -> str:
+    """A probability with its interval, to 2 decimals: ``"0.74 [0.62, 0.85]"``."""
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def growth_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per measure: contrast at the later time point, decision, d, model choice."""
+    effects = tables.get("period_effects")
+    if effects is None or effects.empty:
+        return pd.DataFrame()
+    later = effects[effects["contrast"].str.startswith("at_")]
+    d = tables.get("effect_sizes", pd.DataFrame(columns=["measure", "period", "d_mean"]))
+    d = d.set_index(["measure", "period"])["d_mean"] if not d.empty else pd.Series(dtype=float)
+    choice = _model_choice(tables.get("concordance"))
+    rows = []
+    for r in later.itertuples(index=False):
+        rows.append({
+            "measure": r.measure,
+            f"II - I, month {r.contrast[3:]} [95% HDI]":
+                interval_text(r.mean, r.hdi_low, r.hdi_high, digits=2),
+            "decision": decision(r.hdi_low, r.hdi_high, r.rope_high)
+            + ("" if getattr(r, "passed", True) else " (FAILED gate)"),
+            "d I": _get(d, (r.measure, "I")), "d II": _get(d, (r.measure, "II")),
+            **dict(zip(("LOO", "AIC"), choice.get(r.measure, ("", "")), strict=True)),
+        })
+    return pd.DataFrame(rows)
+
+
+NO_ROPE = "no ROPE set"
+"""The decision of a contrast whose spec sets no ROPE (half-width 0)."""
+
+
+def decision(low: float, high: float, half_width: float) -> str:
+    """The HDI + ROPE decision (:func:`mbtbayes.core.decisions.rope_decision`; "undecided:
+    too imprecise" shortened to "too imprecise"), or :data:`NO_ROPE` when the spec sets none.
+
+    Examples
+    --------
+    >>> decision(0.07, 0.4, 0.065), decision(-0.07, 0.4, 0.0)
+    ('difference', 'no ROPE set')
+    """
+    if not half_width > 0:
+        return NO_ROPE
+    label = rope_decision(low, high, half_width=half_width)
+    return "too imprecise" if label == TOO_IMPRECISE else label
+
+
+def _get(series: pd.Series, key) -> str:
+    return f"{float(series[key]):.2f}" if key in series.index else ""
+
+
+def _model_choice(concordance: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
+    if concordance is None or concordance.empty:
+        return {}
+    rows = concordance[concordance["question"].str.startswith("model choice")]
+    loo = next(c for c in ("bayes_model_choice", "bayes_decision") if c in rows)
+    aic = next(c for c in ("aic_decision", "frequentist_decision") if c in rows)
+    short = {"no clear preference": "neither"}
+    return {r["subject"]: (short.get(r[loo], r[loo]), short.get(r[aic], r[aic]))
+            for _, r in rows.iterrows()}
+
+
+def remission_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per behaviour (conjugate model): remission per period, difference, P(II worse)."""
+    remission = tables.get("remission")
+    if remission is None or remission.empty:
+        return pd.DataFrame()
+    conj = remission[remission["model"] == "beta_binomial"]
+    rows = []
+    for behaviour, part in conj.groupby("behaviour", sort=False):
+        by = part.set_index("period")
+        first = by.iloc[0]
+        row = {"behaviour": behaviour.replace("_", " ")}
+        for period in ("I", "II"):
+            if period in by.index:
+                p = by.loc[period]
+                row[f"Period {period}"] = (f"{p.p_mean:.2f} "
+                                           f"({int(p.n_remitted)}/{int(p.n_at_risk)})")
+        row["II - I [95% HDI]"] = probability_text(first.p_period_diff, first.p_diff_hdi_low,
+                                                   first.p_diff_hdi_high)
+        row["P(II worse)"] = f"{first.prob_ii_worse:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def concordance_line(tables: dict[str, pd.DataFrame]) -> str:
+    """``"Frequentist and Bayesian conclusions agree on 45 of 52 questions."``"""
+    table = tables.get("concordance")
+    if table is None or table.empty:
+        return ""
+    layers = [c for c in table.columns if c.startswith("agree_")]
+    if "agree" in table:
+        layers = ["agree", *layers]
+    parts = []
+    for column in layers:
+        known = table[column].dropna().astype(bool)
+        if known.empty:
+            continue
+        name = "" if column == "agree" else f" ({column[6:].replace('_', ' ')})"
+        parts.append(f"{int(known.sum())} of {len(known)}{name}")
+    return "Frequentist and Bayesian conclusions agree on " + "; ".join(parts) + " questions."
+
+
+def gate_line(tables: dict[str, pd.DataFrame]) -> str:
+    """Which fits failed the diagnostics gate (or that all passed)."""
+    diagnostics = tables.get("diagnostics")
+    if diagnostics is None or diagnostics.empty:
+        return ""
+    failed = diagnostics[~diagnostics["passed"].astype(bool)]
+    if failed.empty:
+        return f"All {len(diagnostics)} growth fits passed the diagnostics gate."
+    return (f"{len(failed)} of {len(diagnostics)} growth fits FAILED the diagnostics gate "
+            f"(flagged in every table): {', '.join(failed['fit'])}.")
+
+
+def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
+    """The headline's parts: ``growth`` and ``remission`` tables and ``lines`` of text."""
+    lines = [line for line in (concordance_line(tables), gate_line(tables)) if line]
+    return {"growth": growth_headline(tables), "remission": remission_headline(tables),
+            "lines": lines}
+
+
+GROWTH_TITLE = ("Growth models: Period II - I at 24 months (posterior mean [95% HDI]), "
+                "decision by HDI + ROPE, Cohen's d 0-24 months per period, preferred model "
+                "by LOO and by AIC")
+REMISSION_TITLE = ("Remission among start-positive patients with end data: Beta-binomial "
+                   "posterior mean (remitted/at risk), difference II - I, P(II worse)")
+
+
+def headline_text(tables: dict[str, pd.DataFrame]) -> str:
+    """The headline as plain text (for logs, notebooks and non-terminal output)."""
+    parts = headline(tables)
+    out = []
+    for title, table in ((GROWTH_TITLE, parts["growth"]),
+                         (REMISSION_TITLE, parts["remission"])):
+        if not table.empty:
+            out += [title + ":", table.to_string(index=False), ""]
+    out += parts["lines"]
+    return "\n".join(out).strip()

@@ -1,0 +1,171 @@
+"""The growth results laid out as the paper's Tables 3 and 5, with the Bayesian columns beside.
+
+Per measure two rows, as the paper: row 1 the linear model, row 2 the model with the period
+predictor. Columns: intercept and slope per month, the period differences Delta(II-I) in
+intercept and slope, model fit (AIC; ELPD by leave-one-patient-out LOO) and Cohen's d of the
+0-24 month change; each estimate as ``ML [95% Wald CI]`` beside ``Bayes [95% HDI]``.
+
+Examples
+--------
+>>> tables = paper_tables(run_tables, specs)  # doctest: +SKIP
+>>> tables["Table 5"].columns[:3].tolist()  # doctest: +SKIP
+['measure', 'model', 'intercept ML']
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mbtbayes.core.formatting import markdown_table, significant
+from mbtbayes.report.headline import interval_text
+
+TITLES = {
+    "outcome": ("Table 5", "Outcome models (BSI-18, CIP, WSAS, GAF)"),
+    "process": ("Table 3", "Process models (WAI alliance, FWC-BV countertransference)"),
+}
+"""Paper table and title per spec kind; other kinds get their own table."""
+
+NOTE = ("ML: maximum likelihood (statsmodels MixedLM, checked against lme4), estimate [95% Wald "
+        "CI]. Bayes: posterior mean [95% HDI]. Delta(II-I): Period II minus Period I. AIC of the "
+        "ML fit; ELPD: leave-one-patient-out PSIS-LOO on the marginal likelihood (higher is "
+        "better). d: Cohen's d of the 0-24 month change divided by the observed pooled baseline "
+        "SD (linear row: pooled; period row: I / II). Other covariates (e.g. WAI version) are in "
+        "growth_models.csv.")
+
+
+def _roles(spec) -> dict[str, str]:
+    return {"intercept": "Intercept", "slope": spec.time, "delta intercept": f"{spec.period}[",
+            "delta slope": f"{spec.time}:{spec.period}["}
+
+
+def _pick(terms: pd.DataFrame, prefix: str) -> pd.Series | None:
+    hit = terms[(terms["term"] == prefix) | (prefix.endswith("[")
+                                             & terms["term"].str.startswith(prefix))]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _cells(spec, model: str, bayes: pd.DataFrame, ml: pd.DataFrame) -> dict[str, str]:
+    out = {}
+    b = bayes[(bayes["measure"] == spec.name) & (bayes["model"] == model)]
+    f = ml[(ml["measure"] == spec.name) & (ml["model"] == model)] if not ml.empty else ml
+    for role, term in _roles(spec).items():
+        fr = _pick(f, term) if not f.empty else None
+        br = _pick(b, term)
+        out[f"{role} ML"] = "" if fr is None else interval_text(fr["estimate"], fr["ci_low"],
+                                                                fr["ci_high"])
+        out[f"{role} Bayes"] = "" if br is None else interval_text(br["mean"], br["hdi_low"],
+                                                                   br["hdi_high"])
+    return out
+
+
+def _fit_cells(measure: str, model: str, comparison: pd.DataFrame) -> dict[str, str]:
+    row = comparison[comparison["measure"] == measure] if not comparison.empty else comparison
+    if row.empty:
+        return {"AIC": "", "ELPD (LOO)": ""}
+    r = row.iloc[0]
+    aic = r.get(f"aic_{model}")
+    return {"AIC": "" if pd.isna(aic) else f"{aic:.1f}",
+            "ELPD (LOO)": f"{r[f'elpd_{model}']:.1f}"}
+
+
+def _d_cells(measure: str, model: str, bayes: pd.DataFrame, ml: pd.DataFrame) -> dict[str, str]:
+    periods = ["pooled"] if model == "linear" else ["I", "II"]
+
+    def text(table: pd.DataFrame, column: str) -> str:
+        if table.empty:
+            return ""
+        rows = table[table["measure"] == measure].set_index("period")
+        return " / ".join(significant(rows.loc[p, column]) for p in periods if p in rows.index)
+
+    return {"d ML": text(ml, "d"), "d Bayes": text(bayes, "d_mean")}
+
+
+def paper_tables(tables: dict[str, pd.DataFrame], specs: dict) -> dict[str, pd.DataFrame]:
+    """Growth results per spec kind in the paper's layout.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        The run's tables (``growth_models``, ``frequentist_growth_models``,
+        ``model_comparison``, ``effect_sizes``, ``frequentist_effect_sizes``; the frequentist
+        ones may be absent).
+    specs : dict of str to ModelSpec
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``"Table 5"`` (outcomes), ``"Table 3"`` (process measures), and one per other kind;
+        all cells text.
+    """
+    empty = pd.DataFrame()
+    bayes = tables.get("growth_models", empty)
+    if bayes.empty:
+        return {}
+    ml = tables.get("frequentist_growth_models", empty)
+    comparison = tables.get("model_comparison", empty)
+    d_bayes, d_ml = tables.get("effect_sizes", empty), tables.get("frequentist_effect_sizes",
+                                                                  empty)
+    out: dict[str, list[dict]] = {}
+    for spec in specs.values():
+        models = bayes.loc[bayes["measure"] == spec.name, "model"].unique()
+        name = TITLES.get(spec.kind, (f"Other ({spec.kind})", ""))[0]
+        for model in models:
+            out.setdefault(name, []).append(
+                {"measure": spec.label or spec.name, "model": model,
+                 **_cells(spec, model, bayes, ml), **_fit_cells(spec.name, model, comparison),
+                 **_d_cells(spec.name, model, d_bayes, d_ml)})
+    return {name: pd.DataFrame(rows) for name, rows in sorted(out.items(), reverse=True)}
+
+
+def paper_table(fits: list, data: pd.DataFrame, *, kind: str = "outcome") -> pd.DataFrame:
+    """One of the paper's growth tables (Table 5: ``kind="outcome"``; Table 3: ``"process"``)
+    from fits, with the ML estimates (fitted here) beside the Bayesian ones.
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+        Both variants per spec (specs of other kinds are ignored).
+    data : pandas.DataFrame
+        The register the fits used (ML fits, baseline SD).
+    kind : str
+        Spec kind: ``"outcome"``, ``"process"`` or another kind of one's own specs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, model, then ``ML`` and ``Bayes`` columns per quantity, AIC, ELPD, d (text).
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> fits = mb.fit_specs(mb.load_specs(), mb.load_register().data)  # doctest: +SKIP
+    >>> mb.paper_table(fits, mb.load_register().data, kind="outcome")  # doctest: +SKIP
+    """
+    from mbtbayes import compare
+    from mbtbayes.core.errors import SpecError
+    from mbtbayes.growth import summaries
+
+    specs = {f.spec.name: f.spec for f in fits if f.spec.kind == kind}
+    chosen = [f for f in fits if f.spec.name in specs]
+    if not chosen:
+        raise SpecError(f"no fits of kind '{kind}'; the fits' kinds are "
+                        f"{', '.join(sorted({f.spec.kind for f in fits}))}")
+    ml = compare.frequentist_fits(specs, data, log=lambda _: None)
+    tables = {"growth_models": summaries.growth_table(chosen),
+              "effect_sizes": summaries.effect_sizes(chosen, data),
+              "model_comparison": compare.model_comparison_table(
+                  summaries.model_comparison(chosen), ml),
+              "frequentist_growth_models": compare.frequentist_growth_table(ml),
+              "frequentist_effect_sizes": compare.frequentist_effect_sizes(ml, specs, data)}
+    return next(iter(paper_tables(tables, specs).values()))
+
+
+def paper_tables_markdown(tables: dict[str, pd.DataFrame], specs: dict, *, label: str) -> str:
+    """``paper_tables.md``: the tables of :func:`paper_tables` with their titles and notes."""
+    titles = {name: title for name, title in TITLES.values()}
+    parts = [f"Data: {label}", "", "# Growth models in the layout of the paper's Tables 3 and 5",
+             "", NOTE]
+    for name, table in paper_tables(tables, specs).items():
+        parts += ["", f"## {name}. {titles.get(name, '')}".rstrip(". "), "",
+                  markdown_table(table)]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,395 @@
+"""The report's sections, after the Bayesian Analysis Reporting Guidelines (Kruschke 2021,
+*Nat Hum Behav* 5:1282): data, models and priors, computation, posteriors, decisions with
+their ROPE, model comparison, concordance with the frequentist analysis, sensitivity, the joint
+model, and reproducibility.
+
+Every section renders from the tables the run made; a section whose tables are absent is left
+out (sensitivity and joint model appear only when ``sensitivity`` / ``joint_model`` exist).
+
+Examples
+--------
+>>> blocks = report_blocks(inputs)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from mbtbayes.report.document import Banner, Bullets, Heading, Image, Paragraph, Table
+from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, decision, headline
+from mbtbayes.report.paper_tables import NOTE, TITLES, paper_tables
+
+SYNTHETIC_FLAG = ("SYNTHETIC DATA - simulated to match the paper's published numbers; these "
+                  "results say nothing about real patients")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report is made from.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        The run's tables by file stem (as written, before the ``data_source`` column).
+    fits : list of GrowthFit
+    specs : dict of str to ModelSpec
+    figures : dict of str to Figure
+    run : dict
+        The ``run.json`` record.
+    label : str
+        What the data are.
+    synthetic : bool
+    """
+
+    tables: dict[str, pd.DataFrame]
+    fits: list
+    specs: dict
+    figures: dict
+    run: dict = field(default_factory=dict)
+    label: str = ""
+    synthetic: bool = False
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A table if the run made it and it has rows."""
+        table = self.tables.get(name)
+        return None if table is None or table.empty else table
+
+
+def pick(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The named columns that the table has, in that order."""
+    return table[[c for c in columns if c in table.columns]]
+
+
+def _figure(inputs: ReportInputs, name: str) -> list:
+    fig = inputs.figures.get(name)
+    return [Image(fig.path, fig.title, f"**{fig.title}.** {fig.caption}")] if fig else []
+
+
+def _flag(inputs: ReportInputs) -> list:
+    return [Banner(SYNTHETIC_FLAG)] if inputs.synthetic else []
+
+
+# ---------------------------------------------------------------- summary and data
+
+
+def summary_section(inputs: ReportInputs) -> list:
+    """The answer first: the headline tables and lines."""
+    parts = headline(inputs.tables)
+    blocks = [Heading("Summary"), *_flag(inputs), Paragraph(f"Data: {inputs.label}.")]
+    if not parts["growth"].empty:
+        blocks.append(Table(parts["growth"], GROWTH_TITLE))
+    if not parts["remission"].empty:
+        blocks.append(Table(parts["remission"], REMISSION_TITLE))
+    return blocks + [Paragraph(line) for line in parts["lines"]]
+
+
+def data_section(inputs: ReportInputs) -> list:
+    """What the data are, how many patients and assessments, what is missing."""
+    blocks = [Heading("Data"), *_flag(inputs), Paragraph(f"Source: {inputs.label}.")]
+    record = inputs.run.get("data", {})
+    if record.get("sha256"):
+        blocks.append(Paragraph(f"SHA-256 of {record.get('sha256_of', 'the data')}: "
+                                f"`{record['sha256']}`."))
+    if inputs.table("data_summary") is not None:
+        blocks.append(Table(inputs.tables["data_summary"],
+                            "Patients, assessments and assessments per patient by period"))
+    if inputs.table("missing_values") is not None:
+        blocks.append(Table(inputs.tables["missing_values"],
+                            "Missing values per measure (kept; each model uses the observed "
+                            "values, nothing is imputed)"))
+    return blocks
+
+
+# ---------------------------------------------------------------- models and priors
+
+
+def prior_text(prior: dict) -> str:
+    """A prior as a formula, e.g. ``Normal(0, 1)`` or ``SD ~ HalfNormal(0.0556)``.
+
+    Examples
+    --------
+    >>> prior_text({"dist": "Normal", "mu": 0, "sigma": {"dist": "HalfNormal", "sigma": 1.0}})
+    'Normal(0, SD), SD ~ HalfNormal(1)'
+    """
+    args = {k: v for k, v in prior.items() if k != "dist"}
+    nested = {k: v for k, v in args.items() if isinstance(v, dict)}
+    plain = [f"{v:g}" if isinstance(v, int | float) else str(v) for k, v in args.items()
+             if k not in nested]
+    text = f"{prior.get('dist', '?')}({', '.join(plain + ['SD'] * len(nested))})"
+    return text + "".join(f", SD ~ {prior_text(v)}" for v in nested.values())
+
+
+def models_section(inputs: ReportInputs) -> list:
+    """Likelihood, formulas, every prior written out, ROPE and the effect-size definition."""
+    if not inputs.specs:
+        return []
+    blocks = [Heading("Models and priors"), *_flag(inputs), Paragraph(
+        "Growth model per measure (Gaussian): y_ij = x_ij'beta + u0_i + u1_i t_ij + e_ij, with "
+        "patient intercept u0_i ~ Normal(0, sd_intercept), patient slope u1_i ~ Normal(0, "
+        "sd_slope) (independent unless the spec says correlated, then LKJ) and residual "
+        "e_ij ~ Normal(0, sigma). The fixed effects x'beta come from the Bambi formula; the "
+        "patient effects are integrated out analytically (marginal likelihood), which is "
+        "also the likelihood of the leave-one-patient-out LOO. Each measure has two models, "
+        "as the paper: linear, and with the period predictor on intercept and slope.")]
+    specs = pd.DataFrame([{"measure": s.name, "label": s.label, "kind": s.kind,
+                           "linear": s.formulas.get("linear", ""),
+                           "period": s.formulas.get("period", ""),
+                           "patient effects": "correlated (LKJ)" if s.correlated
+                           else "independent"} for s in inputs.specs.values()])
+    blocks.append(Table(specs, "Formulas per measure"))
+    priors = pd.DataFrame([{"measure": s.name, **{term: prior_text(p)
+                                                  for term, p in s.priors.items()}}
+                           for s in inputs.specs.values()]).fillna("")
+    if len(priors.columns) > 1:
+        blocks.append(Table(priors, "Priors by term, as fitted (weakly informative, scaled "
+                                    "to each measure's range; SDs half-normal). Patient "
+                                    "effects: Normal(0, SD) with the SD's prior given"))
+    ropes = pd.DataFrame([{"measure": s.name, "rope_half_width": s.rope,
+                           "d_months": f"{s.d_months[0]:g}-{s.d_months[1]:g}",
+                           "justification": s.rope_justification} for s in inputs.specs.values()])
+    blocks += [Table(ropes, "Region of practical equivalence (ROPE) for level differences; "
+                            "for slope differences the half-width is divided by the later d "
+                            "month"), *_binary_methods(inputs)]
+    return blocks
+
+
+def _binary_methods(inputs: ReportInputs) -> list:
+    rows = []
+    for name in ("remission", "start_end_change", "adherence"):
+        table = inputs.table(name)
+        if table is not None and {"model", "method"} <= set(table.columns):
+            cols = ["model", "method"] + (["prior"] if "prior" in table else [])
+            for r in table[cols].drop_duplicates().itertuples(index=False):
+                rows.append({"table": name, **r._asdict()})
+    return [Table(pd.DataFrame(rows), "Binary and time-to-event models: method and prior")] \
+        if rows else []
+
+
+# ---------------------------------------------------------------- computation
+
+
+def computation_section(inputs: ReportInputs) -> list:
+    """Software, sampler, seeds, the diagnostics gate and every fit's diagnostics."""
+    run = inputs.run
+    blocks = [Heading("Computation"), *_flag(inputs)]
+    versions = run.get("versions", {})
+    if versions:
+        blocks.append(Paragraph("Software: " + ", ".join(f"{k} {v}" for k, v in
+                                                         versions.items()) + "."))
+    sampler = run.get("sampler", {})
+    if sampler:
+        gate = sampler.get("gate", {})
+        settings = {k: v for k, v in sampler.items() if k not in ("gate", "retry")}
+        blocks.append(Bullets([
+            *(["Sampler: " + ", ".join(f"{k} = {v}" for k, v in settings.items())]
+              if settings else []),
+            "Diagnostics gate: " + ", ".join(f"{k} {v}" for k, v in gate.items())
+            + "; a failing fit is refitted once (" + ", ".join(
+                f"{k} x{v}" if k != "target_accept" else f"{k} {v}"
+                for k, v in sampler.get("retry", {}).items())
+            + ") and kept with passed = False if it still fails.",
+            f"Seeds: run seed {run.get('seeds', {}).get('run')}; each fit's seed derives "
+            "from it and the fit's name (listed in run.json)."]))
+    diagnostics = inputs.table("diagnostics")
+    if diagnostics is not None:
+        failed = diagnostics[~diagnostics["passed"].astype(bool)]
+        blocks.append(Paragraph(
+            f"{len(diagnostics) - len(failed)} of {len(diagnostics)} growth fits passed the "
+            "gate." + ("" if failed.empty else " **FAILED: " + ", ".join(failed["fit"])
+                       + "** (flagged passed = False in every table that uses them).")))
+        blocks.append(Table(pick(diagnostics, [
+            "fit", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "attempts",
+            "draws", "n_obs", "n_excluded", "n_patients", "passed", "seconds"]),
+            "Diagnostics per growth fit (R-hat, bulk and tail ESS over every sampled "
+            "parameter; rows used and excluded for a missing value)"))
+    return blocks
+
+
+# ---------------------------------------------------------------- posteriors
+
+
+def posteriors_section(inputs: ReportInputs) -> list:
+    """Trajectories, the paper's tables with Bayesian columns, prior vs posterior, PPC."""
+    blocks = [Heading("Posterior distributions"), *_flag(inputs)]
+    for name in inputs.figures:
+        if name.startswith("trajectories_"):
+            blocks += _figure(inputs, name)
+    titles = {name: title for name, title in TITLES.values()}
+    for name, table in paper_tables(inputs.tables, inputs.specs).items():
+        blocks += [Heading(f"{name}: {titles.get(name, '')}".rstrip(": "), 3),
+                   Table(table, NOTE)]
+    blocks += _figure(inputs, "prior_posterior")
+    if inputs.table("variance_explained") is not None:
+        blocks.append(Table(pick(inputs.tables["variance_explained"],
+                                 ["measure", "mean", "hdi_low", "hdi_high", "passed"]),
+                            "Share of between-patient intercept variance explained by period "
+                            "(posterior mean, 95% HDI; the paper: 0-5%)"))
+    if inputs.table("ppc") is not None:
+        blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc"),
+                   Table(inputs.tables["ppc"], "Posterior predictive checks per measure, "
+                                               "model and statistic")]
+    return blocks
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def decisions_section(inputs: ReportInputs) -> list:
+    """Period contrasts with their ROPE decisions, effect sizes, remission and adherence."""
+    blocks = [Heading("Decisions"), *_flag(inputs), Paragraph(
+        "Decision rule (Kruschke 2018): a difference when the 95% HDI lies wholly outside the "
+        "ROPE, negligible when wholly inside it, otherwise undecided (\"too imprecise\" when "
+        "the HDI is wider than the ROPE, so that no amount of shifting could put it inside). "
+        "p_direction is the posterior probability of the sign; p_rope the posterior "
+        "probability inside the ROPE.")]
+    effects = inputs.table("period_effects")
+    if effects is not None:
+        decided = effects.assign(decision=[decision(r.hdi_low, r.hdi_high, r.rope_high)
+                                           for r in effects.itertuples(index=False)])
+        blocks += _figure(inputs, "period_contrasts")
+        blocks.append(Table(pick(decided, [
+            "measure", "contrast", "mean", "hdi_low", "hdi_high", "p_direction", "rope_low",
+            "rope_high", "p_rope", "decision", "passed"]),
+            "Period II - I: at month 0 (intercept), per month (slope), at 24 months"))
+    if inputs.table("effect_sizes") is not None:
+        blocks += _figure(inputs, "effect_sizes")
+        blocks.append(Table(pick(inputs.tables["effect_sizes"], [
+            "measure", "period", "change_mean", "sd_basis", "sd_mean", "d_mean", "d_hdi_low",
+            "d_hdi_high", "passed"]), "Cohen's d of the 0-24 month change (95% HDI)"))
+    blocks += _binary_decisions(inputs)
+    return blocks
+
+
+def _binary_decisions(inputs: ReportInputs) -> list:
+    blocks = []
+    if inputs.table("remission") is not None:
+        blocks += [Heading("Remission", 3), *_figure(inputs, "remission"),
+                   Table(pick(inputs.tables["remission"], [
+                       "behaviour", "period", "model", "n_at_risk", "n_remitted", "p_mean",
+                       "p_hdi_low", "p_hdi_high", "p_period_diff", "p_diff_hdi_low",
+                       "p_diff_hdi_high", "prob_ii_worse", "passed"]),
+                       "Remission per period; prob_ii_worse = P(remission lower in Period II)")]
+    if inputs.table("start_end_change") is not None:
+        blocks += [Heading("Start-end change", 3), Table(pick(
+            inputs.tables["start_end_change"], [
+                "behaviour", "period", "model", "n_pairs", "p_start_mean", "p_end_mean",
+                "change_mean", "change_hdi_low", "change_hdi_high", "prob_decrease",
+                "prob_ii_worse", "passed"]), "Paired change from start to end of treatment")]
+    if inputs.table("adherence") is not None:
+        blocks += [Heading("Adherence", 3), Table(pick(inputs.tables["adherence"], [
+            "outcome", "period", "model", "quantity", "n", "n_events", "mean", "hdi_low",
+            "hdi_high", "diff_mean", "prob_ii_worse", "worse_if", "passed"]),
+            "Drop-out, short treatments, duration and attendance by period")]
+    return blocks
+
+
+# ---------------------------------------------------------------- comparison, concordance
+
+
+def comparison_section(inputs: ReportInputs) -> list:
+    """LOO beside AIC."""
+    table = inputs.table("model_comparison")
+    if table is None:
+        return []
+    return [Heading("Model comparison"), *_flag(inputs), *_figure(inputs, "loo_aic"),
+            Table(pick(table, ["measure", "elpd_diff", "elpd_diff_se", "max_pareto_k",
+                               "loo_method", "loo_reliable", "aic_linear", "aic_period",
+                               "lrt_p_value", "passed"]),
+                  "ELPD(period) - ELPD(linear) by leave-one-patient-out LOO on the marginal "
+                  "likelihood (> 0 favours period), beside AIC and the likelihood-ratio test")]
+
+
+def concordance_section(inputs: ReportInputs) -> list:
+    """Where the frequentist and Bayesian conclusions agree, and why they differ."""
+    from mbtbayes.compare import concordance_summary
+
+    table = inputs.table("concordance")
+    if table is None:
+        return []
+    return [Heading("Concordance with the frequentist analysis"), *_flag(inputs),
+            *[Paragraph(line) for line in concordance_summary(table).splitlines()],
+            Table(pick(table, CONCORDANCE_COLUMNS),
+                  "Each research question, frequentist and Bayesian side by side (full table "
+                  "with tests, intervals and rules: concordance.csv)")]
+
+
+CONCORDANCE_COLUMNS = [
+    "question", "subject", "frequentist_estimate", "p_value", "bayes_estimate", "hdi_low",
+    "hdi_high", "frequentist_decision", "bayes_decision", "agree",
+    "frequentist_existence", "bayes_existence", "agree_existence", "frequentist_equivalence",
+    "bayes_equivalence", "agree_equivalence", "frequentist_model_choice",
+    "bayes_model_choice", "agree_model_choice", "passed"]
+"""Concordance columns the report shows (those the table has): one decision per approach,
+or one per layer (existence, equivalence, model choice)."""
+
+
+# ---------------------------------------------------------------- sensitivity, joint model
+
+
+def sensitivity_section(inputs: ReportInputs) -> list:
+    """How the conclusions move under other priors, likelihoods and structures."""
+    table = inputs.table("sensitivity")
+    if table is None:
+        return []
+    blocks = [Heading("Sensitivity"), *_flag(inputs)]
+    if "conclusion_changed" in table:
+        changed = table[table["conclusion_changed"].astype(bool)]
+        blocks.append(Paragraph(f"The conclusion changes in {len(changed)} of {len(table)} "
+                                "settings." + ("" if changed.empty else " Changed: " + "; ".join(
+                                    f"{r.measure} {r.analysis} {r.setting}"
+                                    for r in changed.itertuples(index=False)) + ".")))
+    return blocks + [*_figure(inputs, "sensitivity"),
+                     Table(table, "Sensitivity analyses (sensitivity.csv)")]
+
+
+def joint_section(inputs: ReportInputs) -> list:
+    """The joint model of the outcomes beside the single-outcome models."""
+    table = inputs.table("joint_model")
+    if table is None:
+        return []
+    return [Heading("Joint model"), *_flag(inputs), *_figure(inputs, "joint_model"),
+            Table(table, "Joint model of the outcomes (joint_model.csv)")]
+
+
+# ---------------------------------------------------------------- reproducibility
+
+
+def reproducibility_section(inputs: ReportInputs) -> list:
+    """How to repeat the run and check that nothing changed."""
+    run = inputs.run
+    blocks = [Heading("Reproducibility"), *_flag(inputs)]
+    items = []
+    if run.get("command_line"):
+        items.append(f"Command: `{run['command_line']}`")
+    if run.get("data", {}).get("sha256"):
+        items.append(f"Data SHA-256: `{run['data']['sha256']}`")
+    if run.get("mapping"):
+        items.append(f"Mapping SHA-256: `{run['mapping']['sha256']}`")
+    items += ["`run.json`: command line, options, versions, sampler settings, seeds of every "
+              "fit, SHA-256 of data and specs.",
+              "`fits/*.nc`: posterior draws of every growth fit (ArviZ netCDF).",
+              "Every table as CSV (full precision) and Markdown (rounded), each with a "
+              "`data_source` column."]
+    blocks.append(Bullets(items))
+    specs = run.get("specs", {})
+    if specs:
+        blocks.append(Table(pd.DataFrame([{"spec": k, "file": v.get("file") or "(made in code)",
+                                           "sha256": v["sha256"]} for k, v in specs.items()]),
+                            "Model specs and their SHA-256"))
+    return blocks
+
+
+SECTIONS = (summary_section, data_section, models_section, computation_section,
+            posteriors_section, decisions_section, comparison_section, concordance_section,
+            sensitivity_section, joint_section, reproducibility_section)
+"""The report's sections, in order."""
+
+
+def report_blocks(inputs: ReportInputs) -> list:
+    """Every block of the report, section by section."""
+    blocks = []
+    for section in SECTIONS:
+        blocks += section(inputs)
+    return blocks

@@ -1,0 +1,92 @@
+"""One figure style for every figure: readable in print and in grey.
+
+Periods differ in lightness (dark blue vs light orange), line style and marker, so that a
+grey-scale print keeps them apart; pooled estimates are mid-grey; frequentist estimates are
+open markers beside the filled Bayesian ones. Every figure names its interval in its labels.
+
+Examples
+--------
+>>> with figure_style():
+...     fig, ax = new_figure(1, 1)
+>>> PERIOD["I"]["marker"], PERIOD["II"]["linestyle"]
+('o', '--')
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+PERIOD: dict[str, dict] = {
+    "I": {"color": "#1b2a49", "linestyle": "-", "marker": "o", "label": "Period I"},
+    "II": {"color": "#e08a1e", "linestyle": "--", "marker": "s", "label": "Period II"},
+    "pooled": {"color": "#8c8c8c", "linestyle": ":", "marker": "D", "label": "pooled"},
+}
+"""Colour, line style, marker and label per period."""
+
+ROPE_COLOR = "#d9d9d9"
+"""Fill of a region of practical equivalence."""
+
+INK = "#222222"
+"""Text, axes and reference lines."""
+
+DPI = 150
+"""Resolution of the PNG files (sharp in print at the report's width)."""
+
+RC = {
+    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.edgecolor": INK, "axes.labelcolor": INK,
+    "text.color": INK, "xtick.color": INK, "ytick.color": INK, "lines.linewidth": 1.6,
+    "errorbar.capsize": 0, "legend.frameon": False, "savefig.dpi": DPI,
+    "savefig.bbox": "tight", "figure.dpi": 100, "font.family": "DejaVu Sans",
+}
+
+
+def period_style(period: str) -> dict:
+    """Style of a period label; unknown labels get the pooled style with their own name."""
+    return PERIOD.get(str(period), PERIOD["pooled"] | {"label": str(period)})
+
+
+@contextlib.contextmanager
+def figure_style() -> Iterator[None]:
+    """The package's style for figures made and saved inside the block (restored after).
+
+    Figures are made without pyplot (:func:`new_figure`), so no display backend is involved
+    and nothing is kept in pyplot's registry.
+    """
+    import matplotlib
+
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def new_figure(rows: int, cols: int, *, width: float = 7.0, height: float | None = None,
+               **kwargs):
+    """A figure of ``rows`` x ``cols`` panels, ``width`` inches wide (the report's width).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, numpy.ndarray of Axes)
+    """
+    from matplotlib.figure import Figure
+
+    height = height if height is not None else 2.4 * rows + 0.6
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
+
+
+def save(fig, path: str | Path, *, caption: str | None = None) -> Path:
+    """Save a figure as PNG, with ``caption`` as its description."""
+    path = Path(path)
+    metadata = {"Software": "mbtbayes (matplotlib)"}
+    if caption:
+        metadata["Description"] = caption
+    fig.savefig(path, format="png", metadata=metadata)
+    return path
+
+
+def stamp(fig, text: str) -> None:
+    """A small note in the figure's lower left corner (e.g. ``SYNTHETIC data``)."""
+    fig.text(0.005, 0.003, text, fontsize=7, color="#b00020", ha="left", va="bottom")

@@ -1,0 +1,68 @@
+"""One real (quick) reanalysis through the command line, shared by the report tests."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SPECS = ("bsi", "wai_bonds")
+"""An outcome and a process measure (the latter with a covariate, the WAI version)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    out: Path
+    stdout: str
+    stderr: str
+    status: int
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory) -> Run:
+    """``mbtbayes reanalyze --quick`` on two specs of the bundled synthetic register."""
+    from mbtbayes.cli import main
+    from mbtbayes.growth.specs import models_dir
+
+    root = tmp_path_factory.mktemp("quick_run")
+    models = root / "models"
+    models.mkdir()
+    for name in SPECS:
+        shutil.copy(models_dir() / f"{name}.toml", models / f"{name}.toml")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["reanalyze", "--quick", "--models", str(models),
+                       "--out", str(root / "results")])
+    return Run(root / "results", out.getvalue(), err.getvalue(), status)
+
+
+@pytest.fixture(scope="session")
+def make_fit():
+    """A GrowthFit with given fixed-effect draws on the real design of a spec (no sampling)."""
+    import arviz as az
+    import numpy as np
+
+    from mbtbayes.core.sampling import Diagnostics
+    from mbtbayes.growth.design import make_design
+    from mbtbayes.growth.fit import GrowthFit
+    from mbtbayes.growth.specs import load_specs
+
+    def make(name: str, data, variant: str, beta, *, passed: bool = True) -> GrowthFit:
+        spec = load_specs()[name]
+        design = make_design(spec, data, variant=variant)
+        beta = np.asarray(beta, dtype=float)
+        beta = beta.reshape(1, -1, len(design.columns)) if beta.ndim < 3 else beta
+        chains, draws = beta.shape[:2]
+        ones = np.ones((chains, draws))
+        idata = az.from_dict(posterior={"beta": beta, "sd_intercept": 0.5 * ones,
+                                        "sd_slope": 0.02 * ones, "sigma": 0.3 * ones},
+                             dims={"beta": ["coef"]}, coords={"coef": list(design.columns)})
+        diagnostics = Diagnostics(1.0, 1000.0, 1000.0, 0, passed, 1, draws,
+                                  "" if passed else "R-hat 1.1 > 1.01")
+        return GrowthFit(spec, variant, design, idata, diagnostics, "test", 0.0)
+
+    return make

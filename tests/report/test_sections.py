@@ -1,0 +1,117 @@
+"""Sections render from the tables that exist; sensitivity, joint model and PPC appear only
+when their tables do (constructed here with the contract's columns, DESIGN.md)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from mbtbayes.report import write_report
+from mbtbayes.report.document import Heading, Paragraph
+from mbtbayes.report.document import Image as ImageBlock
+from mbtbayes.report.figures import make_figures
+from mbtbayes.report.sections import ReportInputs, prior_text, report_blocks
+
+
+def sensitivity() -> pd.DataFrame:
+    return pd.DataFrame({
+        "measure": ["bsi"] * 4, "analysis": ["prior_scale"] * 3 + ["student_t"],
+        "setting": ["1", "0.25", "0.1", "nu ~ Gamma(2, 0.1)"], "quantity": ["at_24"] * 4,
+        "mean": [0.17, 0.12, 0.05, 0.16], "hdi_low": [-0.07, -0.05, -0.03, -0.08],
+        "hdi_high": [0.41, 0.3, 0.06, 0.4],
+        "decision": ["undecided", "undecided", "negligible", "undecided"],
+        "conclusion_changed": [False, False, True, False], "method": ["refit"] * 4})
+
+
+def joint() -> pd.DataFrame:
+    return pd.DataFrame({
+        "outcome": ["bsi", "cip", "pooled"], "quantity": ["at_24", "at_24", "period effect"],
+        "joint_mean": [0.15, 0.05, 0.1], "joint_hdi_low": [-0.05, -0.1, -0.02],
+        "joint_hdi_high": [0.35, 0.2, 0.22], "single_mean": [0.17, 0.05, None],
+        "single_hdi_low": [-0.07, -0.14, None], "single_hdi_high": [0.41, 0.23, None]})
+
+
+def ppc() -> pd.DataFrame:
+    rows = []
+    for measure in ("bsi", "gaf"):
+        for model in ("linear", "period"):
+            for period in ("I", "II"):
+                for stat, wave, ppp in (("mean", "assessment 1", 0.41),
+                                        ("sd", "assessment 1", 0.98),
+                                        ("floor_share", "all", 0.5)):
+                    rows.append({"measure": measure, "model": model, "statistic": stat,
+                                 "period": period, "wave": wave, "observed": 1.4,
+                                 "predicted_mean": 1.41, "predicted_low": 1.3,
+                                 "predicted_high": 1.5, "ppp": ppp, "misfit": ppp > 0.975})
+    return pd.DataFrame(rows)
+
+
+def headings(blocks) -> list[str]:
+    return [b.text for b in blocks if isinstance(b, Heading) and b.level == 2]
+
+
+def test_optional_sections_are_absent_without_their_tables():
+    blocks = report_blocks(ReportInputs(tables={}, fits=[], specs={}, figures={}))
+    assert "Sensitivity" not in headings(blocks) and "Joint model" not in headings(blocks)
+    assert headings(blocks) == ["Summary", "Data", "Computation", "Posterior distributions",
+                                "Decisions", "Reproducibility"]
+
+
+def test_sensitivity_joint_and_ppc_render_with_figures(tmp_path):
+    tables = {"sensitivity": sensitivity(), "joint_model": joint(), "ppc": ppc()}
+    figures = make_figures(tmp_path, tables=tables, fits=[], data=pd.DataFrame(),
+                           synthetic=True)
+    assert set(figures) == {"sensitivity", "joint_model", "ppc"}
+    for fig in figures.values():
+        with Image.open(tmp_path / fig.path) as png:
+            assert png.width > 400
+    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures,
+                                        synthetic=True))
+    assert {"Sensitivity", "Joint model"} <= set(headings(blocks))
+    text = [b.text for b in blocks if isinstance(b, Paragraph)]
+    assert ("The conclusion changes in 1 of 4 settings. Changed: bsi prior_scale 0.1."
+            in text)
+    shown = {b.path for b in blocks if isinstance(b, ImageBlock)}
+    assert shown == {"figures/sensitivity.png", "figures/joint_model.png", "figures/ppc.png"}
+
+
+def test_a_joint_table_without_the_figure_columns_is_still_shown(tmp_path):
+    table = joint().drop(columns=["joint_mean"])
+    figures = make_figures(tmp_path, tables={"joint_model": table}, fits=[],
+                           data=pd.DataFrame(), synthetic=False)
+    assert figures == {}
+    blocks = report_blocks(ReportInputs(tables={"joint_model": table}, fits=[], specs={},
+                                        figures=figures))
+    assert "Joint model" in headings(blocks)
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_write_report_from_tables_alone(tmp_path, synthetic):
+    from mbtbayes.io.register import Register, load_register
+
+    bundled = load_register()
+    register = Register(bundled.data, "test data", synthetic, bundled.measures)
+    written = write_report(tmp_path, tables={"sensitivity": sensitivity()}, fits=[], specs={},
+                           register=register)
+    page = written["report.html"].read_text()
+    markdown = written["report.md"].read_text()
+    assert "<h2 id=\"sensitivity\">Sensitivity</h2>" in page
+    assert page.count("data:image/png;base64,") == 1
+    sections = markdown.count("\n## ")
+    if synthetic:  # the flag on every page and in every section
+        assert '<div class="banner" role="alert">SYNTHETIC DATA' in page
+        assert markdown.count("> **SYNTHETIC DATA") == sections
+        assert page.count('<p class="flag">SYNTHETIC DATA') == sections
+    else:
+        assert "SYNTHETIC" not in page and "SYNTHETIC" not in markdown
+
+
+@pytest.mark.parametrize(("prior", "text"), [
+    ({"dist": "Normal", "mu": 0, "sigma": 1.0}, "Normal(0, 1)"),
+    ({"dist": "HalfNormal", "sigma": 0.0556}, "HalfNormal(0.0556)"),
+    ({"dist": "Normal", "mu": 0, "sigma": {"dist": "HalfNormal", "sigma": 1.0}},
+     "Normal(0, SD), SD ~ HalfNormal(1)"),
+])
+def test_priors_are_written_out(prior, text):
+    assert prior_text(prior) == text
