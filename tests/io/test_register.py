@@ -199,3 +199,11 @@ def test_unreadable_inputs(tmp_path):
         load_register(tmp_path / "x.ods")
     with pytest.raises(SpecError, match="mapping file not found"):
         read_mapping(tmp_path / "nope.toml")
+
+
+def test_a_synthetic_table_given_as_a_dataframe_is_labelled_synthetic():
+    from mbtbayes.io.synthetic import simulate_register
+
+    assert load_register(simulate_register(seed=2)).synthetic
+    real = simulate_register(seed=2).drop(columns="dataset")
+    assert not load_register(real).synthetic

@@ -163,7 +163,7 @@ def _read(data: DataLike, spec: ColumnMapping,
           encoding: str | None) -> tuple[RawTable, str, bool]:
     """The raw table, its name for messages, and whether it is synthetic."""
     if isinstance(data, pd.DataFrame):
-        return RawTable(data), _name(data), False
+        return RawTable(data), _name(data), _is_synthetic(data, spec)
     raw = read_raw(bundled_path() if data is None else data, encoding=encoding)
     return raw, _name(data), data is None or _is_synthetic(raw.frame, spec)
 
