@@ -254,7 +254,8 @@ class Sampler:
         tuple
             ``(idata, Diagnostics)``.
         """
-        extra = {} if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)}
+        extra = ({"nuts_sampler_kwargs": {"save_warmup": False}}
+                 if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)})
 
         def sample(seed: int, draws: int, tune: int, target_accept: float):
             with quiet():
