@@ -39,6 +39,11 @@ from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
 from mbtbayes.growth.priors import bambi_priors
 from mbtbayes.growth.specs import ModelSpec
 
+NUTPIE = {"low_rank_modified_mass_matrix": True}
+"""nutpie's low-rank mass-matrix adaptation: with predictors not centred, the intercept and the
+coefficients of far-from-zero covariates are correlated a posteriori; a diagonal mass matrix
+then mixes them ten times slower (measured: bulk ESS 130 vs 1170 per 1200 draws)."""
+
 KFOLD_WEIGHT = "kfold_weight"
 """Data container of the K-fold graph: each row's likelihood weight (0 = left out)."""
 
@@ -86,7 +91,8 @@ class BambiEngine:
         model = self.build(spec, design, variant=variant)
         model.build()
         names = population_names(model) + list(design.effects)
-        idata, diag = self.sampler.sample_bambi(model, seed=seed, var_names=names, gate=gate)
+        idata, diag = self.sampler.sample_bambi(model, seed=seed, var_names=names, gate=gate,
+                                                nutpie_kwargs=NUTPIE)
         idata.posterior = idata.posterior.drop_vars(
             [v for v in idata.posterior.data_vars if v.endswith("_log__")])
         params = tidy_parameters(idata.posterior, spec, design, model)
@@ -105,7 +111,7 @@ class BambiEngine:
             key=("bambi-kfold", spec.name, variant),
             build=lambda data: weighted_model(self.build(spec, design, variant=variant),
                                               data[KFOLD_WEIGHT]),
-            data={KFOLD_WEIGHT: weight}, seed=seed, var_names=names)
+            data={KFOLD_WEIGHT: weight}, seed=seed, var_names=names, nutpie_kwargs=NUTPIE)
         params = tidy_parameters(idata.posterior, spec, design, fit.model)
         rows = weight == 0
         ll = patients.quadrature_loglik(

@@ -30,7 +30,7 @@ from scipy import sparse
 from scipy.special import gammaln, logsumexp
 
 LOG_2PI = float(np.log(2 * np.pi))
-NODES = {"gaussian": 1, "t": 7}
+NODES = {"gaussian": 1, "t": 9}
 """Quadrature nodes per patient effect: one is exact for the Gaussian family."""
 IRLS_STEPS = 8
 """Reweighting steps that find the centre of a Student-t patient's integrand."""

@@ -75,12 +75,22 @@ def _row(fit, statistic: str, period: str, wave: str, observed: float,
 
 
 def fit_ppc(fit) -> list[dict]:
-    """The posterior predictive check rows of one fit."""
-    y = fit.design.y
+    """The posterior predictive check rows of one fit.
+
+    Each statistic is computed by the same code on the observed and on the replicated data
+    (row 0 of a stacked array), so that identical data give identical statistics.
+    """
     yrep = fit.idata.posterior_predictive[fit.spec.measure].values
-    yrep = yrep.reshape(-1, yrep.shape[-1])
+    both = np.vstack([fit.design.y[None], yrep.reshape(-1, yrep.shape[-1])])
     periods, waves = _periods(fit), _waves(fit)
+    low, high = fit.spec.range
+    measure = schema.MEASURES.get(fit.spec.measure)
+    half = measure.step / 2 if measure is not None else 0.0
     rows = []
+
+    def add(statistic: str, period: str, wave: str, values: np.ndarray, n_obs: int) -> None:
+        rows.append(_row(fit, statistic, period, wave, float(values[0]), values[1:], n_obs))
+
     for period in sorted(set(periods)):
         in_period = periods == period
         if waves is not None:
@@ -88,23 +98,13 @@ def fit_ppc(fit) -> list[dict]:
             for wave in np.unique(values[in_period]):
                 idx = in_period & (values == wave)
                 label = f"{name} {_label(wave)}"
-                rows.append(_row(fit, "mean", period, label, float(y[idx].mean()),
-                                 yrep[:, idx].mean(axis=1), int(idx.sum())))
+                add("mean", period, label, both[:, idx].mean(axis=1), int(idx.sum()))
                 if idx.sum() >= 2:
-                    rows.append(_row(fit, "sd", period, label, float(y[idx].std(ddof=1)),
-                                     yrep[:, idx].std(axis=1, ddof=1), int(idx.sum())))
-        rows += _bound_rows(fit, period, y[in_period], yrep[:, in_period])
+                    add("sd", period, label, both[:, idx].std(axis=1, ddof=1), int(idx.sum()))
+        part = both[:, in_period]
+        add("floor_share", period, "all", (part <= low + half).mean(axis=1), part.shape[1])
+        add("ceiling_share", period, "all", (part >= high - half).mean(axis=1), part.shape[1])
     return rows
-
-
-def _bound_rows(fit, period: str, y: np.ndarray, yrep: np.ndarray) -> list[dict]:
-    low, high = fit.spec.range
-    measure = schema.MEASURES.get(fit.spec.measure)
-    half = measure.step / 2 if measure is not None else 0.0
-    return [_row(fit, "floor_share", period, "all", float((y <= low + half).mean()),
-                 (yrep <= low + half).mean(axis=1), len(y)),
-            _row(fit, "ceiling_share", period, "all", float((y >= high - half).mean()),
-                 (yrep >= high - half).mean(axis=1), len(y))]
 
 
 def ppc_table(fits: list) -> pd.DataFrame:

@@ -288,8 +288,8 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
 def _split_formulas(raw: dict) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     formulas, auxiliary = {}, {}
     for variant, value in raw.items():
-        parts = [value] if isinstance(value, str) else list(value)
-        if not parts or not all(isinstance(p, str) for p in parts):
+        parts = [value] if isinstance(value, str) else value
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
             raise SpecError(f"formula '{variant}' must be a string or a list of strings")
         formulas[variant] = parts[0]
         if parts[1:]:
