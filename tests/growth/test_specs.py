@@ -196,3 +196,13 @@ def test_make_spec_for_the_bambi_engines_models():
     assert spec.covariates("period") == ("age",)
     with pytest.raises(SpecError, match="random must be 'slope' or 'intercept'"):
         make_spec(outcome="y", time="t", group="id", range=(0, 1), random="none")
+
+
+def test_example_specs_load_and_go_to_the_bambi_engine():
+    from mbtbayes.growth.specs import models_dir
+
+    specs = load_specs(models_dir() / "examples")
+    robust = specs["bsi_robust"]
+    assert robust.family == "t" and robust.engine_used == "bambi"
+    assert robust.sigma_modelled("period") and {"sigma_Intercept", "sigma_period", "nu"} <= set(
+        robust.priors)

@@ -94,7 +94,7 @@ class BambiEngine:
         idata, diag = self.sampler.sample_bambi(model, seed=seed, var_names=names, gate=gate,
                                                 nutpie_kwargs=NUTPIE)
         idata.posterior = idata.posterior.drop_vars(
-            [v for v in idata.posterior.data_vars if v.endswith("_log__")])
+            [v for v in idata.posterior.data_vars if v.endswith(("_log__", "_logodds__"))])
         params = tidy_parameters(idata.posterior, spec, design, model)
         _add_patient_level(idata, params, spec, design, seed=seed)
         return GrowthFit(spec, variant, design, idata, diag, self.sampler.options.sampler,

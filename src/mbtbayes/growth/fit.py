@@ -222,8 +222,9 @@ def growth_jobs(specs: dict[str, ModelSpec], data: pd.DataFrame, *,
 def fit_line(fit: GrowthFit, i: int, n: int) -> str:
     """One progress line for a finished fit."""
     d, design = fit.diagnostics, fit.design
-    return (f"[{i}/{n}] {fit.spec.name} {fit.variant} ({fit.engine}): n={design.y.size} "
-            f"(excluded {design.n_excluded}), {fit.seconds:.1f} s, max R-hat {d.max_r_hat:.3f}, "
+    return (f"[{i}/{n}] {fit.spec.name} {fit.variant}: n={design.y.size} "
+            f"(excluded {design.n_excluded}), {fit.engine} engine, {fit.seconds:.1f} s, "
+            f"max R-hat {d.max_r_hat:.3f}, "
             f"min ESS {d.min_ess_bulk:.0f}/{d.min_ess_tail:.0f}, divergences {d.divergences}, "
             + ("passed" if d.passed else f"FAILED the gate after {d.attempts} attempts "
                f"({d.reason})"))

@@ -216,13 +216,15 @@ class MarginalEngine:
 
 
 def _label_coefficients(idata, design: Design):
-    """Drop padding columns and label ``beta`` by the design's own columns.
+    """Drop padding columns and label ``beta`` by the design's own columns; drop nutpie's
+    unconstrained copies (``*_log__``).
 
     The compiled graph keeps the labels of the design it was first built from.
     """
     p = design.X.shape[1]
     beta = idata.posterior["beta"].isel(coef=slice(0, p))
-    idata.posterior = idata.posterior.drop_vars("beta").drop_dims("coef").assign(
+    extras = [v for v in idata.posterior.data_vars if v.endswith(("_log__", "_logodds__"))]
+    idata.posterior = idata.posterior.drop_vars(["beta", *extras]).drop_dims("coef").assign(
         beta=beta.assign_coords(coef=list(design.columns)))
     return idata
 
