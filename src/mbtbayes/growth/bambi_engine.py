@@ -28,13 +28,12 @@ import time as _time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
-from mbtbayes.growth.design import Design, bambi_model, check_prior_keys, make_design
+from mbtbayes.growth.design import Design, FitsData, bambi_model
 from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
 from mbtbayes.growth.priors import bambi_priors
 from mbtbayes.growth.specs import ModelSpec
@@ -49,7 +48,7 @@ KFOLD_WEIGHT = "kfold_weight"
 
 
 @dataclass
-class BambiEngine:
+class BambiEngine(FitsData):
     """Fits growth specs as Bambi models (patient effects sampled) behind the gate.
 
     Parameters
@@ -65,13 +64,6 @@ class BambiEngine:
         """The ``bambi.Model`` of a design, with the fit's priors."""
         frame = design.frame[list(spec.columns(variant))]
         return bambi_model(spec, frame, variant=variant, priors=bambi_priors(design.priors))
-
-    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
-            gate: bool = True):
-        """Fit one variant of a spec to long-format data (see :meth:`fit_design`)."""
-        design = make_design(spec, data, variant=variant)
-        check_prior_keys(spec, [design])
-        return self.fit_design(spec, design, variant=variant, seed=seed, gate=gate)
 
     def fit_design(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
                    gate: bool = True):

@@ -150,6 +150,18 @@ def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
         priors=fit_priors(spec, variant=variant, columns=columns, used=used))
 
 
+class FitsData:
+    """What both engines share: ``fit(spec, data, ...)`` builds the design, checks the prior
+    keys against it and calls the engine's ``fit_design``."""
+
+    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
+            gate: bool = True):
+        """Fit one variant of a spec to long-format data behind the gate -> GrowthFit."""
+        design = make_design(spec, data, variant=variant)
+        check_prior_keys(spec, [design])
+        return self.fit_design(spec, design, variant=variant, seed=seed, gate=gate)
+
+
 def bambi_model(spec: ModelSpec, frame: pd.DataFrame, *, variant: str, priors: dict | None = None):
     """The ``bambi.Model`` of a variant on the rows used.
 

@@ -35,15 +35,13 @@ import time as _time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
 from mbtbayes.growth.design import (
     Design,
-    check_prior_keys,
-    make_design,
+    FitsData,
     pad_design,
     prior_values,
     subset_design,
@@ -132,7 +130,7 @@ def _data_values(design: Design, priors: dict[str, np.ndarray]) -> dict[str, np.
 
 
 @dataclass
-class MarginalEngine:
+class MarginalEngine(FitsData):
     """Fits growth designs on the marginal graph, one compiled graph per structure.
 
     Parameters
@@ -148,13 +146,6 @@ class MarginalEngine:
     sampler: Sampler = field(default_factory=Sampler)
     width: int = 5
     name: str = "marginal"
-
-    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
-            gate: bool = True):
-        """Fit one variant of a spec to long-format data (see :meth:`fit_design`)."""
-        design = make_design(spec, data, variant=variant)
-        check_prior_keys(spec, [design])
-        return self.fit_design(spec, design, variant=variant, seed=seed, gate=gate)
 
     def fit_design(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
                    gate: bool = True, extras: bool = True):

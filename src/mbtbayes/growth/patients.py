@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln
 
 LOG_2PI = float(np.log(2 * np.pi))
 NODES = {"gaussian": 1, "t": 9}
@@ -136,13 +136,25 @@ def conditional(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None):
         A = np.stack([np.stack([_per_patient(wz[..., i] * Z[:, j], ind) for j in range(d)], -1)
                       for i in range(d)], -2)
         b = np.stack([_per_patient(wz[..., i] * resid, ind) for i in range(d)], -1)
-        C = np.linalg.inv(A + g_inv[:, None])
+        C = _inverse(A + g_inv[:, None])
         m = np.einsum("sgij,sgj->sgi", C, b)
         if draws.nu is not None:
             r = resid - np.einsum("nd,snd->sn", Z, m[:, group])
             v = draws.nu[:, None]
             weight = (v + 1) / (v * scale**2 + r**2)
     return m, C
+
+
+def _inverse(A: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of small symmetric matrices (closed form for 1 x 1 and 2 x 2)."""
+    if A.shape[-1] == 1:
+        return 1 / A
+    if A.shape[-1] == 2:
+        det = A[..., 0, 0] * A[..., 1, 1] - A[..., 0, 1] * A[..., 1, 0]
+        adj = np.stack([np.stack([A[..., 1, 1], -A[..., 0, 1]], -1),
+                        np.stack([-A[..., 1, 0], A[..., 0, 0]], -1)], -2)
+        return adj / det[..., None, None]
+    return np.linalg.inv(A)
 
 
 def draw_effects(draws: Draws, rng: np.random.Generator, **data) -> np.ndarray:
@@ -167,36 +179,78 @@ def quadrature_loglik(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None,
     :data:`NODES`), centred and scaled by :func:`conditional`. Patients without rows get 0.
     """
     nodes = nodes or NODES[family]
-    data = {"y": y, "X": X, "Z": Z, "group": group, "n_groups": n_groups, "X_sigma": X_sigma}
+    order = np.argsort(group, kind="stable")  # rows by patient: per-patient sums by reduceat
+    data = {"y": y[order], "X": X[order], "Z": Z[order], "group": group[order],
+            "n_groups": n_groups, "X_sigma": None if X_sigma is None else X_sigma[order]}
     out = [_quadrature(draws.take(slice(s, s + CHUNK)), nodes, **data)
            for s in range(0, len(draws.beta), CHUNK)]
-    counts = np.bincount(group, minlength=n_groups)
-    return np.where(counts[None] > 0, np.concatenate(out), 0.0)
+    return np.concatenate(out)
 
 
 def _quadrature(draws: Draws, nodes: int, *, y, X, Z, group, n_groups, X_sigma):
+    """:func:`quadrature_loglik` for rows sorted by patient."""
     m, C = conditional(draws, y=y, X=X, Z=Z, group=group, n_groups=n_groups, X_sigma=X_sigma)
     L = np.linalg.cholesky(C)
-    x, w = np.polynomial.hermite_e.hermegauss(nodes)
     d = m.shape[-1]
-    grid = np.stack(np.meshgrid(*[x] * d, indexing="ij"), -1).reshape(-1, d)
-    log_w = (np.log(w)[np.stack(np.meshgrid(*[np.arange(nodes)] * d, indexing="ij"), -1)
-                       .reshape(-1, d)].sum(-1) + 0.5 * (grid**2).sum(-1))
-    ind = indicator(group, n_groups)
-    mean = draws.beta @ X.T
-    scale = draws.scale(X_sigma, len(y))
-    cov = draws.covariance()
+    grid, log_w = _nodes(nodes, d)
+    present = np.unique(group)
+    starts = np.searchsorted(group, present)
+    # eta at node z: the centre's eta plus W z, with W = Z L of the row's patient: (S, n, d).
+    centre = draws.beta @ X.T + np.einsum("nd,snd->sn", Z, m[:, group])
+    W = [np.ascontiguousarray(w) for w in np.moveaxis(
+        np.einsum("ni,snij->snj", Z, L[:, group]), -1, 0)]
+    pointwise = _pointwise(y, draws.scale(X_sigma, len(y)), draws.nu)
+    const, a0, a1, A2 = _prior_terms(m, L, draws.covariance())
+    best = np.full(m.shape[:2], -np.inf)
+    total = np.zeros(m.shape[:2])
+    for point, lw in zip(grid, log_w, strict=True):  # a running log-sum-exp over the nodes
+        term = np.zeros(m.shape[:2])
+        eta = centre + sum(wj * zj for wj, zj in zip(W, point, strict=True))
+        term[:, present] = np.add.reduceat(pointwise(eta), starts, axis=1)
+        quad = a0 + sum(a1[..., i] * point[i] + sum(A2[..., i, j] * point[i] * point[j]
+                                                   for j in range(d)) for i in range(d))
+        term += lw - 0.5 * quad
+        new = np.maximum(best, term)
+        total = total * np.exp(best - new) + np.exp(term - new)
+        best = new
+    out = const + best + np.log(total)
+    out[:, np.setdiff1d(np.arange(n_groups), present)] = 0.0
+    return out
+
+
+def _nodes(nodes: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Product Gauss-Hermite nodes in ``d`` dimensions and their log weights times the
+    standard normal's inverse kernel (so that the rule integrates the plain integrand)."""
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    index = np.stack(np.meshgrid(*[np.arange(nodes)] * d, indexing="ij"), -1).reshape(-1, d)
+    grid = x[index]
+    return grid, np.log(w)[index].sum(-1) + 0.5 * (grid**2).sum(-1)
+
+
+def _prior_terms(m, L, cov):
+    """The N(0, G) log-density at ``u = m + L z`` as ``const - (a0 + a1 z + z' A2 z) / 2``;
+    ``const`` includes ``log det L`` (the change of variables)."""
     g_inv, logdet_g = np.linalg.inv(cov), np.linalg.slogdet(cov)[1]
-    terms = []
-    for point, lw in zip(grid, log_w, strict=True):
-        u = m + np.einsum("sgij,j->sgi", L, point)
-        eta = mean + np.einsum("nd,snd->sn", Z, u[:, group])
-        ll = _per_patient(logpdf(y, eta, scale, draws.nu), ind)
-        prior = -0.5 * (d * LOG_2PI + logdet_g[:, None]
-                        + np.einsum("sgi,sij,sgj->sg", u, g_inv, u))
-        terms.append(ll + prior + lw)
-    log_det_l = np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
-    return log_det_l + logsumexp(np.stack(terms), axis=0)
+    gm = np.einsum("sij,sgj->sgi", g_inv, m)
+    a0 = np.einsum("sgi,sgi->sg", m, gm)
+    a1 = np.ascontiguousarray(2 * np.einsum("sgji,sgj->sgi", L, gm))
+    A2 = np.einsum("sgki,skl,sglj->sgij", L, g_inv, L, optimize=True)
+    const = (-0.5 * (m.shape[-1] * LOG_2PI + logdet_g[:, None])
+             + np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1))
+    return const, a0, a1, A2
+
+
+def _pointwise(y: np.ndarray, scale: np.ndarray, nu: np.ndarray | None):
+    """``eta -> logpdf(y | eta, scale[, nu])`` with the terms that do not depend on eta
+    computed once (the same density as :func:`logpdf`)."""
+    inv = 1 / scale
+    if nu is None:
+        const = -0.5 * LOG_2PI - np.log(scale)
+        return lambda eta: const - 0.5 * ((y - eta) * inv) ** 2
+    v = nu[:, None]
+    const = gammaln((v + 1) / 2) - gammaln(v / 2) - 0.5 * np.log(v * np.pi) - np.log(scale)
+    half, inv_v = (v + 1) / 2, 1 / v
+    return lambda eta: const - half * np.log1p(((y - eta) * inv) ** 2 * inv_v)
 
 
 def predictive(draws: Draws, effects: np.ndarray, rng: np.random.Generator, *, X, Z, group,
