@@ -110,6 +110,11 @@ def test_bambi_fit_predicts_checks_and_saves(robust, tmp_path):
     spec, data, fit = robust
     out = fit.model.predict(fit.idata, kind="response", inplace=False)
     assert out.posterior_predictive["score"].shape[-1] == len(fit.design.y)
+    import bambi as bmb
+
+    grid = bmb.interpret.predictions(fit.model, fit.idata, conditional={
+        "week": [0.0, 10.0], "arm": ["A", "B"], "age": [40.0]})
+    assert len(grid) == 4 and grid["estimate"].notna().all()
     loo = patient_loo(fit)
     assert loo.method == "psis_marginal_patient_quadrature"
     assert (loo.pareto_k > 0.7).mean() <= 0.02  # summed conditional: most patients above
