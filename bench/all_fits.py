@@ -17,7 +17,7 @@ synthetic register, exactly as ``mbtbayes reanalyze`` fits them, then
   timers' split of each fit.
 - How many fits passed the diagnostics gate first time, after the one refit, or not at all.
 - The summaries: total seconds of ``growth_tables``, per table and per inner function
-  (``az.summary``, HDI, marginal log-likelihood, PSIS-LOO), timed by wrapping the functions of
+  (``az.summary``, HDI, PSIS-LOO, contrasts through the design), timed by wrapping the functions of
   :mod:`mbtbayes.growth.summaries`; if the total exceeds ``--profile-threshold`` seconds, a second,
   cProfile'd pass shows where inside ArviZ/NumPy the time goes.
 
@@ -50,7 +50,8 @@ TARGET_SECONDS = 180.0
 LOG_LINE = re.compile(r"\[(\d+)/(\d+)\] (\S+) (\S+): .*?, ([\d.]+) s, ")
 TABLES = ("growth_table", "period_effects", "effect_sizes", "variance_explained",
           "model_comparison", "diagnostics_table")
-INNER = ("summary", "summarize_draws", "marginal_loglik", "psis_loo", "observed_baseline_sd")
+INNER = ("summary", "summarize_draws", "patient_loo", "period_contrasts", "change_draws",
+         "observed_baseline_sd")
 PROFILED = {"summary": "arviz", "loo": "arviz", "psislw": "arviz", "_psislw": "arviz",
             "hdi": "arviz", "ess": "arviz", "rhat": "arviz", "_mvn_block": "mbtbayes",
             "marginal_loglik": "mbtbayes", "from_dict": "arviz", "cholesky": "numpy",

@@ -194,14 +194,15 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Every Bayesian growth-model table of the contract, from a list of fits.
 
-    With an ``engine``, measures whose PSIS-LOO has a Pareto k above 0.7 are compared by
-    grouped K-fold refits instead (gated, seeded by the run seed, logged).
+    With ``engine`` (the run's engines), measures whose PSIS-LOO has a Pareto k above 0.7 are
+    compared by grouped K-fold refits instead (gated, seeded by the run seed, logged).
 
     Returns
     -------
     dict of str to DataFrame
         ``growth_models``, ``period_effects``, ``effect_sizes``, ``variance_explained``,
-        ``model_comparison`` and ``diagnostics``, as ``reanalyze`` writes them.
+        ``model_comparison``, ``diagnostics``, ``ppc`` and ``trajectories``, as ``reanalyze``
+        writes them.
 
     Examples
     --------
@@ -214,6 +215,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
     from mbtbayes.growth import summaries
     from mbtbayes.growth.loo import kfold_patients
+    from mbtbayes.growth.ppc import ppc_table
+    from mbtbayes.growth.trajectories import trajectory_table
 
     kfold = None
     if engine is not None:
@@ -226,6 +229,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
         "variance_explained": summaries.variance_explained(fits, data),
         "model_comparison": summaries.model_comparison(fits, kfold=kfold),
         "diagnostics": summaries.diagnostics_table(fits),
+        "ppc": ppc_table(fits),
+        "trajectories": trajectory_table(fits),
     }
 
 
@@ -241,21 +246,21 @@ def _specs_for(register, models, log) -> dict:
 
 def _engine(*, sampler: str, draws: int, chains: int, quick: bool):
     from mbtbayes.core.sampling import SamplerOptions
-    from mbtbayes.growth.marginal import engine_for
+    from mbtbayes.growth.engines import engines_for
 
     if quick:
-        return engine_for(SamplerOptions(sampler, 200, 200, 2))
-    return engine_for(SamplerOptions(sampler, draws, draws, chains))
+        return engines_for(SamplerOptions(sampler, 200, 200, 2))
+    return engines_for(SamplerOptions(sampler, draws, draws, chains))
 
 
 def _save_fits(fits: list, folder: Path) -> None:
-    from mbtbayes.core.arviz_api import save_posterior
+    """Each fit as ArviZ netCDF: posterior (patient effects included), per-patient
+    log-likelihood, observed and constant data, posterior predictive draws."""
+    from mbtbayes.core.arviz_api import save_inference
 
     (folder / "fits").mkdir()
-    names = ["beta", "sd_intercept", "sd_slope", "sigma", "corr"]
     for fit in fits:
-        save_posterior(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc",
-                       var_names=names)
+        save_inference(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc")
 
 
 def published(*, out: str | Path = "mbtbayes-published",

@@ -30,17 +30,20 @@ SD_INT, SD_SLOPE, SIGMA = 3.0, 0.2, 1.5
 def simulate(seed: int = 11, n: int = 120) -> pd.DataFrame:
     """Subjects in arms A and B, 1-6 visits at weeks 0..10, known growth parameters."""
     rng = np.random.default_rng(seed)
-    rows = []
+    rows, effects = [], {}
     for i in range(n):
         arm = "AB"[i % 2]
         u0, u1 = rng.normal(0, SD_INT), rng.normal(0, SD_SLOPE)
+        effects[f"s{i}"] = (u0, u1)
         weeks = np.sort(rng.choice(np.arange(0, 11, 2), size=rng.integers(1, 7), replace=False))
         for w in weeks:
             b = arm == "B"
             mean = (TRUTH["Intercept"] + TRUTH["arm[B]"] * b + u0
                     + (TRUTH["week"] + TRUTH["week:arm[B]"] * b + u1) * w)
             rows.append((f"s{i}", arm, float(w), mean + rng.normal(0, SIGMA)))
-    return pd.DataFrame(rows, columns=["subject", "arm", "week", "score"])
+    data = pd.DataFrame(rows, columns=["subject", "arm", "week", "score"])
+    data.attrs["effects"] = effects  # the simulated patient effects
+    return data
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +187,46 @@ def test_graph_likelihood_equals_marginal_mvn(spec, data, correlated):
                            sd_slope=np.array([0.3]), sigma=np.array([1.2]),
                            corr=np.array([rho]), n_groups=len(design.groups)).sum()
     assert float(got) == pytest.approx(want, rel=1e-10)
+
+
+def test_patient_effects_are_drawn_and_cover_the_simulated_ones(fits, data):
+    """Drawn from their exact conditional normal per posterior draw: the 95% intervals of the
+    simulated patients' intercepts and slopes cover the truth about 95% of the time."""
+    fit = fits[1]
+    post = fit.idata.posterior
+    assert post["1|subject"].dims == ("chain", "draw", "subject__factor_dim")
+    truth = np.array([data.attrs["effects"][s] for s in post["subject__factor_dim"].values])
+    for i, name in enumerate(["1|subject", "week|subject"]):
+        draws = post[name].values.reshape(-1, truth.shape[0])
+        low, high = np.quantile(draws, [0.025, 0.975], axis=0)
+        coverage = np.mean((low <= truth[:, i]) & (truth[:, i] <= high))
+        assert 0.88 <= coverage <= 1.0, (name, coverage)
+    # Shrinkage: the posterior means correlate with the simulated intercepts.
+    means = post["1|subject"].mean(("chain", "draw")).values
+    assert np.corrcoef(means, truth[:, 0])[0, 1] > 0.8
+
+
+def test_a_saved_fit_works_with_arviz(fits, tmp_path):
+    """loo, compare and plot_ppc on files loaded back, as a user would."""
+    import arviz as az
+    import matplotlib
+
+    from mbtbayes.core.arviz_api import save_inference
+    from mbtbayes.growth.loo import patient_loo
+
+    matplotlib.use("Agg")
+    paths = {}
+    for fit in fits:
+        paths[fit.variant] = tmp_path / f"score_{fit.variant}.nc"
+        save_inference(fit.idata, paths[fit.variant])
+    loaded = {v: az.from_netcdf(p) for v, p in paths.items()}
+    period = loaded["period"]
+    assert {"posterior", "log_likelihood", "observed_data", "constant_data",
+            "posterior_predictive", "sample_stats"} <= set(period.groups())
+    loo = az.loo(period)
+    assert loo.elpd_loo == pytest.approx(patient_loo(fits[1]).elpd, abs=0.05)  # float32 on disk
+    assert loo.n_data_points == 120 and float(loo.pareto_k.max()) < 0.7
+    table = az.compare(loaded)
+    assert list(table.index)[0] == "period"
+    az.plot_ppc(period, num_pp_samples=20)
+    assert period.constant_data["X"].shape == (fits[1].design.y.size, 4)

@@ -103,3 +103,33 @@ def save_posterior(idata, path, *, var_names: list[str]) -> None:
 
     posterior = idata.posterior[[v for v in var_names if v in idata.posterior]]
     az.InferenceData(posterior=posterior, sample_stats=idata.sample_stats).to_netcdf(str(path))
+
+
+LARGE = 100_000
+"""Arrays with more elements than this are written in single precision (patient effects,
+log-likelihood, predictive draws): halves the files, far below Monte Carlo error."""
+
+
+def add_groups(idata, groups: dict) -> None:
+    """Add (or replace) groups of an InferenceData, each an ``xarray.Dataset``."""
+    for name, dataset in groups.items():
+        if name in idata.groups():
+            setattr(idata, name, dataset)
+        else:
+            idata.add_groups({name: dataset})
+
+
+def save_inference(idata, path) -> None:
+    """Write an InferenceData to netCDF (h5netcdf), without warm-up groups, large float arrays
+    in single precision; ``az.from_netcdf`` reads it back."""
+    import arviz as az
+
+    groups = {}
+    for name in idata.groups():
+        if name.startswith("warmup"):
+            continue
+        dataset = idata[name]
+        small = {k: v.astype("float32") for k, v in dataset.data_vars.items()
+                 if v.dtype == "float64" and v.size > LARGE}
+        groups[name] = dataset.assign(small)
+    az.InferenceData(**groups).to_netcdf(str(path))

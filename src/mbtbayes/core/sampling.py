@@ -212,7 +212,7 @@ class Sampler:
 
     def sample_model(self, *, key: Hashable, build: Callable[[dict], object], data: dict,
                      seed: int, var_names: list[str], keep: list[str] | None = None,
-                     gate: bool = True):
+                     gate: bool = True, nutpie_kwargs: dict | None = None):
         """Sample a PyMC model built from data containers, behind the gate.
 
         With nutpie the graph is compiled once per ``key`` (from ``build(data)``) and reused
@@ -232,6 +232,8 @@ class Sampler:
         keep : list of str, optional
             Variables nutpie stores (default: every free and deterministic variable).
         gate : bool
+        nutpie_kwargs : dict, optional
+            Passed to ``nutpie.sample`` (e.g. ``low_rank_modified_mass_matrix``).
 
         Returns
         -------
@@ -243,18 +245,22 @@ class Sampler:
             return self.gated(lambda *a: self._pymc(model, *a), seed=seed,
                               var_names=var_names, gate=gate)
         compiled = self.compiled(key, lambda: build(data), keep=keep).with_data(**data)
-        return self.gated(lambda *a: self._nutpie(compiled, *a), seed=seed,
-                          var_names=var_names, gate=gate)
+        return self.gated(lambda *a: self._nutpie(compiled, *a, **(nutpie_kwargs or {})),
+                          seed=seed, var_names=var_names, gate=gate)
 
-    def sample_bambi(self, model, *, seed: int, var_names: list[str], gate: bool = True):
+    def sample_bambi(self, model, *, seed: int, var_names: list[str], gate: bool = True,
+                     nutpie_kwargs: dict | None = None):
         """Fit a ``bambi.Model`` behind the gate (Bambi compiles its own graph).
+
+        ``nutpie_kwargs`` go to nutpie (e.g. ``low_rank_modified_mass_matrix``).
 
         Returns
         -------
         tuple
             ``(idata, Diagnostics)``.
         """
-        extra = {} if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)}
+        extra = ({"nuts_sampler_kwargs": {"save_warmup": False, **(nutpie_kwargs or {})}}
+                 if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)})
 
         def sample(seed: int, draws: int, tune: int, target_accept: float):
             with quiet():
@@ -284,13 +290,14 @@ class Sampler:
         """How many graphs this sampler has compiled."""
         return len(self._compiled)
 
-    def _nutpie(self, compiled, seed: int, draws: int, tune: int, target_accept: float):
+    def _nutpie(self, compiled, seed: int, draws: int, tune: int, target_accept: float,
+                **kwargs):
         import nutpie
 
         with quiet():
             return nutpie.sample(compiled, draws=draws, tune=tune, chains=self.options.chains,
                                  seed=seed, progress_bar=self.options.progress,
-                                 save_warmup=False, target_accept=target_accept)
+                                 save_warmup=False, target_accept=target_accept, **kwargs)
 
     def _pymc(self, model, seed: int, draws: int, tune: int, target_accept: float):
         import pymc as pm

@@ -1,9 +1,10 @@
-"""The design of one growth fit: a Bambi formula parsed into the fixed-effects matrix, the
-time and patient columns, and the prior values of each design column.
+"""The design of one growth fit: the spec's formulas parsed by Bambi (formulae) into the
+fixed-effects matrix, the design of the residual SD when it is modelled, the patient-effect
+columns, the rows used, and a prior for every parameter.
 
-Bambi (formulae) parses the spec's formula and names the terms that priors are keyed by; the
-engines take the resulting :class:`Design`. Priors a spec leaves out come from
-:func:`mbtbayes.growth.specs.default_priors`.
+Bambi names the terms that priors are keyed by; both engines take the resulting
+:class:`Design`, and the estimands evaluate ``common`` (formulae's design, which keeps the
+training data's encoding and spline knots) on a grid of new rows.
 
 Examples
 --------
@@ -12,30 +13,35 @@ Examples
 >>> design = make_design(spec, mb.load_register().data, variant="period")
 >>> design.columns
 ('Intercept', 'months', 'period[II]', 'months:period[II]')
+>>> design.Z.shape[1], design.effects
+(2, ('1|patient_id', 'months|patient_id'))
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.hints import did_you_mean
-from mbtbayes.growth.specs import ModelSpec, default_priors
+from mbtbayes.growth.priors import fit_priors
+from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.terms import formula_namespace
+from mbtbayes.io import schema
 
 
 @dataclass(frozen=True)
 class Design:
-    """The data of one fit, as the PyMC graph takes them.
+    """The data of one fit.
 
     Attributes
     ----------
     y : (n,) array
     X : (n, p) array
-        Fixed-effects design from the Bambi formula (intercept first).
+        Fixed-effects design of the outcome's mean (intercept first).
     columns : tuple of str
         Column names of X, e.g. ``("Intercept", "months", "period[II]", "months:period[II]")``.
     terms : tuple of str
@@ -48,6 +54,21 @@ class Design:
         contributes nothing to the likelihood.
     n_excluded : int
         Rows dropped because the outcome or a covariate was missing.
+    Z : (n, d) array
+        Columns of the patient effects (``1`` and time for ``(time | id)``).
+    effects : tuple of str
+        Bambi's name of each patient effect, e.g. ``("1|patient_id", "months|patient_id")``.
+    X_sigma : (n, q) array or None
+        Design of the log residual SD when it is modelled (``sigma ~ period``).
+    sigma_columns : tuple of str
+        Column names of ``X_sigma`` as the posterior names them (``sigma_Intercept``, ...).
+    frame : pandas.DataFrame
+        The rows used (the formula's columns, and the period and assessment columns when the
+        data have them), in the order of y.
+    common : object
+        formulae's design of the mean, for :meth:`evaluate_new_data` on new rows.
+    priors : dict
+        A prior for every parameter (:func:`mbtbayes.growth.priors.fit_priors`).
     """
 
     y: np.ndarray
@@ -58,6 +79,22 @@ class Design:
     group: np.ndarray
     groups: tuple[str, ...]
     n_excluded: int
+    Z: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    effects: tuple[str, ...] = ()
+    X_sigma: np.ndarray | None = None
+    sigma_columns: tuple[str, ...] = ()
+    frame: pd.DataFrame | None = None
+    common: object = None
+    priors: dict = field(default_factory=dict)
+
+    @property
+    def observed(self) -> np.ndarray:
+        """Indices (into ``groups``) of the patients with at least one observation."""
+        return np.flatnonzero(np.bincount(self.group, minlength=len(self.groups)) > 0)
+
+    def grid_matrix(self, grid: pd.DataFrame) -> np.ndarray:
+        """The fixed-effects design evaluated on new rows (training encoding and knots)."""
+        return np.asarray(self.common.evaluate_new_data(grid)).astype(float)
 
 
 def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
@@ -67,7 +104,7 @@ def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
     ----------
     spec : ModelSpec
     data : pandas.DataFrame
-        Long format, with the spec's outcome, time, group, period and covariate columns.
+        Long format, with the columns of the spec's formulas.
     variant : str
         ``"linear"`` or ``"period"``.
 
@@ -78,68 +115,117 @@ def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
     Raises
     ------
     SpecError
-        If the variant is unknown or its random-effects part is not ``(time | group)``.
+        If the variant is unknown or Bambi cannot build the formula.
     DataError
         If a column is missing or no row is left.
     """
     if variant not in spec.formulas:
         raise SpecError(f"{spec.name}: no formula for variant '{variant}'"
                         f"{did_you_mean(variant, spec.formulas)}")
-    needed = [spec.measure, spec.time, spec.group, *spec.covariates(variant)]
-    if variant == "period":
-        needed.append(spec.period)
+    needed = list(spec.columns(variant))
     absent = [c for c in needed if c not in data]
     if absent:
         raise DataError(f"{spec.name}: the data have no column(s) {', '.join(absent)}")
     groups = tuple(pd.unique(data[spec.group].astype(str)))
-    used = data.dropna(subset=needed)
+    extra = [c for c in (spec.period, schema.ASSESSMENT) if c in data and c not in needed]
+    used = data.dropna(subset=needed)[needed + extra].reset_index(drop=True)
     if used.empty:
         raise DataError(f"{spec.name}: no rows with {spec.measure} and its predictors observed")
-    common = _bambi_design(spec, used, variant)
+    model = bambi_model(spec, used[needed], variant=variant)
+    mu = model.components["mu"]
+    columns = _term_columns(mu.design.common)
     group = pd.Categorical(used[spec.group].astype(str), categories=groups).codes
+    effects = tuple(g.name for g in spec.formula(variant).group)
+    Z = np.column_stack([np.ones(len(used)) if n.split("|")[0] == "1"
+                         else used[n.split("|")[0]].to_numpy(float) for n in effects])
+    X_sigma, sigma_columns = _sigma_design(model) if spec.sigma_modelled(variant) else (None, ())
+    X = np.asarray(mu.design.common.design_matrix, float)
     return Design(
-        y=used[spec.measure].to_numpy(float), X=np.asarray(common.design_matrix, float),
-        columns=tuple(common.as_dataframe().columns), terms=_column_terms(common),
+        y=used[spec.measure].to_numpy(float), X=X,
+        columns=tuple(mu.design.common.as_dataframe().columns),
+        terms=tuple(t for t, block in columns.items() for _ in range(block.shape[1])),
         time=used[spec.time].to_numpy(float), group=group.astype(np.int64), groups=groups,
-        n_excluded=len(data) - len(used))
+        n_excluded=len(data) - len(used), Z=Z, effects=effects, X_sigma=X_sigma,
+        sigma_columns=sigma_columns, frame=used, common=mu.design.common,
+        priors=fit_priors(spec, variant=variant, columns=columns, used=used))
 
 
-def _bambi_design(spec: ModelSpec, used: pd.DataFrame, variant: str):
+class FitsData:
+    """What both engines share: ``fit(spec, data, ...)`` builds the design, checks the prior
+    keys against it and calls the engine's ``fit_design``."""
+
+    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
+            gate: bool = True):
+        """Fit one variant of a spec to long-format data behind the gate -> GrowthFit."""
+        design = make_design(spec, data, variant=variant)
+        check_prior_keys(spec, [design])
+        return self.fit_design(spec, design, variant=variant, seed=seed, gate=gate)
+
+
+def bambi_model(spec: ModelSpec, frame: pd.DataFrame, *, variant: str, priors: dict | None = None):
+    """The ``bambi.Model`` of a variant on the rows used.
+
+    The predictors are not centred (``center_predictors=False``), so a prior on ``Intercept``
+    is a prior on the mean at time 0 in the reference period, as the spec says. The spline
+    functions ``bs3`` .. ``bs6`` are in the formula's namespace.
+
+    Raises
+    ------
+    SpecError
+        If Bambi cannot build the formula.
+    """
     import bambi as bmb
 
-    frame = used.copy()
+    frame = frame.copy()
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].cat.remove_unused_categories()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = bmb.Model(spec.formulas[variant], frame)
-    except Exception as err:  # formulae raises many types for a bad formula
+            return bmb.Model(bmb.Formula(*spec.formula_parts(variant)), frame,
+                             family=spec.family, priors=priors, center_predictors=False,
+                             extra_namespace=formula_namespace())
+    except Exception as err:  # formulae and Bambi raise many types for a bad formula
         raise SpecError(f"{spec.name}: cannot build '{spec.formulas[variant]}': {err}") from None
-    component = model.components["mu"]
-    wanted = {f"1|{spec.group}", f"{spec.time}|{spec.group}"}
-    if set(component.group_specific_terms) != wanted:
-        raise SpecError(f"{spec.name}: the random-effects part must be ({spec.time} | "
-                        f"{spec.group}); got {sorted(component.group_specific_terms)}")
-    return component.design.common
 
 
-def _column_terms(common) -> tuple[str, ...]:
-    terms = [""] * common.design_matrix.shape[1]
-    for term, sl in common.slices.items():
-        for i in range(sl.start, sl.stop):
-            terms[i] = term
-    return tuple(terms)
+def _term_columns(common) -> dict[str, np.ndarray]:
+    matrix = np.asarray(common.design_matrix, float)
+    return {term: matrix[:, sl] for term, sl in common.slices.items()}
 
 
-# ---------------------------------------------------------------- priors
+def _sigma_design(model) -> tuple[np.ndarray, tuple[str, ...]]:
+    common = model.components["sigma"].design.common
+    names = tuple(f"sigma_{label}" for label in common.as_dataframe().columns)
+    return np.asarray(common.design_matrix, float), names
+
+
+def check_prior_keys(spec: ModelSpec, designs: list[Design]) -> None:
+    """Every prior key of the spec must name a parameter of a built model (Bambi ignores
+    typos); the spec loader checks the same against the parsed formulas.
+
+    Raises
+    ------
+    SpecError
+        Naming the unknown keys, with did-you-mean hints.
+    """
+    terms = {t for d in designs for t in d.priors}
+    if spec.period is not None:  # the period variant may be skipped when data have no period
+        terms |= {t for v in spec.formulas for t in spec.formula(v).common}
+    unknown = [k for k in spec.priors if k not in terms]
+    if unknown:
+        hints = ", ".join(f"'{k}'{did_you_mean(k, terms)}" for k in unknown)
+        raise SpecError(f"{spec.name}: prior key(s) {hints} name no term of the model; terms: "
+                        + ", ".join(sorted(terms)))
+
+
+# ---------------------------------------------------------------- the marginal graph's arrays
 
 
 def prior_values(spec: ModelSpec, design: Design) -> dict[str, np.ndarray]:
-    """Prior parameters of one fit, per design column and variance component.
+    """Prior parameters of a marginal-engine fit, per design column and variance component.
 
-    Terms the spec leaves out get :func:`mbtbayes.specs.default_priors` from the spec's range.
     Coefficients take Normal priors; SDs take HalfNormal priors (the engine's graph).
 
     Returns
@@ -152,17 +238,12 @@ def prior_values(spec: ModelSpec, design: Design) -> dict[str, np.ndarray]:
     SpecError
         If a prior has another distribution.
     """
-    fallback = default_priors(low=spec.range[0], high=spec.range[1], time=spec.time,
-                              group=spec.group, period=spec.period,
-                              covariates=tuple(t for t in design.terms if t not in
-                                               ("Intercept", spec.time, spec.period,
-                                                f"{spec.time}:{spec.period}")))
-    priors = {**fallback, **spec.priors}
+    priors = design.priors
 
     def normal(term: str) -> tuple[float, float]:
         p = priors[term]
         _expect(spec, term, p, "Normal")
-        return float(p["mu"]), float(p["sigma"])
+        return float(p.get("mu", 0.0)), float(p["sigma"])
 
     def half(term: str, p: dict) -> float:
         _expect(spec, term, p, "HalfNormal")
@@ -177,27 +258,7 @@ def prior_values(spec: ModelSpec, design: Design) -> dict[str, np.ndarray]:
 def _expect(spec: ModelSpec, term: str, prior: dict, dist: str) -> None:
     if not isinstance(prior, dict) or prior.get("dist") != dist:
         raise SpecError(f"{spec.name}: prior of '{term}' must be a {dist} "
-                        f"(the growth-model engine's graph); got {prior}")
-
-
-def check_prior_keys(spec: ModelSpec, designs: list[Design]) -> None:
-    """Every prior key of the spec must name a term of a built model (Bambi ignores typos).
-
-    Raises
-    ------
-    SpecError
-        Naming the unknown keys, with did-you-mean hints.
-    """
-    terms = {t for d in designs for t in d.terms}
-    terms |= {f"1|{spec.group}", f"{spec.time}|{spec.group}", "sigma"}
-    if spec.period is not None:  # the period variant may be skipped when data have no period
-        terms |= {spec.period, f"{spec.time}:{spec.period}"}
-    unknown = [k for k in spec.priors if k not in terms]
-    if unknown:
-        hints = ", ".join(f"'{k}'{did_you_mean(k, terms)}" for k in unknown)
-        raise SpecError(f"{spec.name}: prior key(s) {hints} name no term of the model; terms: "
-                        + ", ".join(sorted(terms)))
-
+                        f"(the marginal engine's graph); got {prior}")
 
 
 def pad_design(design: Design, priors: dict[str, np.ndarray], *, width: int):
@@ -211,8 +272,7 @@ def pad_design(design: Design, priors: dict[str, np.ndarray], *, width: int):
         return design, priors
     X = np.hstack([design.X, np.zeros((design.X.shape[0], extra))])
     names = tuple(f"_pad{i}" for i in range(extra))
-    padded = Design(design.y, X, design.columns + names, design.terms + names, design.time,
-                    design.group, design.groups, design.n_excluded)
+    padded = replace(design, X=X, columns=design.columns + names, terms=design.terms + names)
     priors = priors | {"beta_mu": np.concatenate([priors["beta_mu"], np.zeros(extra)]),
                        "beta_sd": np.concatenate([priors["beta_sd"], np.ones(extra)])}
     return padded, priors
@@ -220,8 +280,7 @@ def pad_design(design: Design, priors: dict[str, np.ndarray], *, width: int):
 
 def subset_design(design: Design, rows: np.ndarray) -> Design:
     """The design restricted to some rows, keeping every column and the full patient list."""
-    return Design(y=design.y[rows], X=design.X[rows], columns=design.columns,
-                  terms=design.terms, time=design.time[rows], group=design.group[rows],
-                  groups=design.groups, n_excluded=design.n_excluded)
-
-
+    frame = None if design.frame is None else design.frame[rows].reset_index(drop=True)
+    return replace(design, y=design.y[rows], X=design.X[rows], time=design.time[rows],
+                   group=design.group[rows], Z=design.Z[rows], frame=frame,
+                   X_sigma=None if design.X_sigma is None else design.X_sigma[rows])

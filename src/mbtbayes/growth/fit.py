@@ -1,15 +1,17 @@
 """Fitting growth specs: one fit per spec and variant, seeded by name, behind the gate.
 
 :func:`fit_growth` fits one variant of one spec; :func:`fit_specs` fits every variant of every
-spec with one engine (so compiled graphs are reused) and reports progress. Each fit's seed
-derives from the run seed and the fit's identity (:func:`mbtbayes.core.seeds.seed_for`), so
-adding a spec changes no other fit's draws.
+spec with one pair of engines (so compiled graphs are reused) and reports progress. Each spec
+goes to the engine it resolves to (``engine = "auto"``: the marginal engine when the spec
+qualifies, Bambi otherwise; see :mod:`mbtbayes.growth.engines`). Each fit's seed derives from
+the run seed and the fit's identity (:func:`mbtbayes.core.seeds.seed_for`), so adding a spec
+changes no other fit's draws.
 
 Examples
 --------
 >>> import mbtbayes as mb
 >>> spec = mb.make_spec(outcome="y", time="week", group="id", period="arm", range=(0, 10))
->>> fit = mb.fit_growth(spec, data, variant="period", draws=500)  # doctest: +SKIP
+>>> fit = mb.fit_growth(spec, data, variant="period")  # doctest: +SKIP
 >>> fit.diagnostics.passed  # doctest: +SKIP
 True
 """
@@ -26,6 +28,7 @@ from mbtbayes.core.defaults import SEED
 from mbtbayes.core.sampling import Diagnostics, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.design import Design, check_prior_keys, make_design
+from mbtbayes.growth.engines import Engines, engines_for, resolve_engine
 from mbtbayes.growth.specs import ModelSpec
 
 
@@ -39,15 +42,24 @@ class GrowthFit:
     variant : str
     design : Design
     idata : arviz.InferenceData
-        Posterior with ``beta`` (dim ``coef``), ``sd_intercept``, ``sd_slope``, ``sigma``
-        (and ``corr`` when correlated).
+        The engine's posterior (marginal: ``beta``, ``sd_intercept``, ``sd_slope``, ``sigma``,
+        ``corr`` when correlated, and the patient effects ``1|patient_id``,
+        ``months|patient_id``; Bambi: Bambi's names), and the groups ``log_likelihood`` (per
+        patient, patient effects integrated out), ``observed_data``, ``constant_data`` and
+        ``posterior_predictive``.
     diagnostics : Diagnostics
     sampler : str
     seconds : float
         Wall time of the fit: sampling and diagnostics of every attempt, plus compilation
         for the first fit of a compiled graph.
     engine : str
-        Which engine fitted it.
+        ``"marginal"`` or ``"bambi"``.
+    model : bambi.Model or None
+        The Bambi model (Bambi engine), for ``predict``, ``interpret`` and PPC plots.
+    params : xarray.Dataset
+        The population-level parameters in the same names for both engines: ``beta`` (dim
+        ``coef``), ``sd_intercept``, ``sd_slope``, ``sigma`` (or ``beta_sigma``, log scale,
+        when the residual SD is modelled), ``nu`` (Student-t), ``corr`` (correlated).
     """
 
     spec: ModelSpec
@@ -58,10 +70,14 @@ class GrowthFit:
     sampler: str
     seconds: float
     engine: str = "marginal"
+    model: object = None
+    params: object = None
 
     def draws(self, name: str) -> np.ndarray:
         """Posterior draws of a parameter, chains and draws stacked first: (S, ...)."""
-        values = self.idata.posterior[name].values
+        source = self.params if self.params is not None and name in self.params else \
+            self.idata.posterior
+        values = source[name].values
         return values.reshape(-1, *values.shape[2:])
 
     def beta(self) -> pd.DataFrame:
@@ -92,27 +108,43 @@ def fit_growth(
         Run seed; the fit's own seed derives from it and the spec's name and variant.
     options : SamplerOptions, optional
         Sampler, draws, tuning and chains (default: nutpie, 4 chains x 1000 draws).
-    engine : MarginalEngine, optional
-        Reuse an engine (and its compiled graphs) across fits; overrides ``options``.
+    engine : str, Engines or an engine, optional
+        ``"auto"``, ``"marginal"`` or ``"bambi"`` to choose the engine (default: the spec's
+        ``engine``), or engines to reuse (and their compiled graphs), which override
+        ``options``.
 
     Returns
     -------
     GrowthFit
+        With ``engine = "bambi"``, ``fit.model`` is the ``bambi.Model`` and ``fit.idata`` its
+        ArviZ InferenceData.
+
+    Raises
+    ------
+    SpecError
+        If the chosen engine cannot fit the spec (the message says why).
 
     Examples
     --------
     >>> import mbtbayes as mb
-    >>> fit = mb.fit_growth(mb.load_specs()["bsi"], mb.load_register().data,  # doctest: +SKIP
-    ...                     options=mb.SamplerOptions(draws=500))
+    >>> reg = mb.load_register()
+    >>> fit = mb.fit_growth(mb.load_specs()["bsi"], reg.data, engine="bambi")  # doctest: +SKIP
+    >>> fit.model.predict(fit.idata, kind="response", inplace=False)  # doctest: +SKIP
     >>> fit.beta()["period[II]"].mean()  # doctest: +SKIP
-    0.06...
+    0.15...
     """
-    from mbtbayes.growth.marginal import engine_for
+    engines, requested = _engines(engine, options)
+    return engines.fit(spec, data, variant=variant, seed=seed_for(seed, spec.name, variant),
+                       requested=requested)
 
-    engine = engine or engine_for(options)
-    design = make_design(spec, data, variant=variant)
-    check_prior_keys(spec, [design])
-    return engine.fit(spec, design, variant=variant, seed=seed_for(seed, spec.name, variant))
+
+def _engines(engine, options: SamplerOptions | None) -> tuple[Engines, str | None]:
+    """The engines to fit with, and the engine a caller asked for (None: the spec's)."""
+    if engine is None or isinstance(engine, str):
+        return engines_for(options), engine
+    if isinstance(engine, Engines):
+        return engine, None
+    return Engines(engine.sampler, getattr(engine, "width", 5)), engine.name
 
 
 def fit_specs(
@@ -127,7 +159,8 @@ def fit_specs(
 ) -> list[GrowthFit]:
     """Fit every variant of every spec, reusing compiled graphs, and log progress.
 
-    A spec whose period column is absent from the data fits the linear variant only.
+    A spec whose period column is absent from the data fits the linear variant only. Each
+    spec goes to the engine it resolves to, unless ``engine`` names one.
 
     Parameters
     ----------
@@ -137,8 +170,8 @@ def fit_specs(
         Run seed; each fit's seed derives from it by the fit's name.
     options : SamplerOptions, optional
         As in :func:`fit_growth`.
-    engine : MarginalEngine, optional
-        Reuse an engine (and its compiled graphs); overrides ``options``.
+    engine : str, Engines or an engine, optional
+        As in :func:`fit_growth`.
     log : callable, optional
         Receives one line per fit.
     progress : callable, optional
@@ -157,15 +190,14 @@ def fit_specs(
     >>> len(fits)  # doctest: +SKIP
     18
     """
-    from mbtbayes.growth.marginal import engine_for
-
-    engine = engine or engine_for(options)
-    jobs = growth_jobs(specs, data)
+    engines, requested = _engines(engine, options)
+    jobs = growth_jobs(specs, data, requested=requested)
     fits = []
     if progress is not None:
         progress(0, len(jobs))
     for i, (spec, variant, design) in enumerate(jobs, start=1):
-        fit = engine.fit(spec, design, variant=variant, seed=seed_for(seed, spec.name, variant))
+        fit = engines.fit_design(spec, design, variant=variant,
+                                 seed=seed_for(seed, spec.name, variant), requested=requested)
         if log is not None:
             log(fit_line(fit, i, len(jobs)))
         if progress is not None:
@@ -174,11 +206,12 @@ def fit_specs(
     return fits
 
 
-def growth_jobs(specs: dict[str, ModelSpec],
-                data: pd.DataFrame) -> list[tuple[ModelSpec, str, Design]]:
-    """Every (spec, variant, design) to fit, with every prior key checked first."""
+def growth_jobs(specs: dict[str, ModelSpec], data: pd.DataFrame, *,
+                requested: str | None = None) -> list[tuple[ModelSpec, str, Design]]:
+    """Every (spec, variant, design) to fit, with every prior key and engine checked first."""
     jobs = []
     for spec in specs.values():
+        resolve_engine(spec, requested)
         variants = [v for v in spec.variants if v == "linear" or spec.period in data]
         designs = [make_design(spec, data, variant=v) for v in variants]
         check_prior_keys(spec, designs)
@@ -190,7 +223,8 @@ def fit_line(fit: GrowthFit, i: int, n: int) -> str:
     """One progress line for a finished fit."""
     d, design = fit.diagnostics, fit.design
     return (f"[{i}/{n}] {fit.spec.name} {fit.variant}: n={design.y.size} "
-            f"(excluded {design.n_excluded}), {fit.seconds:.1f} s, max R-hat {d.max_r_hat:.3f}, "
+            f"(excluded {design.n_excluded}), {fit.engine} engine, {fit.seconds:.1f} s, "
+            f"max R-hat {d.max_r_hat:.3f}, "
             f"min ESS {d.min_ess_bulk:.0f}/{d.min_ess_tail:.0f}, divergences {d.divergences}, "
             + ("passed" if d.passed else f"FAILED the gate after {d.attempts} attempts "
                f"({d.reason})"))

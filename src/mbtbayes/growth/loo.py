@@ -232,18 +232,41 @@ def psis_loo(loglik: np.ndarray, *, method: str, units: tuple[str, ...] = ()) ->
     return LooResult(elpd, se, p_loo, pointwise, k, method, tuple(units))
 
 
+LOO_METHODS = {"marginal": "psis_marginal_patient", "bambi": "psis_marginal_patient_quadrature"}
+"""``loo_method`` by engine: leave one patient out by PSIS on the marginal log-likelihood
+(patient effects integrated out exactly, or by adaptive Gauss-Hermite quadrature)."""
+
+
+def patient_loglik(fit) -> np.ndarray:
+    """A fit's per-patient marginal log-likelihood, ``(chains, draws, patients with data)``."""
+    return fit.idata.log_likelihood[fit.spec.measure].values
+
+
+def observed_patients(fit) -> tuple[str, ...]:
+    """Ids of the patients with at least one observation in the fit, in design order."""
+    return tuple(fit.design.groups[i] for i in fit.design.observed)
+
+
+def patient_loo(fit) -> LooResult:
+    """Leave-one-patient-out PSIS-LOO on a fit's marginal log-likelihood."""
+    return psis_loo(patient_loglik(fit), method=LOO_METHODS[fit.engine],
+                    units=observed_patients(fit))
+
+
 def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResult:
     """Grouped K-fold cross-validation by patient on the marginal likelihood.
 
     Patients are split into ``k`` folds; each fold is left out in turn, the model is refitted
-    on the others (same compiled graph, behind the diagnostics gate, each refit seeded by the
-    run seed and its fold), and the left-out patients' marginal log predictive density is
-    averaged over the refit's draws. The fallback when PSIS-LOO's Pareto k is too high.
+    on the others by the fit's engine (one compiled graph per spec and variant, behind the
+    diagnostics gate, each refit seeded by the run seed and its fold), and the left-out
+    patients' marginal log predictive density is averaged over the refit's draws. The
+    fallback when PSIS-LOO's Pareto k is too high.
 
     Parameters
     ----------
     fit : mbtbayes.growth.fit.GrowthFit
-    engine : MarginalEngine
+    engine : Engines or an engine
+        Has ``heldout_loglik(fit, held, seed=...)``.
     k : int
     seed : int
         The run seed.
@@ -253,40 +276,28 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
     Returns
     -------
     LooResult
-        ``method = "kfold_marginal_patient_<k>"``; ``p_loo`` is NaN and ``pareto_k`` zero;
+        ``method = "kfold_<what>_patient_<k>"``; ``p_loo`` is NaN and ``pareto_k`` zero;
         ``refits_passed`` says whether every refit passed the gate.
     """
     from scipy.special import logsumexp
 
     from mbtbayes.core.seeds import seed_for
-    from mbtbayes.growth.design import subset_design
 
     design, name = fit.design, (fit.spec.name, fit.variant)
-    observed = np.flatnonzero(np.bincount(design.group, minlength=len(design.groups)) > 0)
+    observed = design.observed
     rng = np.random.default_rng(seed_for(seed, *name, "kfold-folds"))
     folds = np.array_split(rng.permutation(observed), k)
     elpd, passed = np.zeros(len(design.groups)), []
     for i, fold in enumerate(folds):
-        held = np.isin(design.group, fold)
-        train = engine.fit(fit.spec, subset_design(design, ~held), variant=fit.variant,
-                           seed=seed_for(seed, *name, "kfold", i))
-        passed.append(train.diagnostics.passed)
+        ll, diag = engine.heldout_loglik(fit, fold, seed=seed_for(seed, *name, "kfold", i))
+        passed.append(diag.passed)
         if log is not None:
             log(f"K-fold {'/'.join(name)} fold {i + 1}/{k}: "
-                + ("passed" if passed[-1] else f"FAILED the gate ({train.diagnostics.reason})"))
-        test = subset_design(design, held)
-        ll = marginal_loglik(y=test.y, X=test.X, time=test.time, group=test.group,
-                             n_groups=len(design.groups), **posterior_arrays(train))
-        elpd[fold] = logsumexp(ll[:, fold], axis=0) - np.log(ll.shape[0])
+                + ("passed" if diag.passed else f"FAILED the gate ({diag.reason})"))
+        elpd[fold] = logsumexp(ll, axis=0) - np.log(ll.shape[0])
     pointwise = elpd[observed]
     se = float(np.sqrt(pointwise.size * pointwise.var(ddof=1)))
+    what = LOO_METHODS[fit.engine].removeprefix("psis_").replace("_patient", "")
     return LooResult(float(pointwise.sum()), se, float("nan"), pointwise,
-                     np.zeros_like(pointwise), f"kfold_marginal_patient_{k}",
+                     np.zeros_like(pointwise), f"kfold_{what}_patient_{k}",
                      tuple(design.groups[i] for i in observed), all(passed))
-
-
-def posterior_arrays(fit) -> dict[str, np.ndarray | None]:
-    """The draws :func:`marginal_loglik` takes, from a growth fit."""
-    corr = fit.draws("corr") if "corr" in fit.idata.posterior else None
-    return {"beta": fit.draws("beta"), "sd_intercept": fit.draws("sd_intercept"),
-            "sd_slope": fit.draws("sd_slope"), "sigma": fit.draws("sigma"), "corr": corr}

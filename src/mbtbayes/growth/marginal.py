@@ -14,12 +14,19 @@ padded with zero columns to a common width, so nutpie compiles one graph per ran
 structure and reuses it for every measure and variant by swapping data. The engine's
 :class:`~mbtbayes.core.sampling.Sampler` owns those compiled graphs and applies the gate.
 
+After sampling, each patient's effects are drawn from their exact conditional normal given
+each posterior draw (:mod:`mbtbayes.growth.patients`), so a fit carries patient effects
+(``1|patient_id``, ``months|patient_id``, as Bambi names them), a per-patient marginal
+log-likelihood, the observed and constant data and posterior predictive draws.
+
 Examples
 --------
 >>> import mbtbayes as mb
 >>> engine = MarginalEngine(Sampler(SamplerOptions(draws=500)))
->>> fit = mb.fit_growth(mb.load_specs()["bsi"], mb.load_register().data,  # doctest: +SKIP
-...                     engine=engine)
+>>> fit = engine.fit(mb.load_specs()["bsi"], mb.load_register().data,  # doctest: +SKIP
+...                  variant="period", seed=1)
+>>> fit.idata.posterior["1|patient_id"].dims  # doctest: +SKIP
+('chain', 'draw', 'patient_id__factor_dim')
 """
 
 from __future__ import annotations
@@ -30,8 +37,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mbtbayes.core.sampling import Sampler, SamplerOptions
-from mbtbayes.growth.design import Design, pad_design, prior_values
-from mbtbayes.growth.loo import LOG_2PI, patient_sums
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth import patients
+from mbtbayes.growth.design import (
+    Design,
+    FitsData,
+    pad_design,
+    prior_values,
+    subset_design,
+)
+from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
+from mbtbayes.growth.loo import LOG_2PI, marginal_loglik, patient_sums
 from mbtbayes.growth.specs import ModelSpec
 
 LKJ_ETA = 2.0
@@ -110,10 +126,11 @@ def _data_values(design: Design, priors: dict[str, np.ndarray]) -> dict[str, np.
     return {**flat, **priors}
 
 
-# ---------------------------------------------------------------- diagnostics
+# ---------------------------------------------------------------- the engine
+
 
 @dataclass
-class MarginalEngine:
+class MarginalEngine(FitsData):
     """Fits growth designs on the marginal graph, one compiled graph per structure.
 
     Parameters
@@ -130,8 +147,8 @@ class MarginalEngine:
     width: int = 5
     name: str = "marginal"
 
-    def fit(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
-            gate: bool = True):
+    def fit_design(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
+                   gate: bool = True, extras: bool = True):
         """Fit one design behind the gate.
 
         Parameters
@@ -143,6 +160,9 @@ class MarginalEngine:
             This fit's seed (derived by name by the caller).
         gate : bool
             Refit once when the gate fails.
+        extras : bool
+            Draw the patient effects and add the log-likelihood, data and posterior
+            predictive groups (K-fold refits skip them).
 
         Returns
         -------
@@ -163,8 +183,23 @@ class MarginalEngine:
             data=data, seed=seed, gate=gate,
             var_names=[p for p in PARAMETERS if p != "corr_01" or spec.correlated])
         idata = _label_coefficients(idata, design)
+        if extras:
+            _add_patient_level(idata, spec, design, seed=seed)
+        names = ["beta", "sd_intercept", "sd_slope", "sigma"] + (["corr"] * spec.correlated)
         return GrowthFit(spec, variant, design, idata, diag, self.sampler.options.sampler,
-                         _time.perf_counter() - start, self.name)
+                         _time.perf_counter() - start, self.name, params=idata.posterior[names])
+
+    def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
+        """Refit without the patients ``held`` (same compiled graph) and return their marginal
+        log-likelihood per draw, ``(S, len(held))``, and the refit's diagnostics."""
+        design = fit.design
+        out = np.isin(design.group, held)
+        train = self.fit_design(fit.spec, subset_design(design, ~out), variant=fit.variant,
+                                seed=seed, extras=False)
+        test = subset_design(design, out)
+        ll = marginal_loglik(y=test.y, X=test.X, time=test.time, group=test.group,
+                             n_groups=len(design.groups), **posterior_arrays(train.idata))
+        return ll[:, held], train.diagnostics
 
     def with_options(self, options: SamplerOptions) -> MarginalEngine:
         """An engine with other sampler options that shares this one's compiled graphs."""
@@ -172,15 +207,64 @@ class MarginalEngine:
 
 
 def _label_coefficients(idata, design: Design):
-    """Drop padding columns and label ``beta`` by the design's own columns.
+    """Drop padding columns and label ``beta`` by the design's own columns; drop nutpie's
+    unconstrained copies (``*_log__``).
 
     The compiled graph keeps the labels of the design it was first built from.
     """
     p = design.X.shape[1]
     beta = idata.posterior["beta"].isel(coef=slice(0, p))
-    idata.posterior = idata.posterior.drop_vars("beta").drop_dims("coef").assign(
+    extras = [v for v in idata.posterior.data_vars if v.endswith(("_log__", "_logodds__"))]
+    idata.posterior = idata.posterior.drop_vars(["beta", *extras]).drop_dims("coef").assign(
         beta=beta.assign_coords(coef=list(design.columns)))
     return idata
+
+
+def posterior_arrays(idata) -> dict[str, np.ndarray | None]:
+    """The draws :func:`~mbtbayes.growth.loo.marginal_loglik` takes, from a marginal fit."""
+    post = idata.posterior
+
+    def stacked(name: str) -> np.ndarray:
+        values = post[name].values
+        return values.reshape(-1, *values.shape[2:])
+
+    return {"beta": stacked("beta"), "sd_intercept": stacked("sd_intercept"),
+            "sd_slope": stacked("sd_slope"), "sigma": stacked("sigma"),
+            "corr": stacked("corr") if "corr" in post else None}
+
+
+def population_draws(idata) -> patients.Draws:
+    """The population-level draws of a marginal fit."""
+    a = posterior_arrays(idata)
+    return patients.Draws(beta=a["beta"], sds=np.column_stack([a["sd_intercept"], a["sd_slope"]]),
+                          sigma=a["sigma"], corr=a["corr"])
+
+
+def _add_patient_level(idata, spec: ModelSpec, design: Design, *, seed: int) -> None:
+    """Patient effects from their exact conditional normal, the per-patient marginal
+    log-likelihood, and posterior predictive draws (seeded by the fit's seed)."""
+    rng = np.random.default_rng(seed_for(seed, "patient-effects"))
+    draws = population_draws(idata)
+    chains, n_draws = idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
+    data = {"y": design.y, "X": design.X, "Z": design.Z, "group": design.group,
+            "n_groups": len(design.groups)}
+    effects = patients.draw_effects(draws, rng, **data)[:, design.observed]
+    pdim = patient_dim(spec)
+    ids = [design.groups[i] for i in design.observed]
+    idata.posterior = idata.posterior.assign({
+        name: (("chain", "draw", pdim), effects[..., i].reshape(chains, n_draws, -1))
+        for i, name in enumerate(design.effects)}).assign_coords({pdim: ids})
+    ll = marginal_loglik(y=design.y, X=design.X, time=design.time, group=design.group,
+                         n_groups=len(design.groups), **posterior_arrays(idata))
+    keep = thinned_draws(n_draws=n_draws, n_chains=chains)
+    rows = (np.arange(chains)[:, None] * n_draws + keep[None]).ravel()
+    full = np.zeros((len(rows), len(design.groups), effects.shape[-1]))
+    full[:, design.observed] = effects[rows]
+    pred = patients.predictive(draws.take(rows), full, rng, X=design.X, Z=design.Z,
+                               group=design.group)
+    add_fit_groups(idata, spec, design,
+                   loglik=ll[:, design.observed].reshape(chains, n_draws, -1),
+                   predictive=pred.reshape(chains, len(keep), -1), draws=keep)
 
 
 def engine_for(options: SamplerOptions | None = None) -> MarginalEngine:

@@ -1,9 +1,20 @@
 """Model specs: one TOML file per measure in ``models/``, or one built in Python.
 
-A spec holds the measure's column, label and range, the family, the time and group columns, the
-formula of each variant (``linear``: no period; ``period``: period on intercept and slope), priors
-keyed by term name (as Bambi names terms), a ROPE half-width for the period contrasts with its
-justification, and the months at which Cohen's d is evaluated.
+A spec holds the measure's column, label and range, the family (``gaussian`` or ``t``), the
+engine (``auto``, ``marginal`` or ``bambi``), the time and group columns, the formula of each
+variant (``linear``: no period; ``period``: period on intercept and slope), optionally a
+formula for the residual SD (``sigma ~ period``), priors keyed by term name (as Bambi names
+terms), a ROPE half-width for the period contrasts with its justification, and the months at
+which Cohen's d is evaluated.
+
+A variant's formula is a string, or a list whose first item is the outcome's formula and whose
+others model the residual SD, as ``bmb.Formula`` takes them::
+
+    period = ["bsi ~ months * period + (months | patient_id)", "sigma ~ period"]
+
+Everything that no engine can fit is refused when the spec is loaded, with a message: an
+unknown family or engine, prior distributions, parameters or scales <= 0, prior keys that name
+no term, a family or structure the chosen engine cannot fit.
 
 Examples
 --------
@@ -15,24 +26,39 @@ Examples
 
 from __future__ import annotations
 
-import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
+from mbtbayes.growth.priors import (
+    AUX_PARAMETERS,
+    check_prior,
+    check_prior_terms,
+    default_priors,
+    flat_priors,
+    prior_terms,
+)
+from mbtbayes.growth.terms import ParsedFormula, parse_formula
 from mbtbayes.io import schema
 
 VARIANTS: tuple[str, ...] = ("linear", "period")
 """Model variants: row 1 (linear growth) and row 2 (with the period predictor) of the paper."""
 
-FAMILIES: tuple[str, ...] = ("gaussian",)
-TOP_KEYS = ("measure", "label", "range", "family", "kind", "time", "group", "period",
+FAMILIES: tuple[str, ...] = ("gaussian", "t")
+"""Likelihood families: normal, and Student-t (robust; the marginal engine cannot fit it)."""
+
+ENGINES: tuple[str, ...] = ("auto", "marginal", "bambi")
+"""``marginal``: patient effects integrated out (Gaussian, ``(time | group)``, Normal and
+HalfNormal priors); ``bambi``: ``bmb.Model`` with patient effects sampled; ``auto``: marginal
+when the spec qualifies, else Bambi."""
+
+TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
             "correlated", "formulas", "priors", "rope", "effect_size")
 ROPE_KEYS = ("half_width", "justification")
 EFFECT_KEYS = ("months",)
-PRIOR_DISTS = ("Normal", "HalfNormal", "StudentT", "HalfStudentT", "Exponential")
 
 
 @dataclass(frozen=True)
@@ -50,7 +76,7 @@ class ModelSpec:
     range : tuple of float
         Valid range of the outcome.
     family : str
-        Likelihood family (``"gaussian"``).
+        Likelihood family: ``"gaussian"`` or ``"t"`` (Student-t; ``nu`` is estimated).
     kind : str
         ``"outcome"``, ``"process"`` or ``"other"``.
     time, group : str
@@ -58,10 +84,12 @@ class ModelSpec:
     period : str or None
         Period column, or None when the data have none (only the linear variant is fitted).
     formulas : dict
-        Variant -> Bambi formula.
+        Variant -> Bambi formula of the outcome.
     priors : dict
         Term name -> prior, e.g. ``{"dist": "Normal", "mu": 0, "sigma": 1}``; group-level terms
-        take ``{"dist": "Normal", "mu": 0, "sigma": {"dist": "HalfNormal", "sigma": 1}}``.
+        take ``{"dist": "Normal", "mu": 0, "sigma": {"dist": "HalfNormal", "sigma": 1}}``;
+        ``sigma`` is the residual SD, ``nu`` the Student-t degrees of freedom, and
+        ``sigma_<term>`` a term of a ``sigma ~ ...`` formula (log scale).
     rope : float
         ROPE half-width for period contrasts, in the measure's units.
     rope_justification : str
@@ -69,8 +97,11 @@ class ModelSpec:
     d_months : tuple of float
         The two time points of Cohen's d (0 and 24).
     correlated : bool
-        Fit the correlated (LKJ) random-effects variant written in PyMC instead of Bambi's
-        independent intercept and slope.
+        Correlated patient intercept and slope (LKJ), fitted by the marginal engine.
+    engine : str
+        ``"auto"``, ``"marginal"`` or ``"bambi"`` (see :data:`ENGINES`).
+    auxiliary : dict
+        Variant -> formulas of distributional parameters, e.g. ``("sigma ~ period",)``.
     """
 
     name: str
@@ -88,17 +119,54 @@ class ModelSpec:
     rope_justification: str = ""
     d_months: tuple[float, float] = (0.0, 24.0)
     correlated: bool = False
+    engine: str = "auto"
+    auxiliary: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def variants(self) -> tuple[str, ...]:
         """Variants to fit: both, or only ``linear`` when there is no period column."""
         return tuple(v for v in VARIANTS if v in self.formulas)
 
+    def formula(self, variant: str) -> ParsedFormula:
+        """The outcome formula of a variant, parsed."""
+        return _parse(self.formulas[variant])
+
+    def auxiliary_formulas(self, variant: str) -> tuple[ParsedFormula, ...]:
+        """The distributional formulas (``sigma ~ ...``) of a variant, parsed."""
+        return tuple(_parse(f) for f in self.auxiliary.get(variant, ()))
+
+    def formula_parts(self, variant: str) -> tuple[str, ...]:
+        """The variant's formulas as Bambi takes them (outcome first)."""
+        return (self.formula(variant).bambi,
+                *(f.bambi for f in self.auxiliary_formulas(variant)))
+
+    def sigma_modelled(self, variant: str) -> bool:
+        """Whether the residual SD has its own formula in this variant."""
+        return any(f.response == "sigma" for f in self.auxiliary_formulas(variant))
+
+    def columns(self, variant: str) -> tuple[str, ...]:
+        """Every data column a variant's formulas use, the outcome first."""
+        names = set(self.formula(variant).variables)
+        for aux in self.auxiliary_formulas(variant):
+            names |= aux.variables - {aux.response}
+        return (self.measure, *sorted(names - {self.measure}))
+
     def covariates(self, variant: str) -> tuple[str, ...]:
-        """Columns of a variant's formula besides outcome, time, period and group."""
-        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", self.formulas[variant]))
+        """Columns of a variant's formulas besides outcome, time, period and group."""
         roles = {self.measure, self.time, self.group, self.period}
-        return tuple(sorted(names - roles))
+        return tuple(c for c in self.columns(variant) if c not in roles)
+
+    @property
+    def engine_used(self) -> str:
+        """The engine that fits this spec: ``"marginal"`` or ``"bambi"``."""
+        from mbtbayes.growth.engines import resolve_engine
+
+        return resolve_engine(self)
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> ParsedFormula:
+    return parse_formula(text)
 
 
 def models_dir() -> Path:
@@ -183,12 +251,21 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
     Returns
     -------
     ModelSpec
+
+    Examples
+    --------
+    >>> spec = spec_from_dict({"measure": "bsi", "family": "t", "formulas": {
+    ...     "linear": "bsi ~ months + (1 | patient_id)",
+    ...     "period": ["bsi ~ months * period + (1 | patient_id)", "sigma ~ period"]}}, name="x")
+    >>> spec.engine_used, spec.auxiliary["period"]
+    ('bambi', ('sigma ~ period',))
     """
     check_keys(raw, TOP_KEYS, "the spec")
     for key in ("measure", "formulas"):
         if key not in raw:
             raise SpecError(f"missing key '{key}'")
     check_keys(raw["formulas"], VARIANTS, "[formulas]")
+    formulas, auxiliary = _split_formulas(raw["formulas"])
     rope = dict(raw.get("rope", {}))
     check_keys(rope, ROPE_KEYS, "[rope]")
     effect = dict(raw.get("effect_size", {}))
@@ -197,14 +274,27 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         name=name, measure=raw["measure"], label=raw.get("label", raw["measure"]),
         range=_range(raw), family=raw.get("family", "gaussian"), kind=raw.get("kind", "other"),
         time=raw.get("time", schema.MONTHS), group=raw.get("group", schema.ID),
-        period=raw.get("period", schema.PERIOD), formulas=dict(raw["formulas"]),
-        priors={k: dict(v) for k, v in raw.get("priors", {}).items()},
+        period=raw.get("period", schema.PERIOD), formulas=formulas,
+        priors=flat_priors(raw.get("priors", {})),
         rope=float(rope.get("half_width", 0.0)),
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
-        correlated=bool(raw.get("correlated", False)))
+        correlated=bool(raw.get("correlated", False)), engine=raw.get("engine", "auto"),
+        auxiliary=auxiliary)
     _check_spec(spec)
     return spec
+
+
+def _split_formulas(raw: dict) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    formulas, auxiliary = {}, {}
+    for variant, value in raw.items():
+        parts = [value] if isinstance(value, str) else value
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
+            raise SpecError(f"formula '{variant}' must be a string or a list of strings")
+        formulas[variant] = parts[0]
+        if parts[1:]:
+            auxiliary[variant] = tuple(parts[1:])
+    return formulas, auxiliary
 
 
 def _range(raw: dict) -> tuple[float, float]:
@@ -221,31 +311,63 @@ def _range(raw: dict) -> tuple[float, float]:
     return (low, high)
 
 
+# ---------------------------------------------------------------- checks at load time
+
+
 def _check_spec(spec: ModelSpec) -> None:
     if spec.family not in FAMILIES:
-        raise SpecError(f"family '{spec.family}' is not supported; use one of {FAMILIES}")
+        raise SpecError(f"family '{spec.family}' is not supported; use one of "
+                        f"{', '.join(FAMILIES)}{did_you_mean(str(spec.family), FAMILIES)}")
+    if spec.engine not in ENGINES:
+        raise SpecError(f"engine '{spec.engine}' is not one of {', '.join(ENGINES)}"
+                        f"{did_you_mean(str(spec.engine), ENGINES)}")
     if "linear" not in spec.formulas:
         raise SpecError("[formulas] needs at least 'linear'")
-    for variant, formula in spec.formulas.items():
-        lhs = formula.split("~")[0].strip()
-        if lhs != spec.measure:
-            raise SpecError(f"formula '{variant}' models '{lhs}', but measure is '{spec.measure}'")
+    for variant in spec.formulas:
+        _check_formulas(spec, variant)
     if len(spec.d_months) != 2 or spec.d_months[0] >= spec.d_months[1]:
         raise SpecError(f"[effect_size] months must be two increasing times, got {spec.d_months}")
     if spec.rope < 0:
         raise SpecError("[rope] half_width must be >= 0")
     for term, prior in spec.priors.items():
-        _check_prior(term, prior)
+        check_prior(term, prior)
+    check_prior_terms(spec)
+    from mbtbayes.growth.engines import resolve_engine
+
+    resolve_engine(spec)
 
 
-def _check_prior(term: str, prior: dict) -> None:
-    dist = prior.get("dist")
-    if dist not in PRIOR_DISTS:
-        raise SpecError(f"prior for '{term}': dist must be one of {', '.join(PRIOR_DISTS)}"
-                        f"{did_you_mean(str(dist), PRIOR_DISTS)}")
-    for key, value in prior.items():
-        if isinstance(value, dict):
-            _check_prior(f"{term}.{key}", value)
+def _check_formulas(spec: ModelSpec, variant: str) -> None:
+    formula = spec.formula(variant)
+    if formula.response != spec.measure:
+        raise SpecError(f"formula '{variant}' models '{formula.response}', but measure is "
+                        f"'{spec.measure}'")
+    if not formula.group:
+        raise SpecError(f"formula '{variant}' has no patient effects; a growth model needs at "
+                        f"least (1 | {spec.group})")
+    for term in formula.group:
+        if term.factor != spec.group:
+            raise SpecError(f"formula '{variant}': group-specific term '{term.name}' is not by "
+                            f"the group column '{spec.group}'; only patient effects are "
+                            "supported")
+        if term.expr != "1" and not term.expr.isidentifier():
+            raise SpecError(f"formula '{variant}': group-specific term '{term.name}' must vary "
+                            f"an intercept or one column, e.g. ({spec.time} | {spec.group})")
+    if formula.uncorrelated and spec.correlated:
+        raise SpecError(f"formula '{variant}' asks for uncorrelated patient effects (||) but "
+                        "correlated = true")
+    seen = set()
+    for aux in spec.auxiliary_formulas(variant):
+        if aux.response not in AUX_PARAMETERS or aux.response in seen:
+            raise SpecError(f"formula '{variant}': '{aux.text}' must model one of "
+                            f"{', '.join(AUX_PARAMETERS)}, once")
+        if aux.group:
+            raise SpecError(f"formula '{variant}': '{aux.text}' has group-specific terms; the "
+                            "residual SD may depend on common terms only")
+        seen.add(aux.response)
+
+
+# ---------------------------------------------------------------- specs from Python
 
 
 def make_spec(
@@ -260,6 +382,11 @@ def make_spec(
     rope: float = 0.0,
     d_months: tuple[float, float] = (0.0, 24.0),
     correlated: bool = False,
+    family: str = "gaussian",
+    engine: str = "auto",
+    random: str = "slope",
+    time_terms: tuple[str, ...] | None = None,
+    sigma: str | None = None,
 ) -> ModelSpec:
     """A growth-model spec for any long-format data, with priors scaled to the outcome's range.
 
@@ -280,7 +407,16 @@ def make_spec(
     d_months : tuple of float
         Times for Cohen's d.
     correlated : bool
-        Use correlated random intercept and slope (LKJ).
+        Correlated random intercept and slope (LKJ; marginal engine).
+    family : {"gaussian", "t"}
+    engine : {"auto", "marginal", "bambi"}
+    random : {"slope", "intercept"}
+        Patient effects: intercept and slope ``(time | group)``, or intercept only.
+    time_terms : tuple of str, optional
+        Terms of time (default ``(time,)``), e.g. ``("months", "I(months**2)")`` or
+        ``("bs4(months)",)``; with a period they all interact with it.
+    sigma : str, optional
+        Right-hand side of a formula for the residual SD in both variants, e.g. ``"period"``.
 
     Returns
     -------
@@ -291,61 +427,30 @@ def make_spec(
     >>> s = make_spec(outcome="score", time="week", group="subject", period="arm", range=(0, 10))
     >>> s.formulas["period"]
     'score ~ week * arm + (week | subject)'
+    >>> make_spec(outcome="y", time="t", group="id", period="g", range=(0, 1), family="t",
+    ...           random="intercept", time_terms=("t", "I(t**2)")).formulas["period"]
+    'y ~ (t + I(t**2)) * g + (1 | id)'
     """
+    if random not in ("slope", "intercept"):
+        raise SpecError(f"random must be 'slope' or 'intercept', got '{random}'")
+    terms = tuple(time_terms or (time,))
+    lhs = " + ".join(terms)
     extra = "".join(f" + {c}" for c in covariates)
-    formulas = {"linear": f"{outcome} ~ {time}{extra} + ({time} | {group})"}
+    re = f"({time} | {group})" if random == "slope" else f"(1 | {group})"
+    formulas = {"linear": f"{outcome} ~ {lhs}{extra} + {re}"}
     if period is not None:
-        formulas["period"] = f"{outcome} ~ {time} * {period}{extra} + ({time} | {group})"
+        grouped = lhs if len(terms) == 1 else f"({lhs})"
+        formulas["period"] = f"{outcome} ~ {grouped} * {period}{extra} + {re}"
     low, high = range
+    priors = default_priors(low=low, high=high, time=time, period=period, group=group,
+                            covariates=covariates, horizon=max(d_months[1], 1.0))
     spec = ModelSpec(
         name=name or outcome, measure=outcome, label=outcome, range=(low, high),
-        family="gaussian", kind="other", time=time, group=group, period=period,
-        formulas=formulas, priors=default_priors(low=low, high=high, time=time, period=period,
-                                                 group=group, covariates=covariates,
-                                                 horizon=max(d_months[1], 1.0)),
-        rope=rope, d_months=d_months, correlated=correlated)
+        family=family, kind="other", time=time, group=group, period=period,
+        formulas=formulas, priors=priors, rope=rope, d_months=d_months, correlated=correlated,
+        engine=engine,
+        auxiliary={v: (f"sigma ~ {sigma}",) for v in formulas} if sigma is not None else {})
+    terms = prior_terms(spec)  # defaults for terms the formulas do not have are left out
+    spec = replace(spec, priors={k: p for k, p in priors.items() if k in terms})
     _check_spec(spec)
     return spec
-
-
-def default_priors(
-    *,
-    low: float,
-    high: float,
-    time: str,
-    group: str,
-    period: str | None,
-    covariates: tuple[str, ...] = (),
-    horizon: float = 36.0,
-) -> dict[str, dict]:
-    """Weakly informative priors scaled to an outcome's range ``high - low``.
-
-    The intercept is centred mid-range with SD half the range; a slope SD lets the outcome
-    cross its whole range over ``horizon`` time units; period and covariate shifts have SD a
-    quarter of the range; SDs of patient effects and of the residual are half-normal with the
-    same scales.
-
-    Returns
-    -------
-    dict
-        Term name -> prior, as in the TOML files.
-    """
-    width = high - low
-    slope = width / horizon
-
-    def normal(mu: float, sigma: float) -> dict:
-        return {"dist": "Normal", "mu": round(mu, 4), "sigma": round(sigma, 4)}
-
-    def half(sigma: float) -> dict:
-        return {"dist": "HalfNormal", "sigma": round(sigma, 4)}
-
-    priors = {"Intercept": normal((low + high) / 2, width / 2), time: normal(0, slope),
-              f"1|{group}": {"dist": "Normal", "mu": 0, "sigma": half(width / 4)},
-              f"{time}|{group}": {"dist": "Normal", "mu": 0, "sigma": half(slope / 2)},
-              "sigma": half(width / 4)}
-    if period is not None:
-        priors[period] = normal(0, width / 4)
-        priors[f"{time}:{period}"] = normal(0, slope / 2)
-    for c in covariates:
-        priors[c] = normal(0, width / 4)
-    return priors

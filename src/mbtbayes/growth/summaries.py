@@ -2,7 +2,9 @@
 variance explained by period, and leave-one-patient-out model comparison.
 
 Every interval is a 95% highest-density interval (``interval = "95% HDI"``); every row that
-uses a fit carries that fit's ``passed`` flag from the diagnostics gate.
+uses a fit carries that fit's ``passed`` flag from the diagnostics gate. Contrasts and changes
+come from the population-mean trajectories (:mod:`mbtbayes.growth.trajectories`), so they hold
+for any formula of time, and both engines give the same tables.
 
 Examples
 --------
@@ -19,18 +21,12 @@ import pandas as pd
 from mbtbayes.core.arviz_api import summary
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.growth.fit import GrowthFit
-from mbtbayes.growth.loo import (
-    LooResult,
-    elpd_difference,
-    marginal_loglik,
-    posterior_arrays,
-    psis_loo,
-)
+from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
+from mbtbayes.growth.trajectories import change_draws, period_contrasts, period_levels
 
 SD_BASES = ("observed_baseline_sd", "model_between_patient_sd", "model_residual_sd")
 """Denominators of Cohen's d: the observed pooled baseline SD (the paper's), the model's
 between-patient SD of intercepts, or the model's residual SD."""
-LOO_METHOD = "psis_marginal_patient"
 PARETO_K_LIMIT = 0.7
 
 
@@ -42,25 +38,25 @@ def _fit_key(fit: GrowthFit) -> dict:
 
 
 def growth_table(fits: list[GrowthFit]) -> pd.DataFrame:
-    """Fixed effects and variance components of every fit.
+    """Fixed effects and variance components of every fit, in the same names for both engines.
 
     Returns
     -------
     pandas.DataFrame
-        measure, model, term, mean, sd, hdi_low, hdi_high, r_hat, ess_bulk, ess_tail,
+        measure, model, engine, term, mean, sd, hdi_low, hdi_high, r_hat, ess_bulk, ess_tail,
         interval, passed. Terms: the design columns (``period[II]`` is Period II minus I),
-        ``sd_intercept`` and ``sd_slope`` (patient SDs), ``sigma`` (residual SD) and ``corr``
-        when the random effects are correlated.
+        ``sd_intercept`` and ``sd_slope`` (patient SDs), ``sigma`` (residual SD; the scale of
+        the t family), ``sigma_<term>`` (log residual SD, when it is modelled), ``nu`` (t
+        degrees of freedom) and ``corr`` when the patient effects are correlated.
     """
     rows = []
     for fit in fits:
-        names = ["beta", "sd_intercept", "sd_slope", "sigma"]
-        names += ["corr"] if "corr" in fit.idata.posterior else []
-        table = summary(fit.idata, var_names=names)
+        table = summary(fit.params, var_names=list(fit.params.data_vars))
         table.index = [_term_name(i) for i in table.index]
         table = table.rename_axis("term").reset_index()
-        for key, value in _fit_key(fit).items():
-            table.insert(0 if key == "measure" else 1, key, value)
+        table.insert(0, "engine", fit.engine)
+        for key, value in reversed(_fit_key(fit).items()):
+            table.insert(0, key, value)
         table["interval"] = INTERVAL
         table["passed"] = fit.diagnostics.passed
         rows.append(table)
@@ -68,40 +64,18 @@ def growth_table(fits: list[GrowthFit]) -> pd.DataFrame:
 
 
 def _term_name(index: str) -> str:
-    """'beta[months]' -> 'months'."""
-    return index[5:-1] if index.startswith("beta[") else index
+    """'beta[months]' -> 'months'; 'beta_sigma[sigma_Intercept]' -> 'sigma_Intercept'."""
+    for prefix in ("beta[", "beta_sigma["):
+        if index.startswith(prefix):
+            return index[len(prefix):-1]
+    return index
 
 
 # ---------------------------------------------------------------- period contrasts
 
 
-def period_contrasts(fit: GrowthFit) -> dict[str, np.ndarray]:
-    """Draws of the Period II - I contrasts of a period fit.
-
-    Returns
-    -------
-    dict
-        ``intercept`` (difference at month 0), ``slope`` (difference per time unit) and
-        ``at_<t>`` (difference at the later d time point, e.g. ``at_24``).
-    """
-    beta = fit.beta()
-    spec = fit.spec
-    shift = _column(beta, spec.period)
-    slope = _column(beta, f"{spec.time}:{spec.period}")
-    later = spec.d_months[1]
-    return {"intercept": shift, "slope": slope, f"at_{later:g}": shift + later * slope}
-
-
-def _column(beta: pd.DataFrame, term: str) -> np.ndarray:
-    matches = [c for c in beta.columns if c == term or c.startswith(f"{term}[")]
-    if len(matches) != 1:
-        raise ValueError(f"expected one column for '{term}', found {matches}: the period "
-                         "contrast needs a two-level period")
-    return beta[matches[0]].to_numpy()
-
-
 def period_effects(fits: list[GrowthFit]) -> pd.DataFrame:
-    """Period II - I contrasts of intercept, slope and the predicted difference at 24 months.
+    """Period II - I contrasts at month 0, in the mean slope, and at 24 months.
 
     The ROPE is the spec's half-width for level differences; for the slope contrast it is that
     half-width divided by the later d time point (a slope difference that would accumulate to
@@ -127,7 +101,7 @@ def period_effects(fits: list[GrowthFit]) -> pd.DataFrame:
 def period_variance_share(fit: GrowthFit, *, share_period_two: float) -> np.ndarray:
     """Per draw, the share of between-patient intercept variance explained by period.
 
-    ``b^2 q (1 - q) / (b^2 q (1 - q) + sd_intercept^2)``, with ``b`` the period shift at
+    ``b^2 q (1 - q) / (b^2 q (1 - q) + sd_intercept^2)``, with ``b`` the period difference at
     month 0 and ``q`` the share of patients in Period II.
     """
     b = period_contrasts(fit)["intercept"]
@@ -138,28 +112,23 @@ def period_variance_share(fit: GrowthFit, *, share_period_two: float) -> np.ndar
 def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
     """Share of intercept variance explained by period, per measure (the paper: 0-5%).
 
+    Fits without a patient intercept have no row.
+
     Returns
     -------
     pandas.DataFrame
         measure, mean, hdi_low, hdi_high, interval, passed.
     """
     rows = []
-    for fit in (f for f in fits if f.variant == "period"):
+    for fit in (f for f in fits if f.variant == "period" and "sd_intercept" in f.params):
         spec = fit.spec
         patients = data.drop_duplicates(spec.group)
-        q = float((patients[spec.period].astype(str) != _reference(data, spec.period)).mean())
+        q = float((patients[spec.period].astype(str) != period_levels(fit)[0]).mean())
         share = summarize_draws(period_variance_share(fit, share_period_two=q))
         rows.append({"measure": spec.name, "mean": share["mean"], "hdi_low": share["hdi_low"],
                      "hdi_high": share["hdi_high"], "interval": INTERVAL,
                      "passed": fit.diagnostics.passed})
     return pd.DataFrame(rows)
-
-
-def _reference(data: pd.DataFrame, column: str) -> str:
-    values = data[column]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return str(values.cat.categories[0])
-    return str(sorted(values.dropna().astype(str).unique())[0])
 
 
 # ---------------------------------------------------------------- Cohen's d
@@ -191,29 +160,6 @@ def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: 
         return float(first[outcome].std(ddof=1))
     parts = first.groupby(period, observed=True)[outcome].agg(["count", "var"])
     return float(np.sqrt(((parts["count"] - 1) * parts["var"]).sum() / (parts["count"] - 1).sum()))
-
-
-def change_draws(fit: GrowthFit) -> dict[str, np.ndarray]:
-    """Draws of the predicted population change between the two d time points, per period
-    (period fit: ``"I"``, ``"II"``) or pooled (linear fit: ``"pooled"``).
-
-    Covariates (e.g. WAI version) are held fixed, so they cancel from the change.
-    """
-    beta = fit.beta()
-    spec = fit.spec
-    span = spec.d_months[1] - spec.d_months[0]
-    slope = beta[spec.time].to_numpy()
-    if fit.variant == "linear":
-        return {"pooled": span * slope}
-    extra = _column(beta, f"{spec.time}:{spec.period}")
-    levels = _period_levels(fit)
-    return {levels[0]: span * slope, levels[1]: span * (slope + extra)}
-
-
-def _period_levels(fit: GrowthFit) -> tuple[str, str]:
-    column = next(c for c in fit.design.columns if c.startswith(f"{fit.spec.period}["))
-    second = column[len(fit.spec.period) + 1:-1]
-    return ("I", second) if second == "II" else ("reference", second)
 
 
 def effect_sizes(
@@ -264,31 +210,19 @@ def _sd_draws(fit: GrowthFit, data: pd.DataFrame, sd_basis: str) -> np.ndarray |
         return observed_baseline_sd(data, outcome=spec.measure, time=spec.time, group=spec.group,
                                     period=spec.period if spec.period in data else None,
                                     start=spec.d_months[0])
-    return fit.draws("sd_intercept" if sd_basis == "model_between_patient_sd" else "sigma")
+    if sd_basis == "model_between_patient_sd":
+        return fit.draws("sd_intercept")
+    if "sigma" not in fit.params:
+        raise ValueError(f"{spec.name}: the residual SD is modelled ({spec.auxiliary}); "
+                         "use sd_basis='observed_baseline_sd'")
+    sigma = fit.draws("sigma")
+    if "nu" in fit.params:  # the SD of a t distribution with scale sigma (infinite if nu <= 2)
+        nu = fit.draws("nu")
+        return np.where(nu > 2, sigma * np.sqrt(nu / np.maximum(nu - 2, 1e-12)), np.inf)
+    return sigma
 
 
 # ---------------------------------------------------------------- model comparison
-
-
-def patient_loglik(fit: GrowthFit) -> np.ndarray:
-    """Marginal log-likelihood per patient, shape (chains, draws, patients with data)."""
-    d = fit.design
-    ll = marginal_loglik(y=d.y, X=d.X, time=d.time, group=d.group, n_groups=len(d.groups),
-                         **posterior_arrays(fit))
-    observed = np.bincount(d.group, minlength=len(d.groups)) > 0
-    chains = fit.idata.posterior.sizes["chain"]
-    return ll[:, observed].reshape(chains, -1, int(observed.sum()))
-
-
-def observed_patients(fit: GrowthFit) -> tuple[str, ...]:
-    """Ids of the patients with at least one observation in the fit, in design order."""
-    counts = np.bincount(fit.design.group, minlength=len(fit.design.groups))
-    return tuple(g for g, n in zip(fit.design.groups, counts, strict=True) if n > 0)
-
-
-def marginal_loo(fit: GrowthFit) -> LooResult:
-    """Leave-one-patient-out PSIS-LOO on the marginal likelihood of a fit."""
-    return psis_loo(patient_loglik(fit), method=LOO_METHOD, units=observed_patients(fit))
 
 
 def model_comparison(
@@ -299,17 +233,18 @@ def model_comparison(
 ) -> pd.DataFrame:
     """ELPD of the period model minus the linear model, per measure.
 
-    Positive ``elpd_diff`` favours the period model. ``loo_method`` names the estimand:
-    leave-one-patient-out PSIS-LOO on the marginal likelihood (random effects integrated out),
-    or, where a Pareto k exceeds ``k_limit`` and ``kfold`` is given, grouped K-fold by patient
-    on the same marginal likelihood (refits).
+    Positive ``elpd_diff`` favours the period model. ``loo_method`` names the estimand and how
+    it was computed: leave-one-patient-out PSIS-LOO on the marginal likelihood (patient
+    effects integrated out exactly by the marginal engine, by quadrature for Bambi fits), or,
+    where a Pareto k exceeds ``k_limit`` and ``kfold`` is given, grouped K-fold by patient on
+    the same likelihood (refits).
 
     Parameters
     ----------
     fits : list of GrowthFit
     kfold : callable, optional
-        Fit -> LooResult by K-fold refits (e.g. :func:`mbtbayes.bayes.kfold_patients` bound to
-        an engine); used only where PSIS is unreliable.
+        Fit -> LooResult by K-fold refits (e.g. :func:`mbtbayes.growth.loo.kfold_patients`
+        bound to the engines); used only where PSIS is unreliable.
     k_limit : float
         Pareto k above which PSIS-LOO is not trusted.
 
@@ -326,38 +261,40 @@ def model_comparison(
     for measure, pair in by_measure.items():
         if set(pair) != {"linear", "period"}:
             continue
-        loo = {v: marginal_loo(f) for v, f in pair.items()}
+        loo = {v: patient_loo(f) for v, f in pair.items()}
         max_k = max(r.max_k for r in loo.values())
         reliable = max_k <= k_limit
         if not reliable and kfold is not None:
             loo = {v: kfold(f) for v, f in pair.items()}
             reliable = all(r.refits_passed for r in loo.values())
         diff, se = elpd_difference(loo["period"], loo["linear"])
+        methods = dict.fromkeys(r.method for r in loo.values())
         rows.append({"measure": measure, "elpd_linear": loo["linear"].elpd,
                      "elpd_period": loo["period"].elpd, "elpd_diff": diff, "elpd_diff_se": se,
                      "p_loo_linear": loo["linear"].p_loo, "p_loo_period": loo["period"].p_loo,
-                     "max_pareto_k": max_k, "loo_method": loo["period"].method,
+                     "max_pareto_k": max_k, "loo_method": " / ".join(methods),
                      "loo_reliable": bool(reliable),
                      "passed": all(f.diagnostics.passed for f in pair.values())})
     return pd.DataFrame(rows)
 
 
 def diagnostics_table(fits: list[GrowthFit]) -> pd.DataFrame:
-    """One row per fit: the gate's diagnostics, the data used, and the sampler.
+    """One row per fit: the gate's diagnostics, the data used, the engine and the sampler.
 
     Returns
     -------
     pandas.DataFrame
-        fit, measure, model, max_r_hat, min_ess_bulk, min_ess_tail, divergences, passed,
-        attempts, n_obs, n_excluded, n_patients, sampler, seconds.
+        fit, measure, model, engine, max_r_hat, min_ess_bulk, min_ess_tail, divergences,
+        passed, reason, attempts, draws, n_obs, n_excluded, n_patients, sampler, seconds.
     """
     rows = []
     for fit in fits:
         d, g = fit.diagnostics, fit.design
         rows.append({"fit": f"{fit.spec.name}/{fit.variant}", **_fit_key(fit),
-                     "max_r_hat": d.max_r_hat, "min_ess_bulk": d.min_ess_bulk,
-                     "min_ess_tail": d.min_ess_tail, "divergences": d.divergences,
-                     "passed": d.passed, "attempts": d.attempts, "draws": d.draws,
+                     "engine": fit.engine, "max_r_hat": d.max_r_hat,
+                     "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail,
+                     "divergences": d.divergences, "passed": d.passed, "reason": d.reason,
+                     "attempts": d.attempts, "draws": d.draws,
                      "n_obs": int(g.y.size), "n_excluded": g.n_excluded,
                      "n_patients": int((np.bincount(g.group) > 0).sum()),
                      "sampler": fit.sampler, "seconds": round(fit.seconds, 2)})
