@@ -253,14 +253,20 @@ def _engine(*, sampler: str, draws: int, chains: int, quick: bool):
     return engines_for(SamplerOptions(sampler, draws, draws, chains))
 
 
+SAVED_DRAWS = 1000
+"""Draws per saved fit (thinned evenly within chains; the tables use every draw)."""
+
+
 def _save_fits(fits: list, folder: Path) -> None:
     """Each fit as ArviZ netCDF: posterior (patient effects included), per-patient
-    log-likelihood, observed and constant data, posterior predictive draws."""
+    log-likelihood, observed and constant data, posterior predictive draws; thinned to
+    :data:`SAVED_DRAWS` draws."""
     from mbtbayes.core.arviz_api import save_inference
 
     (folder / "fits").mkdir()
     for fit in fits:
-        save_inference(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc")
+        save_inference(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc",
+                       max_draws=SAVED_DRAWS)
 
 
 def published(*, out: str | Path = "mbtbayes-published",

@@ -119,16 +119,31 @@ def add_groups(idata, groups: dict) -> None:
             idata.add_groups({name: dataset})
 
 
-def save_inference(idata, path) -> None:
+def save_inference(idata, path, *, max_draws: int | None = None) -> None:
     """Write an InferenceData to netCDF (h5netcdf), without warm-up groups, large float arrays
-    in single precision; ``az.from_netcdf`` reads it back."""
+    in single precision; ``az.from_netcdf`` reads it back.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    path : path
+    max_draws : int, optional
+        Keep at most this many draws in all (evenly thinned within each chain, the same draws
+        in every group), to keep files small.
+    """
     import arviz as az
 
+    step = 1
+    if max_draws is not None and "posterior" in idata.groups():
+        sizes = idata.posterior.sizes
+        step = max(1, -(-sizes["chain"] * sizes["draw"] // max_draws))
     groups = {}
     for name in idata.groups():
         if name.startswith("warmup"):
             continue
         dataset = idata[name]
+        if step > 1 and "draw" in dataset.dims:
+            dataset = dataset.isel(draw=slice(None, None, step))
         small = {k: v.astype("float32") for k, v in dataset.data_vars.items()
                  if v.dtype == "float64" and v.size > LARGE}
         groups[name] = dataset.assign(small)
