@@ -22,6 +22,7 @@
 import matplotlib.pyplot as plt
 
 import mbtbayes as mb
+from mbtbayes.growth.rope import rope_for
 
 reg = mb.load_register()
 print(reg.label)
@@ -77,7 +78,8 @@ spec = specs["bsi"]
 print(spec.label, spec.range)
 for variant, formula in spec.formulas.items():
     print(f"{variant:>7}: {formula}")
-print("ROPE half-width:", spec.rope, "-", spec.rope_justification)
+print("ROPE:", spec.rope_sd_units, "x the observed baseline SD -", spec.rope_justification)
+print(rope_for(spec, reg.data))
 spec.priors
 
 # %% [markdown]
@@ -86,5 +88,5 @@ spec.priors
 
 # %%
 own = mb.make_spec(outcome="bsi", time="months", group="patient_id", period="period",
-                   range=(0, 4), rope=0.065)
+                   range=(0, 4), rope_sd_units=0.1)
 own.formulas

@@ -43,17 +43,22 @@ side
 # %% [markdown]
 # ## The concordance table
 #
-# Frequentist decision at alpha = 0.05 ("difference" / "no evidence"); Bayesian decision by
-# the 95% HDI against the ROPE ("difference" / "negligible" / "undecided"). Where they
-# disagree, the summary says why.
+# Each question is compared layer by layer, like for like: **existence** (p < .05 against
+# the 95% HDI excluding 0 with P(direction) > .975), **practical equivalence** (the TOST on
+# the ROPE, its 90% CI inside, against the 95% HDI inside the ROPE) and, for the model
+# choice rows, the likelihood-ratio test against the leave-one-patient-out ELPD difference.
+# Where the layers disagree, the `explanation` column and the summary say why.
 
 # %%
+from mbtbayes.compare import concordance_summary
+
 table = mb.concordance(fits, reg.data)
-table[["question", "subject", "p_value", "frequentist_decision", "bayes_estimate", "hdi_low",
-       "hdi_high", "bayes_decision", "agree"]].round(4)
+table[["question", "subject", "p_value", "frequentist_existence", "bayes_existence",
+       "agree_existence", "frequentist_equivalence", "bayes_equivalence",
+       "agree_equivalence"]].round(4)
 
 # %%
-print(f"agree on {int(table['agree'].sum())} of {len(table)} questions")
+print(concordance_summary(table))
 
 # %% [markdown]
 # ## Model choice: AIC and LOO

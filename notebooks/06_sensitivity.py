@@ -45,14 +45,6 @@ def with_period_prior(spec, factor):
                                formulas={"period": spec.formulas["period"]})
 
 
-def decision(low, high, rope):
-    """HDI + ROPE: a difference when the HDI is wholly outside the ROPE, negligible when
-    wholly inside, otherwise undecided."""
-    if high < -rope or low > rope:
-        return "difference"
-    return "negligible" if -rope <= low and high <= rope else "undecided"
-
-
 factors = (1.0, 0.25, 0.1, 0.05)
 specs = {f"x{f:g}": with_period_prior(base, f) for f in factors}
 fits = mb.fit_specs(specs, reg.data, seed=1, options=options)  # one compiled graph for all
@@ -61,8 +53,7 @@ at24 = effects[effects["contrast"] == "at_24"].reset_index(drop=True)
 curve = pd.DataFrame({
     "prior_sd_factor": factors, "mean": at24["mean"], "hdi_low": at24["hdi_low"],
     "hdi_high": at24["hdi_high"], "p_direction": at24["p_direction"],
-    "decision": [decision(lo, hi, base.rope)
-                 for lo, hi in zip(at24["hdi_low"], at24["hdi_high"], strict=True)],
+    "decision": at24["decision"],  # the shared HDI + ROPE rule, ROPE from the data
     "passed": at24["passed"]})
 curve.round(3)
 
@@ -71,7 +62,8 @@ curve.round(3)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.axhspan(-base.rope, base.rope, color="0.85", label="ROPE")
+rope = at24["rope_high"].iloc[0]
+ax.axhspan(-rope, rope, color="0.85", label="ROPE")
 ax.errorbar(curve["prior_sd_factor"], curve["mean"],
             yerr=[curve["mean"] - curve["hdi_low"], curve["hdi_high"] - curve["mean"]],
             fmt="o-", color="0.1", label="II - I at 24 months (95% HDI)")

@@ -78,7 +78,8 @@ class _ML:
 def _growth_rows(estimates: dict, ses: dict, *, rope: float, passed: object = True) -> dict:
     """Growth rows whose posterior is the normal N(estimate, se) (a flat-prior posterior)."""
     spec = make_spec(outcome="y", time="months", group="id", period="period", range=(0, 10),
-                     rope=rope, d_months=(0.0, 24.0))
+                     rope_half_width=rope, rope_source="constructed for the test",
+                     d_months=(0.0, 24.0))
     rng = np.random.default_rng(11)
     beta = pd.DataFrame({k: rng.normal(v, ses[k], 200_000) for k, v in estimates.items()})
     fit = _Fit(spec, beta, _Diagnostics(passed))
@@ -113,9 +114,12 @@ def test_growth_rows_layers_and_rope_per_month():
     assert first["agree_existence"] and first["agree_equivalence"]
 
 
-def test_growth_rows_without_rope_leave_the_equivalence_layer_empty():
+def test_growth_rows_without_rope_leave_the_equivalence_layer_empty(monkeypatch):
+    from mbtbayes.compare import questions
+
+    monkeypatch.setattr(questions, "_rope_half_width", lambda spec, data: (0.0, "none"))
     rows = _growth_rows({"period[II]": 0.5, "months": -0.1, "months:period[II]": 0.0},
-                        {"period[II]": 0.1, "months": 0.01, "months:period[II]": 0.01}, rope=0.0)
+                        {"period[II]": 0.1, "months": 0.01, "months:period[II]": 0.01}, rope=1.0)
     table = assemble(list(rows.values()))
     assert table["agree_equivalence"].isna().all()
     assert table["decision_rule"].str.contains("not assessed").all()

@@ -224,7 +224,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
     return {
         "growth_models": summaries.growth_table(fits),
-        "period_effects": summaries.period_effects(fits),
+        "period_effects": summaries.period_effects(fits, data),
         "effect_sizes": summaries.effect_sizes(fits, data),
         "variance_explained": summaries.variance_explained(fits, data),
         "model_comparison": summaries.model_comparison(fits, kfold=kfold),

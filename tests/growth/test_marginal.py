@@ -54,7 +54,8 @@ def data() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def spec():
     return mb.make_spec(outcome="score", time="week", group="subject", period="arm", range=(0, 50),
-                     d_months=(0, 10), rope=0.5)
+                     d_months=(0, 10), rope_half_width=0.5,
+                        rope_source="test")
 
 
 @pytest.fixture(scope="module")

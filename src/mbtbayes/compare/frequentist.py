@@ -21,8 +21,8 @@ import pandas as pd
 from mbtbayes.core.errors import ConvergenceError, DataError
 from mbtbayes.frequentist.effects import compare_aic, mixed_cohens_d
 from mbtbayes.frequentist.mixed import MixedResult, fit_mixed
+from mbtbayes.growth.baseline import observed_baseline_sd
 from mbtbayes.growth.specs import ModelSpec
-from mbtbayes.growth.summaries import observed_baseline_sd
 
 
 @dataclass(frozen=True)

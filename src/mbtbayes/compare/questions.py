@@ -75,9 +75,12 @@ GROWTH_QUESTIONS = ("period difference in intercept (II - I)",
 
 
 def _rope_half_width(spec: ModelSpec, data: pd.DataFrame) -> tuple[float, str]:
-    """The measure's absolute ROPE half-width and its basis: the one place the concordance
-    takes a growth ROPE from (contrasts per month divide it by ``spec.d_months[1]``)."""
-    return float(spec.rope), f"models/{spec.name}.toml [rope] half_width"
+    """The measure's absolute ROPE half-width and its basis, from the data analysed, as in
+    ``period_effects`` (contrasts per month divide it by ``spec.d_months[1]``)."""
+    from mbtbayes.growth.rope import rope_for
+
+    rope = rope_for(spec, data)
+    return rope.half_width, rope.basis
 
 
 def passed_flag(value: object) -> bool:

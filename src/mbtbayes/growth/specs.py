@@ -57,7 +57,9 @@ when the spec qualifies, else Bambi."""
 
 TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
             "correlated", "formulas", "priors", "rope", "effect_size")
-ROPE_KEYS = ("half_width", "justification")
+DEFAULT_ROPE_SD_UNITS = 0.1
+"""ROPE half-width in baseline-SD units when a spec gives none (bayestestR's convention)."""
+ROPE_KEYS = ("sd_units", "half_width", "source", "justification")
 EFFECT_KEYS = ("months",)
 
 
@@ -90,8 +92,13 @@ class ModelSpec:
         take ``{"dist": "Normal", "mu": 0, "sigma": {"dist": "HalfNormal", "sigma": 1}}``;
         ``sigma`` is the residual SD, ``nu`` the Student-t degrees of freedom, and
         ``sigma_<term>`` a term of a ``sigma ~ ...`` formula (log scale).
-    rope : float
-        ROPE half-width for period contrasts, in the measure's units.
+    rope_sd_units : float or None
+        ROPE half-width in units of the observed pooled baseline SD of the data analysed
+        (default 0.1); None when an absolute half-width is given.
+    rope_half_width : float or None
+        Absolute ROPE half-width (a minimal important difference), in the measure's units.
+    rope_source : str
+        Where an absolute half-width comes from (required with it).
     rope_justification : str
         Why that width.
     d_months : tuple of float
@@ -115,7 +122,9 @@ class ModelSpec:
     period: str | None
     formulas: dict[str, str]
     priors: dict[str, dict] = field(default_factory=dict)
-    rope: float = 0.0
+    rope_sd_units: float | None = 0.1
+    rope_half_width: float | None = None
+    rope_source: str = ""
     rope_justification: str = ""
     d_months: tuple[float, float] = (0.0, 24.0)
     correlated: bool = False
@@ -276,7 +285,10 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         time=raw.get("time", schema.MONTHS), group=raw.get("group", schema.ID),
         period=raw.get("period", schema.PERIOD), formulas=formulas,
         priors=flat_priors(raw.get("priors", {})),
-        rope=float(rope.get("half_width", 0.0)),
+        rope_sd_units=(None if "half_width" in rope
+                       else float(rope.get("sd_units", DEFAULT_ROPE_SD_UNITS))),
+        rope_half_width=(float(rope["half_width"]) if "half_width" in rope else None),
+        rope_source=str(rope.get("source", "")),
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
         correlated=bool(raw.get("correlated", False)), engine=raw.get("engine", "auto"),
@@ -295,6 +307,17 @@ def _split_formulas(raw: dict) -> tuple[dict[str, str], dict[str, tuple[str, ...
         if parts[1:]:
             auxiliary[variant] = tuple(parts[1:])
     return formulas, auxiliary
+
+
+def _check_rope(spec: ModelSpec) -> None:
+    if spec.rope_half_width is not None:
+        if not spec.rope_half_width > 0:
+            raise SpecError("[rope] half_width must be > 0")
+        if not spec.rope_source.strip():
+            raise SpecError("[rope] half_width needs a source (where the minimal important "
+                            "difference comes from); or give sd_units instead")
+    elif spec.rope_sd_units is None or not spec.rope_sd_units > 0:
+        raise SpecError("[rope] sd_units must be > 0 (the default is 0.1 baseline SD)")
 
 
 def _range(raw: dict) -> tuple[float, float]:
@@ -327,8 +350,7 @@ def _check_spec(spec: ModelSpec) -> None:
         _check_formulas(spec, variant)
     if len(spec.d_months) != 2 or spec.d_months[0] >= spec.d_months[1]:
         raise SpecError(f"[effect_size] months must be two increasing times, got {spec.d_months}")
-    if spec.rope < 0:
-        raise SpecError("[rope] half_width must be >= 0")
+    _check_rope(spec)
     for term, prior in spec.priors.items():
         check_prior(term, prior)
     check_prior_terms(spec)
@@ -379,7 +401,9 @@ def make_spec(
     range: tuple[float, float],
     covariates: tuple[str, ...] = (),
     name: str | None = None,
-    rope: float = 0.0,
+    rope_sd_units: float | None = 0.1,
+    rope_half_width: float | None = None,
+    rope_source: str = "",
     d_months: tuple[float, float] = (0.0, 24.0),
     correlated: bool = False,
     family: str = "gaussian",
@@ -402,8 +426,11 @@ def make_spec(
         Extra fixed effects for both variants.
     name : str, optional
         Spec name (default: the outcome).
-    rope : float
-        ROPE half-width for the period contrasts, in outcome units.
+    rope_sd_units : float, optional
+        ROPE half-width in baseline-SD units (default 0.1), computed on the data analysed.
+    rope_half_width, rope_source : float and str, optional
+        An absolute ROPE half-width in outcome units (a minimal important difference) and its
+        source; replaces ``rope_sd_units``.
     d_months : tuple of float
         Times for Cohen's d.
     correlated : bool
@@ -447,7 +474,10 @@ def make_spec(
     spec = ModelSpec(
         name=name or outcome, measure=outcome, label=outcome, range=(low, high),
         family=family, kind="other", time=time, group=group, period=period,
-        formulas=formulas, priors=priors, rope=rope, d_months=d_months, correlated=correlated,
+        formulas=formulas, priors=priors,
+        rope_sd_units=None if rope_half_width is not None else rope_sd_units,
+        rope_half_width=rope_half_width, rope_source=rope_source, d_months=d_months,
+        correlated=correlated,
         engine=engine,
         auxiliary={v: (f"sigma ~ {sigma}",) for v in formulas} if sigma is not None else {})
     terms = prior_terms(spec)  # defaults for terms the formulas do not have are left out

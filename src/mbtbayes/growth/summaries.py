@@ -20,6 +20,7 @@ import pandas as pd
 
 from mbtbayes.core.arviz_api import summary
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.growth.baseline import observed_baseline_sd
 from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
 from mbtbayes.growth.trajectories import change_draws, period_contrasts, period_levels
@@ -74,27 +75,41 @@ def _term_name(index: str) -> str:
 # ---------------------------------------------------------------- period contrasts
 
 
-def period_effects(fits: list[GrowthFit]) -> pd.DataFrame:
-    """Period II - I contrasts at month 0, in the mean slope, and at 24 months.
+def period_effects(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
+    """Period II - I contrasts at month 0, in the mean slope, and at 24 months, with decisions.
 
-    The ROPE is the spec's half-width for level differences; for the slope contrast it is that
-    half-width divided by the later d time point (a slope difference that would accumulate to
-    the ROPE by then).
+    The ROPE comes from the data (:func:`mbtbayes.growth.rope.rope_for`: by default 0.1 x the
+    observed pooled baseline SD); for the slope contrast it is that half-width divided by the
+    later d time point (a slope difference that would accumulate to the ROPE by then). The
+    decision is the shared HDI + ROPE rule (:func:`mbtbayes.core.decisions.rope_decision`).
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+    data : pandas.DataFrame
+        The data the fits used (sets an SD-unit ROPE).
 
     Returns
     -------
     pandas.DataFrame
-        measure, contrast, mean, hdi_low, hdi_high, p_direction, rope_low, rope_high, p_rope,
-        interval, passed.
+        measure, contrast, mean, sd, hdi_low, hdi_high, p_direction, rope_low, rope_high,
+        p_rope, rope_basis, decision, interval, passed.
     """
+    from mbtbayes.core.decisions import rope_decision
+    from mbtbayes.growth.rope import rope_for
+
     rows = []
     for fit in (f for f in fits if f.variant == "period"):
         later = fit.spec.d_months[1]
+        level = rope_for(fit.spec, data)
         for contrast, draws in period_contrasts(fit).items():
-            rope = fit.spec.rope / later if contrast == "slope" else fit.spec.rope
-            rows.append({"measure": fit.spec.name, "contrast": contrast,
-                         **summarize_draws(draws, rope=rope), "interval": INTERVAL,
-                         "passed": fit.diagnostics.passed})
+            rope = level.per_month(later) if contrast == "slope" else level
+            post = summarize_draws(draws, rope=rope.half_width)
+            rows.append({"measure": fit.spec.name, "contrast": contrast, **post,
+                         "rope_basis": rope.basis,
+                         "decision": rope_decision(post["hdi_low"], post["hdi_high"],
+                                                   half_width=rope.half_width),
+                         "interval": INTERVAL, "passed": fit.diagnostics.passed})
     return pd.DataFrame(rows)
 
 
@@ -132,34 +147,6 @@ def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFram
 
 
 # ---------------------------------------------------------------- Cohen's d
-
-
-BASELINE_WINDOW = 3.0
-"""An observation counts as baseline when it is a patient's first and lies within this many
-time units of the first d time point (month 0)."""
-
-
-def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: str,
-                         period: str | None, start: float = 0.0) -> float:
-    """Observed SD of the outcome at baseline, pooled over periods (the paper's d denominator).
-
-    Baseline is each patient's first observed value, if it lies within
-    :data:`BASELINE_WINDOW` of ``start``. The pooled within-period SD is
-    ``sqrt(sum((n_k - 1) s_k^2) / sum(n_k - 1))``; without a period it is the plain SD.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 5.0], "t": [0, 0, 0, 0], "id": [1, 2, 3, 4],
-    ...                    "g": ["I", "I", "II", "II"]})
-    >>> round(observed_baseline_sd(df, outcome="y", time="t", group="id", period="g"), 4)
-    1.118
-    """
-    first = data.dropna(subset=[outcome]).sort_values(time, kind="stable").groupby(group).head(1)
-    first = first[first[time] <= start + BASELINE_WINDOW]
-    if period is None:
-        return float(first[outcome].std(ddof=1))
-    parts = first.groupby(period, observed=True)[outcome].agg(["count", "var"])
-    return float(np.sqrt(((parts["count"] - 1) * parts["var"]).sum() / (parts["count"] - 1).sum()))
 
 
 def effect_sizes(

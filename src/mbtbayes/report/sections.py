@@ -146,13 +146,26 @@ def models_section(inputs: ReportInputs) -> list:
         blocks.append(Table(priors, "Priors by term, as fitted (weakly informative, scaled "
                                     "to each measure's range; SDs half-normal). Patient "
                                     "effects: Normal(0, SD) with the SD's prior given"))
-    ropes = pd.DataFrame([{"measure": s.name, "rope_half_width": s.rope,
-                           "d_months": f"{s.d_months[0]:g}-{s.d_months[1]:g}",
-                           "justification": s.rope_justification} for s in inputs.specs.values()])
+    ropes = _rope_rows(inputs)
     blocks += [Table(ropes, "Region of practical equivalence (ROPE) for level differences; "
                             "for slope differences the half-width is divided by the later d "
                             "month"), *_binary_methods(inputs)]
     return blocks
+
+
+def _rope_rows(inputs: ReportInputs) -> pd.DataFrame:
+    """The ROPE of each measure as the run computed it on the data (``period_effects``)."""
+    effects = inputs.tables.get("period_effects", pd.DataFrame())
+    rows = []
+    for s in inputs.specs.values():
+        level = effects[(effects.get("measure") == s.name)
+                        & (effects.get("contrast") == "intercept")] if len(effects) else effects
+        rows.append({"measure": s.name,
+                     "rope_half_width": level["rope_high"].iloc[0] if len(level) else None,
+                     "basis": level["rope_basis"].iloc[0] if len(level) else "",
+                     "d_months": f"{s.d_months[0]:g}-{s.d_months[1]:g}",
+                     "justification": s.rope_justification})
+    return pd.DataFrame(rows)
 
 
 def _binary_methods(inputs: ReportInputs) -> list:

@@ -35,9 +35,9 @@ from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import observed_baseline_sd
 from mbtbayes.growth.design import Design, make_design
 from mbtbayes.growth.specs import ModelSpec
-from mbtbayes.growth.summaries import observed_baseline_sd
 from mbtbayes.sensitivity.calibration import simulate_outcome
 
 ALPHA = 0.05
