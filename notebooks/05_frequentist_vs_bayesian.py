@@ -19,6 +19,7 @@
 # %%
 # %matplotlib inline
 import mbtbayes as mb
+from mbtbayes.compare import concordance_summary
 
 reg = mb.load_register()
 print(reg.label)
@@ -50,8 +51,6 @@ side
 # Where the layers disagree, the `explanation` column and the summary say why.
 
 # %%
-from mbtbayes.compare import concordance_summary
-
 table = mb.concordance(fits, reg.data)
 table[["question", "subject", "p_value", "frequentist_existence", "bayes_existence",
        "agree_existence", "frequentist_equivalence", "bayes_equivalence",
