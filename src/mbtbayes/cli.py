@@ -10,11 +10,15 @@ code  meaning
 1     unexpected error, a bug in mbtbayes or a library it uses: the line says
       ``unexpected error (this is a bug; please report it): <type>: <message>``
 2     bad input: data, mapping, model specs, option values, output folder, or a failed fit
-130   interrupted (Ctrl-C)
+130   interrupted (Ctrl-C, SIGINT)
 141   the program reading the output closed it (``mbtbayes validate ... | head``); no message
+143   terminated (SIGTERM)
 ====  ======================================================================================
 
-Option values are checked before any data is read. Set the environment variable
+An interrupted or terminated run stops where it is and leaves the previous output folder as it
+was: a run writes into a new hidden folder next to ``--out`` and swaps it in only at the end,
+and removes that folder when it is stopped before. Option values are checked before any data is
+read. Set the environment variable
 ``MBTBAYES_DEBUG=1`` to get the full traceback instead of the one line (for developers).
 
 Examples
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,8 +40,10 @@ from pathlib import Path
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import MbtbayesError
 
-EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
-"""Exit statuses: success, an unexpected error (a bug), bad input, interrupted, output closed."""
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED = (
+    0, 1, 2, 130, 141, 143)
+"""Exit statuses: success, an unexpected error (a bug), bad input, interrupted, output closed,
+terminated."""
 
 DEBUG_VARIABLE = "MBTBAYES_DEBUG"
 """Environment variable: set to 1 to re-raise errors with their traceback."""
@@ -44,6 +51,28 @@ DEBUG_VARIABLE = "MBTBAYES_DEBUG"
 
 class UsageError(Exception):
     """A command line that argparse cannot parse (unknown option, bad option value)."""
+
+
+class Terminated(BaseException):  # noqa: N818 - named for the signal, as KeyboardInterrupt
+    """SIGTERM arrived: raised in the main thread so that clean-up runs as for Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While running, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave the handler alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,14 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit status: 0 on success, 2 on bad input (data, specs, options, output folder,
-        failed fits), 1 on an unexpected error (a bug), 130 when interrupted. Run as the
-        command (``argv`` None), an unexpected error ends the process at once with status 1
-        after the message: nutpie, after a failed start, crashes the interpreter's shutdown
-        (status 139, measured).
+        failed fits), 1 on an unexpected error (a bug), 130 when interrupted, 143 when
+        terminated. Run as the command (``argv`` None), an unexpected error ends the process at
+        once with status 1 after the message: nutpie, after a failed start, crashes the
+        interpreter's shutdown (status 139, measured).
     """
     try:
         args = _parser().parse_args(argv)
-        return args.run(args)
+        with _sigterm_raises():
+            return args.run(args)
     except SystemExit:  # --help
         raise
     except BrokenPipeError:  # the reader of our output went away (`| head`): not a failure
@@ -95,10 +125,14 @@ def describe_failure(err: BaseException) -> tuple[int, str]:
     'unexpected error (this is a bug; please report it): IndexError: index 2 is out of ...'
     >>> describe_failure(KeyboardInterrupt())
     (130, 'interrupted by the user (Ctrl-C)')
+    >>> describe_failure(Terminated())
+    (143, 'terminated (SIGTERM)')
     """
     text = " ".join(str(err).split("Stack backtrace:")[0].split())  # no Rust backtrace
     if isinstance(err, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted by the user (Ctrl-C)"
+    if isinstance(err, Terminated):
+        return EXIT_TERMINATED, "terminated (SIGTERM)"
     if isinstance(err, MbtbayesError | UsageError):
         return EXIT_INPUT, text or type(err).__name__
     return EXIT_BUG, ("unexpected error (this is a bug; please report it): "
@@ -143,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="mbtbayes",
         description="Bayesian (and frequentist) reanalysis of the MBT sustainability study.",
         epilog="Exit status: 0 success, 2 bad input, 1 unexpected error (a bug), 130 "
-               f"interrupted. {DEBUG_VARIABLE}=1 shows tracebacks.")
+               f"interrupted, 143 terminated. {DEBUG_VARIABLE}=1 shows tracebacks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     re = sub.add_parser("reanalyze", help="run the reanalysis (default: bundled SYNTHETIC data)")

@@ -27,13 +27,15 @@ TRUTH = {"Intercept": 20.0, "week": -0.5, "arm[B]": 2.0, "week:arm[B]": 0.3}
 SD_INT, SD_SLOPE, SIGMA = 3.0, 0.2, 1.5
 
 
-def simulate(seed: int = 11, n: int = 120) -> pd.DataFrame:
-    """Subjects in arms A and B, 1-6 visits at weeks 0..10, known growth parameters."""
+def simulate(seed: int = 11, n: int = 120, corr: float = 0.0) -> pd.DataFrame:
+    """Subjects in arms A and B, 1-6 visits at weeks 0..10, known growth parameters; patient
+    intercepts and slopes with correlation ``corr``."""
     rng = np.random.default_rng(seed)
     rows, effects = [], {}
     for i in range(n):
         arm = "AB"[i % 2]
-        u0, u1 = rng.normal(0, SD_INT), rng.normal(0, SD_SLOPE)
+        u0 = rng.normal(0, SD_INT)
+        u1 = corr * SD_SLOPE / SD_INT * u0 + np.sqrt(1 - corr**2) * rng.normal(0, SD_SLOPE)
         effects[f"s{i}"] = (u0, u1)
         weeks = np.sort(rng.choice(np.arange(0, 11, 2), size=rng.integers(1, 7), replace=False))
         for w in weeks:
@@ -94,15 +96,13 @@ def test_model_comparison_is_patient_level_and_reliable(fits):
     assert row["elpd_diff"] > 0  # the true model has an arm effect on the intercept
 
 
-def test_gate_flag_follows_the_thresholds(fits):
-    from mbtbayes.core.sampling import GATE
-
+def test_diagnostics_table_on_a_well_identified_simulation(fits):
+    """4 chains x 1000 draws of a model that is the simulation's own: both fits pass at the
+    first attempt (the gate itself is tested on constructed draws in tests/core), over the 120
+    simulated subjects."""
     table = diagnostics_table(fits)
-    expected = ((table["max_r_hat"] <= GATE["max_r_hat"])
-                & (table["min_ess_bulk"] >= GATE["min_ess_bulk"])
-                & (table["min_ess_tail"] >= GATE["min_ess_tail"]) & (table["divergences"] == 0))
-    assert (table["passed"] == expected).all()
-    assert (table["n_patients"] == 120).all()
+    assert table["passed"].all() and (table["attempts"] == 1).all(), table
+    assert (table["n_patients"] == 120).all() and (table["draws"] == 1000).all()
 
 
 def test_fit_forced_to_fail_the_gate_is_flagged_not_dropped(spec, data, engine):
@@ -136,16 +136,18 @@ def test_bad_inputs(spec, data):
         SamplerOptions(sampler="stan")
 
 
-def test_correlated_variant_estimates_the_correlation(data):
-    """LKJ variant: the correlation is a parameter, and the marginal LOO uses it."""
+def test_correlated_variant_recovers_a_known_correlation():
+    """LKJ variant on patients simulated with intercept-slope correlation -0.6: the 95% HDI
+    covers the truth and excludes 0; the SDs are recovered too."""
+    data = simulate(seed=5, n=300, corr=-0.6)
     spec = mb.make_spec(outcome="score", time="week", group="subject", period="arm",
-                     range=(0, 50), d_months=(0, 10), correlated=True)
+                        range=(0, 50), d_months=(0, 10), correlated=True)
     engine = engine_for(SamplerOptions(draws=300, tune=300, chains=2))
     fit = mb.fit_growth(spec, data, variant="linear", engine=engine)
     table = growth_table([fit]).set_index("term")
-    assert "corr" in table.index
-    assert -1 < table.loc["corr", "hdi_low"] < table.loc["corr", "hdi_high"] < 1
-    assert table.loc["sd_intercept", "hdi_low"] <= SD_INT <= table.loc["sd_intercept", "hdi_high"]
+    assert table.loc["corr", "hdi_low"] <= -0.6 <= table.loc["corr", "hdi_high"] < 0
+    for term, truth in (("sd_intercept", SD_INT), ("sd_slope", SD_SLOPE)):
+        assert table.loc[term, "hdi_low"] <= truth <= table.loc[term, "hdi_high"], term
 
 
 def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
@@ -231,3 +233,28 @@ def test_a_saved_fit_works_with_arviz(fits, tmp_path):
     assert list(table.index)[0] == "period"
     az.plot_ppc(period, num_pp_samples=20)
     assert period.constant_data["X"].shape == (fits[1].design.y.size, 4)
+
+
+def test_padding_columns_leave_the_likelihood_unchanged(spec, data):
+    """One compiled graph serves narrower designs by zero columns: whatever their coefficients,
+    the graph's likelihood is the unpadded design's marginal MVN density."""
+    from mbtbayes.growth.design import pad_design, prior_values
+    from mbtbayes.growth.loo import marginal_loglik
+    from mbtbayes.growth.marginal import build_model
+
+    design = make_design(spec, data, variant="linear")
+    padded, priors = pad_design(design, prior_values(spec, design), width=5)
+    assert padded.X.shape == (design.y.size, 5) and not padded.X[:, 2:].any()
+    assert list(priors["beta_sd"][2:]) == [1.0, 1.0, 1.0]
+    model = build_model(padded, priors, correlated=False)
+    point = model.initial_point()
+    point["sd_intercept_log__"], point["sd_slope_log__"] = np.log(2.5), np.log(0.3)
+    point["sigma_log__"] = np.log(1.2)
+    want = marginal_loglik(y=design.y, X=design.X, time=design.time, group=design.group,
+                           beta=np.array([[19.0, -0.4]]), sd_intercept=np.array([2.5]),
+                           sd_slope=np.array([0.3]), sigma=np.array([1.2]),
+                           corr=np.array([0.0]), n_groups=len(design.groups)).sum()
+    logp = model.compile_logp(vars=model.potentials)
+    for pad in ([0.0, 0.0, 0.0], [7.0, -3.0, 11.0]):
+        point["beta"] = np.array([19.0, -0.4, *pad])
+        assert float(logp(point)) == pytest.approx(want, rel=1e-10)

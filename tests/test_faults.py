@@ -1,0 +1,54 @@
+"""Faults during a run: Ctrl-C (SIGINT) or SIGTERM while the models are being fitted stops the
+command with its exit status and one line, and leaves the previous output folder byte for byte
+as it was, with no half-written folder beside it.
+
+The command runs as a user runs it, in its own process, over a previous output of the quick
+run; the signal is sent once the run has announced the growth fits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("signum, status, message", [
+    (signal.SIGINT, 130, "mbtbayes: error: interrupted by the user (Ctrl-C)"),
+    (signal.SIGTERM, 143, "mbtbayes: error: terminated (SIGTERM)"),
+])
+def test_a_signal_while_fitting_leaves_the_previous_output(quick_run, tmp_path, signum, status,
+                                                           message):
+    assert quick_run.status == 0
+    previous = tmp_path / "results"
+    shutil.copytree(quick_run.out, previous)
+    before = digest(previous)
+    command = [str(Path(sys.executable).parent / "mbtbayes"), "reanalyze", "--quick",
+               "--models", str(quick_run.out.parent / "models"), "--out", str(previous)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    for line in proc.stderr:  # the progress log
+        if line.startswith("fitting "):
+            break
+    else:
+        pytest.fail(f"the run ended before fitting, with status {proc.wait()}")
+    time.sleep(1.0)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == status
+    assert err.strip().splitlines()[-1] == message and "Traceback" not in err
+    assert digest(previous) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
