@@ -76,3 +76,21 @@ def test_frequentist_power_matches_the_normal_approximation():
     expected = stats.norm.cdf(delta / se - z) + stats.norm.cdf(-delta / se - z)
     assert freq.loc[0.6, "power_low"] <= expected <= freq.loc[0.6, "power_high"]
     assert freq.loc[0.0, "power_low"] <= 0.05 <= freq.loc[0.0, "power_high"]
+
+
+def test_replicates_run_in_worker_processes():
+    """As ``mbtbayes calibrate --scheduler processes:2`` runs them: the jobs pickle (the design
+    travels without its formula object) and each worker fits its replicates. A small run: one
+    row per replicate and parameter, and a power row per scenario and rule."""
+    from mbtbayes.sensitivity.power import RULES, power_table
+
+    spec, data = mb.load_specs()["bsi"], mb.load_register().data
+    tiny = mb.SamplerOptions(draws=100, tune=100, chains=2)
+    ranks, _ = sbc(spec, data, replicates=2, options=tiny, scheduler="processes:2")
+    assert sorted(ranks["replicate"].unique()) == [0, 1]
+    names = {f"beta[{c}]" for c in ("Intercept", "months", "period[II]", "months:period[II]")}
+    for _, replicate in ranks.groupby("replicate"):
+        assert names | {"sd_intercept", "sd_slope", "sigma"} <= set(replicate["parameter"])
+    table = power_table(spec, data, effects=(0.5,), replicates=1, options=tiny,
+                        scheduler="processes:2")
+    assert len(table) == 2 * len(RULES) and (table["replicates"] == 1).all()

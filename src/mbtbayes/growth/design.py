@@ -94,7 +94,23 @@ class Design:
 
     def grid_matrix(self, grid: pd.DataFrame) -> np.ndarray:
         """The fixed-effects design evaluated on new rows (training encoding and knots)."""
+        if self.common is None:
+            raise SpecError("this design was sent to another process without its formula "
+                            "design; build it there with make_design to evaluate new rows")
         return np.asarray(self.common.evaluate_new_data(grid)).astype(float)
+
+    def portable(self) -> Design:
+        """The design without formulae's design object, which does not pickle: for sending
+        to worker processes (everything but :meth:`grid_matrix` works on it).
+
+        Examples
+        --------
+        >>> import pickle, mbtbayes as mb
+        >>> d = make_design(mb.load_specs()["bsi"], mb.load_register().data, variant="linear")
+        >>> pickle.loads(pickle.dumps(d.portable())).X.shape == d.X.shape
+        True
+        """
+        return replace(self, common=None)
 
 
 def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:

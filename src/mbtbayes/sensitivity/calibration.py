@@ -85,8 +85,9 @@ def run_chunk(job: SbcJob) -> list[dict]:
         rng = np.random.default_rng(seed_for(job.seed, "sbc", job.spec.name, r))
         truth = prior_draw(priors, rng)
         simulated = replace(job.design, y=simulate_outcome(job.design, truth, rng))
-        fit = engine.fit(job.spec, simulated, variant="period",
-                         seed=seed_for(job.seed, "sbc-fit", job.spec.name, r))
+        fit = engine.fit_design(job.spec, simulated, variant="period",
+                                seed=seed_for(job.seed, "sbc-fit", job.spec.name, r),
+                                extras=False)
         rows += _replicate_rows(fit, truth, r, job.spec.d_months[1])
     return rows
 
@@ -164,7 +165,7 @@ def sbc(
     options = options or SamplerOptions(draws=500, tune=500, chains=2)
     design = make_design(spec, data, variant="period")
     with executor_for(scheduler) as executor:
-        jobs = [SbcJob(spec, design, part, seed, options)
+        jobs = [SbcJob(spec, design.portable(), part, seed, options)
                 for part in chunked(list(range(replicates)), executor.workers)]
         rows = [row for chunk in executor.map(run_chunk, jobs) for row in chunk]
     ranks = pd.DataFrame(rows)

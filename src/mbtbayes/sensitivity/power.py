@@ -99,8 +99,8 @@ def run_power_chunk(job: PowerJob) -> list[dict]:
         rng = np.random.default_rng(seed_for(job.seed, *name))
         simulated = replace(job.design, y=simulate_outcome(job.design, scenario.truth, rng))
         p_value = _ml_p_value(simulated, scenario.column)
-        fit = engine.fit(job.spec, simulated, variant="period",
-                         seed=seed_for(job.seed, *name, "fit"))
+        fit = engine.fit_design(job.spec, simulated, variant="period",
+                                seed=seed_for(job.seed, *name, "fit"), extras=False)
         low, high = hdi(fit.draws("beta")[:, scenario.column], ci_prob=CI_PROB)
         rows.append({"kind": scenario.kind, "effect_sd": scenario.effect_sd, "replicate": r,
                      "p_value": p_value, "hdi_low": low, "hdi_high": high,
@@ -179,7 +179,7 @@ def power_table(
             scenarios.append(Scenario(kind, float(k), {**base, "beta": beta}, 0.1 * sd * scale))
     tasks = [(s, r) for s in scenarios for r in range(replicates)]
     with executor_for(scheduler) as executor:
-        jobs = [PowerJob(spec, design, chunk, seed, options)
+        jobs = [PowerJob(spec, design.portable(), chunk, seed, options)
                 for chunk in chunked(tasks, executor.workers)]
         rows = [row for part in executor.map(run_power_chunk, jobs) for row in part]
     return _power_rows(scenarios, pd.DataFrame(rows), sd, later)
