@@ -9,6 +9,7 @@ import pytest
 
 import mbtbayes as mb
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.engines import Engines
 
 
 def test_seed_depends_on_run_seed_and_identity_only():
@@ -33,16 +34,23 @@ class RecordingEngine:
     def __init__(self):
         self.seeds = {}
 
-    def fit(self, spec, design, *, variant, seed):
+    def fit_design(self, spec, design, *, variant, seed):
         self.seeds[(spec.name, variant)] = seed
         return SimpleNamespace(spec=spec, variant=variant)
 
 
+def recording_engines() -> tuple[Engines, RecordingEngine]:
+    """Engines whose marginal and Bambi engines both record instead of sampling."""
+    recorder = RecordingEngine()
+    return Engines(_engines={"marginal": recorder, "bambi": recorder}), recorder
+
+
 def test_adding_a_spec_changes_no_other_fits_seed(register):
     specs = mb.load_specs()
-    alone, both = RecordingEngine(), RecordingEngine()
-    mb.fit_specs({"cip": specs["cip"]}, register, seed=5, engine=alone)
-    mb.fit_specs({"bsi": specs["bsi"], "cip": specs["cip"]}, register, seed=5, engine=both)
+    (engines_alone, alone), (engines_both, both) = recording_engines(), recording_engines()
+    mb.fit_specs({"cip": specs["cip"]}, register, seed=5, engine=engines_alone)
+    mb.fit_specs({"bsi": specs["bsi"], "cip": specs["cip"]}, register, seed=5,
+                 engine=engines_both)
     assert alone.seeds == {k: v for k, v in both.seeds.items() if k[0] == "cip"}
     assert alone.seeds[("cip", "period")] == seed_for(5, "cip", "period")
 
@@ -55,7 +63,7 @@ def test_the_same_seed_gives_the_same_draws(register):
     spec = mb.load_specs()["cip"]
     engine = engine_for(mb.SamplerOptions(draws=100, tune=100, chains=2))
     design = make_design(spec, register, variant="period")
-    first, again, other = (engine.fit(spec, design, variant="period", seed=s, gate=False)
+    first, again, other = (engine.fit_design(spec, design, variant="period", seed=s, gate=False)
                            for s in (11, 11, 12))
     np.testing.assert_array_equal(first.draws("beta"), again.draws("beta"))
     assert not np.array_equal(first.draws("beta"), other.draws("beta"))

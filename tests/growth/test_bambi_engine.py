@@ -57,7 +57,8 @@ def robust(engines):
     """t family, (week || subject), age, bs4(week): goes to Bambi with engine = "auto"."""
     data = simulate(seed=21, t_noise=True)
     raw = {"measure": "score", "range": [0, 50], "family": "t", "time": "week",
-           "group": "subject", "period": "arm", "rope": {"half_width": 0.5},
+           "group": "subject", "period": "arm",
+           "rope": {"half_width": 0.5, "source": "the scale of the simulation"},
            "effect_size": {"months": [0, 10]},
            "formulas": {"period": "score ~ bs4(week) * arm + age + (week || subject)",
                         "linear": "score ~ bs4(week) + age + (week || subject)"},
@@ -93,7 +94,7 @@ def test_student_t_uncorrelated_effects_covariate_and_spline(robust):
     for arm, truth in {"A": -5.0, "B": -2.0}.items():
         lo, hi = np.quantile(change[arm], [0.025, 0.975])
         assert lo < truth < hi, (arm, lo, hi)
-    effects = period_effects([fit]).set_index("contrast")
+    effects = period_effects([fit], data).set_index("contrast")
     assert within(effects.loc["at_10"], 2 + 10 * 0.3) and within(effects.loc["slope"], 0.3)
 
 

@@ -84,8 +84,12 @@ def test_linear_time_estimands_equal_the_coefficients(data):
     np.testing.assert_allclose(change_draws(fit)["A"], 24 * beta["t"], rtol=1e-12)
     linear = fake_fit(spec, data, "linear", {"Intercept": beta["Intercept"], "t": beta["t"]})
     assert list(change_draws(linear)) == ["pooled"]
-    table = period_effects([fit])
-    assert list(table["contrast"]) == ["intercept", "slope", "at_24"]
+    table = period_effects([fit], data).set_index("contrast")
+    assert list(table.index) == ["intercept", "slope", "at_24"]
+    baseline = data[data["t"] == 0]
+    pooled = np.sqrt(baseline.groupby("g")["y"].var(ddof=1).mean())  # equal group sizes
+    assert table.loc["at_24", "rope_high"] == pytest.approx(0.1 * pooled)
+    assert table.loc["slope", "rope_high"] == pytest.approx(0.1 * pooled / 24)
 
 
 def test_trajectory_table_covers_the_observed_time_span(data):

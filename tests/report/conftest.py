@@ -1,43 +1,8 @@
-"""One real (quick) reanalysis through the command line, shared by the report tests."""
+"""Fits made without sampling, for the report tests (the quick run is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import shutil
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-
-SPECS = ("bsi", "wai_bonds")
-"""An outcome and a process measure (the latter with a covariate, the WAI version)."""
-
-
-@dataclass(frozen=True)
-class Run:
-    out: Path
-    stdout: str
-    stderr: str
-    status: int
-
-
-@pytest.fixture(scope="session")
-def quick_run(tmp_path_factory) -> Run:
-    """``mbtbayes reanalyze --quick`` on two specs of the bundled synthetic register."""
-    from mbtbayes.cli import main
-    from mbtbayes.growth.specs import models_dir
-
-    root = tmp_path_factory.mktemp("quick_run")
-    models = root / "models"
-    models.mkdir()
-    for name in SPECS:
-        shutil.copy(models_dir() / f"{name}.toml", models / f"{name}.toml")
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(["reanalyze", "--quick", "--models", str(models),
-                       "--out", str(root / "results")])
-    return Run(root / "results", out.getvalue(), err.getvalue(), status)
 
 
 @pytest.fixture(scope="session")

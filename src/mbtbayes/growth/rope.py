@@ -11,7 +11,7 @@ Examples
 --------
 >>> import mbtbayes as mb
 >>> rope = rope_for(mb.load_specs()["bsi"], mb.load_register().data)
->>> round(rope.half_width, 4), rope.basis[:22]
+>>> round(rope.half_width, 4), rope.basis[:21]
 (0.0687, '0.1 x observed pooled')
 """
 

@@ -268,11 +268,14 @@ def model_comparison(
 def diagnostics_table(fits: list[GrowthFit]) -> pd.DataFrame:
     """One row per fit: the gate's diagnostics, the data used, the engine and the sampler.
 
+    Wall times are not here (they differ between runs, and the tables of two runs with one
+    seed are byte-identical); ``run.json`` has them.
+
     Returns
     -------
     pandas.DataFrame
         fit, measure, model, engine, max_r_hat, min_ess_bulk, min_ess_tail, divergences,
-        passed, reason, attempts, draws, n_obs, n_excluded, n_patients, sampler, seconds.
+        passed, reason, attempts, draws, n_obs, n_excluded, n_patients, sampler.
     """
     rows = []
     for fit in fits:
@@ -284,5 +287,5 @@ def diagnostics_table(fits: list[GrowthFit]) -> pd.DataFrame:
                      "attempts": d.attempts, "draws": d.draws,
                      "n_obs": int(g.y.size), "n_excluded": g.n_excluded,
                      "n_patients": int((np.bincount(g.group) > 0).sum()),
-                     "sampler": fit.sampler, "seconds": round(fit.seconds, 2)})
+                     "sampler": fit.sampler})
     return pd.DataFrame(rows)

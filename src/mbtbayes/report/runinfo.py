@@ -160,6 +160,8 @@ def run_record(*, options: dict, data, register, specs: dict, engine=None,
                   "name as a SeedSequence spawn key", "fits": fit_seeds},
         "versions": versions(),
     }
+    if fits:
+        record["fit_seconds"] = {f"{f.spec.name}/{f.variant}": round(f.seconds, 2) for f in fits}
     if seconds:
         record["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     return record

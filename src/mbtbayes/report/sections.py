@@ -214,7 +214,7 @@ def computation_section(inputs: ReportInputs) -> list:
                        + "** (flagged passed = False in every table that uses them).")))
         blocks.append(Table(pick(diagnostics, [
             "fit", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "attempts",
-            "draws", "n_obs", "n_excluded", "n_patients", "passed", "seconds"]),
+            "draws", "n_obs", "n_excluded", "n_patients", "passed", "reason"]),
             "Diagnostics per growth fit (R-hat, bulk and tail ESS over every sampled "
             "parameter; rows used and excluded for a missing value)"))
     return blocks
