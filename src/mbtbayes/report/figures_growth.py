@@ -169,8 +169,7 @@ def effect_size_forest(effect_sizes: pd.DataFrame,
 
 
 SD_NAMES = {"observed_baseline_sd": "observed pooled baseline SD",
-            "model_between_patient_sd": "model between-patient SD",
-            "model_residual_sd": "model residual SD"}
+            "model_total_sd": "model-implied SD at baseline"}
 
 
 LOO_NAMES = {"psis": "leave-one-patient-out PSIS-LOO on the marginal likelihood",

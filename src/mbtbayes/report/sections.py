@@ -235,10 +235,14 @@ def posteriors_section(inputs: ReportInputs) -> list:
                    Table(table, NOTE)]
     blocks += _figure(inputs, "prior_posterior")
     if inputs.table("variance_explained") is not None:
-        blocks.append(Table(pick(inputs.tables["variance_explained"],
-                                 ["measure", "mean", "hdi_low", "hdi_high", "passed"]),
-                            "Share of between-patient intercept variance explained by period "
-                            "(posterior mean, 95% HDI; the paper: 0-5%)"))
+        blocks.append(Table(pick(inputs.tables["variance_explained"], [
+            "measure", "quantity", "mean", "hdi_low", "hdi_high", "from_posterior_means",
+            "passed"]),
+            "Between-patient variance explained by period: pseudo R-squared, the proportional "
+            "reduction in the intercept (slope) variance from the linear to the period model, "
+            "per draw (the paper: 0-5% of the intercept variance, none of the slope's); "
+            "from_posterior_means: the same from the posterior means of the variances; "
+            "period_share_intercept_variance: the share within the period model alone"))
     if inputs.table("ppc") is not None:
         blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc"),
                    Table(inputs.tables["ppc"], "Posterior predictive checks per measure, "
@@ -269,8 +273,13 @@ def decisions_section(inputs: ReportInputs) -> list:
     if inputs.table("effect_sizes") is not None:
         blocks += _figure(inputs, "effect_sizes")
         blocks.append(Table(pick(inputs.tables["effect_sizes"], [
-            "measure", "period", "change_mean", "sd_basis", "sd_mean", "d_mean", "d_hdi_low",
-            "d_hdi_high", "passed"]), "Cohen's d of the 0-24 month change (95% HDI)"))
+            "measure", "period", "change_mean", "sd_basis", "sd_point", "n_sd_patients",
+            "d_mean", "d_hdi_low", "d_hdi_high", "d_sd_fixed_hdi_low", "d_sd_fixed_hdi_high",
+            "passed"]),
+            "Cohen's d of the 0-24 month change (95% HDI). d_hdi: the change's and the SD's "
+            "uncertainty (Bayesian bootstrap of the observed pooled baseline SD over the "
+            "n_sd_patients patients with a baseline value, paired with the posterior draws); "
+            "d_sd_fixed_hdi: the SD fixed at sd_point, as the paper"))
     blocks += _binary_decisions(inputs)
     return blocks
 
