@@ -338,8 +338,8 @@ def concordance_section(inputs: ReportInputs) -> list:
 
 
 CONCORDANCE_COLUMNS = [
-    "question", "subject", "frequentist_estimate", "p_value", "bayes_estimate", "hdi_low",
-    "hdi_high", "frequentist_decision", "bayes_decision", "agree",
+    "question", "subject", "models_alike", "frequentist_estimate", "p_value", "bayes_estimate",
+    "hdi_low", "hdi_high", "frequentist_decision", "bayes_decision", "agree",
     "frequentist_existence", "bayes_existence", "agree_existence", "frequentist_equivalence",
     "bayes_equivalence", "agree_equivalence", "frequentist_model_choice",
     "bayes_model_choice", "agree_model_choice", "passed"]
