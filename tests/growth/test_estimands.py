@@ -162,8 +162,9 @@ def test_variance_explained_is_the_hand_computed_pseudo_r_squared(register, spec
                       sd_intercept=np.array([2.0, 1.0, 4.0, 2.0]),
                       sd_slope=np.array([0.1, 0.1, 0.1, 0.1]), sigma=np.ones(4))
     b = np.array([1.0, 0.0, 2.0, -1.0])  # period difference at month 0
+    g = np.array([0.02, 0.0, -0.04, 0.01])  # period difference in slope
     period = make_fit(spec, register, "period",
-                      {"Intercept": zeros, "t": zeros, "g[B]": b, "t:g[B]": zeros},
+                      {"Intercept": zeros, "t": zeros, "g[B]": b, "t:g[B]": g},
                       sd_intercept=np.array([1.0, 1.0, 2.0, 2.0]),
                       sd_slope=np.array([0.1, 0.05, 0.1, 0.05]), sigma=np.ones(4))
     table = variance_explained([linear, period], register).set_index("quantity")
@@ -177,7 +178,15 @@ def test_variance_explained_is_the_hand_computed_pseudo_r_squared(register, spec
     q = 107 / 215  # patients in Period B (odd numbers among 0..214)
     between = b**2 * q * (1 - q)
     share = between / (between + np.array([1.0, 1.0, 4.0, 4.0]))
-    assert table.loc["period_share_intercept_variance", "mean"] == pytest.approx(share.mean())
+    row = table.loc["period_share_intercept_variance"]
+    assert row["mean"] == pytest.approx(share.mean())
+    assert row["from_posterior_means"] == pytest.approx(
+        1.5 * q * (1 - q) / (1.5 * q * (1 - q) + 2.5))  # mean b^2 = 1.5, mean sd^2 = 2.5
+    slope_between = g**2 * q * (1 - q)
+    slope_share = slope_between / (slope_between + np.array([0.01, 0.0025, 0.01, 0.0025]))
+    assert table.loc["period_share_slope_variance", "mean"] == pytest.approx(slope_share.mean())
+    assert (table.loc[table.index.str.startswith("period_share"), "draws"]
+            == "the period model's joint posterior").all()
     assert (table["measure"] == spec.name).all() and table["passed"].all()
 
 

@@ -152,10 +152,9 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
     """Forced K-fold (k_limit = 0) estimates the same leave-patients-out elpd as PSIS."""
     from functools import partial
 
-    from mbtbayes.growth.loo import kfold_patients
-
     from mbtbayes.core.sampling import Sampler
     from mbtbayes.core.seeds import seed_for
+    from mbtbayes.growth.loo import kfold_patients
 
     psis = model_comparison(fits).iloc[0]
     small = engine.with_options(SamplerOptions(draws=300, tune=300, chains=2))

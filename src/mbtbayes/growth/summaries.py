@@ -117,13 +117,20 @@ def period_effects(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def period_variance_share(fit: GrowthFit, *, share_period_two: float) -> np.ndarray:
-    """Per draw of the period model, the share of between-patient intercept variance that
-    period accounts for: ``b^2 q (1 - q) / (b^2 q (1 - q) + sd_intercept^2)``, with ``b`` the
-    period difference at t0 and ``q`` the share of patients in Period II."""
-    b = period_contrasts(fit)["intercept"]
+def period_variance_share(fit: GrowthFit, *, share_period_two: float,
+                          component: str = "intercept") -> np.ndarray:
+    """Per draw of the period model, the share of between-patient variance that period
+    accounts for: ``b^2 q (1 - q) / (b^2 q (1 - q) + sd^2)``.
+
+    ``q`` is the share of patients in Period II; for ``component="intercept"``, ``b`` is the
+    period difference at t0 and ``sd`` the patient intercept SD; for ``"slope"``, ``b`` is the
+    period difference in the (mean) slope and ``sd`` the patient slope SD. It is the pseudo
+    R-squared of the component if the linear model's component absorbed the period
+    difference (``sd^2 + b^2 q (1 - q)``), computed from one joint posterior.
+    """
+    b = period_contrasts(fit)[component]
     between = b**2 * share_period_two * (1 - share_period_two)
-    return between / (between + fit.draws("sd_intercept") ** 2)
+    return between / (between + fit.draws(f"sd_{component}") ** 2)
 
 
 VARIANCE_QUANTITIES = {
@@ -134,10 +141,15 @@ VARIANCE_QUANTITIES = {
     "period_share_intercept_variance": "within the period model: b^2 q(1-q) / (b^2 q(1-q) + "
                                        "sd_intercept^2), b the period difference at month 0, "
                                        "q the share of patients in Period II",
+    "period_share_slope_variance": "within the period model: g^2 q(1-q) / (g^2 q(1-q) + "
+                                   "sd_slope^2), g the period difference in slope, q the "
+                                   "share of patients in Period II",
 }
 """The rows of :func:`variance_explained` and what each is."""
 PAIRING = ("separate fits: draws paired by index, i.e. the two posteriors taken as "
-           "independent (their dependence through the same data is ignored)")
+           "independent (their dependence through the same data is ignored, so the interval "
+           "is too wide; read the median)")
+JOINT = "the period model's joint posterior"
 
 
 def pseudo_r2(reduced: np.ndarray, full: np.ndarray) -> np.ndarray:
@@ -163,14 +175,18 @@ def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFram
     The paper's "time periods explained 0-5% intercept variation, no additional slope
     variation" is the pseudo R-squared of Singer & Willett (2003, ch. 4) and Raudenbush &
     Bryk (2002): the proportional reduction in a variance component from the linear to the
-    period model. Here it is computed per draw; the linear and period posteriors come from
-    separate fits, so their draws are paired by index (the two posteriors taken as
-    independent; no joint posterior of two separately fitted models exists). Its value from
-    the posterior means of the variances is beside it. A pseudo R-squared can be negative
-    (the component can grow when a predictor enters). The third row is a within-model
-    counterpart, from the period model's joint posterior alone
-    (:func:`period_variance_share`). Rows need the component in the fits (no slope row
-    without patient slopes).
+    period model (``pseudo_r2_*``). ``from_posterior_means`` is that ratio from the posterior
+    means of the variances, the counterpart of the paper's number. Per draw, the linear and
+    period posteriors come from separate fits, so their draws are paired by index: the two
+    posteriors taken as independent (no joint posterior of two separately fitted models
+    exists), which ignores their positive dependence through the same data. That interval is
+    therefore too wide, can be negative, and has a heavy left tail where the linear model's
+    component nears 0 (its mean is then unstable; read the median).
+
+    The ``period_share_*`` rows are the same quantity from the period model's joint posterior
+    alone (:func:`period_variance_share`): the share of the between-patient variance that
+    the period difference accounts for, in [0, 1). Their interval is the one to read. Rows
+    need the component in the fits (no slope rows without patient slopes).
 
     Returns
     -------
@@ -187,20 +203,23 @@ def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFram
         if period is None:
             continue
         passed = all(f.diagnostics.passed for f in pair.values())
-        for component, quantity in (("sd_intercept", "pseudo_r2_intercept"),
-                                    ("sd_slope", "pseudo_r2_slope")):
-            if linear is None or component not in period.params or component not in linear.params:
+        patients = data.drop_duplicates(period.spec.group)
+        q = float((patients[period.spec.period].astype(str) != period_levels(period)[0]).mean())
+        for component in ("intercept", "slope"):
+            name = f"sd_{component}"
+            if name not in period.params:
                 continue
-            full, reduced = period.draws(component), linear.draws(component)
-            rows.append(_variance_row(measure, quantity, pseudo_r2(reduced, full), PAIRING,
-                                      passed, 1 - np.mean(full**2) / np.mean(reduced**2)))
-        if "sd_intercept" in period.params:
-            patients = data.drop_duplicates(period.spec.group)
-            q = float((patients[period.spec.period].astype(str)
-                       != period_levels(period)[0]).mean())
-            rows.append(_variance_row(measure, "period_share_intercept_variance",
-                                      period_variance_share(period, share_period_two=q),
-                                      "the period model's posterior", period.diagnostics.passed))
+            full = period.draws(name)
+            if linear is not None and name in linear.params:
+                reduced = linear.draws(name)
+                rows.append(_variance_row(measure, f"pseudo_r2_{component}",
+                                          pseudo_r2(reduced, full), PAIRING, passed,
+                                          1 - np.mean(full**2) / np.mean(reduced**2)))
+            share = period_variance_share(period, share_period_two=q, component=component)
+            between = np.mean(period_contrasts(period)[component] ** 2) * q * (1 - q)
+            rows.append(_variance_row(measure, f"period_share_{component}_variance", share,
+                                      JOINT, period.diagnostics.passed,
+                                      between / (between + np.mean(full**2))))
     return pd.DataFrame(rows)
 
 

@@ -236,13 +236,15 @@ def posteriors_section(inputs: ReportInputs) -> list:
     blocks += _figure(inputs, "prior_posterior")
     if inputs.table("variance_explained") is not None:
         blocks.append(Table(pick(inputs.tables["variance_explained"], [
-            "measure", "quantity", "mean", "hdi_low", "hdi_high", "from_posterior_means",
+            "measure", "quantity", "median", "hdi_low", "hdi_high", "from_posterior_means",
             "passed"]),
-            "Between-patient variance explained by period: pseudo R-squared, the proportional "
-            "reduction in the intercept (slope) variance from the linear to the period model, "
-            "per draw (the paper: 0-5% of the intercept variance, none of the slope's); "
-            "from_posterior_means: the same from the posterior means of the variances; "
-            "period_share_intercept_variance: the share within the period model alone"))
+            "Between-patient variance explained by period (the paper: 0-5% of the intercept "
+            "variance, none of the slope's). pseudo_r2_*: the proportional reduction in the "
+            "intercept (slope) variance from the linear to the period model; "
+            "from_posterior_means is the paper's computation, the per-draw HDI pairs two "
+            "separate posteriors as if independent and is too wide. period_share_*: the share "
+            "of that variance the period difference accounts for, from the period model's "
+            "joint posterior (posterior median, 95% HDI)"))
     if inputs.table("ppc") is not None:
         blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc"),
                    Table(inputs.tables["ppc"], "Posterior predictive checks per measure, "
