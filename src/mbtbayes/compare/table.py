@@ -128,7 +128,7 @@ def assemble(rows: list[dict]) -> pd.DataFrame:
         table[f"agree_{layer}"] = table[f"agree_{layer}"].astype("boolean")
     table["models_alike"] = table["models_alike"].map(
         lambda x: True if x is None or pd.isna(x) else bool(x)).astype(bool)
-    table["model_difference"] = table["model_difference"].fillna("")
+    table["model_difference"] = table["model_difference"].astype(object).fillna("")
     table["explanation"] = [explain(r) for r in table.itertuples(index=False)]
     table["passed"] = table["passed"].map(passed_flag).astype(bool)
     return table
