@@ -103,7 +103,8 @@ def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFr
     Each measure's contrast is divided by its observed pooled baseline SD (``sd_mean`` of
     ``effect_sizes``), so measures on different scales share one axis.
     """
-    sd = effect_sizes.drop_duplicates("measure").set_index("measure")["sd_mean"]
+    column = "sd_point" if "sd_point" in effect_sizes else "sd_mean"  # the observed SD
+    sd = effect_sizes.drop_duplicates("measure").set_index("measure")[column]
     later = [c for c in period_effects["contrast"].unique() if c.startswith("at_")]
     contrasts = ["intercept", *later]
     measures = [m for m in period_effects["measure"].unique() if m in sd.index]
