@@ -246,3 +246,68 @@ def test_summary_counts_each_layer_and_explains_each_disagreement():
     assert "Disagreement, model choice (linear vs period), x:" in text
     assert "Disagreement, remission difference (II - I), self_harm: existence:" in text
     assert "LOO prefers the linear model" in text
+
+
+# ---------------------------------------------------------------- unlike models
+
+
+def _spec(**kwargs):
+    return make_spec(outcome="y", time="months", group="id", period="period", range=(0, 10),
+                     rope_half_width=0.24, rope_source="constructed for the test", **kwargs)
+
+
+def test_unlike_reasons_name_each_way_a_spec_differs_from_the_ml_model():
+    from mbtbayes.compare.frequentist import unlike_reasons
+
+    assert unlike_reasons(_spec()) == ()
+    assert unlike_reasons(_spec(covariates=("age",))) == ()
+    assert unlike_reasons(_spec(correlated=True)) == ()  # the ML fit takes the correlation too
+    assert unlike_reasons(_spec(family="t")) == ("t likelihood (ML: Gaussian)",)
+    assert unlike_reasons(_spec(sigma="period")) == ("residual SD modelled (ML: constant)",)
+    (terms,) = unlike_reasons(_spec(time_terms=("months", "I(months**2)")))
+    assert terms.startswith("terms I(months ** 2)") and "linear in months" in terms
+    (effects,) = unlike_reasons(_spec(random="intercept"))
+    assert effects.startswith("patient effects 1|id")
+
+
+def test_rows_of_unlike_models_are_marked_and_counted_apart():
+    estimates = {"period[II]": 0.5, "months": -0.012, "months:period[II]": 0.0}
+    ses = {"period[II]": 0.1, "months": 0.004, "months:period[II]": 0.002}
+    rng = np.random.default_rng(11)
+    beta = pd.DataFrame({k: rng.normal(v, ses[k], 50_000) for k, v in estimates.items()})
+    ml = _ML(estimates, ses)
+    like, unlike = _spec(name="like"), _spec(name="robust", family="t")
+    rows = growth_questions([_Fit(like, beta, _Diagnostics(True)),
+                             _Fit(unlike, beta, _Diagnostics(True))],
+                            {("like", "period"): ml, ("robust", "period"): ml}, pd.DataFrame())
+    rows += model_choice_questions(_comparison().assign(measure=["robust", "like", "z"]),
+                                   unlike={"robust": ("t likelihood (ML: Gaussian)",)})
+    table = assemble(rows)
+    robust = table[table["subject"] == "robust"]
+    assert len(robust) == 5 and not robust["models_alike"].any()
+    assert (robust["model_difference"] == "t likelihood (ML: Gaussian)").all()
+    assert table.loc[table["subject"] != "robust", "models_alike"].all()
+    # the same inputs give the same decisions, so the layers agree on both specs alike
+    like_rows = table[table["subject"] == "like"]
+    assert (robust["agree_existence"].dropna().to_numpy()
+            == like_rows["agree_existence"].dropna().to_numpy()).all()
+    text = concordance_summary(table)
+    n_like = int(table.loc[table["models_alike"], "agree_existence"].notna().sum())
+    assert f"agree on {n_like} of {n_like} questions; besides, 4 of 4 questions on" in text
+    assert "Unlike models for robust: t likelihood (ML: Gaussian)" in text
+    # model choice row x (LRT: period, LOO: neither) disagrees; as 'robust' it is unlike
+    choice = table[table["question"].str.startswith("model choice")].set_index("subject")
+    assert choice.loc["robust", "explanation"].startswith("unlike models (t likelihood")
+    assert not choice.loc["like", "explanation"].startswith("unlike")
+
+
+def test_a_spline_spec_is_not_compared_coefficient_by_coefficient():
+    spec = _spec(name="spline", time_terms=("bs3(months)",))
+    beta = pd.DataFrame({"period[II]": [0.1, 0.2], "bs3(months)[0]": [0.0, 0.1]})
+    rows = growth_questions([_Fit(spec, beta, _Diagnostics(True))],
+                            {("spline", "period"): _ML({"period[II]": 0.1}, {"period[II]": 0.1})},
+                            pd.DataFrame())
+    table = assemble(rows)
+    assert len(table) == 4 and not table["models_alike"].any()
+    assert table["reason"].str.startswith("not compared").all()
+    assert table[["agree_existence", "agree_equivalence"]].isna().all().all()

@@ -225,7 +225,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     return {
         "growth_models": summaries.growth_table(fits),
         "period_effects": summaries.period_effects(fits, data),
-        "effect_sizes": summaries.effect_sizes(fits, data),
+        "effect_sizes": summaries.effect_sizes(fits, data, seed=seed),
         "variance_explained": summaries.variance_explained(fits, data),
         "model_comparison": summaries.model_comparison(fits, kfold=kfold),
         "diagnostics": summaries.diagnostics_table(fits),

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mbtbayes.growth.loo import conditional_loglik, elpd_difference, marginal_loglik, psis_loo
+from mbtbayes.core.errors import DataError
+from mbtbayes.growth.loo import (
+    LooResult,
+    conditional_loglik,
+    elpd_difference,
+    marginal_loglik,
+    psis_loo,
+)
 
 
 @pytest.fixture
@@ -61,5 +68,32 @@ def test_psis_loo_of_exact_iid_model_matches_analytic_elpd():
     exact = stats.norm(others, np.sqrt(1 + 1 / (y.size - 1))).logpdf(y).sum()
     assert res.elpd == pytest.approx(exact, abs=0.05)
     assert res.max_k < 0.7 and res.method == "test"
-    diff, se = elpd_difference(res, res)
-    assert diff == 0 and se == 0
+
+
+def _loo(pointwise, units) -> LooResult:
+    pointwise = np.asarray(pointwise, float)
+    return LooResult(float(pointwise.sum()), 0.0, 0.0, pointwise, np.zeros_like(pointwise),
+                     "made up", tuple(units))
+
+
+def test_elpd_difference_pairs_patients_by_id_not_by_position():
+    a = _loo([-1.0, -2.0, -3.5, -0.5], ["p1", "p2", "p3", "p4"])
+    b = _loo([-0.75, -3.0, -1.5, -2.5], ["p3", "p1", "p4", "p2"])  # same patients, reordered
+    # by hand, patient by patient: p1 -1 - -3 = 2, p2 -2 - -2.5 = 0.5, p3 -3.5 - -0.75 = -2.75,
+    # p4 -0.5 - -1.5 = 1; sum 0.75, mean 0.1875; squared deviations 3.28515625, 0.09765625,
+    # 8.62890625, 0.66015625 sum to 12.671875: sample variance 12.671875 / 3
+    diff, se = elpd_difference(a, b)
+    assert diff == pytest.approx(0.75)
+    assert se == pytest.approx(np.sqrt(4 * 12.671875 / 3))
+    back, back_se = elpd_difference(b, a)
+    assert back == pytest.approx(-0.75) and back_se == pytest.approx(se)
+
+
+def test_elpd_difference_refuses_different_patient_sets():
+    a = _loo([-1.0, -2.0, -3.0], ["p1", "p2", "p3"])
+    with pytest.raises(DataError, match="different patients"):
+        elpd_difference(a, _loo([-1.0, -2.0, -3.0], ["p1", "p2", "p9"]))
+    with pytest.raises(DataError, match="different patients"):
+        elpd_difference(a, _loo([-1.0, -2.0], ["p1", "p2"]))
+    with pytest.raises(DataError, match="different numbers"):
+        elpd_difference(_loo([-1.0, -2.0], []), _loo([-1.0, -2.0, -3.0], []))

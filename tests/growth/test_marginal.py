@@ -155,13 +155,27 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
     """Forced K-fold (k_limit = 0) estimates the same leave-patients-out elpd as PSIS."""
     from functools import partial
 
+    from mbtbayes.core.sampling import Sampler
+    from mbtbayes.core.seeds import seed_for
     from mbtbayes.growth.loo import kfold_patients
 
     psis = model_comparison(fits).iloc[0]
     small = engine.with_options(SamplerOptions(draws=300, tune=300, chains=2))
-    kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5, seed=2),
-                             k_limit=0.0).iloc[0]
+    refits, lines = [], []
+
+    def spy(sample, *, seed, var_names, gate=True):  # every refit goes through the gate
+        refits.append((seed, gate))
+        return Sampler.gated(small.sampler, sample, seed=seed, var_names=var_names, gate=gate)
+
+    small.sampler.gated = spy
+    kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5, seed=2,
+                                                 log=lines.append), k_limit=0.0).iloc[0]
     assert kfold["loo_method"] == "kfold_marginal_patient_5"
+    name = fits[0].spec.name
+    assert refits == [(seed_for(2, name, variant, "kfold", i), True)
+                      for variant in ("linear", "period") for i in range(5)]
+    assert len(lines) == 10
+    assert bool(kfold["loo_reliable"]) == all(line.endswith(": passed") for line in lines)
     for column in ("elpd_linear", "elpd_period"):
         assert kfold[column] == pytest.approx(psis[column], abs=3 * psis["elpd_diff_se"] + 2)
 

@@ -68,7 +68,8 @@ def test_quadratic_time_estimands_equal_the_hand_computation(data):
     baseline = data[data["t"] == 0]
     pooled = np.sqrt(baseline.groupby("g")["y"].var(ddof=1).mean())  # equal group sizes
     assert d.loc["B", "change_mean"] == pytest.approx((24 * (b1 + g1) + 576 * (b2 + g2)).mean())
-    assert d.loc["B", "d_mean"] == pytest.approx(
+    assert d.loc["B", "sd_point"] == pytest.approx(pooled)
+    assert d.loc["B", "d_sd_fixed_mean"] == pytest.approx(
         ((24 * (b1 + g1) + 576 * (b2 + g2)) / pooled).mean())
 
 

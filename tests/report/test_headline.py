@@ -61,6 +61,11 @@ def test_lines_count_agreement_and_flag_failed_fits():
                                    "questions.")
     t["concordance"]["agree_direction"] = [True, True]
     assert concordance_line(t).endswith("1 of 2; 2 of 2 (direction) questions.")
+    t["concordance"]["models_alike"] = [True, False]  # the second compares unlike models
+    assert concordance_line(t) == ("Frequentist and Bayesian conclusions agree on 1 of 1; 1 of "
+                                   "1 (direction) questions (1 row on unlike models not "
+                                   "counted).")
+    t["concordance"] = t["concordance"].drop(columns="models_alike")
     assert gate_line(t) == ("1 of 2 growth fits FAILED the diagnostics gate (flagged in every "
                             "table): gaf/period.")
     assert "All 1 growth fits passed" in gate_line({"diagnostics": t["diagnostics"][:1]})

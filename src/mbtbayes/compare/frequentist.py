@@ -32,6 +32,49 @@ class FailedFit:
     reason: str
 
 
+def unlike_reasons(spec: ModelSpec) -> tuple[str, ...]:
+    """How a spec's Bayesian models differ from the ML models they are compared with.
+
+    The ML side is always the paper's model: Gaussian, a constant residual SD, linear in time
+    (``time * period`` in the period model), a patient intercept and time slope, and the
+    spec's covariates. A spec with another family, a modelled residual SD, other time terms
+    or other patient effects asks a different question of the data; its concordance rows
+    compare unlike models.
+
+    Returns
+    -------
+    tuple of str
+        One phrase per difference; empty when the models are alike.
+
+    Examples
+    --------
+    >>> from mbtbayes.growth.specs import make_spec
+    >>> unlike_reasons(make_spec(outcome="y", time="t", group="id", period="g", range=(0, 4)))
+    ()
+    >>> unlike_reasons(make_spec(outcome="y", time="t", group="id", period="g", range=(0, 4),
+    ...                          time_terms=("t", "I(t**2)")))
+    ('terms I(t ** 2), I(t ** 2):g (ML: linear in t)',)
+    """
+    time, reasons, extra = spec.time, [], {}
+    if spec.family != "gaussian":
+        reasons.append(f"{spec.family} likelihood (ML: Gaussian)")
+    for variant in spec.variants:
+        formula = spec.formula(variant)
+        expected = {"Intercept", time, *spec.covariates(variant)}
+        if variant == "period":
+            expected |= {spec.period, f"{time}:{spec.period}"}
+        extra |= dict.fromkeys(t for t in formula.common if t not in expected)
+        if spec.sigma_modelled(variant):
+            reasons.append("residual SD modelled (ML: constant)")
+        groups = {g.name for g in formula.group}
+        if groups != {f"1|{spec.group}", f"{time}|{spec.group}"}:
+            reasons.append(f"patient effects {', '.join(sorted(groups)) or 'none'} (ML: "
+                           f"intercept and {time} slope)")
+    if extra:
+        reasons.append(f"terms {', '.join(extra)} (ML: linear in {time})")
+    return tuple(dict.fromkeys(reasons))
+
+
 def frequentist_fits(
     specs: dict[str, ModelSpec],
     data: pd.DataFrame,

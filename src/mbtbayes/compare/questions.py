@@ -152,18 +152,31 @@ def _combination(res: MixedResult, weights: dict[str, float]) -> dict:
 
 
 def growth_questions(fits: list[GrowthFit], ml: dict, data: pd.DataFrame) -> list[dict]:
-    """Concordance rows for the growth models: period differences and within-period change."""
-    from mbtbayes.compare.frequentist import FailedFit
+    """Concordance rows for the growth models: period differences and within-period change.
+
+    Rows of a spec whose models are not the ML models (:func:`~.frequentist.unlike_reasons`)
+    say so (``models_alike = False``, ``model_difference``); without the linear time and
+    period coefficients there is nothing to compare and the row says why.
+    """
+    from mbtbayes.compare.frequentist import FailedFit, unlike_reasons
 
     rows = []
     for fit in (f for f in fits if f.variant == "period" and (f.spec.name, "period") in ml):
         res, spec, beta = ml[(fit.spec.name, "period")], fit.spec, fit.beta()
+        alike = _alike(unlike_reasons(spec))
         if isinstance(res, FailedFit):
             rows += [{"question": q, "subject": spec.name, "passed": False,
-                      "reason": res.reason} for q in GROWTH_QUESTIONS]
+                      "reason": res.reason, **alike} for q in GROWTH_QUESTIONS]
             continue
-        period_col = next(c for c in beta.columns if c.startswith(f"{spec.period}["))
+        period_col = next((c for c in beta.columns if c.startswith(f"{spec.period}[")), "")
         slope_col = f"{spec.time}:{period_col}"
+        missing = [c for c in (period_col, slope_col, spec.time) if c not in beta.columns]
+        if missing:
+            rows += [{"question": q, "subject": spec.name, "passed": fit.diagnostics.passed,
+                      "reason": "not compared: the Bayesian model has no linear "
+                                f"{spec.time} x {spec.period} coefficients", **alike}
+                     for q in GROWTH_QUESTIONS]
+            continue
         rope, basis = _rope_half_width(spec, data)
         later = spec.d_months[1]
         per_month = (rope / later, f"{basis} / {later:g} months")
@@ -179,8 +192,12 @@ def growth_questions(fits: list[GrowthFit], ml: dict, data: pd.DataFrame) -> lis
                 rope=half, rope_basis=half_basis, passed=fit.diagnostics.passed,
                 reason=fit.diagnostics.reason,
                 tost=lambda f=freq, h=half: tost(f["estimate"], f["se"], margin=h,
-                                                 method="Wald TOST (ML mixed model)")))
+                                                 method="Wald TOST (ML mixed model)")) | alike)
     return rows
+
+
+def _alike(reasons: tuple[str, ...]) -> dict:
+    return {"models_alike": not reasons, "model_difference": "; ".join(reasons)}
 
 
 def _choice(value: float, margin: float) -> str:
@@ -188,7 +205,8 @@ def _choice(value: float, margin: float) -> str:
             else NO_PREFERENCE)
 
 
-def model_choice_questions(comparison: pd.DataFrame) -> list[dict]:
+def model_choice_questions(comparison: pd.DataFrame, *,
+                           unlike: dict[str, tuple[str, ...]] | None = None) -> list[dict]:
     """Concordance rows for model choice: the likelihood-ratio test against marginal LOO.
 
     The frequentist decision is the LRT's (``period`` when p < 0.05; the test cannot favour
@@ -196,16 +214,18 @@ def model_choice_questions(comparison: pd.DataFrame) -> list[dict]:
     ``period`` / ``linear`` when ELPD(period) - ELPD(linear) lies beyond +-2 SE. AIC(linear) -
     AIC(period) is shown beside with its own decision at +-4 (AIC is -2 x an ELPD estimate, so
     4 AIC points are 2 ELPD units). ``agree_model_choice``: both or neither prefer the period
-    model.
+    model. ``unlike`` maps a measure to how its Bayesian models differ from the ML ones
+    (:func:`~.frequentist.unlike_reasons`); its rows say so.
     """
     rows = []
     for r in comparison.itertuples(index=False):
+        alike = _alike((unlike or {}).get(r.measure, ()))
         ml_reason = getattr(r, "ml_reason", np.nan)
         if isinstance(ml_reason, str) and ml_reason:
             rows.append({"question": "model choice (linear vs period)", "subject": r.measure,
                          "elpd_diff": r.elpd_diff, "elpd_diff_se": r.elpd_diff_se,
                          "decision_rule": MODEL_CHOICE_RULE, "passed": False,
-                         "reason": ml_reason})
+                         "reason": ml_reason} | alike)
             continue
         if pd.isna(getattr(r, "aic_linear", np.nan)):
             continue  # no ML side for this measure (the data have no period)
@@ -226,7 +246,7 @@ def model_choice_questions(comparison: pd.DataFrame) -> list[dict]:
                      "agree_model_choice": (lrt == PERIOD_MODEL) == (elpd == PERIOD_MODEL),
                      "decision_rule": MODEL_CHOICE_RULE,
                      "passed": passed_flag(r.passed) and reliable,
-                     "reason": "; ".join(x for x in reasons if x)})
+                     "reason": "; ".join(x for x in reasons if x)} | alike)
     return rows
 
 # ---------------------------------------------------------------- binary outcomes

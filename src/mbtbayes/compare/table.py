@@ -16,7 +16,11 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from mbtbayes.compare.frequentist import frequentist_fits, model_comparison_table
+from mbtbayes.compare.frequentist import (
+    frequentist_fits,
+    model_comparison_table,
+    unlike_reasons,
+)
 from mbtbayes.compare.questions import (
     ELPD_SE_MARGIN,
     LAYER_RULES,
@@ -54,7 +58,10 @@ def concordance(
       leave-one-patient-out ELPD difference beyond 2 SE, with the AIC difference (beyond 4,
       about 2 ELPD units) beside.
 
-    A layer that does not apply to a question is empty (missing), not False.
+    A layer that does not apply to a question is empty (missing), not False. Rows of a spec
+    whose Bayesian models are not the ML models (another family, a modelled residual SD,
+    nonlinear time, other patient effects) have ``models_alike = False`` and say how in
+    ``model_difference``; the summary counts them apart.
 
     Parameters
     ----------
@@ -90,14 +97,16 @@ def concordance(
     ml = ml if ml is not None else frequentist_fits(specs, data, log=log or (lambda _: None))
     if comparison is None:
         comparison = model_comparison_table(model_comparison(fits), ml)
-    rows = growth_questions(fits, ml, data) + model_choice_questions(comparison)
+    unlike = {name: unlike_reasons(spec) for name, spec in specs.items()}
+    rows = growth_questions(fits, ml, data) + model_choice_questions(comparison, unlike=unlike)
     rows += binary_questions(**{k: v for k, v in (binary or {}).items()
                                 if k in ("remission", "start_end_change", "adherence")})
     return assemble(rows)
 
 
 COLUMNS: tuple[str, ...] = (
-    "question", "subject", "frequentist_estimate", "ci_low", "ci_high", "p_value",
+    "question", "subject", "models_alike", "model_difference", "frequentist_estimate",
+    "ci_low", "ci_high", "p_value",
     "bayes_estimate", "hdi_low", "hdi_high", "p_direction",
     "frequentist_existence", "bayes_existence", "agree_existence",
     "rope_half_width", "rope_basis", "tost_ci_low", "tost_ci_high", "tost_p_value", "p_rope",
@@ -117,6 +126,9 @@ def assemble(rows: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
     for layer in LAYERS:
         table[f"agree_{layer}"] = table[f"agree_{layer}"].astype("boolean")
+    table["models_alike"] = table["models_alike"].map(
+        lambda x: True if x is None or pd.isna(x) else bool(x)).astype(bool)
+    table["model_difference"] = table["model_difference"].astype(object).fillna("")
     table["explanation"] = [explain(r) for r in table.itertuples(index=False)]
     table["passed"] = table["passed"].map(passed_flag).astype(bool)
     return table
@@ -189,6 +201,9 @@ def explain(r) -> str:
         parts.append(_why_equivalence(r))
     if _disagrees(r.agree_model_choice):
         parts.append(_why_model_choice(r))
+    if parts and not r.models_alike:
+        parts.insert(0, f"unlike models ({r.model_difference}), so the two analyses answer "
+                        "different questions")
     return "; ".join(parts)
 
 
@@ -203,11 +218,19 @@ def concordance_summary(table: pd.DataFrame) -> str:
       questions.
     """
     lines = ["Frequentist and Bayesian conclusions, compared like for like, layer by layer:"]
+    alike = table["models_alike"].astype(bool)
     for layer, rule in LAYER_RULES.items():
-        agree = table[f"agree_{layer}"].dropna()
-        if len(agree):
+        agree = table.loc[alike, f"agree_{layer}"].dropna()
+        unlike = table.loc[~alike, f"agree_{layer}"].dropna()
+        if len(agree) or len(unlike):
             lines.append(f"- {layer.replace('_', ' ')} ({rule}): agree on {int(agree.sum())} of "
-                         f"{len(agree)} questions.")
+                         f"{len(agree)} questions" + (
+                             f"; besides, {int(unlike.sum())} of {len(unlike)} questions on "
+                             "unlike models (not counted)" if len(unlike) else "") + ".")
+    unlike_specs = table.loc[~alike].drop_duplicates("subject")
+    for r in unlike_specs.itertuples(index=False):
+        lines.append(f"Unlike models for {r.subject}: {r.model_difference}; its rows compare "
+                     "different models and are not counted above.")
     lines += _notes(table)
     for r in table[table["explanation"].fillna("") != ""].itertuples(index=False):
         lines.append(f"Disagreement, {r.question}, {r.subject}: {r.explanation}.")

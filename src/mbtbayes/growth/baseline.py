@@ -79,16 +79,68 @@ def pooled_sd(values: pd.DataFrame, weights: np.ndarray | None = None) -> float:
     period's weight minus 1.
     """
     w = np.ones(len(values)) if weights is None else np.asarray(weights, float)
-    frame = values.assign(w=w)
-    if frame["period"].isna().all():
-        frame = frame.assign(period="all")
-    total_ss, total_df = 0.0, 0.0
-    for _, part in frame.groupby("period"):
-        n = part["w"].sum()
-        mean = np.average(part["value"], weights=part["w"])
-        total_ss += float((part["w"] * (part["value"] - mean) ** 2).sum())
+    return float(pooled_sd_draws(values, w[None])[0])
+
+
+def pooled_sd_draws(values: pd.DataFrame, weights: np.ndarray) -> np.ndarray:
+    """:func:`pooled_sd` for many weight vectors at once.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        ``period`` and ``value`` per patient (:attr:`Baseline.values`).
+    weights : (S, n) array
+        One weight vector per row.
+
+    Returns
+    -------
+    (S,) array
+        ``sqrt(sum_k sum_i w_i (v_i - m_k)^2 / sum_k (W_k - 1))``, ``m_k`` and ``W_k`` the
+        weighted mean and the weight of period k.
+    """
+    weights = np.atleast_2d(np.asarray(weights, float))
+    periods = (values["period"].fillna("all") if "period" in values else
+               pd.Series("all", index=values.index)).astype(str).to_numpy()
+    v = values["value"].to_numpy(float)
+    total_ss, total_df = np.zeros(len(weights)), np.zeros(len(weights))
+    for level in np.unique(periods):
+        w, x = weights[:, periods == level], v[periods == level]
+        n = w.sum(axis=1)
+        mean = w @ x / n
+        total_ss += (w * (x[None] - mean[:, None]) ** 2).sum(axis=1)
         total_df += n - 1
-    return float(np.sqrt(total_ss / total_df))
+    return np.sqrt(total_ss / total_df)
+
+
+def bootstrap_sd(base: Baseline, *, draws: int, seed: int) -> np.ndarray:
+    """Draws of the pooled baseline SD by the Bayesian bootstrap over patients.
+
+    Each draw weights the patients in the SD by a Dirichlet(1, ..., 1) vector rescaled to sum
+    to their number (Rubin 1981), and computes the weighted pooled SD
+    (:func:`pooled_sd_draws`): the SD's sampling uncertainty, one draw per posterior draw.
+
+    Parameters
+    ----------
+    base : Baseline
+    draws : int
+    seed : int
+        E.g. ``seed_for(run_seed, spec name, "baseline_sd")``.
+
+    Returns
+    -------
+    (draws,) array
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": np.arange(40.0), "t": 0.0, "id": range(40), "g": "I"})
+    >>> b = baseline(df, outcome="y", time="t", group="id", period="g")
+    >>> sd = bootstrap_sd(b, draws=2000, seed=1)
+    >>> sd.shape, bool(abs(sd.mean() / b.sd - 1) < 0.05)
+    ((2000,), True)
+    """
+    n = base.n_used
+    weights = np.random.default_rng(seed).dirichlet(np.ones(n), size=draws) * n
+    return pooled_sd_draws(base.values, weights)
 
 
 def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: str,

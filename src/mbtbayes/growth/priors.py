@@ -3,7 +3,9 @@ translation to Bambi.
 
 Priors are written as in the TOML specs, ``{"dist": "Normal", "mu": 0, "sigma": 1}``, keyed by
 term name. :func:`fit_priors` gives every parameter of one fit its prior: the spec's, else the
-range-scaled default of :func:`default_priors`, else (terms the defaults do not name, such as
+default of :func:`default_priors` (scaled to the outcome's range and one time horizon, by
+default the longest planned treatment, 36 months; the same function gives
+:func:`~mbtbayes.growth.specs.make_spec` its priors), else (terms the defaults do not name, such as
 ``I(months ** 2)`` or a spline) ``Normal(0, R / (4 * spread))`` with ``R`` the outcome's range and
 ``spread`` the largest range of the term's design columns: the term can move the outcome by
 about a quarter of its range across the data. Both engines take the priors from there, so the
@@ -130,6 +132,11 @@ def check_prior_terms(spec) -> None:
             raise SpecError(f"prior for '{key}': only group-specific terms take a prior on sigma")
 
 
+DEFAULT_HORIZON = 36.0
+"""Time horizon of the default slope priors: the longest planned treatment of the study
+(36 months). A spec may set its own (``prior_horizon``)."""
+
+
 def default_priors(
     *,
     low: float,
@@ -137,34 +144,64 @@ def default_priors(
     time: str,
     group: str,
     period: str | None,
-    covariates: tuple[str, ...] = (),
-    horizon: float = 36.0,
+    horizon: float = DEFAULT_HORIZON,
 ) -> dict[str, dict]:
-    """Weakly informative priors scaled to an outcome's range ``high - low``.
+    """Weakly informative priors scaled to an outcome's range ``R = high - low`` and a horizon.
 
-    The intercept is centred mid-range with SD half the range; a slope SD lets the outcome
-    cross its whole range over ``horizon`` time units; period and covariate shifts have SD a
-    quarter of the range; SDs of patient effects and of the residual are half-normal with the
-    same scales.
+    The intercept is centred mid-range with SD ``R / 2``; the slope SD lets the outcome cross
+    its whole range over ``horizon`` time units (``R / horizon``); the period shift has SD
+    ``R / 4`` and the period difference in slope ``R / (2 horizon)``; the SDs of the patient
+    intercepts and of the residual are half-normal with scale ``R / 4``, of the patient slopes
+    ``R / (2 horizon)``. The Student-t degrees of freedom take :data:`NU_PRIOR`; the terms of a
+    residual-SD formula (log scale) ``Normal(log(R / 8), 1)`` for its intercept and
+    ``Normal(0, 1)`` for the others. Covariates and other terms of time are not named here:
+    :func:`fit_priors` scales them to the spread of their design columns in the data.
+
+    This is the one source of default priors: :func:`spec_default_priors` applies it to a
+    spec, for :func:`~mbtbayes.growth.specs.make_spec` and for the terms a TOML spec leaves
+    without a prior alike.
 
     Returns
     -------
     dict
         Term name -> prior, as in the TOML files.
+
+    Examples
+    --------
+    >>> p = default_priors(low=0, high=4, time="months", group="id", period="period")
+    >>> p["months"]["sigma"], p["months:period"]["sigma"]  # 4 / 36 and 4 / 72 per month
+    (0.1111, 0.05556)
     """
+    if not horizon > 0:
+        raise SpecError(f"the prior horizon must be > 0 time units, got {horizon:g}")
     width = high - low
     slope = width / horizon
-
     priors = {"Intercept": _normal((low + high) / 2, width / 2), time: _normal(0, slope),
               f"1|{group}": {"dist": "Normal", "mu": 0, "sigma": _half(width / 4)},
               f"{time}|{group}": {"dist": "Normal", "mu": 0, "sigma": _half(slope / 2)},
-              "sigma": _half(width / 4)}
+              "sigma": _half(width / 4), "nu": dict(NU_PRIOR),
+              "sigma_Intercept": _normal(np.log(width / 8), 1.0)}
     if period is not None:
         priors[period] = _normal(0, width / 4)
         priors[f"{time}:{period}"] = _normal(0, slope / 2)
-    for c in covariates:
-        priors[c] = _normal(0, width / 4)
     return priors
+
+
+def spec_default_priors(spec) -> dict[str, dict]:
+    """The default prior of every prior key a spec's formulas name (:func:`prior_terms`),
+    from its range and ``prior_horizon`` (:func:`default_priors`); terms of a residual-SD
+    formula other than its intercept take ``Normal(0, 1)``. Keys left out (covariates, other
+    terms of time) are scaled to the data by :func:`fit_priors`."""
+    low, high = spec.range
+    defaults = default_priors(low=low, high=high, time=spec.time, group=spec.group,
+                              period=spec.period, horizon=spec.prior_horizon)
+    out = {}
+    for key, kind in prior_terms(spec).items():
+        if key in defaults:
+            out[key] = defaults[key]
+        elif kind == "sigma_term":
+            out[key] = _normal(0, 1.0)
+    return out
 
 
 def fit_priors(spec, *, variant: str, columns: dict[str, np.ndarray], used) -> dict[str, dict]:
@@ -187,9 +224,7 @@ def fit_priors(spec, *, variant: str, columns: dict[str, np.ndarray], used) -> d
     """
     low, high = spec.range
     width = high - low
-    defaults = default_priors(low=low, high=high, time=spec.time, group=spec.group,
-                              period=spec.period, horizon=max(spec.d_months[1], 1.0))
-    given = {**defaults, **spec.priors}
+    given = {**spec_default_priors(spec), **spec.priors}
     out = {}
     for term, block in columns.items():
         out[term] = given.get(term) or _normal(0, width / (4 * _spread(block)))
@@ -199,14 +234,11 @@ def fit_priors(spec, *, variant: str, columns: dict[str, np.ndarray], used) -> d
             "dist": "Normal", "mu": 0, "sigma": _half(width / (4 * spread))}
     if spec.sigma_modelled(variant):
         for aux in spec.auxiliary_formulas(variant):
-            for term in aux.common:
-                key = f"{aux.response}_{term}"
-                fallback = _normal(np.log(width / 8), 1.0) if term == "Intercept" else _normal(0, 1)
-                out[key] = spec.priors.get(key, fallback)
+            out |= {f"{aux.response}_{t}": given[f"{aux.response}_{t}"] for t in aux.common}
     else:
         out["sigma"] = given["sigma"]
     if spec.family == "t":
-        out["nu"] = spec.priors.get("nu", NU_PRIOR)
+        out["nu"] = given["nu"]
     return out
 
 

@@ -35,11 +35,11 @@ from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
 from mbtbayes.growth.priors import (
     AUX_PARAMETERS,
+    DEFAULT_HORIZON,
     check_prior,
     check_prior_terms,
-    default_priors,
     flat_priors,
-    prior_terms,
+    spec_default_priors,
 )
 from mbtbayes.growth.terms import ParsedFormula, parse_formula
 from mbtbayes.io import schema
@@ -56,7 +56,7 @@ HalfNormal priors); ``bambi``: ``bmb.Model`` with patient effects sampled; ``aut
 when the spec qualifies, else Bambi."""
 
 TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
-            "correlated", "formulas", "priors", "rope", "effect_size")
+            "correlated", "formulas", "priors", "prior_horizon", "rope", "effect_size")
 DEFAULT_ROPE_SD_UNITS = 0.1
 """ROPE half-width in baseline-SD units when a spec gives none (bayestestR's convention)."""
 ROPE_KEYS = ("sd_units", "half_width", "source", "justification")
@@ -91,7 +91,11 @@ class ModelSpec:
         Term name -> prior, e.g. ``{"dist": "Normal", "mu": 0, "sigma": 1}``; group-level terms
         take ``{"dist": "Normal", "mu": 0, "sigma": {"dist": "HalfNormal", "sigma": 1}}``;
         ``sigma`` is the residual SD, ``nu`` the Student-t degrees of freedom, and
-        ``sigma_<term>`` a term of a ``sigma ~ ...`` formula (log scale).
+        ``sigma_<term>`` a term of a ``sigma ~ ...`` formula (log scale). Terms without a
+        prior take the defaults (:func:`mbtbayes.growth.priors.fit_priors`).
+    prior_horizon : float
+        Time horizon of the default slope priors (default 36 months, the longest planned
+        treatment): a slope may carry the outcome across its range over this time.
     rope_sd_units : float or None
         ROPE half-width in units of the observed pooled baseline SD of the data analysed
         (default 0.1); None when an absolute half-width is given.
@@ -122,6 +126,7 @@ class ModelSpec:
     period: str | None
     formulas: dict[str, str]
     priors: dict[str, dict] = field(default_factory=dict)
+    prior_horizon: float = DEFAULT_HORIZON
     rope_sd_units: float | None = 0.1
     rope_half_width: float | None = None
     rope_source: str = ""
@@ -285,6 +290,7 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         time=raw.get("time", schema.MONTHS), group=raw.get("group", schema.ID),
         period=raw.get("period", schema.PERIOD), formulas=formulas,
         priors=flat_priors(raw.get("priors", {})),
+        prior_horizon=_number(raw.get("prior_horizon", DEFAULT_HORIZON), "prior_horizon"),
         rope_sd_units=(None if "half_width" in rope
                        else float(rope.get("sd_units", DEFAULT_ROPE_SD_UNITS))),
         rope_half_width=(float(rope["half_width"]) if "half_width" in rope else None),
@@ -320,6 +326,12 @@ def _check_rope(spec: ModelSpec) -> None:
         raise SpecError("[rope] sd_units must be > 0 (the default is 0.1 baseline SD)")
 
 
+def _number(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(f"'{key}' must be a number, got {value!r}")
+    return float(value)
+
+
 def _range(raw: dict) -> tuple[float, float]:
     measure = schema.MEASURES.get(raw["measure"])
     given = raw.get("range")
@@ -351,6 +363,8 @@ def _check_spec(spec: ModelSpec) -> None:
     if len(spec.d_months) != 2 or spec.d_months[0] >= spec.d_months[1]:
         raise SpecError(f"[effect_size] months must be two increasing times, got {spec.d_months}")
     _check_rope(spec)
+    if not spec.prior_horizon > 0:
+        raise SpecError(f"prior_horizon must be > 0 time units, got {spec.prior_horizon:g}")
     for term, prior in spec.priors.items():
         check_prior(term, prior)
     check_prior_terms(spec)
@@ -411,6 +425,7 @@ def make_spec(
     random: str = "slope",
     time_terms: tuple[str, ...] | None = None,
     sigma: str | None = None,
+    prior_horizon: float = DEFAULT_HORIZON,
 ) -> ModelSpec:
     """A growth-model spec for any long-format data, with priors scaled to the outcome's range.
 
@@ -444,6 +459,10 @@ def make_spec(
         ``("bs4(months)",)``; with a period they all interact with it.
     sigma : str, optional
         Right-hand side of a formula for the residual SD in both variants, e.g. ``"period"``.
+    prior_horizon : float
+        Time horizon of the default slope priors (default 36, the longest planned treatment
+        in months; give it in the unit of ``time``). The priors are those a TOML spec without
+        priors gets (:func:`mbtbayes.growth.priors.spec_default_priors`).
 
     Returns
     -------
@@ -469,18 +488,17 @@ def make_spec(
         grouped = lhs if len(terms) == 1 else f"({lhs})"
         formulas["period"] = f"{outcome} ~ {grouped} * {period}{extra} + {re}"
     low, high = range
-    priors = default_priors(low=low, high=high, time=time, period=period, group=group,
-                            covariates=covariates, horizon=max(d_months[1], 1.0))
     spec = ModelSpec(
         name=name or outcome, measure=outcome, label=outcome, range=(low, high),
         family=family, kind="other", time=time, group=group, period=period,
-        formulas=formulas, priors=priors,
+        formulas=formulas, prior_horizon=float(prior_horizon),
         rope_sd_units=None if rope_half_width is not None else rope_sd_units,
         rope_half_width=rope_half_width, rope_source=rope_source, d_months=d_months,
         correlated=correlated,
         engine=engine,
         auxiliary={v: (f"sigma ~ {sigma}",) for v in formulas} if sigma is not None else {})
-    terms = prior_terms(spec)  # defaults for terms the formulas do not have are left out
-    spec = replace(spec, priors={k: p for k, p in priors.items() if k in terms})
+    if not spec.prior_horizon > 0:
+        raise SpecError(f"prior_horizon must be > 0 time units, got {spec.prior_horizon:g}")
+    spec = replace(spec, priors=spec_default_priors(spec))  # what a TOML spec would get
     _check_spec(spec)
     return spec

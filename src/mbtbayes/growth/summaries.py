@@ -1,5 +1,6 @@
-"""Posterior summaries of growth fits as tidy tables: parameters, period contrasts, Cohen's d,
-variance explained by period, and leave-one-patient-out model comparison.
+"""Posterior summaries of growth fits as tidy tables: parameters, period contrasts, Cohen's d
+(with the uncertainty of its SD), variance explained by period (pseudo R-squared), and
+leave-one-patient-out model comparison.
 
 Every interval is a 95% highest-density interval (``interval = "95% HDI"``); every row that
 uses a fit carries that fit's ``passed`` flag from the diagnostics gate. Contrasts and changes
@@ -19,15 +20,18 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.arviz_api import summary
+from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
-from mbtbayes.growth.baseline import observed_baseline_sd
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import baseline, bootstrap_sd
 from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
 from mbtbayes.growth.trajectories import change_draws, period_contrasts, period_levels
 
-SD_BASES = ("observed_baseline_sd", "model_between_patient_sd", "model_residual_sd")
-"""Denominators of Cohen's d: the observed pooled baseline SD (the paper's), the model's
-between-patient SD of intercepts, or the model's residual SD."""
+SD_BASES = ("observed_baseline_sd", "model_total_sd")
+"""Denominators of Cohen's d: the observed pooled baseline SD (the paper's; its uncertainty by
+the Bayesian bootstrap), or the model-implied SD at baseline (patient effects and residual)."""
+REMOVED_BASES = ("model_between_patient_sd", "model_residual_sd")
 PARETO_K_LIMIT = 0.7
 
 
@@ -113,37 +117,120 @@ def period_effects(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def period_variance_share(fit: GrowthFit, *, share_period_two: float) -> np.ndarray:
-    """Per draw, the share of between-patient intercept variance explained by period.
+def period_variance_share(fit: GrowthFit, *, share_period_two: float,
+                          component: str = "intercept") -> np.ndarray:
+    """Per draw of the period model, the share of between-patient variance that period
+    accounts for: ``b^2 q (1 - q) / (b^2 q (1 - q) + sd^2)``.
 
-    ``b^2 q (1 - q) / (b^2 q (1 - q) + sd_intercept^2)``, with ``b`` the period difference at
-    month 0 and ``q`` the share of patients in Period II.
+    ``q`` is the share of patients in Period II; for ``component="intercept"``, ``b`` is the
+    period difference at t0 and ``sd`` the patient intercept SD; for ``"slope"``, ``b`` is the
+    period difference in the (mean) slope and ``sd`` the patient slope SD. It is the pseudo
+    R-squared of the component if the linear model's component absorbed the period
+    difference (``sd^2 + b^2 q (1 - q)``), computed from one joint posterior.
     """
-    b = period_contrasts(fit)["intercept"]
+    b = period_contrasts(fit)[component]
     between = b**2 * share_period_two * (1 - share_period_two)
-    return between / (between + fit.draws("sd_intercept") ** 2)
+    return between / (between + fit.draws(f"sd_{component}") ** 2)
+
+
+VARIANCE_QUANTITIES = {
+    "pseudo_r2_intercept": "1 - sd_intercept^2(period model) / sd_intercept^2(linear model): "
+                           "proportional reduction in between-patient intercept variance",
+    "pseudo_r2_slope": "1 - sd_slope^2(period model) / sd_slope^2(linear model): proportional "
+                       "reduction in between-patient slope variance",
+    "period_share_intercept_variance": "within the period model: b^2 q(1-q) / (b^2 q(1-q) + "
+                                       "sd_intercept^2), b the period difference at month 0, "
+                                       "q the share of patients in Period II",
+    "period_share_slope_variance": "within the period model: g^2 q(1-q) / (g^2 q(1-q) + "
+                                   "sd_slope^2), g the period difference in slope, q the "
+                                   "share of patients in Period II",
+}
+"""The rows of :func:`variance_explained` and what each is."""
+PAIRING = ("separate fits: draws paired by index, i.e. the two posteriors taken as "
+           "independent (their dependence through the same data is ignored, so the interval "
+           "is too wide; read the median)")
+JOINT = "the period model's joint posterior"
+
+
+def pseudo_r2(reduced: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """Per draw, ``1 - full^2 / reduced^2`` for SD draws of a variance component in the model
+    without (``reduced``) and with (``full``) a predictor, paired by index; the longer set is
+    thinned evenly to the length of the shorter.
+
+    Examples
+    --------
+    >>> pseudo_r2(np.array([2.0, 4.0]), np.array([1.0, 2.0]))
+    array([0.75, 0.75])
+    >>> pseudo_r2(np.array([2.0, 4.0]), np.array([1.0, 9.0, 9.0, 4.0]))  # draws 1 and 4
+    array([0.75, 0.  ])
+    """
+    n = min(len(reduced), len(full))
+    pick = [np.linspace(0, len(x) - 1, n).round().astype(int) for x in (reduced, full)]
+    return 1 - full[pick[1]] ** 2 / reduced[pick[0]] ** 2
 
 
 def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
-    """Share of intercept variance explained by period, per measure (the paper: 0-5%).
+    """Between-patient variance explained by period, per measure, as the field reports it.
 
-    Fits without a patient intercept have no row.
+    The paper's "time periods explained 0-5% intercept variation, no additional slope
+    variation" is the pseudo R-squared of Singer & Willett (2003, ch. 4) and Raudenbush &
+    Bryk (2002): the proportional reduction in a variance component from the linear to the
+    period model (``pseudo_r2_*``). ``from_posterior_means`` is that ratio from the posterior
+    means of the variances, the counterpart of the paper's number. Per draw, the linear and
+    period posteriors come from separate fits, so their draws are paired by index: the two
+    posteriors taken as independent (no joint posterior of two separately fitted models
+    exists), which ignores their positive dependence through the same data. That interval is
+    therefore too wide, can be negative, and has a heavy left tail where the linear model's
+    component nears 0 (its mean is then unstable; read the median).
+
+    The ``period_share_*`` rows are the same quantity from the period model's joint posterior
+    alone (:func:`period_variance_share`): the share of the between-patient variance that
+    the period difference accounts for, in [0, 1). Their interval is the one to read. Rows
+    need the component in the fits (no slope rows without patient slopes).
 
     Returns
     -------
     pandas.DataFrame
-        measure, mean, hdi_low, hdi_high, interval, passed.
+        measure, quantity, mean, median, from_posterior_means, hdi_low, hdi_high, definition,
+        draws, interval, passed.
     """
+    pairs: dict[str, dict[str, GrowthFit]] = {}
+    for fit in fits:
+        pairs.setdefault(fit.spec.name, {})[fit.variant] = fit
     rows = []
-    for fit in (f for f in fits if f.variant == "period" and "sd_intercept" in f.params):
-        spec = fit.spec
-        patients = data.drop_duplicates(spec.group)
-        q = float((patients[spec.period].astype(str) != period_levels(fit)[0]).mean())
-        share = summarize_draws(period_variance_share(fit, share_period_two=q))
-        rows.append({"measure": spec.name, "mean": share["mean"], "hdi_low": share["hdi_low"],
-                     "hdi_high": share["hdi_high"], "interval": INTERVAL,
-                     "passed": fit.diagnostics.passed})
+    for measure, pair in pairs.items():
+        period, linear = pair.get("period"), pair.get("linear")
+        if period is None:
+            continue
+        passed = all(f.diagnostics.passed for f in pair.values())
+        patients = data.drop_duplicates(period.spec.group)
+        q = float((patients[period.spec.period].astype(str) != period_levels(period)[0]).mean())
+        for component in ("intercept", "slope"):
+            name = f"sd_{component}"
+            if name not in period.params:
+                continue
+            full = period.draws(name)
+            if linear is not None and name in linear.params:
+                reduced = linear.draws(name)
+                rows.append(_variance_row(measure, f"pseudo_r2_{component}",
+                                          pseudo_r2(reduced, full), PAIRING, passed,
+                                          1 - np.mean(full**2) / np.mean(reduced**2)))
+            share = period_variance_share(period, share_period_two=q, component=component)
+            between = np.mean(period_contrasts(period)[component] ** 2) * q * (1 - q)
+            rows.append(_variance_row(measure, f"period_share_{component}_variance", share,
+                                      JOINT, period.diagnostics.passed,
+                                      between / (between + np.mean(full**2))))
     return pd.DataFrame(rows)
+
+
+def _variance_row(measure: str, quantity: str, draws: np.ndarray, source: str, passed: bool,
+                  from_means: float = np.nan) -> dict:
+    post = summarize_draws(draws)
+    return {"measure": measure, "quantity": quantity, "mean": post["mean"],
+            "median": float(np.median(draws)), "from_posterior_means": float(from_means),
+            "hdi_low": post["hdi_low"], "hdi_high": post["hdi_high"],
+            "definition": VARIANCE_QUANTITIES[quantity], "draws": source,
+            "interval": INTERVAL, "passed": passed}
 
 
 # ---------------------------------------------------------------- Cohen's d
@@ -154,11 +241,28 @@ def effect_sizes(
     data: pd.DataFrame,
     *,
     sd_basis: str = "observed_baseline_sd",
+    seed: int = SEED,
 ) -> pd.DataFrame:
-    """Cohen's d of the change from 0 to 24 months, per draw, from model-predicted means.
+    """Cohen's d of the change between the d time points (0 and 24 months), per draw.
 
-    ``d = (mean(24) - mean(0)) / SD``; negative d is a decrease. Periods I and II come from
-    the period model, ``pooled`` from the linear model.
+    ``d = (mean(t1) - mean(t0)) / SD``, the change from the population-mean trajectories;
+    negative d is a decrease. Periods I and II come from the period model, ``pooled`` from
+    the linear model. Each posterior draw of the change is divided by its own draw of the SD,
+    so the interval holds the uncertainty of both:
+
+    - ``observed_baseline_sd`` (default, the paper's denominator): the observed pooled
+      within-period SD of each patient's first value near t0 (:mod:`~.baseline`), with its
+      sampling uncertainty by the Bayesian bootstrap over those patients (one Dirichlet weight
+      vector per posterior draw, seeded by the measure's name; the same SD draws for both
+      models of a measure). The table counts the patients in the SD and those left out.
+    - ``model_total_sd``: the model-implied SD of the outcome at t0 per draw,
+      ``sqrt(var(patient intercept + slope x t0) + residual variance)`` (the residual SD of
+      a t family is ``sigma sqrt(nu / (nu - 2))``): the fully Bayesian counterpart. In the
+      period model it is the SD within a period, as the pooled observed SD.
+
+    The model's between-patient SD or residual SD alone is not offered: each holds only part
+    of the baseline variance that an observed SD holds, so a d divided by either is inflated
+    and not comparable with the paper's.
 
     Parameters
     ----------
@@ -167,46 +271,93 @@ def effect_sizes(
         The data the fits used (for the observed baseline SD).
     sd_basis : str
         One of :data:`SD_BASES`; named in the ``sd_basis`` column.
+    seed : int
+        Run seed (the bootstrap's seed derives from it and the measure's name).
 
     Returns
     -------
     pandas.DataFrame
-        measure, period, months_from, months_to, change_mean, sd_basis, sd_mean, d_mean,
-        d_hdi_low, d_hdi_high, interval, passed.
+        measure, period, months_from, months_to, change_mean, sd_basis, sd_point, sd_mean,
+        sd_hdi_low, sd_hdi_high, d_mean, d_hdi_low, d_hdi_high (the SD's uncertainty
+        included), d_sd_fixed_mean, d_sd_fixed_hdi_low, d_sd_fixed_hdi_high (the change's
+        uncertainty only: divided by ``sd_point``, the observed SD or the posterior mean of
+        the model's), n_sd_patients, n_sd_first_value_late, n_sd_no_value (NaN for
+        ``model_total_sd``), sd_note, interval, passed.
     """
     if sd_basis not in SD_BASES:
-        raise ValueError(f"sd_basis must be one of {SD_BASES}, got '{sd_basis}'")
+        hint = (" (the between-patient or residual SD alone is not comparable with an observed "
+                "SD, which holds both: use 'model_total_sd')" if sd_basis in REMOVED_BASES
+                else "")
+        raise ValueError(f"sd_basis must be one of {SD_BASES}, got '{sd_basis}'{hint}")
     rows = []
     for fit in fits:
-        sd = _sd_draws(fit, data, sd_basis)
+        sd, point, counts, note = _sd_draws(fit, data, sd_basis, seed=seed)
+        sd_post = summarize_draws(sd)
         for period, change in change_draws(fit).items():
-            d = summarize_draws(change / sd)
+            d, fixed = summarize_draws(change / sd), summarize_draws(change / point)
             rows.append({"measure": fit.spec.name, "period": period,
                          "months_from": fit.spec.d_months[0], "months_to": fit.spec.d_months[1],
                          "change_mean": float(change.mean()), "sd_basis": sd_basis,
-                         "sd_mean": float(np.mean(sd)), "d_mean": d["mean"],
-                         "d_hdi_low": d["hdi_low"], "d_hdi_high": d["hdi_high"],
-                         "interval": INTERVAL,
+                         "sd_point": point, "sd_mean": sd_post["mean"],
+                         "sd_hdi_low": sd_post["hdi_low"], "sd_hdi_high": sd_post["hdi_high"],
+                         "d_mean": d["mean"], "d_hdi_low": d["hdi_low"],
+                         "d_hdi_high": d["hdi_high"], "d_sd_fixed_mean": fixed["mean"],
+                         "d_sd_fixed_hdi_low": fixed["hdi_low"],
+                         "d_sd_fixed_hdi_high": fixed["hdi_high"], **counts,
+                         "sd_note": note, "interval": INTERVAL,
                          "passed": fit.diagnostics.passed})
     return pd.DataFrame(rows)
 
 
-def _sd_draws(fit: GrowthFit, data: pd.DataFrame, sd_basis: str) -> np.ndarray | float:
-    spec = fit.spec
+def _sd_draws(fit: GrowthFit, data: pd.DataFrame, sd_basis: str, *,
+              seed: int) -> tuple[np.ndarray, float, dict, str]:
+    """Draws of the SD (one per posterior draw), its point value (the observed SD; the
+    posterior mean of the model's), the patient counts and a note on them."""
+    spec, n_draws = fit.spec, len(fit.draws("beta"))
     if sd_basis == "observed_baseline_sd":
-        return observed_baseline_sd(data, outcome=spec.measure, time=spec.time, group=spec.group,
-                                    period=spec.period if spec.period in data else None,
-                                    start=spec.d_months[0])
-    if sd_basis == "model_between_patient_sd":
-        return fit.draws("sd_intercept")
-    if "sigma" not in fit.params:
-        raise ValueError(f"{spec.name}: the residual SD is modelled ({spec.auxiliary}); "
-                         "use sd_basis='observed_baseline_sd'")
-    sigma = fit.draws("sigma")
-    if "nu" in fit.params:  # the SD of a t distribution with scale sigma (infinite if nu <= 2)
+        base = baseline(data, outcome=spec.measure, time=spec.time, group=spec.group,
+                        period=spec.period if spec.period in data else None,
+                        start=spec.d_months[0])
+        sd = bootstrap_sd(base, draws=n_draws, seed=seed_for(seed, spec.name, "baseline_sd"))
+        counts = {"n_sd_patients": base.n_used, "n_sd_first_value_late": base.n_late,
+                  "n_sd_no_value": base.n_missing}
+        return sd, base.sd, counts, (f"observed pooled baseline SD ({base.note}); uncertainty "
+                                     "by the Bayesian bootstrap over these patients, one draw "
+                                     "per posterior draw")
+    counts = dict.fromkeys(("n_sd_patients", "n_sd_first_value_late", "n_sd_no_value"), np.nan)
+    sd = model_total_sd(fit)
+    return sd, float(np.mean(sd)), counts, (
+        f"model-implied SD at {spec.time} {spec.d_months[0]:g}: sqrt(patient-effect variance "
+        f"+ residual variance) per posterior draw ({fit.variant} model)")
+
+
+def model_total_sd(fit: GrowthFit) -> np.ndarray:
+    """Per draw, the model-implied SD of the outcome at the first d time point ``t0``.
+
+    ``sqrt(sd_intercept^2 + 2 corr sd_intercept sd_slope t0 + sd_slope^2 t0^2 + residual
+    variance)`` (``t0 = 0``: intercept plus residual variance); the residual variance of a
+    t family with scale ``sigma`` is ``sigma^2 nu / (nu - 2)`` (infinite if ``nu <= 2``).
+
+    Raises
+    ------
+    ValueError
+        If the residual SD is modelled (it then differs by row), or the fit has patient
+        effects other than an intercept and a time slope.
+    """
+    spec, t0 = fit.spec, fit.spec.d_months[0]
+    known = {f"1|{spec.group}", f"{spec.time}|{spec.group}"}
+    if "sigma" not in fit.params or not set(fit.design.effects) <= known:
+        raise ValueError(f"{spec.name}: model_total_sd needs a constant residual SD and "
+                         f"patient effects on intercept and {spec.time} only; use "
+                         "sd_basis='observed_baseline_sd'")
+    var = fit.draws("sigma") ** 2
+    if "nu" in fit.params:
         nu = fit.draws("nu")
-        return np.where(nu > 2, sigma * np.sqrt(nu / np.maximum(nu - 2, 1e-12)), np.inf)
-    return sigma
+        var = np.where(nu > 2, var * nu / np.maximum(nu - 2, 1e-12), np.inf)
+    tau0 = fit.draws("sd_intercept") if "sd_intercept" in fit.params else 0.0
+    tau1 = fit.draws("sd_slope") if "sd_slope" in fit.params else 0.0
+    corr = fit.draws("corr") if "corr" in fit.params else 0.0
+    return np.sqrt(var + tau0**2 + 2 * corr * tau0 * tau1 * t0 + (tau1 * t0) ** 2)
 
 
 # ---------------------------------------------------------------- model comparison

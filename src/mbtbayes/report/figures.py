@@ -70,8 +70,9 @@ TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
      {"period_effects": ("measure", "contrast"), "effect_sizes": ("sd_mean",)},
      lambda t: growth.period_contrast_forest(t["period_effects"], t["effect_sizes"])),
     ("effect_sizes", "Effect sizes (Cohen's d) across measures",
-     "d of the 0-24 month change per period: posterior mean and 95% HDI (filled), ML estimate "
-     "and 95% Wald CI (open).",
+     "d of the 0-24 month change per period: posterior mean and 95% HDI (filled; the "
+     "uncertainty of the baseline SD included, by the Bayesian bootstrap over patients), ML "
+     "estimate and 95% Wald CI (open; the SD taken as known, as the paper).",
      {"effect_sizes": ("d_mean",)},
      lambda t: growth.effect_size_forest(t["effect_sizes"], t.get("frequentist_effect_sizes"))),
     ("remission", "Remission per period",

@@ -103,7 +103,8 @@ def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFr
     Each measure's contrast is divided by its observed pooled baseline SD (``sd_mean`` of
     ``effect_sizes``), so measures on different scales share one axis.
     """
-    sd = effect_sizes.drop_duplicates("measure").set_index("measure")["sd_mean"]
+    column = "sd_point" if "sd_point" in effect_sizes else "sd_mean"  # the observed SD
+    sd = effect_sizes.drop_duplicates("measure").set_index("measure")[column]
     later = [c for c in period_effects["contrast"].unique() if c.startswith("at_")]
     contrasts = ["intercept", *later]
     measures = [m for m in period_effects["measure"].unique() if m in sd.index]
@@ -169,8 +170,7 @@ def effect_size_forest(effect_sizes: pd.DataFrame,
 
 
 SD_NAMES = {"observed_baseline_sd": "observed pooled baseline SD",
-            "model_between_patient_sd": "model between-patient SD",
-            "model_residual_sd": "model residual SD"}
+            "model_total_sd": "model-implied SD at baseline"}
 
 
 LOO_NAMES = {"psis": "leave-one-patient-out PSIS-LOO on the marginal likelihood",

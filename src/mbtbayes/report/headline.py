@@ -120,10 +120,17 @@ def remission_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def concordance_line(tables: dict[str, pd.DataFrame]) -> str:
-    """``"Frequentist and Bayesian conclusions agree on 45 of 52 questions."``"""
+    """``"Frequentist and Bayesian conclusions agree on 45 of 52 questions."``
+
+    Rows that compare unlike models (``models_alike`` False) are not counted, and said so.
+    """
     table = tables.get("concordance")
     if table is None or table.empty:
         return ""
+    unlike = 0
+    if "models_alike" in table:
+        alike = table["models_alike"].fillna(True).astype(bool)
+        table, unlike = table[alike], int((~alike).sum())
     layers = [c for c in table.columns if c.startswith("agree_")]
     if "agree" in table:
         layers = ["agree", *layers]
@@ -134,7 +141,10 @@ def concordance_line(tables: dict[str, pd.DataFrame]) -> str:
             continue
         name = "" if column == "agree" else f" ({column[6:].replace('_', ' ')})"
         parts.append(f"{int(known.sum())} of {len(known)}{name}")
-    return "Frequentist and Bayesian conclusions agree on " + "; ".join(parts) + " questions."
+    note = (f" ({unlike} row{'s' * (unlike != 1)} on unlike models not counted)" if unlike
+            else "")
+    return ("Frequentist and Bayesian conclusions agree on " + "; ".join(parts) + " questions"
+            + note + ".")
 
 
 def gate_line(tables: dict[str, pd.DataFrame]) -> str:

@@ -235,10 +235,16 @@ def posteriors_section(inputs: ReportInputs) -> list:
                    Table(table, NOTE)]
     blocks += _figure(inputs, "prior_posterior")
     if inputs.table("variance_explained") is not None:
-        blocks.append(Table(pick(inputs.tables["variance_explained"],
-                                 ["measure", "mean", "hdi_low", "hdi_high", "passed"]),
-                            "Share of between-patient intercept variance explained by period "
-                            "(posterior mean, 95% HDI; the paper: 0-5%)"))
+        blocks.append(Table(pick(inputs.tables["variance_explained"], [
+            "measure", "quantity", "median", "hdi_low", "hdi_high", "from_posterior_means",
+            "passed"]),
+            "Between-patient variance explained by period (the paper: 0-5% of the intercept "
+            "variance, none of the slope's). pseudo_r2_*: the proportional reduction in the "
+            "intercept (slope) variance from the linear to the period model; "
+            "from_posterior_means is the paper's computation, the per-draw HDI pairs two "
+            "separate posteriors as if independent and is too wide. period_share_*: the share "
+            "of that variance the period difference accounts for, from the period model's "
+            "joint posterior (posterior median, 95% HDI)"))
     if inputs.table("ppc") is not None:
         blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc"),
                    Table(inputs.tables["ppc"], "Posterior predictive checks per measure, "
@@ -269,8 +275,13 @@ def decisions_section(inputs: ReportInputs) -> list:
     if inputs.table("effect_sizes") is not None:
         blocks += _figure(inputs, "effect_sizes")
         blocks.append(Table(pick(inputs.tables["effect_sizes"], [
-            "measure", "period", "change_mean", "sd_basis", "sd_mean", "d_mean", "d_hdi_low",
-            "d_hdi_high", "passed"]), "Cohen's d of the 0-24 month change (95% HDI)"))
+            "measure", "period", "change_mean", "sd_basis", "sd_point", "n_sd_patients",
+            "d_mean", "d_hdi_low", "d_hdi_high", "d_sd_fixed_hdi_low", "d_sd_fixed_hdi_high",
+            "passed"]),
+            "Cohen's d of the 0-24 month change (95% HDI). d_hdi: the change's and the SD's "
+            "uncertainty (Bayesian bootstrap of the observed pooled baseline SD over the "
+            "n_sd_patients patients with a baseline value, paired with the posterior draws); "
+            "d_sd_fixed_hdi: the SD fixed at sd_point, as the paper"))
     blocks += _binary_decisions(inputs)
     return blocks
 
@@ -329,8 +340,8 @@ def concordance_section(inputs: ReportInputs) -> list:
 
 
 CONCORDANCE_COLUMNS = [
-    "question", "subject", "frequentist_estimate", "p_value", "bayes_estimate", "hdi_low",
-    "hdi_high", "frequentist_decision", "bayes_decision", "agree",
+    "question", "subject", "models_alike", "frequentist_estimate", "p_value", "bayes_estimate",
+    "hdi_low", "hdi_high", "frequentist_decision", "bayes_decision", "agree",
     "frequentist_existence", "bayes_existence", "agree_existence", "frequentist_equivalence",
     "bayes_equivalence", "agree_equivalence", "frequentist_model_choice",
     "bayes_model_choice", "agree_model_choice", "passed"]
