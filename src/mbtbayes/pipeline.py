@@ -404,4 +404,13 @@ def calibrate(
         tables["power"] = power_table(specs[measure], register.data, effects=effects,
                                       replicates=power_replicates, seed=seed,
                                       scheduler=scheduler)
-    return write_run(out, register, tables)
+    return write_run(out, register, tables, extra=partial(
+        _calibration_figures, tables=tables, register=register))
+
+
+def _calibration_figures(folder: Path, *, tables: dict, register) -> None:
+    """The power figure (when the power table was made) into ``folder/figures``."""
+    from mbtbayes.report.figures import make_figures
+
+    make_figures(folder, tables=tables, fits=[], data=register.data,
+                 synthetic=register.synthetic)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes.report import figures_calibration as calibration
 from mbtbayes.report import figures_growth as growth
 from mbtbayes.report import figures_more as more
 from mbtbayes.report.style import figure_style, save, stamp
@@ -99,6 +100,12 @@ TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
     ("joint_model", "Joint model of the outcomes",
      "Joint-model estimates (filled) beside the single-outcome estimates (open), 95% HDI.",
      {"joint_model": more.JOINT_COLUMNS}, lambda t: more.joint_figure(t["joint_model"])),
+    ("power", "Power of the design",
+     "Probability that this design detects a true Period II - I difference, per decision "
+     "rule (p < .05 of the ML Wald test; 95% HDI excluding 0; 95% HDI outside the ROPE), over "
+     "simulated registers with the study's patients, visits and missing values; bars: 95% "
+     "binomial intervals; dotted: 0.05, dashed: 0.8.",
+     {"power": calibration.POWER_COLUMNS}, lambda t: calibration.power_figure(t["power"])),
 )
 """Figures drawn from tables: (name, title, caption, {table: columns it needs}, build)."""
 
