@@ -148,3 +148,37 @@ def save_inference(idata, path, *, max_draws: int | None = None) -> None:
                  if v.dtype == "float64" and v.size > LARGE}
         groups[name] = dataset.assign(small)
     az.InferenceData(**groups).to_netcdf(str(path))
+
+
+def psis_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
+    """Pareto-smoothed importance weights of draws from log importance ratios.
+
+    Parameters
+    ----------
+    log_ratios : numpy.ndarray
+        One log ratio (target over proposal density, up to a constant) per draw, ``(S,)``.
+
+    Returns
+    -------
+    tuple
+        ``(weights, k)``: normalised weights summing to 1 and the Pareto shape k (> 0.7: the
+        reweighted estimate is unreliable; 0 when every ratio is equal, the weights exact).
+
+    Examples
+    --------
+    >>> w, k = psis_weights(np.zeros(1000))
+    >>> round(float(w.sum()), 6), round(float(w.max() * 1000), 6)
+    (1.0, 1.0)
+    """
+    import warnings
+
+    import arviz as az
+
+    ratios = np.asarray(log_ratios, dtype=float).ravel()
+    if np.ptp(ratios) == 0:  # equal weights are exact (ArviZ would fit no tail: k = inf)
+        return np.full(ratios.size, 1.0 / ratios.size), 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the caller reports k itself
+        log_w, k = az.psislw(ratios - ratios.max())
+    weights = np.exp(np.asarray(log_w) - np.max(log_w))
+    return weights / weights.sum(), float(k)
