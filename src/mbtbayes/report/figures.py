@@ -90,11 +90,18 @@ TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
      "model; outside the grey band (0.025-0.975) the model rarely reproduces the observed "
      "statistic.",
      {"ppc": more.PPC_COLUMNS}, lambda t: more.ppc_figure(t["ppc"])),
-    ("sensitivity", "Sensitivity of the conclusions",
-     "Each quantity across the settings of each sensitivity analysis (95% HDI); a red cross "
-     "marks a setting under which the conclusion changes.",
+    ("sensitivity", "Sensitivity of the 24-month period contrast",
+     "Specification curve of the Period II - I contrast at the later d time point under each "
+     "sensitivity setting (95% HDI); square: the baseline analysis; grey: the ROPE; red "
+     "cross: the HDI + ROPE conclusion changes.",
      {"sensitivity": more.SENSITIVITY_COLUMNS}, lambda t: more.sensitivity_figure(
-         t["sensitivity"])),
+         t["sensitivity"], prefix=more.SENSITIVITY_QUANTITIES["contrast"])),
+    ("sensitivity_d", "Sensitivity of Cohen's d per period",
+     "Specification curve of d (0-24 month change / observed pooled baseline SD) per period "
+     "under each sensitivity setting (95% HDI); square: baseline; grey: the ROPE; red cross: "
+     "the conclusion changes.",
+     {"sensitivity": more.SENSITIVITY_COLUMNS}, lambda t: more.sensitivity_figure(
+         t["sensitivity"], prefix=more.SENSITIVITY_QUANTITIES["d"])),
     ("joint_model", "Joint model of the outcomes",
      "Joint-model estimates (filled) beside the single-outcome estimates (open), 95% HDI.",
      {"joint_model": more.JOINT_COLUMNS}, lambda t: more.joint_figure(t["joint_model"])),
@@ -151,6 +158,8 @@ def make_figures(folder: str | Path, *, tables: dict[str, pd.DataFrame], fits: l
     with figure_style():
         for name, title, caption, build in figure_plan(tables, fits, data):
             fig = build()
+            if fig is None:  # nothing of that kind in the table
+                continue
             if synthetic:
                 stamp(fig, "SYNTHETIC data")
             save(fig, target / f"{name}.png", caption=caption)

@@ -353,7 +353,7 @@ def sensitivity_section(inputs: ReportInputs) -> list:
                                 "settings." + ("" if changed.empty else " Changed: " + "; ".join(
                                     f"{r.measure} {r.analysis} {r.setting}"
                                     for r in changed.itertuples(index=False)) + ".")))
-    return blocks + [*_figure(inputs, "sensitivity"),
+    return blocks + [*_figure(inputs, "sensitivity"), *_figure(inputs, "sensitivity_d"),
                      Table(table, "Sensitivity analyses (sensitivity.csv)")]
 
 

@@ -150,8 +150,8 @@ def _row(fit, q, decided: str, kind: str, limit: float, prior, m: float, s: floa
         summary = {"mean": mean, "hdi_low": mean - Z * sd, "hdi_high": mean + Z * sd,
                    "rope_half_width": q.rope, "decision": THRESHOLD}
         what = "prior SD" if kind == "sceptical" else "prior 95% interval [0, a], a ="
-        setting = (f"{kind} limit: {what} {limit:.4g} {q.units} "
-                   f"({limit / scale:.3g} baseline SD)")
+        in_sd = "" if q.units == "baseline SD" else f" ({limit / scale:.3g} baseline SD)"
+        setting = f"{kind} limit: {what} {limit:.4g} {q.units}{in_sd}"
     out = row(measure=fit.spec.name, analysis=ANALYSIS, setting=setting, quantity=q,
               summary=summary, baseline_decision=decided, method="normal approximation",
               diagnostic=approx, passed=fit.diagnostics.passed,

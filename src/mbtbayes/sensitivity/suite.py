@@ -187,6 +187,10 @@ def summary_text(table: pd.DataFrame) -> str:
                       & (part["analysis"] != REVERSE)]
         changed = others[others["conclusion_changed"].astype(bool)]
         limit = "".join(f" Reverse-Bayes {r.setting}." for r in reverse.itertuples(index=False))
+        if len(base) and not bool(base["passed"].iloc[0]):
+            lines.append(f"{measure} {quantity}: {decision}, NOT ASSESSED: the baseline fit "
+                         "failed its diagnostics (see the diagnostic column).")
+            continue
         if changed.empty:
             lines.append(f"{measure} {quantity}: {decision}, robust "
                          f"({len(others)} setting(s) checked).{limit}")
