@@ -256,12 +256,11 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
     -------
     mbtbayes.sensitivity.suite.Sensitivity
     """
-    from mbtbayes.sensitivity.suite import sensitivity
+    from mbtbayes.sensitivity.suite import ANALYSES, sensitivity
 
     with_period = {k: s for k, s in specs.items()
                    if any(f.spec.name == k and f.variant == "period" for f in fits)}
-    log(f"sensitivity analyses of {len(with_period)} measures: prior grid, reverse-Bayes, "
-        "drop-out tipping point")
+    log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(ANALYSES)}")
     result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed)
     log("sensitivity (robust: no checked setting changes the HDI + ROPE decision):\n"
         + result.summary)

@@ -24,7 +24,8 @@ from mbtbayes.core.errors import SpecError
 from mbtbayes.sensitivity.quantities import COLUMNS, baseline_rows, main_quantities
 
 REVERSE = "reverse-Bayes"
-ANALYSES = ("prior grid", REVERSE, "drop-out tipping point")
+POWER = "power-scaling"
+ANALYSES = ("prior grid", REVERSE, "drop-out tipping point", POWER)
 """The analyses :func:`sensitivity` runs by default, in table order."""
 
 
@@ -158,8 +159,16 @@ def _tipping(fit, data, *, engines, seed, baseline):
     return tipping_rows(fit, data, baseline=baseline)
 
 
-RUNNERS = {"prior grid": _prior_grid, "reverse-Bayes": _reverse,
-           "drop-out tipping point": _tipping}
+def _power(fit, data, *, engines, seed, baseline):
+    from mbtbayes.sensitivity.power_scaling import power_scaling_rows
+
+    return power_scaling_rows(fit, data, baseline=baseline)
+
+
+RUNNERS = {"prior grid": _prior_grid, REVERSE: _reverse, "drop-out tipping point": _tipping,
+           POWER: _power}
+FLAGS = (REVERSE, POWER)
+"""Analyses whose rows state a threshold or a flag rather than a new conclusion."""
 
 
 def summary_text(table: pd.DataFrame) -> str:
@@ -184,9 +193,13 @@ def summary_text(table: pd.DataFrame) -> str:
         decision = base["decision"].iloc[0] if len(base) else "?"
         reverse = part[part["analysis"] == REVERSE]
         others = part[~part["baseline"].astype(bool) & part["passed"].astype(bool)
-                      & (part["analysis"] != REVERSE)]
+                      & ~part["analysis"].isin(FLAGS)]
         changed = others[others["conclusion_changed"].astype(bool)]
         limit = "".join(f" Reverse-Bayes {r.setting}." for r in reverse.itertuples(index=False))
+        power = part[(part["analysis"] == POWER)
+                     & ~part["diagnostic"].astype(str).str.contains("no flag")]
+        limit += "".join(f" Power-scaling of the {r.setting}: {r.diagnostic}."
+                         for r in power.itertuples(index=False))
         if len(base) and not bool(base["passed"].iloc[0]):
             lines.append(f"{measure} {quantity}: {decision}, NOT ASSESSED: the baseline fit "
                          "failed its diagnostics (see the diagnostic column).")
