@@ -25,7 +25,8 @@ from mbtbayes.sensitivity.quantities import COLUMNS, baseline_rows, main_quantit
 
 REVERSE = "reverse-Bayes"
 POWER = "power-scaling"
-ANALYSES = ("prior grid", REVERSE, "drop-out tipping point", POWER)
+REMISSION = "remission: missing end data"
+ANALYSES = ("prior grid", REVERSE, "drop-out tipping point", POWER, REMISSION)
 """The analyses :func:`sensitivity` runs by default, in table order."""
 
 
@@ -109,6 +110,8 @@ def sensitivity(
         rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses)
         if log is not None:
             log(f"sensitivity: {fit.spec.name} done")
+    if REMISSION in analyses:
+        rows += _remission(data, seed=seed, log=log)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     return Sensitivity(table, summary_text(table))
 
@@ -136,7 +139,7 @@ def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
     quantities = main_quantities(fit, data)
     rows = baseline_rows(fit, quantities)
     decided = {r["quantity"]: r["decision"] for r in rows}
-    for name in analyses:
+    for name in (a for a in analyses if a in RUNNERS):
         rows += RUNNERS[name](fit, data, engines=engines, seed=seed, baseline=decided)
     return rows
 
@@ -163,6 +166,19 @@ def _power(fit, data, *, engines, seed, baseline):
     from mbtbayes.sensitivity.power_scaling import power_scaling_rows
 
     return power_scaling_rows(fit, data, baseline=baseline)
+
+
+def _remission(data, *, seed, log) -> list[dict]:
+    from mbtbayes.core.errors import DataError
+    from mbtbayes.core.seeds import seed_for
+    from mbtbayes.sensitivity.remission import remission_rows
+
+    try:
+        return remission_rows(data, seed=seed_for(seed, "sensitivity", "remission"))
+    except DataError as err:  # the register has no remission columns: say so, go on
+        if log is not None:
+            log(f"sensitivity: skipped remission ({err})")
+        return []
 
 
 RUNNERS = {"prior grid": _prior_grid, REVERSE: _reverse, "drop-out tipping point": _tipping,
