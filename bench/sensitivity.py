@@ -16,6 +16,8 @@ How to run
 ----------
     uv run python bench/sensitivity.py                     # 4 chains x 1000 draws
     uv run python bench/sensitivity.py --draws 300 --chains 2 --measures bsi cip
+    uv run python bench/sensitivity.py --analyses "prior grid" reverse-Bayes \
+        "drop-out tipping point" power-scaling "remission: missing end data"   # no refits
 
 The last line is the summary: suite seconds, ratio to the 120 s goal, refits.
 """
@@ -34,6 +36,9 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--measures", nargs="*", help="spec names (default: all)")
+    parser.add_argument("--analyses", nargs="*",
+                        help="sensitivity analyses (default: all of mbtbayes.sensitivity.suite."
+                             "ANALYSES); e.g. --analyses 'prior grid' reverse-Bayes")
     args = parser.parse_args()
 
     import mbtbayes as mb
@@ -52,11 +57,15 @@ def main() -> None:
     print(f"{len(fits)} period fits (warm-up, not counted): {fitted:.1f} s; "
           f"passed {sum(f.diagnostics.passed for f in fits)}/{len(fits)}")
     start = time.perf_counter()
-    result = mb.sensitivity(specs, reg.data, fits=fits, engine=engines)
+    from mbtbayes.sensitivity.suite import ANALYSES
+
+    analyses = tuple(args.analyses or ANALYSES)
+    result = mb.sensitivity(specs, reg.data, fits=fits, engine=engines, analyses=analyses)
     suite = time.perf_counter() - start
     table = result.table
     refits = table[table["method"] == "refit"].groupby(["measure", "setting"]).ngroups
     print(table.groupby("analysis").size().to_string())
+    print(f"analyses: {', '.join(analyses)}")
     print(f"load average at end: {os.getloadavg()}")
     print(f"sensitivity suite on {len(fits)} warm fits ({args.chains} x {args.draws} draws): "
           f"{suite:.1f} s = {suite / GOAL_SECONDS:.2f} x the {GOAL_SECONDS:.0f} s goal; "

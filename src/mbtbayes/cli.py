@@ -157,8 +157,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="draws per chain (default 1000)")
     re.add_argument("--chains", type=whole_number(1), default=4, help="chains (default 4)")
     re.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
-    re.add_argument("--sensitivity", action="store_true",
-                    help="also run the sensitivity analyses (sensitivity.csv and figures)")
+    re.add_argument("--sensitivity", nargs="?", const="quick", choices=("quick", "full"),
+                    help="also run the sensitivity analyses (sensitivity.csv and figures); "
+                         "'full' adds refits of other models (Student-t, structures, ...)")
     re.add_argument("--quick", action="store_true",
                     help="few draws, for a smoke run (results not for reporting)")
     _quiet_option(re)

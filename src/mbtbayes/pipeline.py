@@ -35,7 +35,7 @@ def reanalyze(
     sampler: str = "nutpie",
     quick: bool = False,
     report: bool = True,
-    sensitivity: bool = False,
+    sensitivity: bool | str = False,
     log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None,
     headline: Callable[[dict[str, pd.DataFrame]], None] | None = None,
@@ -66,9 +66,10 @@ def reanalyze(
     report : bool
         Write ``figures/*.png``, ``paper_tables.md``, ``report.md`` and ``report.html``
         (``run.json`` is written either way).
-    sensitivity : bool
+    sensitivity : bool or {"quick", "full"}
         Also run the sensitivity analyses (:func:`sensitivity_tables`): ``sensitivity.csv``,
-        ``sensitivity_summary.txt`` and a figure per main quantity.
+        ``sensitivity_summary.txt`` and a figure per main quantity; ``True`` or ``"quick"``
+        reuses the draws, ``"full"`` adds the refits of other models.
     log : callable
         Receives progress messages.
     progress : callable, optional
@@ -118,7 +119,7 @@ def reanalyze(
     robustness = None
     if sensitivity:
         robustness = sensitivity_tables(fits, specs, register.data, engine=engine, seed=seed,
-                                        log=log)
+                                        full=sensitivity == "full", log=log)
         tables["sensitivity"] = robustness.table
         clock.lap("sensitivity")
 
@@ -248,7 +249,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
 
 def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=None,
-                       seed: int = SEED, log: Callable[[str], None] = print):
+                       seed: int = SEED, full: bool = False,
+                       log: Callable[[str], None] = print):
     """The sensitivity analyses of a run's period fits (``--sensitivity``), logged with their
     plain-language summary.
 
@@ -256,12 +258,14 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
     -------
     mbtbayes.sensitivity.suite.Sensitivity
     """
-    from mbtbayes.sensitivity.suite import ANALYSES, sensitivity
+    from mbtbayes.sensitivity.suite import ANALYSES, QUICK, sensitivity
 
     with_period = {k: s for k, s in specs.items()
                    if any(f.spec.name == k and f.variant == "period" for f in fits)}
-    log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(ANALYSES)}")
-    result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed)
+    analyses = ANALYSES if full else QUICK
+    log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(analyses)}")
+    result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed,
+                         analyses=analyses)
     log("sensitivity (robust: no checked setting changes the HDI + ROPE decision):\n"
         + result.summary)
     return result

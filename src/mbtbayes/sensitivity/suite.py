@@ -26,8 +26,14 @@ from mbtbayes.sensitivity.quantities import COLUMNS, baseline_rows, main_quantit
 REVERSE = "reverse-Bayes"
 POWER = "power-scaling"
 REMISSION = "remission: missing end data"
-ANALYSES = ("prior grid", REVERSE, "drop-out tipping point", POWER, REMISSION)
-"""The analyses :func:`sensitivity` runs by default, in table order."""
+QUICK = ("prior grid", REVERSE, "drop-out tipping point", POWER, REMISSION)
+"""The analyses that reuse the baseline draws (refits only where a Pareto k > 0.7): the
+default, and ``--sensitivity``."""
+REFITS = ("robust likelihood", "random-effect structure", "assessments as predictor",
+          "WAI version")
+"""The analyses that refit other models (about six refits per measure; ``--sensitivity
+full``)."""
+ANALYSES = QUICK + REFITS
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ def sensitivity(
     engine=None,
     options=None,
     seed: int = SEED,
-    analyses: tuple[str, ...] = ANALYSES,
+    analyses: tuple[str, ...] = QUICK,
     log: Callable[[str], None] | None = None,
 ) -> Sensitivity:
     """Does each conclusion survive other priors, reverse-Bayes scepticism and drop-out not at
@@ -75,7 +81,8 @@ def sensitivity(
     seed : int
         Run seed; refits derive their seeds from it.
     analyses : tuple of str
-        A subset of :data:`ANALYSES`.
+        A subset of :data:`ANALYSES` (default :data:`QUICK`; add :data:`REFITS` for the
+        robust likelihood, random-effect structures, assessments and WAI version refits).
     log : callable, optional
         Receives one line per analysed measure.
 
@@ -134,7 +141,7 @@ def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: 
 
 
 def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
-            analyses: tuple[str, ...] = ANALYSES) -> list[dict]:
+            analyses: tuple[str, ...] = QUICK) -> list[dict]:
     """The baseline rows and every analysis's rows of one period fit."""
     quantities = main_quantities(fit, data)
     rows = baseline_rows(fit, quantities)
@@ -181,8 +188,17 @@ def _remission(data, *, seed, log) -> list[dict]:
         return []
 
 
+def _refits(name):
+    def run(fit, data, *, engines, seed, baseline):
+        from mbtbayes.sensitivity.refits import refit_rows
+
+        return refit_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
+                          analyses=(name,))
+    return run
+
+
 RUNNERS = {"prior grid": _prior_grid, REVERSE: _reverse, "drop-out tipping point": _tipping,
-           POWER: _power}
+           POWER: _power} | {name: _refits(name) for name in REFITS}
 FLAGS = (REVERSE, POWER)
 """Analyses whose rows state a threshold or a flag rather than a new conclusion."""
 
