@@ -90,18 +90,7 @@ TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
      "model; outside the grey band (0.025-0.975) the model rarely reproduces the observed "
      "statistic.",
      {"ppc": more.PPC_COLUMNS}, lambda t: more.ppc_figure(t["ppc"])),
-    ("sensitivity", "Sensitivity of the 24-month period contrast",
-     "Specification curve of the Period II - I contrast at the later d time point under each "
-     "sensitivity setting (95% HDI); square: the baseline analysis; grey: the ROPE; red "
-     "cross: the HDI + ROPE conclusion changes.",
-     {"sensitivity": more.SENSITIVITY_COLUMNS}, lambda t: more.sensitivity_figure(
-         t["sensitivity"], prefix=more.SENSITIVITY_QUANTITIES["contrast"])),
-    ("sensitivity_d", "Sensitivity of Cohen's d per period",
-     "Specification curve of d (0-24 month change / observed pooled baseline SD) per period "
-     "under each sensitivity setting (95% HDI); square: baseline; grey: the ROPE; red cross: "
-     "the conclusion changes.",
-     {"sensitivity": more.SENSITIVITY_COLUMNS}, lambda t: more.sensitivity_figure(
-         t["sensitivity"], prefix=more.SENSITIVITY_QUANTITIES["d"])),
+    *(more.sensitivity_entry(name) for name in more.SENSITIVITY_FIGURES),
     ("joint_model", "Joint model of the outcomes",
      "Joint-model estimates (filled) beside the single-outcome estimates (open), 95% HDI.",
      {"joint_model": more.JOINT_COLUMNS}, lambda t: more.joint_figure(t["joint_model"])),

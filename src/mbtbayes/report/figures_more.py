@@ -128,8 +128,26 @@ def ppc_figure(ppc: pd.DataFrame):
     return fig
 
 
-SENSITIVITY_QUANTITIES = {"contrast": "contrast_at_", "d": "d_"}
-"""Figure -> the prefix of the quantities it draws (one specification curve each)."""
+SENSITIVITY_FIGURES = {
+    "sensitivity": ("Sensitivity of the 24-month period contrast",
+                    "the Period II - I contrast at the later d time point", "contrast_at_"),
+    "sensitivity_d": ("Sensitivity of Cohen's d per period",
+                      "d (0-24 month change / observed pooled baseline SD) per period", "d_"),
+    "sensitivity_remission": ("Sensitivity of the remission difference",
+                              "the remission difference II - I under each missing-data "
+                              "scenario", "remission_diff"),
+}
+"""Figure name -> (title, what it draws, prefix of the quantities it draws)."""
+
+
+def sensitivity_entry(name: str) -> tuple:
+    """The figure-plan entry of one sensitivity figure (see ``report.figures``)."""
+    title, what, prefix = SENSITIVITY_FIGURES[name]
+    caption = (f"Specification curve of {what} under each sensitivity setting (95% HDI); "
+               "square: the baseline analysis; grey: the ROPE; red cross: the conclusion "
+               "changes.")
+    return (name, title, caption, {"sensitivity": SENSITIVITY_COLUMNS},
+            lambda t: sensitivity_figure(t["sensitivity"], prefix=prefix))
 
 
 def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
@@ -164,8 +182,8 @@ def _specification_panel(ax, part: pd.DataFrame) -> None:
     """One specification curve: settings on x, mean and HDI on y."""
     x = np.arange(len(part))
     mean = part["mean"].to_numpy(float)
-    if "rope_half_width" in part:
-        h = float(part["rope_half_width"].iloc[0])
+    h = float(part["rope_half_width"].iloc[0]) if "rope_half_width" in part else np.nan
+    if np.isfinite(h):
         ax.axhspan(-h, h, color="0.85", zorder=0, label="ROPE")
     ax.errorbar(x, mean, yerr=[mean - part["hdi_low"].to_numpy(float),
                                part["hdi_high"].to_numpy(float) - mean],
