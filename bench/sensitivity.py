@@ -2,12 +2,13 @@
 
 What it measures
 ----------------
-Every spec in ``models/`` is fitted (period variant) on the bundled SYNTHETIC register with one
-pair of engines (nutpie; 4 chains x 1000 draws by default), as ``mbtbayes reanalyze`` fits
-them. That is the warm run: the fits and their compiled graphs exist. Then
-:func:`mbtbayes.sensitivity` runs on those fits with the same engines (prior grid by PSIS
-reweighting, refits only where Pareto k > 0.7; reverse-Bayes; drop-out tipping point), and
-the wall time of that call is what the suite adds. The number of refits (rows with
+By default the analyses of ``--sensitivity`` (``QUICK``: no refits of other models);
+``--full`` adds the refits of ``--sensitivity full``. Every spec in ``models/`` is fitted
+(period variant) on the bundled SYNTHETIC register with one pair of engines (nutpie; 4
+chains x 1000 draws by default), as ``mbtbayes reanalyze`` fits them. That is the warm run:
+the fits and their compiled graphs exist. Then :func:`mbtbayes.sensitivity` runs on those
+fits with the same engines (prior grid by PSIS reweighting, refits only where Pareto k > 0.7;
+reverse-Bayes; drop-out tipping point; power-scaling; remission), and the wall time of that call is what the suite adds. The number of refits (rows with
 ``method == "refit"``) is printed, since they dominate when they occur.
 
 The load average is printed before and after (2 cores shared with other work: noisy).
@@ -16,8 +17,7 @@ How to run
 ----------
     uv run python bench/sensitivity.py                     # 4 chains x 1000 draws
     uv run python bench/sensitivity.py --draws 300 --chains 2 --measures bsi cip
-    uv run python bench/sensitivity.py --analyses "prior grid" reverse-Bayes \
-        "drop-out tipping point" power-scaling "remission: missing end data"   # no refits
+    uv run python bench/sensitivity.py --full               # with the refits (slow)
 
 The last line is the summary: suite seconds, ratio to the 120 s goal, refits.
 """
@@ -37,8 +37,10 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--measures", nargs="*", help="spec names (default: all)")
     parser.add_argument("--analyses", nargs="*",
-                        help="sensitivity analyses (default: all of mbtbayes.sensitivity.suite."
-                             "ANALYSES); e.g. --analyses 'prior grid' reverse-Bayes")
+                        help="sensitivity analyses (default: mbtbayes.sensitivity.suite.QUICK, "
+                             "what --sensitivity runs); e.g. --analyses 'prior grid'")
+    parser.add_argument("--full", action="store_true",
+                        help="every analysis, refits included (what --sensitivity full runs)")
     args = parser.parse_args()
 
     import mbtbayes as mb
@@ -57,9 +59,9 @@ def main() -> None:
     print(f"{len(fits)} period fits (warm-up, not counted): {fitted:.1f} s; "
           f"passed {sum(f.diagnostics.passed for f in fits)}/{len(fits)}")
     start = time.perf_counter()
-    from mbtbayes.sensitivity.suite import ANALYSES
+    from mbtbayes.sensitivity.suite import ANALYSES, QUICK
 
-    analyses = tuple(args.analyses or ANALYSES)
+    analyses = ANALYSES if args.full else tuple(args.analyses or QUICK)
     result = mb.sensitivity(specs, reg.data, fits=fits, engine=engines, analyses=analyses)
     suite = time.perf_counter() - start
     table = result.table
