@@ -8,8 +8,9 @@ By default the analyses of ``--sensitivity`` (``QUICK``: no refits of other mode
 chains x 1000 draws by default), as ``mbtbayes reanalyze`` fits them. That is the warm run:
 the fits and their compiled graphs exist. Then :func:`mbtbayes.sensitivity` runs on those
 fits with the same engines (prior grid by PSIS reweighting, refits only where Pareto k > 0.7;
-reverse-Bayes; drop-out tipping point; power-scaling; remission), and the wall time of that call is what the suite adds. The number of refits (rows with
-``method == "refit"``) is printed, since they dominate when they occur.
+reverse-Bayes; drop-out tipping point; power-scaling; remission), and the wall time of that
+call is what the suite adds. The number of refits (rows with ``method == "refit"``) is
+printed, since they dominate when they occur.
 
 The load average is printed before and after (2 cores shared with other work: noisy).
 
