@@ -21,7 +21,7 @@ Both are given in the measure's units and in baseline SDs.
 Examples
 --------
 >>> round(sceptical_limit(1.0, 0.3, rope=0.0), 4)   # z s^2 / sqrt(m^2 - z^2 s^2)
-0.2172
+0.2181
 """
 
 from __future__ import annotations

@@ -229,7 +229,8 @@ def summary_text(table: pd.DataFrame) -> str:
         changed = others[others["conclusion_changed"].astype(bool)]
         limit = "".join(f" Reverse-Bayes {r.setting}." for r in reverse.itertuples(index=False))
         power = part[(part["analysis"] == POWER)
-                     & ~part["diagnostic"].astype(str).str.contains("no flag")]
+                     & ~part.get("diagnostic", part["analysis"]).astype(str).str.contains(
+                         "no flag")]
         limit += "".join(f" Power-scaling of the {r.setting}: {r.diagnostic}."
                          for r in power.itertuples(index=False))
         if len(base) and not bool(base["passed"].iloc[0]):
