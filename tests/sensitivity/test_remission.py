@@ -1,5 +1,5 @@
-"""Remission with missing end data: best / worst case against the conjugate Beta posterior
-(SciPy), and the MAR imputation (OR = 1) keeps the complete-case proportion."""
+"""Remission with missing end data: best / worst case and the odds-ratio mixture against the
+conjugate Beta posterior (SciPy) computed by hand; OR = 1 gives the complete case."""
 
 import numpy as np
 import pandas as pd
@@ -9,25 +9,28 @@ import mbtbayes as mb
 from mbtbayes.sensitivity.remission import period_counts, proportion_draws, remission_rows
 
 
-def test_best_and_worst_case_are_the_beta_posteriors():
+def test_best_and_worst_case_mix_the_beta_posterior_with_certainty():
     rng = np.random.default_rng(0)
     r, n, m = 30, 50, 20
+    mean_p = stats.beta(1 + r, 1 + n - r).mean()
     best = proportion_draws((r, n, m), odds_ratio=None, rng=rng, case="best")
     worst = proportion_draws((r, n, m), odds_ratio=None, rng=rng, case="worst")
-    assert abs(best.mean() - stats.beta(1 + r + m, 1 + n - r).mean()) < 0.005
-    assert abs(worst.mean() - stats.beta(1 + r, 1 + n + m - r).mean()) < 0.005
+    assert abs(best.mean() - (n * mean_p + m) / (n + m)) < 0.003
+    assert abs(worst.mean() - n * mean_p / (n + m)) < 0.003
+    assert abs(worst.std() - n / (n + m) * stats.beta(1 + r, 1 + n - r).std()) < 0.003
 
 
-def test_mar_imputation_keeps_the_observed_proportion_and_or_lowers_it():
+def test_odds_ratio_one_is_the_complete_case_and_lower_or_lowers_it():
     rng = np.random.default_rng(1)
     counts = (30, 50, 20)
+    complete = stats.beta(31, 21)
     mar = proportion_draws(counts, odds_ratio=1.0, rng=rng)
-    assert abs(mar.mean() - stats.beta(31, 21).mean()) < 0.005
-    # OR 0.25 for the 20 missing: their expected remission by hand from the posterior mean
+    assert abs(mar.mean() - complete.mean()) < 0.003
+    assert abs(mar.std() - complete.std()) < 0.003
     low = proportion_draws(counts, odds_ratio=0.25, rng=rng)
-    p = stats.beta(31, 21).rvs(200_000, random_state=2)
-    p_missing = 0.25 * p / (1 - p + 0.25 * p)
-    assert abs(low.mean() - (30 + 20 * p_missing.mean()) / 70) < 0.005
+    p = complete.rvs(200_000, random_state=2)
+    q = 0.25 * p / (1 - p + 0.25 * p)  # odds of p times 0.25, by hand
+    assert abs(low.mean() - (50 * p + 20 * q).mean() / 70) < 0.003
 
 
 def test_rows_on_the_synthetic_register():
@@ -42,3 +45,7 @@ def test_rows_on_the_synthetic_register():
     best = rows[rows["setting"] == "best case"]
     assert len(worst) == len(best) == len(counts)
     assert rows["note"].str.contains("tipping point").all()
+    # OR 1 (MAR) reproduces the complete case's decision
+    for _, part in rows.groupby("measure"):
+        decided = part.set_index("setting")["decision"]
+        assert decided["II missing: OR 1"] == decided["complete case"]

@@ -6,10 +6,11 @@ data (complete case). Here the start-positive patients *without* end data are im
 - **best case**: all of them remitted; **worst case**: none remitted (both periods);
 - **tipping point**: Period I's missing patients remit as its observed patients do (MAR),
   Period II's remit with the odds of its observed patients times an odds ratio ``OR`` <= 1
-  (Period II's drop-outs did worse); per posterior draw of each period's observed remission
-  probability (``Beta(1 + r, 1 + n - r)``, the conjugate model), the missing patients' count
-  is drawn ``Binomial(m, p_missing)`` and the period's remission proportion is
-  ``(r + imputed) / (n + m)``.
+  (Period II's drop-outs did worse). Per posterior draw of each period's observed remission
+  probability ``p`` (``Beta(1 + r, 1 + n - r)``, the conjugate model) and the missing
+  patients' ``q``, the period's remission probability among all start-positive patients is
+  ``(n p + m q) / (n + m)`` (best case ``q = 1``, worst case ``q = 0``; ``OR = 1`` gives the
+  complete case).
 
 The quantity is the remission difference II - I (probability units); its decision is the
 existence rule (:func:`mbtbayes.core.decisions.existence_decision`: 95% HDI excludes 0 and
@@ -52,21 +53,22 @@ def period_counts(data: pd.DataFrame) -> dict[str, dict[str, tuple[int, int, int
 
 def proportion_draws(counts: tuple[int, int, int], *, odds_ratio: float | None,
                      rng: np.random.Generator, case: str = "impute") -> np.ndarray:
-    """Draws of a period's remission proportion among all start-positive patients.
+    """Draws of a period's remission probability among all start-positive patients.
 
-    ``case``: ``"complete"`` (end data only), ``"best"``, ``"worst"`` or ``"impute"`` (with
-    ``odds_ratio`` for the missing patients' odds relative to the observed).
+    Pattern mixture: with ``p`` the observed patients' remission probability (conjugate
+    ``Beta(1 + r, 1 + n - r)``) and ``q`` the missing patients', the period's probability is
+    ``(n p + m q) / (n + m)``. ``case``: ``"complete"`` (``p`` alone), ``"best"`` (``q = 1``),
+    ``"worst"`` (``q = 0``) or ``"impute"`` (``q`` with the odds of ``p`` times
+    ``odds_ratio``; 1 gives the complete-case posterior).
     """
     r, n, m = counts
-    if case == "complete":
-        return rng.beta(1 + r, 1 + n - r, N_DRAWS)
-    if case == "best":
-        return rng.beta(1 + r + m, 1 + n - r, N_DRAWS)
-    if case == "worst":
-        return rng.beta(1 + r, 1 + n + m - r, N_DRAWS)
     p = rng.beta(1 + r, 1 + n - r, N_DRAWS)
-    p_missing = special.expit(special.logit(p) + np.log(odds_ratio))
-    return (r + rng.binomial(m, p_missing)) / max(n + m, 1)
+    if case == "complete":
+        return p
+    q = {"best": np.ones_like(p), "worst": np.zeros_like(p)}.get(case)
+    if q is None:
+        q = special.expit(special.logit(p) + np.log(odds_ratio))
+    return (n * p + m * q) / max(n + m, 1)
 
 
 def _summary(diff: np.ndarray) -> dict:
