@@ -153,10 +153,11 @@ def sensitivity_entry(name: str) -> tuple:
 def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
     """Specification curve: each quantity (name starting with ``prefix``) per measure across
     every setting (95% HDI), the baseline setting as a filled square, the ROPE as a grey band,
-    and a red cross where the conclusion changes. Reverse-Bayes rows (thresholds) are left
-    out. None when no row's quantity starts with ``prefix``."""
+    and a red cross where the conclusion changes. Reverse-Bayes (thresholds) and power-scaling
+    rows (flags on the baseline posterior) are left out. None when no row's quantity starts
+    with ``prefix``."""
     table = sensitivity[sensitivity["quantity"].astype(str).str.startswith(prefix)]
-    table = table[table["analysis"] != "reverse-Bayes"]
+    table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))]
     if table.empty:
         return None
     panels = list(table.groupby(["measure", "quantity"], sort=False).groups)
