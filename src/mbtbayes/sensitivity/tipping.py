@@ -56,8 +56,10 @@ def patient_periods(fit) -> np.ndarray:
     return out
 
 
-def patient_values(fit) -> tuple[np.ndarray, np.ndarray]:
-    """Per draw and patient, the MAR predictions at t0 and t1: two ``(S, patients)`` arrays."""
+def patient_values(fit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per draw and patient with effects, the MAR predictions at t0 and t1: two
+    ``(S, patients)`` arrays, and those patients' indices into ``fit.design.groups``."""
+    from mbtbayes.growth.groups import patient_dim
     from mbtbayes.growth.trajectories import trajectories
 
     spec = fit.spec
@@ -65,15 +67,18 @@ def patient_values(fit) -> tuple[np.ndarray, np.ndarray]:
     if tuple(fit.design.effects) != wanted:
         raise SpecError(f"{spec.name}: the tipping point needs patient effects "
                         f"({spec.time} | {spec.group}); the fit has {fit.design.effects}")
+    names = [str(v) for v in fit.idata.posterior[wanted[0]].coords[patient_dim(spec)].values]
+    position = {g: i for i, g in enumerate(fit.design.groups)}
+    index = np.array([position[n] for n in names])
     t0, t1 = spec.d_months
     traj = trajectories(fit, [t0, t1])
-    periods = patient_periods(fit)
+    periods = patient_periods(fit)[index]
     u0, u1 = fit.draws(wanted[0]), fit.draws(wanted[1])
     mean = traj[:, np.maximum(periods, 0), :]
-    return mean[..., 0] + u0 + u1 * t0, mean[..., 1] + u0 + u1 * t1
+    return mean[..., 0] + u0 + u1 * t0, mean[..., 1] + u0 + u1 * t1, index
 
 
-def delta_quantities(fit, data: pd.DataFrame, delta: float, *, start=None, end=None,
+def delta_quantities(fit, data: pd.DataFrame, delta: float, *, values=None,
                      worse: float | None = None) -> dict[str, Quantity]:
     """The 24-month contrast and d per period with drop-outs shifted by ``delta`` SDs."""
     from mbtbayes.growth.rope import rope_for
@@ -81,14 +86,13 @@ def delta_quantities(fit, data: pd.DataFrame, delta: float, *, start=None, end=N
     from mbtbayes.sensitivity.prior_grid import better_sign
 
     spec = fit.spec
-    if start is None:
-        start, end = patient_values(fit)
+    start, end, index = values or patient_values(fit)
     if worse is None:
         worse = -better_sign(spec.measure)[0]
     sd = baseline_sd(spec, data)
     rope = rope_for(spec, data).half_width
-    shifted = end + worse * delta * sd * dropped_out(fit)
-    periods = patient_periods(fit)
+    shifted = end + worse * delta * sd * dropped_out(fit)[index]
+    periods = patient_periods(fit)[index]
     means_end, means_start = {}, {}
     for i, level in enumerate(period_levels(fit)):
         keep = periods == i
@@ -106,11 +110,11 @@ def delta_quantities(fit, data: pd.DataFrame, delta: float, *, start=None, end=N
 def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
                  deltas: tuple[float, ...] = DELTAS) -> list[dict]:
     """Rows of every delta, with the tipping point of each quantity in the note."""
-    start, end = patient_values(fit)
-    share = dropped_out(fit)[patient_periods(fit) >= 0].mean()
+    values = patient_values(fit)
+    share = dropped_out(fit)[values[2]].mean()
     table = []
     for delta in deltas:
-        for q in delta_quantities(fit, data, delta, start=start, end=end).values():
+        for q in delta_quantities(fit, data, delta, values=values).values():
             table.append((delta, q, summarize(q.draws, rope=q.rope)))
     reference = {q.name: s["decision"] for d, q, s in table if d == deltas[0]}
     tips = {}
