@@ -13,7 +13,8 @@ Frequentist analysis and concordance
     :func:`fit_mixed`, :func:`concordance`
 The whole reanalysis
     :func:`reanalyze`, :func:`published`, :func:`published_tables`, :func:`growth_tables`,
-    :func:`calibrate` (simulation-based calibration and power of the design)
+    :func:`calibrate` (simulation-based calibration and power of the design),
+    :func:`sensitivity` (prior grid, reverse-Bayes, drop-out tipping point)
 Figures and the paper's tables
     :func:`plot_trajectories`, :func:`plot_period_contrasts`, :func:`plot_effect_sizes`,
     :func:`plot_remission`, :func:`plot_model_comparison`, :func:`plot_prior_posterior`,
@@ -54,6 +55,7 @@ _WHERE = {
     "load_register": "mbtbayes.io.register",
     "validate_register": "mbtbayes.io.register",
     "simulate_register": "mbtbayes.io.synthetic",
+    "sensitivity": "mbtbayes.sensitivity.suite",
     "calibrate": "mbtbayes.pipeline",
     "growth_tables": "mbtbayes.pipeline",
     "published": "mbtbayes.pipeline",

@@ -191,6 +191,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="draws per chain (default 1000)")
     re.add_argument("--chains", type=whole_number(1), default=4, help="chains (default 4)")
     re.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
+    re.add_argument("--sensitivity", nargs="?", const="quick", choices=("quick", "full"),
+                    help="also run the sensitivity analyses (sensitivity.csv and figures); "
+                         "'full' adds refits of other models (Student-t, structures, ...)")
     re.add_argument("--quick", action="store_true",
                     help="few draws, for a smoke run (results not for reporting)")
     _quiet_option(re)
@@ -282,7 +285,8 @@ def _reanalyze(args: argparse.Namespace) -> int:
         out = reanalyze(data=args.data, mapping=args.mapping, encoding=args.encoding,
                         models=args.models, out=args.out, seed=args.seed, draws=args.draws,
                         chains=args.chains, sampler=args.sampler, quick=args.quick,
-                        log=term.log, progress=term.progress, headline=term.headline)
+                        sensitivity=args.sensitivity, log=term.log, progress=term.progress,
+                        headline=term.headline)
     print(f"wrote {out}" + ("" if args.quiet else
                             f" (open {out / 'report.html'} in a browser for the report)"))
     return EXIT_OK

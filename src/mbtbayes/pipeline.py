@@ -35,6 +35,7 @@ def reanalyze(
     sampler: str = "nutpie",
     quick: bool = False,
     report: bool = True,
+    sensitivity: bool | str = False,
     log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None,
     headline: Callable[[dict[str, pd.DataFrame]], None] | None = None,
@@ -65,6 +66,10 @@ def reanalyze(
     report : bool
         Write ``figures/*.png``, ``paper_tables.md``, ``report.md`` and ``report.html``
         (``run.json`` is written either way).
+    sensitivity : bool or {"quick", "full"}
+        Also run the sensitivity analyses (:func:`sensitivity_tables`): ``sensitivity.csv``,
+        ``sensitivity_summary.txt`` and a figure per main quantity; ``True`` or ``"quick"``
+        reuses the draws, ``"full"`` adds the refits of other models.
     log : callable
         Receives progress messages.
     progress : callable, optional
@@ -87,7 +92,7 @@ def reanalyze(
     engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
     options = {"data": data, "mapping": mapping, "encoding": encoding, "models": models,
                "out": out, "seed": seed, "draws": draws, "chains": chains, "sampler": sampler,
-               "quick": quick}
+               "quick": quick, "sensitivity": sensitivity}
     clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping, encoding=encoding)
@@ -111,12 +116,21 @@ def reanalyze(
     summary = concordance_summary(tables["concordance"])
     log(summary)
     clock.lap("tables")
+    robustness = None
+    if sensitivity:
+        robustness = sensitivity_tables(fits, specs, register.data, engine=engine, seed=seed,
+                                        full=sensitivity == "full", log=log)
+        tables["sensitivity"] = robustness.table
+        clock.lap("sensitivity")
 
     def extra(folder: Path) -> None:
         from mbtbayes.report import run_record, write_report, write_run_json
 
         _save_fits(fits, folder)
         (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
+        if robustness is not None:
+            (folder / "sensitivity_summary.txt").write_text(robustness.summary + "\n",
+                                                            encoding="utf-8")
         clock.lap("fits_saved")
         record = run_record(options=options, data=data, register=register, specs=specs,
                             engine=engine, fits=fits, models=models, mapping=mapping)
@@ -232,6 +246,29 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
         "ppc": ppc_table(fits),
         "trajectories": trajectory_table(fits),
     }
+
+
+def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=None,
+                       seed: int = SEED, full: bool = False,
+                       log: Callable[[str], None] = print):
+    """The sensitivity analyses of a run's period fits (``--sensitivity``), logged with their
+    plain-language summary.
+
+    Returns
+    -------
+    mbtbayes.sensitivity.suite.Sensitivity
+    """
+    from mbtbayes.sensitivity.suite import ANALYSES, QUICK, sensitivity
+
+    with_period = {k: s for k, s in specs.items()
+                   if any(f.spec.name == k and f.variant == "period" for f in fits)}
+    analyses = ANALYSES if full else QUICK
+    log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(analyses)}")
+    result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed,
+                         analyses=analyses)
+    log("sensitivity (robust: no checked setting changes the HDI + ROPE decision):\n"
+        + result.summary)
+    return result
 
 
 def _specs_for(register, models, log) -> dict:

@@ -17,7 +17,7 @@ from mbtbayes.report.sections import ReportInputs, prior_text, report_blocks
 def sensitivity() -> pd.DataFrame:
     return pd.DataFrame({
         "measure": ["bsi"] * 4, "analysis": ["prior_scale"] * 3 + ["student_t"],
-        "setting": ["1", "0.25", "0.1", "nu ~ Gamma(2, 0.1)"], "quantity": ["at_24"] * 4,
+        "setting": ["1", "0.25", "0.1", "nu ~ Gamma(2, 0.1)"], "quantity": ["contrast_at_24"] * 4,
         "mean": [0.17, 0.12, 0.05, 0.16], "hdi_low": [-0.07, -0.05, -0.03, -0.08],
         "hdi_high": [0.41, 0.3, 0.06, 0.4],
         "decision": ["undecided", "undecided", "negligible", "undecided"],

@@ -92,11 +92,7 @@ TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
      "model; outside the grey band (0.025-0.975) the model rarely reproduces the observed "
      "statistic.",
      {"ppc": more.PPC_COLUMNS}, lambda t: more.ppc_figure(t["ppc"])),
-    ("sensitivity", "Sensitivity of the conclusions",
-     "Each quantity across the settings of each sensitivity analysis (95% HDI); a red cross "
-     "marks a setting under which the conclusion changes.",
-     {"sensitivity": more.SENSITIVITY_COLUMNS}, lambda t: more.sensitivity_figure(
-         t["sensitivity"])),
+    *(more.sensitivity_entry(name) for name in more.SENSITIVITY_FIGURES),
     ("joint_model", "Joint model of the outcomes",
      "Joint-model estimates (filled) beside the single-outcome estimates (open), 95% HDI.",
      {"joint_model": more.JOINT_COLUMNS}, lambda t: more.joint_figure(t["joint_model"])),
@@ -159,6 +155,8 @@ def make_figures(folder: str | Path, *, tables: dict[str, pd.DataFrame], fits: l
     with figure_style():
         for name, title, caption, build in figure_plan(tables, fits, data):
             fig = build()
+            if fig is None:  # nothing of that kind in the table
+                continue
             if synthetic:
                 stamp(fig, "SYNTHETIC data")
             save(fig, target / f"{name}.png", caption=caption)

@@ -128,32 +128,78 @@ def ppc_figure(ppc: pd.DataFrame):
     return fig
 
 
-def sensitivity_figure(sensitivity: pd.DataFrame):
-    """Each quantity across the settings of each analysis (95% HDI); a red cross where the
-    conclusion changes."""
-    panels = list(sensitivity.groupby(["measure", "quantity"], sort=False).groups)
-    cols = min(len(panels), 3)
+SENSITIVITY_FIGURES = {
+    "sensitivity": ("Sensitivity of the 24-month period contrast",
+                    "the Period II - I contrast at the later d time point", "contrast_at_"),
+    "sensitivity_d": ("Sensitivity of Cohen's d per period",
+                      "d (0-24 month change / observed pooled baseline SD) per period", "d_"),
+    "sensitivity_remission": ("Sensitivity of the remission difference",
+                              "the remission difference II - I under each missing-data "
+                              "scenario", "remission_diff"),
+}
+"""Figure name -> (title, what it draws, prefix of the quantities it draws)."""
+
+
+def sensitivity_entry(name: str) -> tuple:
+    """The figure-plan entry of one sensitivity figure (see ``report.figures``)."""
+    title, what, prefix = SENSITIVITY_FIGURES[name]
+    caption = (f"Specification curve of {what} under each sensitivity setting (95% HDI); "
+               "square: the baseline analysis; grey: the ROPE; red cross: the conclusion "
+               "changes.")
+    return (name, title, caption, {"sensitivity": SENSITIVITY_COLUMNS},
+            lambda t: sensitivity_figure(t["sensitivity"], prefix=prefix))
+
+
+def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
+    """Specification curve: each quantity (name starting with ``prefix``) per measure across
+    every setting (95% HDI), the baseline setting as a filled square, the ROPE as a grey band,
+    and a red cross where the conclusion changes. Reverse-Bayes (thresholds) and power-scaling
+    rows (flags on the baseline posterior) are left out. None when no row's quantity starts
+    with ``prefix``."""
+    table = sensitivity[sensitivity["quantity"].astype(str).str.startswith(prefix)]
+    table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))]
+    if table.empty:
+        return None
+    panels = list(table.groupby(["measure", "quantity"], sort=False).groups)
+    cols = min(len(panels), 2)
     rows = -(-len(panels) // cols)
-    fig, axes = new_figure(rows, cols, height=2.3 * rows + 0.8)
+    fig, axes = new_figure(rows, cols, width=9.0, height=3.0 * rows + 1.2)
     for ax, (measure, quantity) in zip(axes.flat, panels, strict=False):
-        part = sensitivity[(sensitivity["measure"] == measure)
-                           & (sensitivity["quantity"] == quantity)]
-        labels = [f"{a}: {s}" for a, s in zip(part["analysis"], part["setting"], strict=True)]
-        x = np.arange(len(part))
-        ax.errorbar(x, part["mean"], yerr=[part["mean"] - part["hdi_low"],
-                                          part["hdi_high"] - part["mean"]],
-                    fmt="o-", color=INK, markersize=4, linewidth=1.0)
-        changed = part["conclusion_changed"].astype(bool).to_numpy()
-        ax.plot(x[changed], part["mean"].to_numpy()[changed], "x", color="#b00020",
-                markersize=9, markeredgewidth=2, label="conclusion changes")
-        ax.axhline(0.0, color=INK, linewidth=0.6)
-        ax.set_xticks(x, labels, rotation=40, ha="right", fontsize=7)
-        ax.set_title(f"{measure}: {quantity}")
+        part = table[(table["measure"] == measure) & (table["quantity"] == quantity)]
+        _specification_panel(ax, part)
+        ax.set_title(f"{measure}: {quantity}", fontsize=9)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=len(unique),
+               fontsize=7, bbox_to_anchor=(0.5, -0.02))
     fig.supylabel("posterior mean (95% HDI)", fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def _specification_panel(ax, part: pd.DataFrame) -> None:
+    """One specification curve: settings on x, mean and HDI on y."""
+    x = np.arange(len(part))
+    mean = part["mean"].to_numpy(float)
+    h = float(part["rope_half_width"].iloc[0]) if "rope_half_width" in part else np.nan
+    if np.isfinite(h):
+        ax.axhspan(-h, h, color="0.85", zorder=0, label="ROPE")
+    ax.errorbar(x, mean, yerr=[mean - part["hdi_low"].to_numpy(float),
+                               part["hdi_high"].to_numpy(float) - mean],
+                fmt="o", color=INK, markersize=3, linewidth=0.9, label="setting")
+    if "baseline" in part:
+        base = part["baseline"].astype(bool).to_numpy()
+        ax.plot(x[base], mean[base], "s", color=period_style("II")["color"], markersize=7,
+                label="baseline (as specified)")
+    changed = part["conclusion_changed"].astype(bool).to_numpy()
+    ax.plot(x[changed], mean[changed], "x", color=MISFIT, markersize=8, markeredgewidth=2,
+            label="conclusion changes")
+    ax.axhline(0.0, color=INK, linewidth=0.6)
+    labels = [s if a in ("baseline",) else f"{a}: {s}"
+              for a, s in zip(part["analysis"], part["setting"], strict=True)]
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=5.5)
 
 
 def joint_figure(joint: pd.DataFrame):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from mbtbayes.report.document import Banner, Bullets, Heading, Image, Paragraph, Table
+from mbtbayes.report.figures_more import SENSITIVITY_FIGURES
 from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, decision, headline
 from mbtbayes.report.paper_tables import NOTE, TITLES, paper_tables
 
@@ -364,7 +365,8 @@ def sensitivity_section(inputs: ReportInputs) -> list:
                                 "settings." + ("" if changed.empty else " Changed: " + "; ".join(
                                     f"{r.measure} {r.analysis} {r.setting}"
                                     for r in changed.itertuples(index=False)) + ".")))
-    return blocks + [*_figure(inputs, "sensitivity"),
+    figures = [block for name in SENSITIVITY_FIGURES for block in _figure(inputs, name)]
+    return blocks + [*figures,
                      Table(table, "Sensitivity analyses (sensitivity.csv)")]
 
 

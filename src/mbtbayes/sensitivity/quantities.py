@@ -1,0 +1,158 @@
+"""The main quantities a sensitivity analysis follows, their (weighted) summaries and the rows
+of ``sensitivity.csv``.
+
+For a period fit the main quantities, per posterior draw, are the Period II - I contrasts
+(:func:`mbtbayes.growth.trajectories.period_contrasts`: ``contrast_intercept`` at month 0,
+``contrast_slope`` per month, ``contrast_at_24`` at the later d time point, in the measure's
+units) and Cohen's d of the 0-24 month change per period (``d_I``, ``d_II``: change divided by
+the observed pooled baseline SD). Each carries its ROPE half-width (the measure's ROPE; per
+month for the slope; ROPE / baseline SD for d) and is decided by the HDI + ROPE rule
+(:func:`mbtbayes.core.decisions.rope_decision`). A setting's conclusion *changes* when its
+decision differs from the baseline analysis's.
+
+Examples
+--------
+>>> import numpy as np
+>>> draws = np.random.default_rng(0).normal(1.0, 0.1, 4000)
+>>> s = summarize(draws, rope=0.1)
+>>> s["decision"], round(s["mean"], 1)
+('difference', 1.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mbtbayes.core.decisions import rope_decision
+from mbtbayes.core.defaults import CI_PROB
+from mbtbayes.core.posterior import INTERVAL, summarize_draws
+
+COLUMNS = ("measure", "analysis", "setting", "quantity", "units", "mean", "hdi_low", "hdi_high",
+           "rope_half_width", "decision", "baseline_decision", "conclusion_changed", "method",
+           "diagnostic", "passed", "baseline", "note", "interval")
+"""Columns of ``sensitivity.csv``, in order."""
+
+METHODS = ("baseline", "reweighted", "refit", "closed form", "normal approximation",
+           "per-draw imputation")
+"""How a row was obtained: the baseline fit itself; PSIS importance reweighting of its draws;
+a refit; a closed form; a normal approximation of the posterior; imputation per draw."""
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """Posterior draws of one main quantity with its units and ROPE half-width."""
+
+    name: str
+    draws: np.ndarray
+    units: str
+    rope: float
+
+
+def main_quantities(fit, data: pd.DataFrame) -> dict[str, Quantity]:
+    """The main quantities of a period fit, per draw.
+
+    Parameters
+    ----------
+    fit : GrowthFit
+        A period fit.
+    data : pandas.DataFrame
+        The data it used (the ROPE and baseline SD come from it).
+
+    Returns
+    -------
+    dict of str to Quantity
+        ``contrast_intercept``, ``contrast_slope``, ``contrast_at_<t1>``, ``d_<period>``.
+    """
+    from mbtbayes.growth.rope import rope_for
+    from mbtbayes.growth.trajectories import change_draws, period_contrasts
+
+    spec = fit.spec
+    rope = rope_for(spec, data).half_width
+    later = spec.d_months[1]
+    out = {}
+    for name, draws in period_contrasts(fit).items():
+        slope = name == "slope"
+        out[f"contrast_{name}"] = Quantity(
+            f"contrast_{name}", draws, f"{spec.measure} units" + (" per month" if slope else ""),
+            rope / later if slope else rope)
+    sd = baseline_sd(spec, data)
+    for level, change in change_draws(fit).items():
+        out[f"d_{level}"] = Quantity(f"d_{level}", change / sd, "baseline SD", rope / sd)
+    return out
+
+
+def baseline_sd(spec, data: pd.DataFrame) -> float:
+    """The observed pooled baseline SD of a spec's measure (the d denominator)."""
+    from mbtbayes.growth.baseline import observed_baseline_sd
+
+    return observed_baseline_sd(data, outcome=spec.measure, time=spec.time, group=spec.group,
+                                period=spec.period if spec.period in data else None,
+                                start=spec.d_months[0])
+
+
+def weighted_hdi(draws: np.ndarray, weights: np.ndarray, *,
+                 ci_prob: float = CI_PROB) -> tuple[float, float]:
+    """The shortest interval holding ``ci_prob`` of the weight of weighted draws.
+
+    Examples
+    --------
+    >>> x = np.arange(10.0)
+    >>> weighted_hdi(x, np.r_[np.zeros(5), np.ones(5)], ci_prob=0.6)
+    (5.0, 7.0)
+    """
+    order = np.argsort(draws)
+    x = np.asarray(draws, float)[order]
+    w = np.asarray(weights, float)[order]
+    cum = np.concatenate([[0.0], np.cumsum(w / w.sum())])
+    ends = np.searchsorted(cum, cum[:-1] + ci_prob - 1e-12, side="left") - 1
+    starts = np.flatnonzero(ends < len(x))
+    widths = x[ends[starts]] - x[starts]
+    best = starts[int(np.argmin(widths))]
+    return float(x[best]), float(x[ends[best]])
+
+
+def summarize(draws: np.ndarray, *, rope: float, weights: np.ndarray | None = None) -> dict:
+    """Mean, 95% HDI and HDI + ROPE decision of (optionally weighted) draws."""
+    if weights is None:
+        s = summarize_draws(draws)
+        mean, low, high = s["mean"], s["hdi_low"], s["hdi_high"]
+    else:
+        mean = float(np.sum(weights * draws) / np.sum(weights))
+        low, high = weighted_hdi(draws, weights)
+    return {"mean": mean, "hdi_low": low, "hdi_high": high, "rope_half_width": rope,
+            "decision": rope_decision(low, high, half_width=rope)}
+
+
+def row(*, measure: str, analysis: str, setting: str, quantity: Quantity, summary: dict,
+        baseline_decision: str, method: str, diagnostic: str, passed: bool,
+        baseline: bool = False, note: str = "") -> dict:
+    """One row of ``sensitivity.csv`` (see :data:`COLUMNS`)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got '{method}'")
+    return {"measure": measure, "analysis": analysis, "setting": setting,
+            "quantity": quantity.name, "units": quantity.units, **summary,
+            "baseline_decision": baseline_decision,
+            "conclusion_changed": summary["decision"] != baseline_decision,
+            "method": method, "diagnostic": diagnostic, "passed": bool(passed),
+            "baseline": baseline, "note": note, "interval": INTERVAL}
+
+
+def baseline_rows(fit, quantities: dict[str, Quantity]) -> list[dict]:
+    """The baseline analysis's rows: the fit as specified."""
+    d = fit.diagnostics
+    rows = []
+    for q in quantities.values():
+        s = summarize(q.draws, rope=q.rope)
+        rows.append(row(measure=fit.spec.name, analysis="baseline", setting="as specified",
+                        quantity=q, summary=s, baseline_decision=s["decision"],
+                        method="baseline", diagnostic=gate_text(d), passed=d.passed,
+                        baseline=True))
+    return rows
+
+
+def gate_text(diagnostics) -> str:
+    """The gate's verdict of a fit for the diagnostic column."""
+    return "gate passed" if diagnostics.passed else f"gate FAILED: {diagnostics.reason}"

@@ -1,0 +1,157 @@
+"""Sensitivity by refitting other models: robust likelihood, random-effect structures, the
+number of assessments as a predictor, and the WAI version term.
+
+Each alternative is the baseline spec with one change, refitted on the same data with the
+run's engines (compiled graphs reused where the structure is shared), and every main
+quantity is recomputed under it. Where the likelihoods are comparable (same outcome, same
+patients) the row's diagnostic gives the leave-one-patient-out ELPD of the alternative minus
+the baseline's (PSIS-LOO on the marginal likelihood, patient effects integrated out; the
+Pareto k is reported, and a k > 0.7 marks the comparison as unreliable).
+
+- **robust likelihood**: Student-t residuals (Bambi engine); the note gives the posterior of nu.
+- **random-effect structure**: correlated intercept and slope (LKJ, marginal engine), intercept
+  only (no patient slopes), and a period-specific residual SD (``sigma ~ period``).
+- **assessments as predictor** (the paper's check): each patient's number of assessments of
+  the measure (centred) on intercept and slope; the note gives both coefficients.
+- **WAI version**: for a spec with a ``wai_version`` term, the model without it (the paper's
+  check on the Goals+Tasks increase).
+
+Examples
+--------
+>>> add_terms("y ~ t * g + (t | id)", ["n", "t:n"])
+'y ~ t * g + n + t:n + (t | id)'
+>>> drop_term("y ~ t * g + v + (t | id)", "v")
+'y ~ t * g + (t | id)'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from mbtbayes.core.posterior import summarize_draws
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.sensitivity.quantities import gate_text, main_quantities, row, summarize
+
+ROBUST = "robust likelihood"
+STRUCTURE = "random-effect structure"
+ASSESSMENTS = "assessments as predictor"
+VERSION = "WAI version"
+REFIT_ANALYSES = (ROBUST, STRUCTURE, ASSESSMENTS, VERSION)
+COUNT = "n_assessments_centred"
+"""Column added to the data: the patient's number of observed assessments, centred."""
+K_LIMIT = 0.7
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One refit: the changed spec and data, and what it is called in the table."""
+
+    analysis: str
+    setting: str
+    spec: object
+    data: pd.DataFrame
+    comparable: bool = True
+    report: tuple[str, ...] = ()
+
+
+def add_terms(formula: str, terms: list[str]) -> str:
+    """Add fixed-effect terms before the first group term ``(... | ...)``."""
+    head, bar, tail = formula.partition(" + (")
+    extra = "".join(f" + {t}" for t in terms)
+    return f"{head}{extra}{bar}{tail}"
+
+
+def drop_term(formula: str, term: str) -> str:
+    """Remove a ``+ term`` from a formula."""
+    return re.sub(rf"\s*\+\s*{re.escape(term)}(?=\s*(\+|$))", "", formula, count=1)
+
+
+def _with_formula(spec, formula: str, *, drop_priors=(), **changes):
+    priors = {k: v for k, v in spec.priors.items() if k not in drop_priors}
+    return replace(spec, formulas={**spec.formulas, "period": formula}, priors=priors,
+                   **changes)
+
+
+def alternatives(fit, data: pd.DataFrame, analyses=REFIT_ANALYSES) -> list[Alternative]:
+    """The refits of :data:`REFIT_ANALYSES` that apply to a period fit."""
+    spec = fit.spec
+    formula = spec.formulas["period"]
+    slope = f"{spec.time}|{spec.group}"
+    out = []
+    if ROBUST in analyses:
+        out.append(Alternative(ROBUST, "Student-t residuals", replace(
+            spec, family="t", engine="bambi", correlated=False), data, report=("nu",)))
+    if STRUCTURE in analyses:
+        out.append(Alternative(STRUCTURE, "correlated intercept and slope",
+                               replace(spec, correlated=True, engine="marginal"), data,
+                               report=("corr",)))
+        out.append(Alternative(STRUCTURE, "intercept only", _with_formula(
+            spec, formula.replace(f"({spec.time} | {spec.group})", f"(1 | {spec.group})"),
+            drop_priors=(slope,), engine="bambi", correlated=False), data))
+        out.append(Alternative(STRUCTURE, "period-specific residual SD", _with_formula(
+            spec, formula, drop_priors=("sigma",), engine="bambi", correlated=False,
+            auxiliary={**spec.auxiliary, "period": (f"sigma ~ {spec.period}",)}), data))
+    if ASSESSMENTS in analyses:
+        counts = data.dropna(subset=[spec.measure]).groupby(spec.group)[spec.measure].size()
+        extended = data.assign(**{COUNT: data[spec.group].map(counts).fillna(0)
+                                  - counts.mean()})
+        out.append(Alternative(ASSESSMENTS, "number of assessments on intercept and slope",
+                               _with_formula(spec, add_terms(formula, [
+                                   COUNT, f"{spec.time}:{COUNT}"])), extended,
+                               report=(COUNT, f"{spec.time}:{COUNT}")))
+    if VERSION in analyses and "wai_version" in spec.formula("period").variables:
+        out.append(Alternative(VERSION, "without the version term", _with_formula(
+            spec, drop_term(formula, "wai_version"), drop_priors=("wai_version",)), data))
+    return out
+
+
+def refit_rows(fit, data: pd.DataFrame, *, engines, seed: int, baseline: dict[str, str],
+               analyses=REFIT_ANALYSES) -> list[dict]:
+    """Rows of every applicable refit: the main quantities under the changed model."""
+    from mbtbayes.growth.loo import patient_loo
+
+    base_loo = None
+    rows = []
+    for alt in alternatives(fit, data, analyses):
+        refit = engines.fit(alt.spec, alt.data, variant="period",
+                            seed=seed_for(seed, fit.spec.name, alt.analysis, alt.setting))
+        diagnostic = gate_text(refit.diagnostics)
+        if alt.comparable:
+            base_loo = base_loo or patient_loo(fit)
+            diagnostic += "; " + _loo_text(patient_loo(refit), base_loo)
+        note = _reported(refit, alt.report)
+        for q in main_quantities(refit, data).values():
+            rows.append(row(measure=fit.spec.name, analysis=alt.analysis, setting=alt.setting,
+                            quantity=q, summary=summarize(q.draws, rope=q.rope),
+                            baseline_decision=baseline[q.name], method="refit",
+                            diagnostic=diagnostic, passed=refit.diagnostics.passed,
+                            note=note))
+    return rows
+
+
+def _loo_text(alt, base) -> str:
+    from mbtbayes.growth.loo import elpd_difference
+
+    diff, se = elpd_difference(alt, base)
+    k = max(float(alt.pareto_k.max()), float(base.pareto_k.max()))
+    flag = "" if k <= K_LIMIT else f" (max Pareto k {k:.2f} > {K_LIMIT}: unreliable)"
+    return (f"leave-one-patient-out ELPD vs baseline {diff:+.1f} (SE {se:.1f}; > 0 favours "
+            f"this model){flag}")
+
+
+def _reported(fit, names: tuple[str, ...]) -> str:
+    """Posterior mean and 95% HDI of the parameters an alternative adds."""
+    parts = []
+    for name in names:
+        if name in fit.params:
+            draws = fit.draws(name)
+        elif "beta" in fit.params and name in fit.design.columns:
+            draws = fit.draws("beta")[:, list(fit.design.columns).index(name)]
+        else:
+            continue
+        s = summarize_draws(draws)
+        parts.append(f"{name} {s['mean']:.3g} [{s['hdi_low']:.3g}, {s['hdi_high']:.3g}]")
+    return "; ".join(parts)
