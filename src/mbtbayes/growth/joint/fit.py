@@ -26,7 +26,7 @@ import pandas as pd
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
-from mbtbayes.growth.joint.data import OUTCOMES, JointData, prepare
+from mbtbayes.growth.joint.data import OUTCOMES, JointData, Scaling, prepare
 from mbtbayes.growth.joint.model import PARAMETERISATIONS, build_model, default_priors
 
 VARIANTS = ("period", "no_period")
@@ -95,6 +95,7 @@ def fit_joint(
     priors: dict[str, np.ndarray] | None = None,
     pooled: bool = True,
     parameterisation: str = "split",
+    scaling: Scaling | None = None,
     gate: bool = True,
 ) -> JointFit:
     """Fit the joint growth model of several outcomes (patient effects integrated out).
@@ -129,6 +130,8 @@ def fit_joint(
         Partially pool the period terms (False: independent Normal priors per outcome).
     parameterisation : {"split", "noncentred"}
         How the pooled period terms are sampled (the same model); ``split`` is robust here.
+    scaling : Scaling, optional
+        A fixed standardisation (default: each outcome's observed baseline mean and SD).
     gate : bool
         Refit once by the package's retry policy when the gate fails.
 
@@ -160,7 +163,8 @@ def fit_joint(
                         f"got '{parameterisation}'")
     if isinstance(outcomes, str):
         raise SpecError(f"outcomes must be a list of columns, got the string '{outcomes}'")
-    jd = prepare(data, outcomes=tuple(outcomes), time=time, group=group, period=period)
+    jd = prepare(data, outcomes=tuple(outcomes), time=time, group=group, period=period,
+                 scaling=scaling)
     if variant == "no_period":
         jd = jd.without_period()
     sampler = sampler or Sampler(options or SamplerOptions())
