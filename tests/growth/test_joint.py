@@ -199,3 +199,68 @@ def test_fit_joint_refuses_bad_options():
         fit_joint(data, outcomes="bsi")
     with pytest.raises(SpecError, match="unknown prior"):
         fit_joint(data, priors={"tau": 1.0})
+
+
+def _fake_fit(rng: np.random.Generator, variant: str = "period", passed: bool = True):
+    """A JointFit with made-up draws (2 chains x 50) on small data: tables without sampling."""
+    import arviz as az
+
+    from mbtbayes.core.sampling import Diagnostics
+    from mbtbayes.growth.joint.fit import JointFit
+
+    jd = prepare(_long_data(rng, n=9), outcomes=OUT,
+                 scaling=Scaling(OUT, np.zeros(3), np.array([1.0, 2.0, 5.0]),
+                                 np.array([-1.0, 1.0, -1.0])))
+    if variant == "no_period":
+        jd = jd.without_period()
+    shape = (2, 50)
+    corr_g = np.broadcast_to(_random_cov(rng, np.ones(6)), (*shape, 6, 6))
+    corr_r = np.broadcast_to(_random_cov(rng, np.ones(3)), (*shape, 3, 3))
+    post = {"intercept": rng.normal(0, 0.1, (*shape, 3)), "slope": rng.normal(0.04, 0.01,
+                                                                              (*shape, 3)),
+            "delta_int": rng.normal(-0.2, 0.1, (*shape, 3)),
+            "delta_slope": rng.normal(0, 0.01, (*shape, 3)),
+            "mu_int": rng.normal(-0.2, 0.1, shape), "mu_slope": rng.normal(0, 0.01, shape),
+            "tau_int": np.abs(rng.normal(0, 0.1, shape)),
+            "tau_slope": np.abs(rng.normal(0, 0.01, shape)),
+            "patient_stds": np.abs(rng.normal(0.5, 0.05, (*shape, 6))), "patient_corr": corr_g,
+            "resid_stds": np.abs(rng.normal(0.5, 0.05, (*shape, 3))), "resid_corr": corr_r}
+    diag = Diagnostics(1.0, 500, 500, 0, passed, reason="" if passed else "R-hat 1.2 > 1.01")
+    return JointFit(jd, variant, True, az.from_dict(posterior=post), diag, 1.0, 0.0, {})
+
+
+def test_joint_table_rows_estimands_and_flags():
+    from mbtbayes.growth.joint.summaries import joint_table
+
+    fit = _fake_fit(np.random.default_rng(4), passed=False)
+    table = joint_table(fit)
+    assert not table["passed"].any() and (table["reason"] == "R-hat 1.2 > 1.01").all()
+    assert table["interval"].eq("95% HDI").all() and table["estimand"].str.len().gt(0).all()
+    row = table.set_index(["outcome", "quantity"])
+    di, ds = fit.draws("delta_int"), fit.draws("delta_slope")
+    # c: sign -1, sd 5 -> in its own units the contrast is -5 x the standardised one
+    assert row.loc[("c", "contrast_24_std"), "joint_mean"] == pytest.approx(
+        (di[:, 2] + 24 * ds[:, 2]).mean())
+    assert row.loc[("c", "contrast_24"), "joint_mean"] == pytest.approx(
+        -5 * (di[:, 2] + 24 * ds[:, 2]).mean())
+    assert row.loc[("pooled", "pooled_contrast_24_std"), "joint_mean"] == pytest.approx(
+        (fit.draws("mu_int") + 24 * fit.draws("mu_slope")).mean())
+    assert row.loc[("a~c", "slope_corr"), "joint_mean"] == pytest.approx(
+        fit.draws("patient_corr")[:, 5, 3].mean())
+    assert row.loc[("a", "d_I"), "direction"] == "higher = worse"
+    assert row.loc[("b", "d_I"), "direction"] == "higher = better"
+    assert table["single_mean"].isna().all()  # no single-outcome fits given
+    assert len(table) == 3 * 4 + 6 + 3 * 3
+
+
+def test_loo_comparison_is_paired_over_patients():
+    from mbtbayes.core.arviz_api import psis_loo
+    from mbtbayes.growth.joint.summaries import comparison_table, patient_loglik
+
+    period = _fake_fit(np.random.default_rng(5))
+    no_period = _fake_fit(np.random.default_rng(5), variant="no_period")
+    table = comparison_table(period, no_period)
+    a, b = psis_loo(patient_loglik(period))[3], psis_loo(patient_loglik(no_period))[3]
+    assert table["elpd_diff"].iloc[0] == pytest.approx((a - b).sum())
+    assert table["elpd"].tolist() == pytest.approx([a.sum(), b.sum()])
+    assert table["passed"].all()
