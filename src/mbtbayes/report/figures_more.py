@@ -185,6 +185,7 @@ def joint_figure(joint: pd.DataFrame):
                   f"Period II - I at 24 months, {STD} (> 0 favours Period II)")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), fontsize=7)
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower center",
+              bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
