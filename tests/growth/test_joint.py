@@ -247,8 +247,9 @@ def test_joint_table_rows_estimands_and_flags():
         (fit.draws("mu_int") + 24 * fit.draws("mu_slope")).mean())
     assert row.loc[("a~c", "slope_corr"), "joint_mean"] == pytest.approx(
         fit.draws("patient_corr")[:, 5, 3].mean())
-    assert row.loc[("a", "d_I"), "direction"] == "higher = worse"
-    assert row.loc[("b", "d_I"), "direction"] == "higher = better"
+    assert row.loc[("a", "d_I"), "direction"] == "own scale: higher = worse"
+    assert row.loc[("b", "d_I"), "direction"] == "own scale: higher = better"
+    assert row.loc[("a", "contrast_24_std"), "direction"].startswith("aligned")
     assert table["single_mean"].isna().all()  # no single-outcome fits given
     assert len(table) == 3 * 4 + 6 + 3 * 3
 

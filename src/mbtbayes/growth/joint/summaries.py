@@ -29,6 +29,9 @@ HORIZON = 24.0
 STD = "baseline SD, higher = better"
 """Scale of standardised rows: the observed pooled baseline SD, sign-aligned."""
 
+ALIGNED = "aligned: higher = better on every outcome"
+"""Direction of standardised rows and correlations (bsi, cip, wsas flipped)."""
+
 FOREST_QUANTITIES = ("contrast_24_std", "pooled_contrast_24_std")
 """Rows the forest plot shows (one scale: baseline SD, higher = better)."""
 
@@ -118,11 +121,12 @@ def joint_table(fit: JointFit, *, single: list | None = None,
         other = single_draws(single or [], outcome, horizon=horizon, sign=sc.sign[j],
                              sd=sc.sd[j])
         for quantity, key, scale, estimand in quantities:
+            direction = ALIGNED if scale == STD else f"own scale: {sc.direction(outcome)}"
             rows.append(_row(outcome, quantity, scale, estimand, dq[key][:, j], other.get(key),
-                             other.get("passed"), direction=sc.direction(outcome)))
+                             other.get("passed"), direction=direction))
     for quantity, key, estimand in _pooled_rows(fit, h):
         rows.append(_row("pooled", quantity, STD, estimand, dq[key], None, None,
-                         direction="higher = better (aligned)"))
+                         direction=ALIGNED))
     for block, what in (("slope_corr", "patient slopes"), ("intercept_corr",
                         "patient intercepts"), ("resid_corr", "residuals within a visit")):
         if block not in dq:
@@ -132,7 +136,7 @@ def joint_table(fit: JointFit, *, single: list | None = None,
                 rows.append(_row(f"{sc.outcomes[b]}~{sc.outcomes[a]}", block, "correlation",
                                  f"correlation of {what} across outcomes",
                                  dq[block][:, a, b], None, None,
-                                 direction="higher = better (aligned)"))
+                                 direction=ALIGNED))
     table = pd.DataFrame(rows)
     return table.assign(interval=INTERVAL, passed=fit.diagnostics.passed,
                         reason=fit.diagnostics.reason)
