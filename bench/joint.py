@@ -4,7 +4,7 @@ Fits the four single-outcome period models (as a run does), then the joint model
 the period terms, and prints compile and sampling time (wall and this process's CPU, all threads)
 with the load average, the gate, each outcome's 24-month contrast joint vs single, the pooled
 period effect, the slope correlations and the LOO comparison. Writes the tables and the figure to
-``--out``. Run it twice: the second (warm) run shows what numba's cache saves.
+``--out``. Process CPU counts nutpie's threads; on a shared machine read CPU, not wall.
 
 Usage: uv run python bench/joint.py [--out bench-joint] [--seed 20250403] [--draws 1000]
 """
