@@ -150,3 +150,17 @@ def test_console_script_runs(args):
     done = subprocess.run([sys.executable, "-m", "mbtbayes.cli", *args], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0 and "usage: mbtbayes" in done.stdout
+
+
+def test_joint_flag_reaches_reanalyze(monkeypatch, tmp_path):
+    seen = {}
+
+    def record(**kwargs):
+        seen.update(kwargs)
+        return tmp_path
+
+    monkeypatch.setattr(mbtbayes.pipeline, "reanalyze", record)
+    assert main(["reanalyze", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert seen["joint"] is False  # off by default
+    assert main(["reanalyze", "--quiet", "--joint", "--out", str(tmp_path / "o")]) == 0
+    assert seen["joint"] is True

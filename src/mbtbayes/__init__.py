@@ -6,7 +6,8 @@ DataFrame (or a path) and keyword-only options and returns a DataFrame or a resu
 Data
     :func:`load_register`, :func:`validate_register`, :func:`simulate_register`
 Growth models
-    :func:`load_specs`, :func:`make_spec`, :func:`fit_growth`, :func:`fit_specs`
+    :func:`load_specs`, :func:`make_spec`, :func:`fit_growth`, :func:`fit_specs`,
+    :func:`fit_joint` (the clinical outcomes in one model)
 Binary outcomes
     :func:`remission_table`, :func:`start_end_change`, :func:`adherence_table`
 Frequentist analysis and concordance
@@ -45,6 +46,8 @@ _WHERE = {
     "SamplerOptions": "mbtbayes.core.sampling",
     "fit_mixed": "mbtbayes.frequentist.mixed",
     "GrowthFit": "mbtbayes.growth.fit",
+    "JointFit": "mbtbayes.growth.joint.fit",
+    "fit_joint": "mbtbayes.growth.joint.fit",
     "fit_growth": "mbtbayes.growth.fit",
     "fit_specs": "mbtbayes.growth.fit",
     "ModelSpec": "mbtbayes.growth.specs",
@@ -58,6 +61,7 @@ _WHERE = {
     "sensitivity": "mbtbayes.sensitivity.suite",
     "calibrate": "mbtbayes.pipeline",
     "growth_tables": "mbtbayes.pipeline",
+    "joint_tables": "mbtbayes.pipeline",
     "published": "mbtbayes.pipeline",
     "published_tables": "mbtbayes.pipeline",
     "reanalyze": "mbtbayes.pipeline",

@@ -196,6 +196,8 @@ def _parser() -> argparse.ArgumentParser:
                          "'full' adds refits of other models (Student-t, structures, ...)")
     re.add_argument("--quick", action="store_true",
                     help="few draws, for a smoke run (results not for reporting)")
+    re.add_argument("--joint", action="store_true",
+                    help="also fit the joint model of bsi, cip, wsas and gaf (joint_model.csv)")
     _quiet_option(re)
     re.set_defaults(run=_reanalyze)
 
@@ -285,7 +287,8 @@ def _reanalyze(args: argparse.Namespace) -> int:
         out = reanalyze(data=args.data, mapping=args.mapping, encoding=args.encoding,
                         models=args.models, out=args.out, seed=args.seed, draws=args.draws,
                         chains=args.chains, sampler=args.sampler, quick=args.quick,
-                        sensitivity=args.sensitivity, log=term.log, progress=term.progress,
+                        sensitivity=args.sensitivity, joint=args.joint, log=term.log,
+                        progress=term.progress,
                         headline=term.headline)
     print(f"wrote {out}" + ("" if args.quiet else
                             f" (open {out / 'report.html'} in a browser for the report)"))

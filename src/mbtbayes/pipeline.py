@@ -34,6 +34,7 @@ def reanalyze(
     chains: int = 4,
     sampler: str = "nutpie",
     quick: bool = False,
+    joint: bool = False,
     report: bool = True,
     sensitivity: bool | str = False,
     log: Callable[[str], None] = print,
@@ -63,6 +64,9 @@ def reanalyze(
         NUTS implementation.
     quick : bool
         Few draws, for a smoke run.
+    joint : bool
+        Also fit the joint model of the clinical outcomes (:func:`joint_tables`):
+        ``joint_model.csv``, ``joint_model_comparison.csv`` and its figure.
     report : bool
         Write ``figures/*.png``, ``paper_tables.md``, ``report.md`` and ``report.html``
         (``run.json`` is written either way).
@@ -92,7 +96,7 @@ def reanalyze(
     engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
     options = {"data": data, "mapping": mapping, "encoding": encoding, "models": models,
                "out": out, "seed": seed, "draws": draws, "chains": chains, "sampler": sampler,
-               "quick": quick, "sensitivity": sensitivity}
+               "quick": quick, "sensitivity": sensitivity, "joint": joint}
     clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping, encoding=encoding)
@@ -109,6 +113,9 @@ def reanalyze(
                      progress=None if progress is None else partial(progress, "growth models"))
     clock.lap("growth_fits")
     tables |= growth_tables(fits, register.data, engine=engine, seed=seed, log=log)
+    if joint:
+        tables |= joint_tables(fits, register.data, sampler=engine.sampler, seed=seed, log=log)
+        clock.lap("joint_model")
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
     tables |= binary_tables(register.data, seed=seed, engine=engine.sampler, log=log)
@@ -269,6 +276,44 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
     log("sensitivity (robust: no checked setting changes the HDI + ROPE decision):\n"
         + result.summary)
     return result
+
+
+def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SEED,
+                 log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
+    """The joint model of the clinical outcomes beside the run's single-outcome fits.
+
+    Fits the joint model with and without the period terms on the outcomes of
+    :data:`~mbtbayes.growth.joint.data.OUTCOMES` the data has (at least two).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``joint_model`` and ``joint_model_comparison`` (empty when fewer than two outcomes).
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> reg = mb.load_register()
+    >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
+    >>> mb.joint_tables(fits, reg.data)["joint_model"]  # doctest: +SKIP
+    """
+    from mbtbayes.growth.joint.data import OUTCOMES
+    from mbtbayes.growth.joint.fit import fit_joint
+    from mbtbayes.growth.joint.summaries import comparison_table, joint_table
+
+    outcomes = [o for o in OUTCOMES if o in data and data[o].notna().any()]
+    if len(outcomes) < 2:
+        log(f"skipped the joint model: it needs two of {', '.join(OUTCOMES)}")
+        return {}
+    log(f"joint model of {', '.join(outcomes)}, with and without the period terms")
+    joint = {v: fit_joint(data, outcomes=outcomes, variant=v, seed=seed, sampler=sampler)
+             for v in ("period", "no_period")}
+    for fit in joint.values():
+        gate = "passed" if fit.diagnostics.passed else f"FAILED: {fit.diagnostics.reason}"
+        log(f"joint {fit.variant}: compile {fit.compile_seconds:.0f} s, sampling "
+            f"{fit.seconds:.0f} s, gate {gate}")
+    return {"joint_model": joint_table(joint["period"], single=fits),
+            "joint_model_comparison": comparison_table(joint["period"], joint["no_period"])}
 
 
 def _specs_for(register, models, log) -> dict:

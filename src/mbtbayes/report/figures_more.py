@@ -203,7 +203,16 @@ def _specification_panel(ax, part: pd.DataFrame) -> None:
 
 
 def joint_figure(joint: pd.DataFrame):
-    """Joint-model estimates (filled) beside the single-outcome ones (open), 95% HDI."""
+    """Joint-model estimates (filled) beside the single-outcome ones (open), 95% HDI.
+
+    Tables of :func:`mbtbayes.growth.joint.summaries.joint_table` show their forest rows (the
+    24-month period contrast per outcome and pooled, in baseline SDs, higher = better).
+    """
+    from mbtbayes.growth.joint.summaries import FOREST_QUANTITIES, STD
+
+    forest = joint[joint["quantity"].isin(FOREST_QUANTITIES)]
+    if not forest.empty:
+        joint = forest.reset_index(drop=True)
     keys = list(zip(joint["outcome"], joint["quantity"], strict=True))
     fig, axes = new_figure(1, 1, height=0.36 * len(keys) + 1.2)
     ax = axes[0, 0]
@@ -215,12 +224,14 @@ def joint_figure(joint: pd.DataFrame):
             _interval(ax, r["single_mean"], i + 0.1, r["single_hdi_low"], r["single_hdi_high"],
                       color=period_style("II")["color"], marker="s", filled=False,
                       label="single-outcome model")
-    ax.set_yticks(range(len(keys)), [f"{o}: {q}" for o, q in keys])
+    ax.set_yticks(range(len(keys)), [f"{o}: {q}" if forest.empty else o for o, q in keys])
     ax.set_ylim(len(keys) - 0.5, -0.5)
     ax.axvline(0.0, color=INK, linewidth=0.6)
-    ax.set_xlabel("posterior mean (95% HDI)")
+    ax.set_xlabel("posterior mean (95% HDI)" if forest.empty else
+                  f"Period II - I at 24 months, {STD} (> 0 favours Period II)")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), fontsize=7)
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower center",
+              bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
     return fig

@@ -375,8 +375,13 @@ def joint_section(inputs: ReportInputs) -> list:
     table = inputs.table("joint_model")
     if table is None:
         return []
-    return [Heading("Joint model"), *_flag(inputs), *_figure(inputs, "joint_model"),
-            Table(table, "Joint model of the outcomes (joint_model.csv)")]
+    blocks = [Heading("Joint model"), *_flag(inputs), *_figure(inputs, "joint_model"),
+              Table(table, "Joint model of the outcomes (joint_model.csv)")]
+    comparison = inputs.table("joint_model_comparison")
+    if comparison is not None:
+        blocks.append(Table(comparison, "Joint model with and without the period terms, "
+                                        "leave-one-patient-out (joint_model_comparison.csv)"))
+    return blocks
 
 
 # ---------------------------------------------------------------- reproducibility

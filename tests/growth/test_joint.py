@@ -1,0 +1,267 @@
+"""The joint growth model: likelihood against dense multivariate normals (SciPy), gradient against
+finite differences, the LKJ density against its Beta marginal, data preparation, tables.
+
+Reference values come from outside the code under test: ``scipy.stats.multivariate_normal`` on
+the explicit covariance ``Z_i G Z_i' + R_i`` built here from the long data, PyTensor's
+finite-difference ``verify_grad``, ``scipy.stats.beta``, and the package's observed baseline SD.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.growth.joint.data import Scaling, make_scaling, prepare
+from mbtbayes.growth.joint.kernel import marginal_loglik
+from mbtbayes.growth.joint.model import residuals
+
+OUT = ("a", "b", "c")
+
+
+def _random_cov(rng: np.random.Generator, sd: np.ndarray) -> np.ndarray:
+    x = rng.normal(size=(len(sd), len(sd) + 2))
+    cov = x @ x.T
+    d = np.sqrt(np.diag(cov))
+    return sd[:, None] * cov / np.outer(d, d) * sd[None, :]
+
+
+def _long_data(rng: np.random.Generator, n: int = 7, share_missing: float = 0.3) -> pd.DataFrame:
+    """Patients with 1-4 visits (so padding), values missing at random (many patterns)."""
+    rows = []
+    for i in range(n):
+        for v in range(rng.integers(1, 5)):
+            rows.append({"patient_id": f"p{i}", "period": "I" if i % 2 else "II",
+                         "months": float(v * 6 + rng.uniform(0, 2)),
+                         **{o: rng.normal() for o in OUT}})
+    data = pd.DataFrame(rows)
+    holes = rng.random((len(data), len(OUT))) < share_missing
+    holes[np.arange(len(data)), rng.integers(0, len(OUT), len(data))] = False  # >= 1 observed
+    data[list(OUT)] = data[list(OUT)].mask(holes)
+    return data
+
+
+def _identity_scaling(outcomes=OUT) -> Scaling:
+    k = len(outcomes)
+    return Scaling(tuple(outcomes), np.zeros(k), np.ones(k), np.ones(k))
+
+
+def _dense_loglik(data: pd.DataFrame, par: dict, outcomes=OUT) -> np.ndarray:
+    """Per patient, scipy's MVN log-pdf of the observed values from the explicit covariance."""
+    k = len(outcomes)
+    out = []
+    for _, rows in data.groupby("patient_id", sort=False):
+        cells = [(t, o, y) for t, (_, r) in enumerate(rows.iterrows()) for o, name in
+                 enumerate(outcomes) if not np.isnan(y := r[name])]
+        visit = np.array([c[0] for c in cells])
+        o_idx = np.array([c[1] for c in cells])
+        months = rows["months"].to_numpy()[visit]
+        p = float(rows["period"].iloc[0] == "II")
+        mean = (par["b0"][o_idx] + par["b1"][o_idx] * months
+                + p * (par["di"][o_idx] + par["ds"][o_idx] * months))
+        Z = np.zeros((len(cells), 2 * k))
+        Z[np.arange(len(cells)), o_idx] = 1.0
+        Z[np.arange(len(cells)), k + o_idx] = months
+        same = visit[:, None] == visit[None, :]
+        cov = Z @ par["G"] @ Z.T + np.where(same, par["R"][np.ix_(o_idx, o_idx)], 0.0)
+        out.append(stats.multivariate_normal(mean, cov).logpdf([c[2] for c in cells]))
+    return np.array(out)
+
+
+def _parameters(rng: np.random.Generator, k: int) -> dict:
+    return {"b0": rng.normal(0, 0.3, k), "b1": rng.normal(0.04, 0.02, k),
+            "di": rng.normal(-0.2, 0.2, k), "ds": rng.normal(0, 0.01, k),
+            "G": _random_cov(rng, np.r_[np.full(k, 0.8), np.full(k, 0.05)]),
+            "R": _random_cov(rng, rng.uniform(0.3, 0.8, k))}
+
+
+@pytest.mark.parametrize(("seed", "outcomes", "share"), [(1, OUT, 0.0), (2, OUT, 0.3),
+                                                         (3, OUT, 0.6), (4, ("a",), 0.0),
+                                                         (5, ("b", "c"), 0.4)])
+def test_likelihood_equals_dense_multivariate_normal(seed, outcomes, share):
+    rng = np.random.default_rng(seed)
+    data = _long_data(rng, share_missing=share)
+    data = data.dropna(subset=list(outcomes), how="all")
+    jd = prepare(data, outcomes=outcomes, scaling=_identity_scaling(outcomes))
+    assert jd.y.shape[1] > 1 and (jd.code == 0).any()  # padding present
+    for _ in range(3):
+        par = _parameters(rng, len(outcomes))
+        r = residuals(jd.arrays(), par["b0"], par["b1"], par["di"], par["ds"])
+        ours = marginal_loglik(r, jd.code, jd.time, np.linalg.cholesky(par["G"]),
+                               np.linalg.cholesky(par["R"]), np.ones(len(jd.patients)), False)[0]
+        np.testing.assert_allclose(ours, _dense_loglik(data, par, outcomes), rtol=0, atol=1e-9)
+
+
+def test_op_in_a_graph_equals_the_kernel():
+    import pytensor.tensor as pt
+
+    from mbtbayes.growth.joint.ops import marginal_loglik_op, marginal_loglik_sum_op
+
+    rng = np.random.default_rng(8)
+    data = _long_data(rng)
+    jd = prepare(data, outcomes=OUT, scaling=_identity_scaling())
+    par = _parameters(rng, 3)
+    r = residuals(jd.arrays(), par["b0"], par["b1"], par["di"], par["ds"])
+    lg, lr = np.linalg.cholesky(par["G"]), np.linalg.cholesky(par["R"])
+    per = marginal_loglik_op(r, jd.code, jd.time, lg, lr).eval()
+    total = marginal_loglik_sum_op(pt.as_tensor(r), jd.code, jd.time, lg, lr).eval()
+    np.testing.assert_allclose(per, _dense_loglik(data, par),
+                               atol=1e-9)
+    assert float(total) == pytest.approx(per.sum(), abs=1e-9)
+
+
+@pytest.mark.parametrize("which", ["per_patient", "total"])
+def test_gradient_matches_finite_differences(which):
+    import pytensor
+    import pytensor.tensor as pt
+
+    from mbtbayes.growth.joint.ops import marginal_loglik_op, marginal_loglik_sum_op
+
+    rng = np.random.default_rng(3)
+    n_pat, n_vis, k = 5, 3, 3
+    mask = (rng.random((n_pat, n_vis, k)) < 0.7).astype(float)
+    mask[-1, -1] = 0.0  # a padded visit
+    code = (mask * 2 ** np.arange(k)).sum(-1).astype(np.int64)
+    time = rng.uniform(0, 30, (n_pat, n_vis))
+    par = _parameters(rng, k)
+    weights = rng.normal(size=n_pat)
+
+    def fn(r_, lg_, lr_):
+        args = (r_ * mask, code, time, pt.tril(lg_), pt.tril(lr_))
+        if which == "total":
+            return marginal_loglik_sum_op(*args)
+        return (marginal_loglik_op(*args) * weights).sum()
+
+    pytensor.gradient.verify_grad(
+        fn, [rng.normal(size=mask.shape) * mask, np.linalg.cholesky(par["G"]),
+             np.linalg.cholesky(par["R"])], rng=rng, abs_tol=1e-4, rel_tol=1e-4)
+
+
+def test_lkj_density_of_two_dimensions_is_the_beta_marginal():
+    """n = 2, eta = 2: (r + 1) / 2 ~ Beta(2, 2); with r = tanh(raw) the density of raw is
+    Beta(2, 2)((r + 1) / 2) / 2 * (1 - r^2)."""
+    import pytensor.tensor as pt
+
+    from mbtbayes.growth.joint.model import lkj_cholesky_cpc
+
+    raw = pt.vector("raw")
+    chol, logp = lkj_cholesky_cpc(raw, 2, 2.0)
+    for value in (-1.3, 0.0, 0.4, 2.0):
+        r = np.tanh(value)
+        expected = stats.beta(2, 2).logpdf((r + 1) / 2) - np.log(2) + np.log1p(-r**2)
+        got = logp.eval({raw: np.array([value])})
+        # a normalised density up to the constant: compare differences to raw = 0
+        base = stats.beta(2, 2).logpdf(0.5) - np.log(2)
+        assert got - logp.eval({raw: np.array([0.0])}) == pytest.approx(expected - base)
+        L = chol.eval({raw: np.array([value])})
+        assert (L @ L.T)[1, 0] == pytest.approx(r)
+
+
+def test_scaling_uses_the_observed_baseline_and_aligns_direction():
+    from mbtbayes.growth.baseline import observed_baseline_sd
+    from mbtbayes.io.register import load_register
+
+    data = load_register().data
+    sc = make_scaling(data, ("bsi", "gaf"))
+    for j, outcome in enumerate(sc.outcomes):
+        assert sc.sd[j] == pytest.approx(observed_baseline_sd(
+            data, outcome=outcome, time="months", group="patient_id", period="period"))
+    assert sc.sign.tolist() == [-1.0, 1.0]  # BSI: higher is worse; GAF: higher is better
+    jd = prepare(data, outcomes=("bsi", "gaf"))
+    assert jd.n_values == int(data[["bsi", "gaf"]].notna().sum().sum())
+    first = data.dropna(subset=["bsi"]).iloc[0]
+    assert jd.y[0, 0, 0] == pytest.approx(-(first["bsi"] - sc.mean[0]) / sc.sd[0])
+
+
+def test_prepare_refuses_bad_data():
+    rng = np.random.default_rng(0)
+    data = _long_data(rng)
+    both = data.copy()
+    both.loc[both.index[0], "period"] = "I" if both.loc[both.index[1], "period"] == "II" else "II"
+    with pytest.raises(DataError, match="both periods"):
+        prepare(both, outcomes=OUT, scaling=_identity_scaling())
+    with pytest.raises(DataError, match="not in the data"):
+        prepare(data, outcomes=("a", "zzz"))
+    with pytest.raises(DataError, match="two levels"):
+        prepare(data.assign(period="I"), outcomes=OUT, scaling=_identity_scaling())
+
+
+def test_fit_joint_refuses_bad_options():
+    from mbtbayes.growth.joint.fit import fit_joint
+    from mbtbayes.io.register import load_register
+
+    data = load_register().data
+    with pytest.raises(SpecError, match="variant"):
+        fit_joint(data, variant="both")
+    with pytest.raises(SpecError, match="list of columns"):
+        fit_joint(data, outcomes="bsi")
+    with pytest.raises(SpecError, match="unknown prior"):
+        fit_joint(data, priors={"tau": 1.0})
+
+
+def _fake_fit(rng: np.random.Generator, variant: str = "period", passed: bool = True):
+    """A JointFit with made-up draws (2 chains x 50) on small data: tables without sampling."""
+    import arviz as az
+
+    from mbtbayes.core.sampling import Diagnostics
+    from mbtbayes.growth.joint.fit import JointFit
+
+    jd = prepare(_long_data(rng, n=9), outcomes=OUT,
+                 scaling=Scaling(OUT, np.zeros(3), np.array([1.0, 2.0, 5.0]),
+                                 np.array([-1.0, 1.0, -1.0])))
+    if variant == "no_period":
+        jd = jd.without_period()
+    shape = (2, 50)
+    corr_g = np.broadcast_to(_random_cov(rng, np.ones(6)), (*shape, 6, 6))
+    corr_r = np.broadcast_to(_random_cov(rng, np.ones(3)), (*shape, 3, 3))
+    post = {"intercept": rng.normal(0, 0.1, (*shape, 3)), "slope": rng.normal(0.04, 0.01,
+                                                                              (*shape, 3)),
+            "delta_int": rng.normal(-0.2, 0.1, (*shape, 3)),
+            "delta_slope": rng.normal(0, 0.01, (*shape, 3)),
+            "mu_int": rng.normal(-0.2, 0.1, shape), "mu_slope": rng.normal(0, 0.01, shape),
+            "tau_int": np.abs(rng.normal(0, 0.1, shape)),
+            "tau_slope": np.abs(rng.normal(0, 0.01, shape)),
+            "patient_stds": np.abs(rng.normal(0.5, 0.05, (*shape, 6))), "patient_corr": corr_g,
+            "resid_stds": np.abs(rng.normal(0.5, 0.05, (*shape, 3))), "resid_corr": corr_r}
+    diag = Diagnostics(1.0, 500, 500, 0, passed, reason="" if passed else "R-hat 1.2 > 1.01")
+    return JointFit(jd, variant, True, az.from_dict(posterior=post), diag, 1.0, 0.0, {})
+
+
+def test_joint_table_rows_estimands_and_flags():
+    from mbtbayes.growth.joint.summaries import joint_table
+
+    fit = _fake_fit(np.random.default_rng(4), passed=False)
+    table = joint_table(fit)
+    assert not table["passed"].any() and (table["reason"] == "R-hat 1.2 > 1.01").all()
+    assert table["interval"].eq("95% HDI").all() and table["estimand"].str.len().gt(0).all()
+    row = table.set_index(["outcome", "quantity"])
+    di, ds = fit.draws("delta_int"), fit.draws("delta_slope")
+    # c: sign -1, sd 5 -> in its own units the contrast is -5 x the standardised one
+    assert row.loc[("c", "contrast_24_std"), "joint_mean"] == pytest.approx(
+        (di[:, 2] + 24 * ds[:, 2]).mean())
+    assert row.loc[("c", "contrast_24"), "joint_mean"] == pytest.approx(
+        -5 * (di[:, 2] + 24 * ds[:, 2]).mean())
+    assert row.loc[("pooled", "pooled_contrast_24_std"), "joint_mean"] == pytest.approx(
+        (fit.draws("mu_int") + 24 * fit.draws("mu_slope")).mean())
+    assert row.loc[("a~c", "slope_corr"), "joint_mean"] == pytest.approx(
+        fit.draws("patient_corr")[:, 5, 3].mean())
+    assert row.loc[("a", "d_I"), "direction"] == "own scale: higher = worse"
+    assert row.loc[("b", "d_I"), "direction"] == "own scale: higher = better"
+    assert row.loc[("a", "contrast_24_std"), "direction"].startswith("aligned")
+    assert table["single_mean"].isna().all()  # no single-outcome fits given
+    assert len(table) == 3 * 4 + 6 + 3 * 3
+
+
+def test_loo_comparison_is_paired_over_patients():
+    from mbtbayes.core.arviz_api import psis_loo
+    from mbtbayes.growth.joint.summaries import comparison_table, patient_loglik
+
+    period = _fake_fit(np.random.default_rng(5))
+    no_period = _fake_fit(np.random.default_rng(5), variant="no_period")
+    table = comparison_table(period, no_period)
+    a, b = psis_loo(patient_loglik(period))[3], psis_loo(patient_loglik(no_period))[3]
+    assert table["elpd_diff"].iloc[0] == pytest.approx((a - b).sum())
+    assert table["elpd"].tolist() == pytest.approx([a.sum(), b.sum()])
+    assert table["passed"].all()
