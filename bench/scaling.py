@@ -1,0 +1,130 @@
+"""Benchmark: how a core reanalysis grows with the number of patients.
+
+What it measures
+----------------
+For each scale K (default 1 and 10; add 100 for the national-register goal), a SYNTHETIC
+register written by ``mbtbayes simulate --scale K`` (185 x K patients), then one core
+reanalysis of it (:func:`mbtbayes.pipeline.reanalyze` with ``report=False``, no fit cache, 4
+chains x 1000 draws) in a fresh child process, which reports:
+
+- wall and CPU time (``time.process_time``: every thread of the child) of the whole run, and
+  of its stages from ``run.json`` (``growth_fits``: the 18 growth fits; ``tables``: summaries,
+  LOO, binary and frequentist models; ``fits_saved``: writing);
+- peak resident memory of the child (``ru_maxrss``);
+- the fits that failed the gate at first (refitted) and at the end.
+
+Printed ratios: growth-fit seconds per patient relative to scale 1 (linear growth in patients
+means a ratio <= 1), and the run's wall time and peak memory at the largest scale beside the
+goals (issue 14: scale 100 within 10 minutes and 4 GB). The load average (2 shared cores) is
+printed beside each run: wall time is noisy when other work shares the machine; CPU time is
+the steadier figure.
+
+How to run
+----------
+    uv run python bench/scaling.py                    # scales 1 and 10
+    uv run python bench/scaling.py --scales 1 10 100  # the national-register goal
+    uv run python bench/scaling.py --draws 500        # shorter runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GOAL_WALL = 600.0
+GOAL_RSS_GB = 4.0
+PATIENTS = 185
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}/{fifteen:.1f}"
+
+
+def child(data: str, out: str, draws: int) -> None:
+    """One core reanalysis in this (child) process; prints one JSON line."""
+    import resource
+
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    from mbtbayes.pipeline import reanalyze
+
+    lines: list[str] = []
+    reanalyze(data=data, out=out, draws=draws, report=False, cache=False, log=lines.append,
+              headline=lambda tables: None)
+    run = json.loads((Path(out) / "run.json").read_text())
+    diagnostics = __import__("pandas").read_csv(Path(out) / "diagnostics.csv")
+    print(json.dumps({
+        "wall": time.perf_counter() - wall0, "cpu": time.process_time() - cpu0,
+        "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "stages": run.get("seconds", {}),
+        "refitted": int((diagnostics.get("attempts", 1) > 1).sum()),
+        "failed": int((~diagnostics["passed"].astype(bool)).sum()),
+        "fits": len(diagnostics)}))
+
+
+def run_scale(k: int, folder: Path, draws: int) -> dict:
+    data = folder / f"scale{k}.csv"
+    subprocess.run(["mbtbayes", "simulate", "--scale", str(k), "--out", str(data)], check=True,
+                   stdout=subprocess.DEVNULL)
+    before = load()
+    done = subprocess.run([sys.executable, __file__, "--child", str(data),
+                           str(folder / f"out{k}"), str(draws)],
+                          check=True, capture_output=True, text=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result |= {"k": k, "load_before": before, "load_after": load()}
+    return result
+
+
+def per_patient(r: dict, base: dict, key: str) -> float:
+    """Seconds per patient of ``key`` (a run total or a ``run.json`` stage) at ``r``'s scale,
+    relative to ``base``'s."""
+    def value(x):
+        return x[key] if key in x else x["stages"].get(key, float("nan"))
+    return (value(r) / r["k"]) / (value(base) / base["k"])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    folder = Path(tempfile.mkdtemp(prefix="mbtbayes-scaling-"))
+    print(f"{os.cpu_count()} cpus; load 1/5/15 min {load()}; {args.draws} draws x 4 chains")
+    results = []
+    for k in args.scales:
+        print(f"scale {k}: {PATIENTS * k} patients ...", flush=True)
+        r = run_scale(k, folder, args.draws)
+        results.append(r)
+        s = r["stages"]
+        print(f"  run {r['wall']:.0f} s wall, {r['cpu']:.0f} s CPU, peak {r['rss_gb']:.2f} GB; "
+              f"growth fits {s.get('growth_fits', float('nan')):.0f} s, tables "
+              f"{s.get('tables', float('nan')):.0f} s, writing "
+              f"{s.get('fits_saved', float('nan')):.0f} s; {r['refitted']} of {r['fits']} "
+              f"fits refitted, {r['failed']} failed the gate; load {r['load_before']} -> "
+              f"{r['load_after']}", flush=True)
+    base = results[0]
+    print("\ntime per patient relative to the first scale (<= 1: at most linear growth)")
+    for r in results:
+        print(f"  scale {r['k']:>3}: growth fits {per_patient(r, base, 'growth_fits'):.2f}, "
+              f"whole run wall {per_patient(r, base, 'wall'):.2f}, "
+              f"CPU {per_patient(r, base, 'cpu'):.2f}")
+    top = results[-1]
+    verdict = ("met" if top["wall"] <= GOAL_WALL and top["rss_gb"] <= GOAL_RSS_GB else "NOT met")
+    scope = "" if top["k"] == 100 else f" (measured at scale {top['k']}, not 100)"
+    print(f"largest scale {top['k']}: {top['wall']:.0f} s wall, {top['rss_gb']:.2f} GB; goal "
+          f"scale 100 <= {GOAL_WALL:.0f} s and {GOAL_RSS_GB:.0f} GB: {verdict}{scope}")
+    print(f"outputs under {folder}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
