@@ -112,6 +112,8 @@ def reanalyze(
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
+    if store is not None:
+        log(f"fit cache: {store.folder} (--no-cache to sample every fit)")
     fits = _growth_fits(specs, register.data, seed=seed, engine=engine, log=log,
                         progress=None if progress is None else partial(progress, "growth models"),
                         cache=store, scheduler=scheduler)
@@ -248,14 +250,13 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
 
 def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], None]):
-    """The run's fit cache (None without one), its folder logged."""
+    """The run's fit cache (None without one); a folder it may not use fails here, before
+    any work."""
     from mbtbayes.growth.cache import FitCache, default_cache_dir
 
     if cache is False or cache is None:
         return None
-    store = FitCache(default_cache_dir(out) if cache is True else cache, log=log)
-    log(f"fit cache: {store.folder} (--no-cache to sample every fit)")
-    return store
+    return FitCache(default_cache_dir(out) if cache is True else cache, log=log)
 
 
 def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engine, log, progress, cache,

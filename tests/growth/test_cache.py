@@ -66,6 +66,8 @@ def same_draws(a, b) -> bool:
 
 def test_a_hit_returns_the_same_draws_without_sampling(spec, data, engines, calls, tmp_path):
     first = fit(spec, data, engines, tmp_path)
+    assert (tmp_path / MARKER).is_file()
+    FitCache(tmp_path)  # its own folder: accepted again
     sampled = calls["n"]
     assert sampled >= 1
     lines = []
@@ -130,8 +132,7 @@ def test_a_folder_mbtbayes_did_not_write_is_refused(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     empty = tmp_path / "new"
     FitCache(empty)
-    assert (empty / MARKER).is_file()
-    FitCache(empty)  # its own folder: accepted again
+    assert not empty.exists()  # created with the first entry only
 
 
 def test_the_default_folder_sits_beside_the_output(tmp_path):

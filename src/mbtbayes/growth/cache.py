@@ -78,7 +78,7 @@ class FitCache:
     Parameters
     ----------
     folder : path
-        The cache folder (created with its marker when absent or empty).
+        The cache folder (created with its marker when the first fit is stored).
     log : callable, optional
         Receives a note when an entry is unreadable and is refitted.
 
@@ -99,9 +99,9 @@ class FitCache:
         self.log = log
         self.hits = 0
         self.misses = 0
-        self._claim()
+        self._check()
 
-    def _claim(self) -> None:
+    def _check(self) -> None:
         folder = self.folder
         if folder.exists() and not folder.is_dir():
             raise OutputError(f"--cache {folder} is a file, not a folder; choose a folder "
@@ -109,17 +109,19 @@ class FitCache:
         if folder.is_dir() and not (folder / MARKER).is_file() and any(folder.iterdir()):
             raise OutputError(f"--cache {folder} holds files mbtbayes did not write; choose "
                               "another folder with --cache DIR or run with --no-cache")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if not (folder / MARKER).is_file():
-                from mbtbayes import __version__
 
-                (folder / MARKER).write_text(json.dumps(
-                    {"written_by": "mbtbayes", "kind": "fit cache", "version": __version__})
-                    + "\n", encoding="utf-8")
-        except OSError as err:
-            raise OutputError(f"cannot write the fit cache {folder}: {err.strerror}; choose "
-                              "another folder with --cache DIR or run with --no-cache") from None
+    def _claim(self) -> None:
+        """Create the folder and its marker (at the first entry: a run that stops before any
+        fit leaves nothing behind)."""
+        if (self.folder / MARKER).is_file():
+            return
+        self._check()
+        from mbtbayes import __version__
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / MARKER).write_text(json.dumps(
+            {"written_by": "mbtbayes", "kind": "fit cache", "version": __version__}) + "\n",
+            encoding="utf-8")
 
     def key(self, spec, design, *, variant: str, seed: int, engine: str, width: int,
             options) -> str:
@@ -150,7 +152,13 @@ class FitCache:
     def put(self, key: str, fit) -> None:
         """Store a fit under ``key``, atomically (a failure to write is logged, not raised)."""
         entry = self.folder / key
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-new-", dir=self.folder))
+        try:
+            self._claim()
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-new-", dir=self.folder))
+        except (OSError, OutputError) as err:
+            self._note(f"fit cache: cannot write {self.folder} ({_short(err)}); "
+                       f"{fit.spec.name} {fit.variant} is not cached")
+            return
         try:
             _write_entry(tmp, fit)
             if entry.exists():
