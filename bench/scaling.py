@@ -24,6 +24,7 @@ How to run
     uv run python bench/scaling.py                    # scales 1 and 10
     uv run python bench/scaling.py --scales 1 10 100  # the national-register goal
     uv run python bench/scaling.py --draws 500        # shorter runs
+    uv run python bench/scaling.py --specs bsi        # one measure's models (2 growth fits)
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def load() -> str:
     return f"{one:.1f}/{five:.1f}/{fifteen:.1f}"
 
 
-def child(data: str, out: str, draws: int) -> None:
+def child(data: str, out: str, draws: int, models: str | None) -> None:
     """One core reanalysis in this (child) process; prints one JSON line."""
     import resource
 
@@ -56,7 +57,7 @@ def child(data: str, out: str, draws: int) -> None:
 
     lines: list[str] = []
     reanalyze(data=data, out=out, draws=draws, report=False, cache=False, log=lines.append,
-              headline=lambda tables: None)
+              headline=lambda tables: None, models=models)
     run = json.loads((Path(out) / "run.json").read_text())
     diagnostics = __import__("pandas").read_csv(Path(out) / "diagnostics.csv")
     print(json.dumps({
@@ -68,13 +69,28 @@ def child(data: str, out: str, draws: int) -> None:
         "fits": len(diagnostics)}))
 
 
-def run_scale(k: int, folder: Path, draws: int) -> dict:
+def models_folder(specs: list[str] | None, folder: Path) -> str | None:
+    """A models folder holding only ``specs`` (None: the package's models)."""
+    if not specs:
+        return None
+    import shutil
+
+    from mbtbayes.growth.specs import models_dir
+
+    models = folder / "models"
+    models.mkdir(exist_ok=True)
+    for name in specs:
+        shutil.copy(models_dir() / f"{name}.toml", models / f"{name}.toml")
+    return str(models)
+
+
+def run_scale(k: int, folder: Path, draws: int, models: str | None) -> dict:
     data = folder / f"scale{k}.csv"
     subprocess.run(["mbtbayes", "simulate", "--scale", str(k), "--out", str(data)], check=True,
                    stdout=subprocess.DEVNULL)
     before = load()
     done = subprocess.run([sys.executable, __file__, "--child", str(data),
-                           str(folder / f"out{k}"), str(draws)],
+                           str(folder / f"out{k}"), str(draws), models or ""],
                           check=True, capture_output=True, text=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result |= {"k": k, "load_before": before, "load_after": load()}
@@ -93,17 +109,20 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--specs", nargs="+", help="only these model specs (default: all)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child[0], args.child[1], int(args.child[2]))
+        child(args.child[0], args.child[1], int(args.child[2]), args.child[3] or None)
         return
     folder = Path(tempfile.mkdtemp(prefix="mbtbayes-scaling-"))
-    print(f"{os.cpu_count()} cpus; load 1/5/15 min {load()}; {args.draws} draws x 4 chains")
+    models = models_folder(args.specs, folder)
+    print(f"{os.cpu_count()} cpus; load 1/5/15 min {load()}; {args.draws} draws x 4 chains; "
+          f"specs: {', '.join(args.specs) if args.specs else 'all'}")
     results = []
     for k in args.scales:
         print(f"scale {k}: {PATIENTS * k} patients ...", flush=True)
-        r = run_scale(k, folder, args.draws)
+        r = run_scale(k, folder, args.draws, models)
         results.append(r)
         s = r["stages"]
         print(f"  run {r['wall']:.0f} s wall, {r['cpu']:.0f} s CPU, peak {r['rss_gb']:.2f} GB; "
