@@ -161,6 +161,10 @@ def main(argv=None) -> None:
               f"{s.get('fits_saved', float('nan')):.0f} s; {r['refitted']} of {r['fits']} "
               f"fits refitted, {r['failed']} failed the gate; load {r['load_before']} -> "
               f"{r['load_after']}", flush=True)
+    if not results:
+        print(f"no scale completed; goal scale 100 <= {GOAL_WALL:.0f} s and {GOAL_RSS_GB:.0f} "
+              "GB: NOT met (memory)")
+        return
     base = results[0]
     print("\ntime per patient relative to the first scale (<= 1: at most linear growth)")
     for r in results:
