@@ -199,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     re.add_argument("--joint", action="store_true",
                     help="also fit the joint model of bsi, cip, wsas and gaf (joint_model.csv)")
     _quiet_option(re)
+    _fit_cache_options(re)
     re.set_defaults(run=_reanalyze)
 
     sim = sub.add_parser("simulate", help="write a SYNTHETIC register as CSV")
@@ -271,6 +272,22 @@ def _simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fit_cache_options(parser: argparse.ArgumentParser) -> None:
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--cache", type=Path, metavar="DIR",
+                       help="fit cache folder (default: .mbtbayes-cache beside --out); a rerun "
+                            "reads the fits it holds instead of sampling them")
+    cache.add_argument("--no-cache", action="store_true",
+                       help="sample every fit; read and write no fit cache")
+    parser.add_argument("--scheduler", help="executor for the growth fits: processes[:N] or a "
+                        "Dask scheduler address tcp://host:port (default: in this process, or "
+                        "$MBTBAYES_SCHEDULER)")
+
+
+def _fit_cache(args: argparse.Namespace) -> Path | bool:
+    return False if args.no_cache else (args.cache or True)
+
+
 def _quiet_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true",
                         help="no progress, no log lines, no summary: only the output folder")
@@ -288,8 +305,8 @@ def _reanalyze(args: argparse.Namespace) -> int:
                         models=args.models, out=args.out, seed=args.seed, draws=args.draws,
                         chains=args.chains, sampler=args.sampler, quick=args.quick,
                         sensitivity=args.sensitivity, joint=args.joint, log=term.log,
-                        progress=term.progress,
-                        headline=term.headline)
+                        progress=term.progress, headline=term.headline,
+                        cache=_fit_cache(args), scheduler=args.scheduler)
     print(f"wrote {out}" + ("" if args.quiet else
                             f" (open {out / 'report.html'} in a browser for the report)"))
     return EXIT_OK

@@ -17,6 +17,7 @@ import pandas as pd
 
 from mbtbayes.compare import concordance_summary
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.execute import parse_scheduler
 from mbtbayes.growth.fit import fit_specs
 from mbtbayes.io.output import check_output, write_run
 from mbtbayes.io.register import describe, load_register, summarise
@@ -40,6 +41,8 @@ def reanalyze(
     log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None,
     headline: Callable[[dict[str, pd.DataFrame]], None] | None = None,
+    cache: str | Path | bool = True,
+    scheduler: str | None = None,
 ) -> Path:
     """Run the reanalysis: validate the register, fit every model spec, write every table,
     the figures and the report.
@@ -81,6 +84,13 @@ def reanalyze(
     headline : callable, optional
         Receives the run's tables at the end, to show the answer (default: the headline as
         text through ``log``).
+    cache : bool or path
+        Fit cache (:mod:`mbtbayes.growth.cache`): True (default) keeps growth fits in
+        ``.mbtbayes-cache`` beside the output folder, a path keeps them there, False samples
+        every fit. A rerun that changes only the report or the summaries reads its fits.
+    scheduler : str, optional
+        Executor for the growth fits (``processes[:N]`` or a Dask scheduler address; default:
+        in this process). The tables are the same whichever executor runs the fits.
 
     Returns
     -------
@@ -94,11 +104,13 @@ def reanalyze(
     PosixPath('.../results')
     """
     engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
+    parse_scheduler(scheduler)  # a bad scheduler fails before any work
     options = {"data": data, "mapping": mapping, "encoding": encoding, "models": models,
                "out": out, "seed": seed, "draws": draws, "chains": chains, "sampler": sampler,
                "quick": quick, "sensitivity": sensitivity, "joint": joint}
     clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
+    store = _cache_for(cache, out, log)
     register = load_register(data, mapping=mapping, encoding=encoding)
     log(f"data: {register.label}")
     log(describe(register))
@@ -109,8 +121,11 @@ def reanalyze(
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
-    fits = fit_specs(specs, register.data, seed=seed, engine=engine, log=log,
-                     progress=None if progress is None else partial(progress, "growth models"))
+    if store is not None:
+        log(f"fit cache: {store.folder} (--no-cache to sample every fit)")
+    fits = _growth_fits(specs, register.data, seed=seed, engine=engine, log=log,
+                        progress=None if progress is None else partial(progress, "growth models"),
+                        cache=store, scheduler=scheduler)
     clock.lap("growth_fits")
     tables |= growth_tables(fits, register.data, engine=engine, seed=seed, log=log)
     if joint:
@@ -314,6 +329,28 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
             f"{fit.seconds:.0f} s, gate {gate}")
     return {"joint_model": joint_table(joint["period"], single=fits),
             "joint_model_comparison": comparison_table(joint["period"], joint["no_period"])}
+
+
+def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], None]):
+    """The run's fit cache (None without one); a folder it may not use fails here, before
+    any work."""
+    from mbtbayes.growth.cache import FitCache, default_cache_dir
+
+    if cache is False or cache is None:
+        return None
+    return FitCache(default_cache_dir(out) if cache is True else cache, log=log)
+
+
+def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engine, log, progress, cache,
+                 scheduler: str | None) -> list:
+    """The growth fits of a run: in this process, or fanned out by ``scheduler``."""
+    if parse_scheduler(scheduler)[0] == "inline":
+        return fit_specs(specs, data, seed=seed, engine=engine, log=log, progress=progress,
+                         cache=cache)
+    from mbtbayes.growth.fanout import fit_specs_on
+
+    return fit_specs_on(scheduler, specs, data, seed=seed, engine=engine, log=log,
+                        progress=progress, cache=cache)
 
 
 def _specs_for(register, models, log) -> dict:

@@ -71,6 +71,6 @@ def test_a_fit_that_fails_twice_is_kept_and_flagged():
 
 def test_samplers_with_other_options_share_compiled_graphs():
     first = Sampler(SamplerOptions())
-    first._compiled["key"] = "graph"
+    first._compiled["key"] = ("graph", None)  # (compiled graph, its PyMC model)
     second = first.with_options(SamplerOptions(draws=10))
     assert second.compiled("key", build=lambda: pytest.fail("recompiled")) == "graph"

@@ -311,3 +311,22 @@ def power_scaling(*, quantities: dict[str, np.ndarray], log_prior: dict[str, np.
                                               prior_var_names=[prior_group], round_to=6)
     finally:
         logger.setLevel(level)
+
+
+def write_exact(idata, path) -> None:
+    """Write every group of an InferenceData to netCDF at full precision (the fit cache)."""
+    import arviz as az
+
+    az.InferenceData(**{name: idata[name] for name in idata.groups()}).to_netcdf(str(path))
+
+
+def read_exact(path):
+    """Read an InferenceData written by :func:`write_exact`, loaded into memory (the file is
+    closed on return)."""
+    import arviz as az
+
+    idata = az.from_netcdf(str(path))
+    loaded = {name: idata[name].load() for name in idata.groups()}
+    for name in idata.groups():
+        idata[name].close()
+    return az.InferenceData(**loaded)

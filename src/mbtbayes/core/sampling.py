@@ -244,7 +244,10 @@ class Sampler:
             model = build(data)
             return self.gated(lambda *a: self._pymc(model, *a), seed=seed,
                               var_names=var_names, gate=gate)
-        compiled = self.compiled(key, lambda: build(data), keep=keep).with_data(**data)
+        self.compiled(key, lambda: build(data), keep=keep)
+        compiled, model = self._compiled[key]
+        _set_initial_data(model, data)
+        compiled = compiled.with_data(**data)
         return self.gated(lambda *a: self._nutpie(compiled, *a, **(nutpie_kwargs or {})),
                           seed=seed, var_names=var_names, gate=gate)
 
@@ -278,8 +281,9 @@ class Sampler:
             import nutpie
 
             with quiet():
-                self._compiled[key] = nutpie.compile_pymc_model(build(), var_names=keep)
-        return self._compiled[key]
+                model = build()
+                self._compiled[key] = (nutpie.compile_pymc_model(model, var_names=keep), model)
+        return self._compiled[key][0]
 
     def with_options(self, options: SamplerOptions) -> Sampler:
         """A sampler with other options that shares this one's compiled graphs."""
@@ -307,3 +311,18 @@ class Sampler:
                              cores=min(2, self.options.chains), random_seed=seed,
                              target_accept=target_accept, model=model,
                              progressbar=self.options.progress, compute_convergence_checks=False)
+
+
+def _set_initial_data(model, data: dict) -> None:
+    """Give the PyMC model behind a compiled graph this fit's data.
+
+    nutpie's ``with_data`` swaps the data of the log-density only; its initial points come
+    from PyMC's initial-point function, which reads the model's own ``pm.Data``. Without this,
+    a fit's starting points (and so its draws) would depend on the data the graph was first
+    compiled from: on which fits ran before it in the same process.
+    """
+    import pymc as pm
+
+    if data:
+        with quiet():
+            pm.set_data(data, model=model)

@@ -147,7 +147,7 @@ def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
     used = data.dropna(subset=needed)[needed + extra].reset_index(drop=True)
     if used.empty:
         raise DataError(f"{spec.name}: no rows with {spec.measure} and its predictors observed")
-    model = bambi_model(spec, used[needed], variant=variant)
+    model = bambi_model(spec, used[needed], variant=variant, common_only=True)
     mu = model.components["mu"]
     columns = _term_columns(mu.design.common)
     group = pd.Categorical(used[spec.group].astype(str), categories=groups).codes
@@ -178,12 +178,16 @@ class FitsData:
         return self.fit_design(spec, design, variant=variant, seed=seed, gate=gate)
 
 
-def bambi_model(spec: ModelSpec, frame: pd.DataFrame, *, variant: str, priors: dict | None = None):
+def bambi_model(spec: ModelSpec, frame: pd.DataFrame, *, variant: str, priors: dict | None = None,
+                common_only: bool = False):
     """The ``bambi.Model`` of a variant on the rows used.
 
     The predictors are not centred (``center_predictors=False``), so a prior on ``Intercept``
     is a prior on the mean at time 0 in the reference period, as the spec says. The spline
-    functions ``bs3`` .. ``bs6`` are in the formula's namespace.
+    functions ``bs3`` .. ``bs6`` are in the formula's namespace. With ``common_only`` the
+    group-specific terms are left out of the outcome formula: the common design is the same,
+    and formulae does not build the dense patient-effects matrix (rows x 2 patients: 20 GB
+    for 18,500 patients), which :func:`make_design` does not use.
 
     Raises
     ------
@@ -199,11 +203,41 @@ def bambi_model(spec: ModelSpec, frame: pd.DataFrame, *, variant: str, priors: d
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return bmb.Model(bmb.Formula(*spec.formula_parts(variant)), frame,
+            parts = spec.formula_parts(variant)
+            if common_only:
+                parts = (_without_group_terms(parts[0]), *parts[1:])
+            return bmb.Model(bmb.Formula(*parts), frame,
                              family=spec.family, priors=priors, center_predictors=False,
                              extra_namespace=formula_namespace())
     except Exception as err:  # formulae and Bambi raise many types for a bad formula
         raise SpecError(f"{spec.name}: cannot build '{spec.formulas[variant]}': {err}") from None
+
+
+def _without_group_terms(formula: str) -> str:
+    """The formula without its ``(... | ...)`` terms.
+
+    Examples
+    --------
+    >>> _without_group_terms("bsi ~ months * period + (months | patient_id)")
+    'bsi ~ months * period'
+    >>> _without_group_terms("y ~ (1 | id) + t")
+    'y ~ t'
+    """
+    response, _, rhs = formula.partition("~")
+    terms = [t.strip() for t in _split_plus(rhs)]
+    kept = [t for t in terms if not (t.startswith("(") and t.endswith(")") and "|" in t)]
+    return f"{response.strip()} ~ {' + '.join(kept) if kept else '1'}"
+
+
+def _split_plus(rhs: str) -> list[str]:
+    """Split a right-hand side at the ``+`` signs outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(rhs):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "+" and depth == 0:
+            parts.append(rhs[start:i])
+            start = i + 1
+    return parts + [rhs[start:]]
 
 
 def _term_columns(common) -> dict[str, np.ndarray]:

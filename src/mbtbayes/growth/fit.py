@@ -156,6 +156,7 @@ def fit_specs(
     engine=None,
     log: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache=None,
 ) -> list[GrowthFit]:
     """Fit every variant of every spec, reusing compiled graphs, and log progress.
 
@@ -177,6 +178,9 @@ def fit_specs(
     progress : callable, optional
         Called as ``progress(done, total)`` before the first fit and after each fit (for a
         progress bar).
+    cache : path, FitCache, None or False
+        A fit cache folder (:class:`mbtbayes.growth.cache.FitCache`): fits it holds are read,
+        not sampled, and new fits are stored in it. None or False: every fit is sampled.
 
     Returns
     -------
@@ -190,16 +194,19 @@ def fit_specs(
     >>> len(fits)  # doctest: +SKIP
     18
     """
+    from mbtbayes.growth.cache import fit_cached, open_cache
+
     engines, requested = _engines(engine, options)
     jobs = growth_jobs(specs, data, requested=requested)
+    store = open_cache(cache, log=log)
     fits = []
     if progress is not None:
         progress(0, len(jobs))
     for i, (spec, variant, design) in enumerate(jobs, start=1):
-        fit = engines.fit_design(spec, design, variant=variant,
+        fit, cached = fit_cached(engines, store, spec, design, variant=variant,
                                  seed=seed_for(seed, spec.name, variant), requested=requested)
         if log is not None:
-            log(fit_line(fit, i, len(jobs)))
+            log(fit_line(fit, i, len(jobs)) + (" (from the fit cache)" if cached else ""))
         if progress is not None:
             progress(i, len(jobs))
         fits.append(fit)
