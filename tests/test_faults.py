@@ -1,9 +1,9 @@
 """Faults during a run: Ctrl-C (SIGINT) or SIGTERM while the models are being fitted stops the
 command with its exit status and one line, and leaves the previous output folder byte for byte
-as it was, with no half-written folder beside it.
+as it was, with no half-written folder beside it, and the fit cache with whole entries only.
 
 The command runs as a user runs it, in its own process, over a previous output of the quick
-run; the signal is sent once the run has announced the growth fits.
+run; the signal is sent once the first growth fit is done (and cached).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from mbtbayes.growth.cache import ENTRY_FILES, MARKER
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -37,18 +39,22 @@ def test_a_signal_while_fitting_leaves_the_previous_output(quick_run, tmp_path, 
     shutil.copytree(quick_run.out, previous)
     before = digest(previous)
     command = [str(Path(sys.executable).parent / "mbtbayes"), "reanalyze", "--quick",
-               "--models", str(quick_run.out.parent / "models"), "--out", str(previous)]
+               "--models", str(quick_run.out.parent / "models"), "--out", str(previous),
+               "--cache", str(tmp_path / "cache")]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=os.environ | {"PYTHONUNBUFFERED": "1"})
     for line in proc.stderr:  # the progress log
-        if line.startswith("fitting "):
+        if line.startswith("[1/"):
             break
     else:
         pytest.fail(f"the run ended before fitting, with status {proc.wait()}")
-    time.sleep(1.0)
+    time.sleep(0.5)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == status
     assert err.strip().splitlines()[-1] == message and "Traceback" not in err
     assert digest(previous) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    assert {p.name for p in tmp_path.iterdir()} <= {"results", "cache"}
+    for item in (tmp_path / "cache").iterdir() if (tmp_path / "cache").exists() else ():
+        assert item.name == MARKER or sorted(p.name for p in item.iterdir()) == sorted(
+            ENTRY_FILES), item

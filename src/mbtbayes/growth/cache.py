@@ -169,8 +169,10 @@ class FitCache:
                     return
                 shutil.rmtree(entry)
             tmp.rename(entry)
-        except OSError as err:
+        except BaseException as err:  # also Ctrl-C or SIGTERM: no half-written entry is left
             shutil.rmtree(tmp, ignore_errors=True)
+            if not isinstance(err, OSError):
+                raise
             self._note(f"fit cache: could not store {fit.spec.name} {fit.variant} "
                        f"({_short(err)}); the run goes on")
 

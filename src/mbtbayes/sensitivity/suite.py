@@ -53,7 +53,7 @@ class Sensitivity:
 
 
 def sensitivity(
-    specs_or_spec,
+    specs,
     data: pd.DataFrame,
     *,
     fits: list | None = None,
@@ -68,7 +68,7 @@ def sensitivity(
 
     Parameters
     ----------
-    specs_or_spec : ModelSpec or dict of str to ModelSpec
+    specs : ModelSpec or dict of str to ModelSpec
     data : pandas.DataFrame
         Long-format register data (the fits' data).
     fits : list of GrowthFit, optional
@@ -108,8 +108,7 @@ def sensitivity(
     unknown = [a for a in analyses if a not in ANALYSES]
     if unknown:
         raise SpecError(f"unknown sensitivity analysis {unknown}; choose from {ANALYSES}")
-    specs = {specs_or_spec.name: specs_or_spec} if isinstance(specs_or_spec, ModelSpec) \
-        else dict(specs_or_spec)
+    specs = {specs.name: specs} if isinstance(specs, ModelSpec) else dict(specs)
     engines, _ = _engines(engine, options)
     period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed)
     rows = []
