@@ -120,7 +120,7 @@ def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFr
         _measure_rows(ax, measures)
         where = "month 0" if contrast == "intercept" else f"month {contrast[3:]}"
         ax.set_title(f"Period II - I at {where}")
-        ax.set_xlabel("difference / baseline SD (95% HDI; grey: ROPE)")
+    fig.supxlabel("difference / observed pooled baseline SD (95% HDI; grey: ROPE)", fontsize=8)
     fig.tight_layout()
     return fig
 
