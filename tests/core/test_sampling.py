@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mbtbayes.core.errors import SpecError
-from mbtbayes.core.sampling import RETRY, Sampler, SamplerOptions, diagnose
+from mbtbayes.core.sampling import RETRY, Sampler, SamplerOptions, diagnose, whole
 
 
 def _idata(seed: int, *, shift: float = 0.0, draws: int = 1000, divergent: int = 0):
@@ -74,3 +74,13 @@ def test_samplers_with_other_options_share_compiled_graphs():
     first._compiled["key"] = ("graph", None)  # (compiled graph, its PyMC model)
     second = first.with_options(SamplerOptions(draws=10))
     assert second.compiled("key", build=lambda: pytest.fail("recompiled")) == "graph"
+
+
+@pytest.mark.parametrize("chains, draws", [(4, 999), (3, 1000), (0, 0)])
+def test_a_partial_posterior_is_an_interruption(chains, draws):
+    """nutpie and PyMC answer Ctrl-C by returning the draws so far; that is not a fit."""
+    partial = az.from_dict(posterior={"x": np.zeros((chains, draws))})
+    with pytest.raises(KeyboardInterrupt, match="sampling interrupted"):
+        whole(partial, chains=4, draws=1000)
+    full = _idata(1)
+    assert whole(full, chains=4, draws=1000) is full

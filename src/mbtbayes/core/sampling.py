@@ -299,18 +299,21 @@ class Sampler:
         import nutpie
 
         with quiet():
-            return nutpie.sample(compiled, draws=draws, tune=tune, chains=self.options.chains,
-                                 seed=seed, progress_bar=self.options.progress,
-                                 save_warmup=False, target_accept=target_accept, **kwargs)
+            idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=self.options.chains,
+                                  seed=seed, progress_bar=self.options.progress,
+                                  save_warmup=False, target_accept=target_accept, **kwargs)
+        return whole(idata, chains=self.options.chains, draws=draws)
 
     def _pymc(self, model, seed: int, draws: int, tune: int, target_accept: float):
         import pymc as pm
 
         with quiet():
-            return pm.sample(draws=draws, tune=tune, chains=self.options.chains,
-                             cores=min(2, self.options.chains), random_seed=seed,
-                             target_accept=target_accept, model=model,
-                             progressbar=self.options.progress, compute_convergence_checks=False)
+            idata = pm.sample(draws=draws, tune=tune, chains=self.options.chains,
+                              cores=min(2, self.options.chains), random_seed=seed,
+                              target_accept=target_accept, model=model,
+                              progressbar=self.options.progress,
+                              compute_convergence_checks=False)
+        return whole(idata, chains=self.options.chains, draws=draws)
 
 
 def _set_initial_data(model, data: dict) -> None:
@@ -326,3 +329,23 @@ def _set_initial_data(model, data: dict) -> None:
     if data:
         with quiet():
             pm.set_data(data, model=model)
+
+
+def whole(idata, *, chains: int, draws: int):
+    """``idata`` when it holds every chain and draw asked for; otherwise the sampler was
+    interrupted (nutpie and PyMC answer Ctrl-C by returning the draws so far), and a partial
+    posterior must not pass for a fit: :class:`KeyboardInterrupt` is raised.
+
+    Examples
+    --------
+    >>> import arviz as az, numpy as np
+    >>> full = az.from_dict(posterior={"x": np.zeros((2, 5))})
+    >>> whole(full, chains=2, draws=5) is full
+    True
+    """
+    post = getattr(idata, "posterior", None)
+    got_chains = 0 if post is None else post.sizes.get("chain", 0)
+    got_draws = 0 if post is None else post.sizes.get("draw", 0)
+    if got_chains < chains or got_draws < draws:
+        raise KeyboardInterrupt(f"sampling interrupted after {got_draws} of {draws} draws")
+    return idata
