@@ -22,6 +22,12 @@ import pytest
 from mbtbayes.growth.cache import ENTRY_FILES, MARKER
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as at a terminal, even when this test runs as a background job
+    (which starts with SIGINT ignored, and Python then keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def digest(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder``, by relative path."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -42,7 +48,8 @@ def test_a_signal_while_fitting_leaves_the_previous_output(quick_run, tmp_path, 
                "--models", str(quick_run.out.parent / "models"), "--out", str(previous),
                "--cache", str(tmp_path / "cache")]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=os.environ | {"PYTHONUNBUFFERED": "1"})
+                            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                            preexec_fn=default_sigint)
     for line in proc.stderr:  # the progress log
         if line.startswith("[1/"):
             break

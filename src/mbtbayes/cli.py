@@ -57,22 +57,33 @@ class Terminated(BaseException):  # noqa: N818 - named for the signal, as Keyboa
     """SIGTERM arrived: raised in the main thread so that clean-up runs as for Ctrl-C."""
 
 
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated()
+class Interrupted(BaseException):  # noqa: N818 - named for the signal, as KeyboardInterrupt
+    """Ctrl-C (SIGINT) arrived. Not a KeyboardInterrupt: nutpie and PyMC catch that one and
+    return the draws so far, which would let a run go on after Ctrl-C."""
+
+
+def _raise_for(signum, frame) -> None:
+    raise Interrupted() if signum == signal.SIGINT else Terminated()
 
 
 @contextlib.contextmanager
-def _sigterm_raises():
-    """While running, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+def _signals_raise():
+    """While running, SIGTERM raises :class:`Terminated` and Ctrl-C :class:`Interrupted` (in
+    the main thread only; a SIGINT ignored by the parent, as for a background job, stays
+    ignored)."""
+    wanted = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        wanted.append(signal.SIGINT)
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread: leave the handler alone
+        previous = {s: signal.signal(s, _raise_for) for s in wanted}
+    except ValueError:  # not the main thread: leave the handlers alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args = _parser().parse_args(argv)
-        with _sigterm_raises():
+        with _signals_raise():
             return args.run(args)
     except SystemExit:  # --help
         raise
@@ -125,11 +136,13 @@ def describe_failure(err: BaseException) -> tuple[int, str]:
     'unexpected error (this is a bug; please report it): IndexError: index 2 is out of ...'
     >>> describe_failure(KeyboardInterrupt())
     (130, 'interrupted by the user (Ctrl-C)')
+    >>> describe_failure(Interrupted())
+    (130, 'interrupted by the user (Ctrl-C)')
     >>> describe_failure(Terminated())
     (143, 'terminated (SIGTERM)')
     """
     text = " ".join(str(err).split("Stack backtrace:")[0].split())  # no Rust backtrace
-    if isinstance(err, KeyboardInterrupt):
+    if isinstance(err, KeyboardInterrupt | Interrupted):
         return EXIT_INTERRUPTED, "interrupted by the user (Ctrl-C)"
     if isinstance(err, Terminated):
         return EXIT_TERMINATED, "terminated (SIGTERM)"
