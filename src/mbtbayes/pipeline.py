@@ -111,6 +111,7 @@ def reanalyze(
     clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
     store = _cache_for(cache, out, log)
+    engine.sampler.store = store  # the remission and GLMM draws are cached beside the fits
     register = load_register(data, mapping=mapping, encoding=encoding)
     log(f"data: {register.label}")
     log(describe(register))
@@ -134,7 +135,7 @@ def reanalyze(
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
     tables |= binary_tables(register.data, seed=seed, engine=engine.sampler, log=log)
-    tables |= frequentist_tables(fits, specs, register.data, tables, log=log)
+    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, store=store)
     summary = concordance_summary(tables["concordance"])
     log(summary)
     clock.lap("tables")
@@ -211,11 +212,13 @@ def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
 
 def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
                        bayes: dict[str, pd.DataFrame], *,
-                       log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
-    """The frequentist tables, AIC beside LOO, and the concordance of the two analyses."""
+                       log: Callable[[str], None] = print,
+                       store=None) -> dict[str, pd.DataFrame]:
+    """The frequentist tables, AIC beside LOO, and the concordance of the two analyses (the
+    ML fits read from ``store``, the run's fit cache, when it holds them)."""
     from mbtbayes import compare
 
-    ml = compare.frequentist_fits(specs, data, log=log)
+    ml = compare.frequentist_fits(specs, data, log=log, store=store)
     comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
     table = compare.concordance(fits, data, binary=bayes, ml=ml, comparison=comparison)
     return {

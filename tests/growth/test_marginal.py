@@ -163,9 +163,10 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
     small = engine.with_options(SamplerOptions(draws=300, tune=300, chains=2))
     refits, lines = [], []
 
-    def spy(sample, *, seed, var_names, gate=True):  # every refit goes through the gate
+    def spy(sample, *, seed, var_names, gate=True, identity=None):  # every refit: the gate
         refits.append((seed, gate))
-        return Sampler.gated(small.sampler, sample, seed=seed, var_names=var_names, gate=gate)
+        return Sampler.gated(small.sampler, sample, seed=seed, var_names=var_names, gate=gate,
+                             identity=identity)
 
     small.sampler.gated = spy
     kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5, seed=2,

@@ -102,3 +102,29 @@ def test_conditional_normal_is_the_blup_and_draws_follow_it(data):
     np.testing.assert_allclose(u[:, 2].mean(0), m[0, 2], atol=4 * np.sqrt(C[0, 2].diagonal()
                                                                           / 20000).max())
     np.testing.assert_allclose(np.cov(u[:, 2].T), C[0, 2], rtol=0.05)
+
+
+@pytest.mark.parametrize("nu", [None, np.array([4.0, 25.0])])
+def test_chunked_draws_give_the_same_arrays(data, monkeypatch, nu):
+    """At register scale the draws are handled a few at a time (memory); one draw per chunk
+    must give exactly what the whole stack gives, random draws included."""
+    import mbtbayes.growth.patients as patients
+
+    draws = Draws(BETA, SDS, sigma=SIGMA, nu=nu)
+    family = "gaussian" if nu is None else "t"
+
+    def arrays():
+        effects = draw_effects(draws, np.random.default_rng(1), **data)
+        pred = patients.predictive(draws, effects, np.random.default_rng(2), X=data["X"],
+                                   Z=data["Z"], group=data["group"])
+        ll = quadrature_loglik(draws, family=family, **data)
+        closed = marginal_loglik(y=data["y"], X=data["X"], time=data["X"][:, 1],
+                                 group=data["group"], beta=BETA, sd_intercept=SDS[:, 0],
+                                 sd_slope=SDS[:, 1], sigma=SIGMA, n_groups=data["n_groups"])
+        return effects, pred, ll, closed
+
+    whole = arrays()
+    monkeypatch.setattr(patients, "ELEMENTS", 1)
+    assert len(patients.chunks(len(BETA), 10)) == len(BETA)
+    for got, want in zip(arrays(), whole, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -206,7 +206,7 @@ def _glmm_rows(counts: pd.DataFrame, *, logit_prior: tuple, re_prior_sd: float,
         build=lambda data: glmm_pattern_model(data["counts"], behaviours,
                                               logit_prior=logit_prior, re_prior_sd=re_prior_sd),
         data={"counts": array}, seed=seed_for(seed, "start_end_change", "glmm"),
-        var_names=GLMM_PARAMETERS, keep=GLMM_PARAMETERS)
+        var_names=GLMM_PARAMETERS, keep=GLMM_PARAMETERS, stored=True)
     eta = idata.posterior["eta"].values  # (chain, draw, B, P, T)
     eta = eta.reshape(-1, *eta.shape[2:])
     sd = idata.posterior["sigma"].values.reshape(-1, len(behaviours))

@@ -93,7 +93,8 @@ def ordered(table: pd.DataFrame, first: list[str], models: Sequence[str]) -> pd.
 
 def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
               sampler: Sampler, seed: int):
-    """Build a Bambi model, check its prior keys, and sample it behind the gate.
+    """Build a Bambi model, check its prior keys, and sample it behind the gate (or read its
+    draws from the sampler's store, the run's fit cache, when it holds them).
 
     Parameters
     ----------
@@ -117,7 +118,10 @@ def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
     with quiet():
         model = bmb.Model(formula, frame, family=family, priors=priors)
         check_prior_keys(model, priors)
-    idata, diag = sampler.sample_bambi(model, seed=seed, var_names=_sampled(model, priors))
+    identity = {"formula": formula, "family": family, "frame": frame,
+                "priors": {name: repr(prior) for name, prior in priors.items()}}
+    idata, diag = sampler.sample_bambi(model, seed=seed, var_names=_sampled(model, priors),
+                                       identity=identity)
     return model, idata, diag
 
 

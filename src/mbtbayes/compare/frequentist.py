@@ -80,12 +80,15 @@ def frequentist_fits(
     data: pd.DataFrame,
     *,
     log: Callable[[str], None] = print,
+    store=None,
 ) -> dict[tuple[str, str], MixedResult | FailedFit]:
     """ML fits of every variant of every spec (the paper's rows 1 and 2).
 
     Rows with a missing covariate are left out before fitting and logged. A fit that does not
     converge (or cannot be made on the data) does not stop the run: it is logged and kept as a
     :class:`FailedFit`, and every table shows its rows with ``passed = False`` and the reason.
+    With a ``store`` (the run's fit cache), a fit it holds (same rows, model and statsmodels
+    version) is read instead of refitted, and a new fit is stored.
 
     Returns
     -------
@@ -102,15 +105,41 @@ def frequentist_fits(
             if len(used) < len(data):
                 log(f"{spec.name} {variant} (ML): left out {len(data) - len(used)} rows with a "
                     f"missing {', '.join(covariates)}")
-            try:
-                fits[(spec.name, variant)] = fit_mixed(
-                    used, outcome=spec.measure, time=spec.time, group=spec.group,
-                    period=spec.period if variant == "period" else None,
-                    covariates=covariates, correlated=spec.correlated)
-            except (ConvergenceError, DataError) as err:
-                log(f"{spec.name} {variant} (ML): FAILED, kept with passed = False: {err}")
-                fits[(spec.name, variant)] = FailedFit(f"ML fit failed: {err}")
+            fits[(spec.name, variant)] = _ml_fit(spec, variant, used, covariates, store=store,
+                                                 log=log)
     return fits
+
+
+def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple, *, store,
+            log: Callable[[str], None]) -> MixedResult | FailedFit:
+    """One ML fit, from the store when it holds it."""
+    from importlib.metadata import version
+
+    from mbtbayes.frequentist.stored import from_record, to_record
+
+    options = {"outcome": spec.measure, "time": spec.time, "group": spec.group,
+               "period": spec.period if variant == "period" else None,
+               "covariates": tuple(covariates), "correlated": spec.correlated}
+    key = None
+    if store is not None:
+        columns = [c for c in dict.fromkeys([*options.values(), *covariates])
+                   if isinstance(c, str)]
+        key = store.identity_key({"ml": options, "rows": used[columns],
+                                  "statsmodels": version("statsmodels")})
+        if (record := store.get_record(key)) is not None:
+            if "failed" not in record:
+                return from_record(record)
+            log(f"{spec.name} {variant} (ML): FAILED (fit cache), kept with passed = False")
+            return FailedFit(record["failed"])
+    try:
+        fit = fit_mixed(used, **options)
+    except (ConvergenceError, DataError) as err:
+        log(f"{spec.name} {variant} (ML): FAILED, kept with passed = False: {err}")
+        fit = FailedFit(f"ML fit failed: {err}")
+    if key is not None:
+        store.put_record(key, {"failed": fit.reason} if isinstance(fit, FailedFit)
+                         else to_record(fit))
+    return fit
 
 
 def fitted(ml: dict) -> dict[tuple[str, str], MixedResult]:

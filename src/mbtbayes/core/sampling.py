@@ -9,6 +9,11 @@ PyMC's NUTS on request), checks the gate (:data:`GATE`: max R-hat <= 1.01, bulk 
 still fails is kept with ``passed = False`` and a ``reason``. nutpie's compiled graphs are
 kept by the sampler object, keyed by the caller, and reused through ``with_data``.
 
+A sampler may hold a ``store`` of draws (the run's fit cache,
+:class:`mbtbayes.growth.cache.FitCache`): a model sampled with an ``identity`` (everything
+that decides its draws besides the seed and the options) is then read from the store when it
+holds it, and stored after sampling, so that a rerun neither compiles nor samples it again.
+
 Examples
 --------
 >>> opts = SamplerOptions(draws=500, chains=2)
@@ -23,10 +28,12 @@ mbtbayes.core.errors.SpecError: draws must be a whole number >= 1, got 0
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import warnings
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
 
 from mbtbayes.core.errors import SpecError
 
@@ -180,9 +187,10 @@ class Sampler:
 
     options: SamplerOptions = field(default_factory=SamplerOptions)
     _compiled: dict = field(default_factory=dict, repr=False)
+    store: DrawStore | None = field(default=None, repr=False)
 
     def gated(self, sample: SampleFn, *, seed: int, var_names: list[str],
-              gate: bool = True) -> tuple[object, Diagnostics]:
+              gate: bool = True, identity: dict | None = None) -> tuple[object, Diagnostics]:
         """Sample, check the gate, and refit once by :data:`RETRY` if it fails.
 
         Parameters
@@ -195,12 +203,31 @@ class Sampler:
             Parameters the gate checks.
         gate : bool
             False: one attempt, diagnosed but never refitted.
+        identity : dict, optional
+            What decides the draws besides the seed and the options (JSON values, arrays,
+            data frames); with a :attr:`store`, the fit is read from it or stored in it.
 
         Returns
         -------
         tuple
             ``(idata, Diagnostics)``.
         """
+        key = self._store_key(identity, seed=seed, var_names=var_names, gate=gate)
+        if key is not None and (stored := self.store.get_draws(key)) is not None:
+            return stored
+        idata, diag = self._attempts(sample, seed=seed, var_names=var_names, gate=gate)
+        if key is not None:
+            self.store.put_draws(key, idata, diag)
+        return idata, diag
+
+    def _store_key(self, identity: dict | None, **what) -> str | None:
+        if self.store is None or identity is None:
+            return None
+        return self.store.identity_key({"model": identity, "options": asdict(self.options),
+                                     **what})
+
+    def _attempts(self, sample: SampleFn, *, seed: int, var_names: list[str],
+                  gate: bool) -> tuple[object, Diagnostics]:
         first = self.options
         idata = sample(seed, first.draws, first.tune, first.target_accept)
         diag = diagnose(idata, var_names=var_names)
@@ -212,7 +239,8 @@ class Sampler:
 
     def sample_model(self, *, key: Hashable, build: Callable[[dict], object], data: dict,
                      seed: int, var_names: list[str], keep: list[str] | None = None,
-                     gate: bool = True, nutpie_kwargs: dict | None = None):
+                     gate: bool = True, nutpie_kwargs: dict | None = None,
+                     stored: bool = False):
         """Sample a PyMC model built from data containers, behind the gate.
 
         With nutpie the graph is compiled once per ``key`` (from ``build(data)``) and reused
@@ -234,28 +262,43 @@ class Sampler:
         gate : bool
         nutpie_kwargs : dict, optional
             Passed to ``nutpie.sample`` (e.g. ``low_rank_modified_mass_matrix``).
+        stored : bool
+            Read the draws from the sampler's :attr:`store` when it holds them (neither
+            compiling nor sampling), and store them otherwise; the identity is ``key``,
+            ``data``, ``keep`` and ``nutpie_kwargs``.
 
         Returns
         -------
         tuple
             ``(idata, Diagnostics)``.
         """
-        if self.options.sampler == "pymc":
-            model = build(data)
-            return self.gated(lambda *a: self._pymc(model, *a), seed=seed,
-                              var_names=var_names, gate=gate)
-        self.compiled(key, lambda: build(data), keep=keep)
-        compiled, model = self._compiled[key]
-        _set_initial_data(model, data)
-        compiled = compiled.with_data(**data)
-        return self.gated(lambda *a: self._nutpie(compiled, *a, **(nutpie_kwargs or {})),
-                          seed=seed, var_names=var_names, gate=gate)
+        identity = ({"key": repr(key), "data": data, "keep": keep,
+                     "nutpie_kwargs": nutpie_kwargs} if stored else None)
+
+        @functools.cache
+        def prepared():  # compiled (or built) only when the draws are not in the store
+            if self.options.sampler == "pymc":
+                return build(data)
+            self.compiled(key, lambda: build(data), keep=keep)
+            compiled, model = self._compiled[key]
+            _set_initial_data(model, data)
+            return compiled.with_data(**data)
+
+        def sample(*args):
+            if self.options.sampler == "pymc":
+                return self._pymc(prepared(), *args)
+            return self._nutpie(prepared(), *args, **(nutpie_kwargs or {}))
+
+        return self.gated(sample, seed=seed, var_names=var_names, gate=gate,
+                          identity=identity)
 
     def sample_bambi(self, model, *, seed: int, var_names: list[str], gate: bool = True,
-                     nutpie_kwargs: dict | None = None):
+                     nutpie_kwargs: dict | None = None, identity: dict | None = None):
         """Fit a ``bambi.Model`` behind the gate (Bambi compiles its own graph).
 
-        ``nutpie_kwargs`` go to nutpie (e.g. ``low_rank_modified_mass_matrix``).
+        ``nutpie_kwargs`` go to nutpie (e.g. ``low_rank_modified_mass_matrix``). With an
+        ``identity`` (what decides the model: formula, family, priors, data) the draws are
+        read from the sampler's :attr:`store` when it holds them, and stored otherwise.
 
         Returns
         -------
@@ -272,7 +315,9 @@ class Sampler:
                                  progressbar=self.options.progress,
                                  target_accept=target_accept, **extra)
 
-        return self.gated(sample, seed=seed, var_names=var_names, gate=gate)
+        if identity is not None:
+            identity = {**identity, "nutpie_kwargs": nutpie_kwargs}
+        return self.gated(sample, seed=seed, var_names=var_names, gate=gate, identity=identity)
 
     def compiled(self, key: Hashable, build: Callable[[], object], *,
                  keep: list[str] | None = None):
@@ -287,7 +332,7 @@ class Sampler:
 
     def with_options(self, options: SamplerOptions) -> Sampler:
         """A sampler with other options that shares this one's compiled graphs."""
-        return Sampler(options, self._compiled)
+        return Sampler(options, self._compiled, self.store)
 
     @property
     def n_compiled(self) -> int:
@@ -314,6 +359,17 @@ class Sampler:
                               progressbar=self.options.progress,
                               compute_convergence_checks=False)
         return whole(idata, chains=self.options.chains, draws=draws)
+
+
+class DrawStore(Protocol):
+    """Where a :class:`Sampler` keeps draws between runs (the fit cache,
+    :class:`mbtbayes.growth.cache.FitCache`)."""
+
+    def identity_key(self, identity: dict) -> str: ...
+
+    def get_draws(self, key: str) -> tuple[object, Diagnostics] | None: ...
+
+    def put_draws(self, key: str, idata, diagnostics: Diagnostics) -> None: ...
 
 
 def _set_initial_data(model, data: dict) -> None:

@@ -50,7 +50,7 @@ from mbtbayes.core.errors import OutputError
 MARKER = ".mbtbayes-cache.json"
 """The file marking a folder as an mbtbayes fit cache."""
 
-ENTRY_FILES = ("idata.nc", "params.nc", "entry.json")
+ENTRY_FILES = ("idata.nc", "params.nc", "entry.json", "record.json")
 """The files of one entry."""
 
 SUMMARY_ONLY = ("label", "kind", "rope_sd_units", "rope_half_width", "rope_source",
@@ -135,32 +135,83 @@ class FitCache:
         ``rebuild(spec, design, variant)`` returns the Bambi model of a Bambi fit (built, not
         sampled), so that a cached Bambi fit keeps ``fit.model``.
         """
+        return self._load(key, lambda entry, record: _read_entry(
+            entry, record, spec=spec, design=design, variant=variant, rebuild=rebuild),
+            f"the entry for {spec.name} {variant}", "refitting it")
+
+    def put(self, key: str, fit) -> None:
+        """Store a fit under ``key``, atomically (a failure to write is logged, not raised)."""
+        self._put(key, lambda folder: _write_entry(folder, fit),
+                  f"{fit.spec.name} {fit.variant}")
+
+    def identity_key(self, identity: dict) -> str:
+        """The entry key of any other model (remission, GLMM, ML fits): the SHA-256 of its
+        ``identity`` (JSON values, arrays and data frames) and the package versions."""
+        digest = hashlib.sha256(b"draws")
+        _update_identity(digest, {"identity": identity, "versions": _versions()})
+        return digest.hexdigest()
+
+    def get_draws(self, key: str):
+        """``(idata, Diagnostics)`` stored under ``key`` by :meth:`put_draws`, or None."""
+        from mbtbayes.core.arviz_api import read_exact
+        from mbtbayes.core.sampling import Diagnostics
+
+        return self._load(key, lambda entry, record: (
+            read_exact(entry / "idata.nc"), Diagnostics(**record["diagnostics"])),
+            f"the entry {key[:12]}", "sampling it again")
+
+    def put_draws(self, key: str, idata, diagnostics) -> None:
+        """Store the draws of a sampled model under ``key``, atomically."""
+        from mbtbayes.core.arviz_api import write_exact
+
+        def write(folder: Path) -> None:
+            write_exact(idata, folder / "idata.nc")
+            _write_record(folder, {"diagnostics": dataclasses.asdict(diagnostics)},
+                          files=("idata.nc",))
+
+        self._put(key, write, f"model {key[:12]}")
+
+    def get_record(self, key: str) -> dict | None:
+        """The JSON record stored under ``key`` by :meth:`put_record`, or None."""
+        return self._load(key, lambda entry, record: json.loads(
+            (entry / "record.json").read_text(encoding="utf-8")),
+            f"the entry {key[:12]}", "fitting it again")
+
+    def _load(self, key: str, read: Callable[[Path, dict], object], what: str, then: str):
+        """``read(entry, record)`` of a present entry whose files match their checksums;
+        None (counted as a miss, an unreadable entry noted) otherwise."""
         entry = self.folder / key
         if not entry.exists():
             self.misses += 1
             return None
         try:
-            fit = _read_entry(entry, spec=spec, design=design, variant=variant, rebuild=rebuild)
+            value = read(entry, _checked(entry))
         except (OSError, ValueError, KeyError, TypeError) as err:
             self.misses += 1
-            self._note(f"fit cache: the entry for {spec.name} {variant} is unreadable "
-                       f"({_short(err)}); refitting it")
+            self._note(f"fit cache: {what} is unreadable ({_short(err)}); {then}")
             return None
         self.hits += 1
-        return fit
+        return value
 
-    def put(self, key: str, fit) -> None:
-        """Store a fit under ``key``, atomically (a failure to write is logged, not raised)."""
+    def put_record(self, key: str, record: dict) -> None:
+        """Store a JSON record (a fit that is not sampled: an ML fit) under ``key``."""
+        def write(folder: Path) -> None:
+            (folder / "record.json").write_text(json.dumps(record) + "\n", encoding="utf-8")
+            _write_record(folder, {}, files=("record.json",))
+
+        self._put(key, write, f"record {key[:12]}")
+
+    def _put(self, key: str, write: Callable[[Path], None], label: str) -> None:
         entry = self.folder / key
         try:
             self._claim()
             tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-new-", dir=self.folder))
         except (OSError, OutputError) as err:
             self._note(f"fit cache: cannot write {self.folder} ({_short(err)}); "
-                       f"{fit.spec.name} {fit.variant} is not cached")
+                       f"{label} is not cached")
             return
         try:
-            _write_entry(tmp, fit)
+            write(tmp)
             if entry.exists():
                 if not _ours(entry):
                     self._note(f"fit cache: {entry} holds files mbtbayes did not write; "
@@ -173,8 +224,7 @@ class FitCache:
             shutil.rmtree(tmp, ignore_errors=True)
             if not isinstance(err, OSError):
                 raise
-            self._note(f"fit cache: could not store {fit.spec.name} {fit.variant} "
-                       f"({_short(err)}); the run goes on")
+            self._note(f"fit cache: could not store {label} ({_short(err)}); the run goes on")
 
     def _note(self, message: str) -> None:
         if self.log is not None:
@@ -276,6 +326,25 @@ def _update_array(digest, array) -> None:
     digest.update(array.tobytes())
 
 
+def _update_identity(digest, value) -> None:
+    """Feed a nested identity (dicts, lists, JSON values, arrays, data frames) to ``digest``."""
+    if isinstance(value, dict):
+        for name in sorted(value, key=str):
+            digest.update(f"<{name}>".encode())
+            _update_identity(digest, value[name])
+    elif isinstance(value, list | tuple):
+        digest.update(f"[{len(value)}".encode())
+        for item in value:
+            _update_identity(digest, item)
+    elif isinstance(value, np.ndarray):
+        _update_array(digest, value)
+    elif isinstance(value, pd.DataFrame):
+        digest.update(repr({str(k): str(v) for k, v in value.dtypes.items()}).encode())
+        digest.update(pd.util.hash_pandas_object(value, index=True).values.tobytes())
+    else:
+        digest.update(json.dumps(value, default=str).encode())
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -304,24 +373,34 @@ def _write_entry(folder: Path, fit) -> None:
     write_exact(fit.idata, folder / "idata.nc")
     params = fit.params if fit.params is not None else fit.idata.posterior[[]]
     params.to_netcdf(folder / "params.nc", engine="h5netcdf")
-    entry = {"spec": fit.spec.name, "variant": fit.variant, "engine": fit.engine,
-             "sampler": fit.sampler, "seconds": fit.seconds,
-             "diagnostics": dataclasses.asdict(fit.diagnostics),
-             "sha256": {name: _sha256(folder / name) for name in ENTRY_FILES[:2]}}
-    (folder / "entry.json").write_text(json.dumps(entry, indent=1) + "\n", encoding="utf-8")
+    _write_record(folder, {"spec": fit.spec.name, "variant": fit.variant, "engine": fit.engine,
+                           "sampler": fit.sampler, "seconds": fit.seconds,
+                           "diagnostics": dataclasses.asdict(fit.diagnostics)},
+                  files=ENTRY_FILES[:2])
 
 
-def _read_entry(folder: Path, *, spec, design, variant: str, rebuild):
+def _write_record(folder: Path, record: dict, *, files: tuple[str, ...]) -> None:
+    """``entry.json``: the record and the SHA-256 of each of the entry's ``files``."""
+    record = record | {"sha256": {name: _sha256(folder / name) for name in files}}
+    (folder / "entry.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
+def _checked(folder: Path) -> dict:
+    """The record of an entry whose files match their checksums (ValueError otherwise)."""
+    record = json.loads((folder / "entry.json").read_text(encoding="utf-8"))
+    for name, expected in record["sha256"].items():
+        if _sha256(folder / name) != expected:
+            raise ValueError(f"{name} does not match its checksum")
+    return record
+
+
+def _read_entry(folder: Path, entry: dict, *, spec, design, variant: str, rebuild):
     import xarray as xr
 
     from mbtbayes.core.arviz_api import read_exact
     from mbtbayes.core.sampling import Diagnostics
     from mbtbayes.growth.fit import GrowthFit
 
-    entry = json.loads((folder / "entry.json").read_text(encoding="utf-8"))
-    for name, expected in entry["sha256"].items():
-        if _sha256(folder / name) != expected:
-            raise ValueError(f"{name} does not match its checksum")
     idata = read_exact(folder / "idata.nc")
     with xr.open_dataset(folder / "params.nc", engine="h5netcdf") as stored:
         params = stored.load()

@@ -73,9 +73,20 @@ def marginal_loglik(
     (S, G) array
         log p(y_i | b, G, sigma) for draw s and patient i; patients with no observation get 0.
     """
+    from mbtbayes.growth.patients import chunks
+
     n_groups = int(group.max()) + 1 if n_groups is None else n_groups
     corr = np.zeros(beta.shape[0]) if corr is None else corr
     stats = patient_sums(y, X, time, group, n_groups)
+    out = np.empty((beta.shape[0], n_groups))
+    for s in chunks(beta.shape[0], 4 * n_groups):  # memory bounded at register scale
+        out[s] = _marginal_chunk(stats, beta[s], sd_intercept[s], sd_slope[s], sigma[s],
+                                 corr[s])
+    return out
+
+
+def _marginal_chunk(stats: dict, beta, sd_intercept, sd_slope, sigma, corr) -> np.ndarray:
+    """:func:`marginal_loglik` for some draws, from the patients' sufficient statistics."""
     # Per draw and patient: residual sums r'r and u = Z'r, with r = y - X b.
     rr = (stats["yy"][None] - 2 * beta @ stats["Xy"].T
           + np.einsum("sj,njk,sk->sn", beta, stats["XX"], beta))

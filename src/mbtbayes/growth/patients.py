@@ -35,7 +35,25 @@ NODES = {"gaussian": 1, "t": 9}
 IRLS_STEPS = 8
 """Reweighting steps that find the centre of a Student-t patient's integrand."""
 CHUNK = 1000
-"""Draws handled at once (bounds memory)."""
+"""Draws handled at once, at most (bounds memory)."""
+ELEMENTS = 4_000_000
+"""Elements of a (draws x rows) temporary array, at most (32 MB of float64): draws are handled
+in chunks of ``ELEMENTS // rows`` when that is fewer than :data:`CHUNK`, so that a register of
+tens of thousands of patients does not need gigabytes per step."""
+
+
+def chunks(n_draws: int, width: int) -> list[slice]:
+    """Slices of the draws handled at once when each draw needs ``width`` values per array.
+
+    Examples
+    --------
+    >>> chunks(2500, 660)[:3]
+    [slice(0, 1000, None), slice(1000, 2000, None), slice(2000, 2500, None)]
+    >>> len(chunks(4000, 66_000))
+    67
+    """
+    size = max(1, min(CHUNK, ELEMENTS // max(1, width)))
+    return [slice(start, min(start + size, n_draws)) for start in range(0, n_draws, size)]
 
 
 @dataclass(frozen=True)
@@ -163,8 +181,8 @@ def draw_effects(draws: Draws, rng: np.random.Generator, **data) -> np.ndarray:
     Exact for the Gaussian family (the marginal engine's patient effects).
     """
     out = []
-    for start in range(0, len(draws.beta), CHUNK):
-        part = draws.take(slice(start, start + CHUNK))
+    for rows in chunks(len(draws.beta), len(data["y"]) * draws.sds.shape[1]):
+        part = draws.take(rows)
         m, C = conditional(part, **data)
         L = np.linalg.cholesky(C)
         out.append(m + np.einsum("sgij,sgj->sgi", L, rng.standard_normal(m.shape)))
@@ -182,8 +200,8 @@ def quadrature_loglik(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None,
     order = np.argsort(group, kind="stable")  # rows by patient: per-patient sums by reduceat
     data = {"y": y[order], "X": X[order], "Z": Z[order], "group": group[order],
             "n_groups": n_groups, "X_sigma": None if X_sigma is None else X_sigma[order]}
-    out = [_quadrature(draws.take(slice(s, s + CHUNK)), nodes, **data)
-           for s in range(0, len(draws.beta), CHUNK)]
+    out = [_quadrature(draws.take(rows), nodes, **data)
+           for rows in chunks(len(draws.beta), len(y) * Z.shape[1])]
     return np.concatenate(out)
 
 
@@ -256,8 +274,12 @@ def _pointwise(y: np.ndarray, scale: np.ndarray, nu: np.ndarray | None):
 def predictive(draws: Draws, effects: np.ndarray, rng: np.random.Generator, *, X, Z, group,
                X_sigma=None) -> np.ndarray:
     """Posterior predictive draws of every observation, ``(S, n)``, given patient effects."""
-    eta = draws.beta @ X.T + np.einsum("nd,snd->sn", Z, effects[:, group])
-    scale = draws.scale(X_sigma, X.shape[0])
-    noise = (rng.standard_normal(eta.shape) if draws.nu is None
-             else rng.standard_t(draws.nu[:, None], size=eta.shape))
-    return eta + scale * noise
+    out = np.empty((len(draws.beta), X.shape[0]))
+    for rows in chunks(len(draws.beta), X.shape[0] * Z.shape[1]):
+        part = draws.take(rows)
+        eta = part.beta @ X.T + np.einsum("nd,snd->sn", Z, effects[rows][:, group])
+        scale = part.scale(X_sigma, X.shape[0])
+        noise = (rng.standard_normal(eta.shape) if part.nu is None
+                 else rng.standard_t(part.nu[:, None], size=eta.shape))
+        out[rows] = eta + scale * noise
+    return out
