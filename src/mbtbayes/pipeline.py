@@ -85,9 +85,10 @@ def reanalyze(
         Receives the run's tables at the end, to show the answer (default: the headline as
         text through ``log``).
     cache : bool or path
-        Fit cache (:mod:`mbtbayes.growth.cache`): True (default) keeps growth fits in
-        ``.mbtbayes-cache`` beside the output folder, a path keeps them there, False samples
-        every fit. A rerun that changes only the report or the summaries reads its fits.
+        Fit cache (:mod:`mbtbayes.growth.cache`): True (default) keeps growth fits, the
+        remission and GLMM draws and the ML fits in ``.mbtbayes-cache`` beside the output
+        folder, a path keeps them there, False samples every fit. A rerun that changes only
+        the report or the summaries reads its fits.
     scheduler : str, optional
         Executor for the growth fits (``processes[:N]`` or a Dask scheduler address; default:
         in this process). The tables are the same whichever executor runs the fits.
