@@ -275,7 +275,7 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
                        log: Callable[[str], None] = print):
     """The sensitivity analyses of a run's period fits (``--sensitivity``), logged with their
     plain-language summary; refits go through the run's fit cache (``cache``, a FitCache or
-    None), so a rerun samples none of them again.
+    None), so a rerun samples none of them again (K-fold comparison refits excepted).
 
     Returns
     -------

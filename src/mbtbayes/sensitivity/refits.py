@@ -158,7 +158,7 @@ def refit_rows(fit, data: pd.DataFrame, *, engines, seed: int, baseline: dict[st
                                cache=cache, log=log, label=f"refit, {alt.setting}")
         diagnostic = gate_text(refit.diagnostics)
         if alt.comparable:
-            diagnostic += "; " + compare.text(refit)
+            diagnostic += "; " + compare.text(refit, label=alt.setting)
         note = _reported(refit, alt.report)
         for q in main_quantities(refit, data).values():
             rows.append(row(measure=fit.spec.name, analysis=alt.analysis, setting=alt.setting,
@@ -182,7 +182,7 @@ class Comparison:
     log: Callable[[str], None] | None = None
     _base: dict = field(default_factory=dict, repr=False)
 
-    def text(self, refit) -> str:
+    def text(self, refit, *, label: str = "refit") -> str:
         """The comparison of ``refit`` with the baseline, for the diagnostic column."""
         from mbtbayes.growth.loo import patient_loo
 
@@ -197,8 +197,9 @@ class Comparison:
         if not self.folds:
             return text
         if "kfold" not in self._base:
-            self._base["kfold"] = self._kfold(self.fit, self.engines)
-        base, alt = self._base["kfold"], self._kfold(refit, own_graphs(self.engines, refit))
+            self._base["kfold"] = self._kfold(self.fit, self.engines, "baseline")
+        base = self._base["kfold"]
+        alt = self._kfold(refit, own_graphs(self.engines, refit), label)
         failed = [who for who, r in (("the baseline", base), ("this model", alt))
                   if not r.refits_passed]
         text += "; " + _elpd_text(f"{self.folds}-fold leave-patients-out", alt, base)
@@ -206,10 +207,13 @@ class Comparison:
             text += f" (a K-fold refit of {' and of '.join(failed)} FAILED the gate)"
         return text
 
-    def _kfold(self, fit, engines):
+    def _kfold(self, fit, engines, label: str):
         from mbtbayes.growth.loo import kfold_patients
 
-        return kfold_patients(fit, engine=engines, k=self.folds, seed=self.seed, log=self.log)
+        say = self.log
+        return kfold_patients(fit, engine=engines, k=self.folds, seed=self.seed,
+                              log=None if say is None else
+                              (lambda line: say(f"sensitivity, {label}: {line}")))
 
 
 def own_graphs(engines, fit):
