@@ -39,7 +39,7 @@ def _data(seed: int = 4) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def small():
+def simulated():
     data = _data()
     spec = mb.make_spec(outcome="y", time="months", group="patient_id", period="period",
                         range=(0, 10))
@@ -48,8 +48,8 @@ def small():
     return fit, engines, data
 
 
-def test_prior_refit_is_read_back_from_the_cache(small, tmp_path):
-    fit, engines, data = small
+def test_prior_refit_is_read_back_from_the_cache(simulated, tmp_path):
+    fit, engines, data = simulated
     store = FitCache(tmp_path / "cache")
     sd = baseline_sd(fit.spec, data)
     new = translate(fit, GridPrior("sceptical", "strong"), sd)
@@ -66,8 +66,8 @@ def test_prior_refit_is_read_back_from_the_cache(small, tmp_path):
     assert len([p for p in store.folder.iterdir() if p.is_dir()]) == 2
 
 
-def test_suite_refits_are_sampled_once(small, tmp_path):
-    fit, engines, data = small
+def test_suite_refits_are_sampled_once(simulated, tmp_path):
+    fit, engines, data = simulated
     store = FitCache(tmp_path / "cache")
     lines = []
     run = dict(fits=[fit], engine=engines, seed=2, analyses=(ASSESSMENTS,), cache=store,
@@ -83,8 +83,8 @@ def test_suite_refits_are_sampled_once(small, tmp_path):
     assert (store.hits, store.misses) == (1, 2)
 
 
-def test_kfold_replaces_an_unreliable_psis_comparison(small):
-    fit, engines, data = small
+def test_kfold_replaces_an_unreliable_psis_comparison(simulated):
+    fit, engines, data = simulated
     # k_limit below any Pareto k forces the fallback; the PSIS comparison stays, flagged
     rows = refit_rows(fit, data, engines=engines, seed=1, baseline=BASE,
                       analyses=(ASSESSMENTS,), kfold=3, k_limit=-1.0)
@@ -96,8 +96,8 @@ def test_kfold_replaces_an_unreliable_psis_comparison(small):
     assert psis > 5 and kfold > 5, text  # simulation truth: the count predicts the level
 
 
-def test_kfold_failure_is_named_in_the_row(small):
-    fit, engines, data = small
+def test_kfold_failure_is_named_in_the_row(simulated):
+    fit, engines, data = simulated
 
     class Failing:
         """The run's engines, with every K-fold refit's gate verdict turned to a failure."""
@@ -115,8 +115,8 @@ def test_kfold_failure_is_named_in_the_row(small):
         rows[0]["diagnostic"]
 
 
-def test_without_kfold_a_high_k_is_only_flagged(small):
-    fit, engines, data = small
+def test_without_kfold_a_high_k_is_only_flagged(simulated):
+    fit, engines, data = simulated
     rows = refit_rows(fit, data, engines=engines, seed=1, baseline=BASE,
                       analyses=(ASSESSMENTS,), kfold=None, k_limit=-1.0)
     assert "unreliable" in rows[0]["diagnostic"] and "fold" not in rows[0]["diagnostic"]
