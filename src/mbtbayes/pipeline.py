@@ -143,7 +143,7 @@ def reanalyze(
     robustness = None
     if sensitivity:
         robustness = sensitivity_tables(fits, specs, register.data, engine=engine, seed=seed,
-                                        full=sensitivity == "full", log=log)
+                                        full=sensitivity == "full", cache=store, log=log)
         tables["sensitivity"] = robustness.table
         clock.lap("sensitivity")
 
@@ -275,10 +275,11 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
 
 def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=None,
-                       seed: int = SEED, full: bool = False,
+                       seed: int = SEED, full: bool = False, cache=None,
                        log: Callable[[str], None] = print):
     """The sensitivity analyses of a run's period fits (``--sensitivity``), logged with their
-    plain-language summary.
+    plain-language summary; refits go through the run's fit cache (``cache``, a FitCache or
+    None), so a rerun samples none of them again (K-fold comparison refits excepted).
 
     Returns
     -------
@@ -291,7 +292,7 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
     analyses = ANALYSES if full else QUICK
     log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(analyses)}")
     result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed,
-                         analyses=analyses)
+                         analyses=analyses, cache=cache, log=log)
     log("sensitivity (robust: no checked setting changes the HDI + ROPE decision):\n"
         + result.summary)
     return result

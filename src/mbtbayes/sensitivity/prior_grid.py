@@ -13,7 +13,8 @@ measure the schema does not know, "enthusiastic" means Period II higher, and the
 Each main quantity is recomputed under each prior by Pareto-smoothed importance sampling of
 the baseline fit's draws on the log prior ratio ``log p_new(b) - log p_old(b)`` (only the
 period coefficients change, so the ratio is exact); where the Pareto k exceeds
-:data:`K_LIMIT` the spec is refitted with that prior (same engine, compiled graph reused).
+:data:`K_LIMIT` the spec is refitted with that prior (same engine, compiled graph reused;
+through the fit cache when one is given, so a rerun reads the refit back).
 
 Examples
 --------
@@ -23,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,6 +35,7 @@ from mbtbayes.core.arviz_api import psis_weights
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.io import schema
+from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import (
     baseline_sd,
     gate_text,
@@ -132,7 +135,8 @@ def log_prior_ratio(fit, new: dict[str, dict]) -> np.ndarray:
 
 def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
                     baseline: dict[str, str], priors: list[GridPrior] | None = None,
-                    k_limit: float = K_LIMIT) -> list[dict]:
+                    k_limit: float = K_LIMIT, cache=None,
+                    log: Callable[[str], None] | None = None) -> list[dict]:
     """The main quantities of a period fit under each prior of the grid.
 
     Parameters
@@ -150,6 +154,10 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
     priors : list of GridPrior, optional
         Default: :func:`grid_priors`.
     k_limit : float
+    cache : FitCache, path or None
+        Fit cache for the refits (read back when it holds them).
+    log : callable, optional
+        Receives one line per refit.
 
     Returns
     -------
@@ -173,7 +181,8 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
                          note=note) for q in quantities.values()]
             continue
         refit = refit_with_priors(fit, data, new, engines=engines,
-                                  seed=seed_for(seed, fit.spec.name, "prior", prior.setting))
+                                  seed=seed_for(seed, fit.spec.name, "prior", prior.setting),
+                                  cache=cache, log=log, label=f"prior grid, {prior.setting}")
         diagnostic = f"Pareto k {k:.2f} > {k_limit}: refitted, {gate_text(refit.diagnostics)}"
         rows += [row(measure=fit.spec.name, analysis=ANALYSIS, setting=prior.setting,
                      quantity=q, summary=summarize(q.draws, rope=q.rope),
@@ -183,7 +192,10 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
     return rows
 
 
-def refit_with_priors(fit, data: pd.DataFrame, priors: dict[str, dict], *, engines, seed: int):
-    """Refit a fit's spec and variant with some priors replaced (same engine)."""
+def refit_with_priors(fit, data: pd.DataFrame, priors: dict[str, dict], *, engines, seed: int,
+                      cache=None, log: Callable[[str], None] | None = None, label: str = ""):
+    """Refit a fit's spec and variant with some priors replaced (same engine; through the
+    fit cache when ``cache`` is given)."""
     spec = replace(fit.spec, priors={**fit.spec.priors, **priors})
-    return engines.fit(spec, data, variant=fit.variant, seed=seed, requested=fit.engine)
+    return fit_through(engines, spec, data, variant=fit.variant, seed=seed, cache=cache,
+                       requested=fit.engine, log=log, label=label or "prior refit")[0]

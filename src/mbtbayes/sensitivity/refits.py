@@ -5,8 +5,12 @@ Each alternative is the baseline spec with one change, refitted on the same data
 run's engines (compiled graphs reused where the structure is shared), and every main
 quantity is recomputed under it. Where the likelihoods are comparable (same outcome, same
 patients) the row's diagnostic gives the leave-one-patient-out ELPD of the alternative minus
-the baseline's (PSIS-LOO on the marginal likelihood, patient effects integrated out; the
-Pareto k is reported, and a k > 0.7 marks the comparison as unreliable).
+the baseline's (PSIS-LOO on the marginal likelihood, patient effects integrated out). Where
+either model has a Pareto k > 0.7 the PSIS comparison is flagged unreliable and, as in the
+growth model comparison, both models are compared again by 10-fold leave-patients-out
+cross-validation (:func:`mbtbayes.growth.loo.kfold_patients`: the same folds and fold seeds for
+both, refits behind the gate); a K-fold refit that fails the gate is named in the same row.
+With a fit cache (:mod:`mbtbayes.sensitivity.fitting`) a refit is sampled once.
 
 - **robust likelihood**: Student-t residuals (Bambi engine); the note gives the posterior of nu.
 - **random-effect structure**: correlated intercept and slope (LKJ, marginal engine), intercept
@@ -27,12 +31,14 @@ Examples
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from mbtbayes.core.posterior import summarize_draws
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import gate_text, main_quantities, row, summarize
 
 ROBUST = "robust likelihood"
@@ -43,6 +49,9 @@ REFIT_ANALYSES = (ROBUST, STRUCTURE, ASSESSMENTS, VERSION)
 COUNT = "n_assessments_centred"
 """Column added to the data: the patient's number of observed assessments, centred."""
 K_LIMIT = 0.7
+"""Pareto k above which the PSIS-LOO comparison is unreliable (and K-fold is used)."""
+KFOLD = 10
+"""Folds of the K-fold fallback (as in the growth model comparison)."""
 
 
 @dataclass(frozen=True)
@@ -109,19 +118,47 @@ def alternatives(fit, data: pd.DataFrame, analyses=REFIT_ANALYSES) -> list[Alter
 
 
 def refit_rows(fit, data: pd.DataFrame, *, engines, seed: int, baseline: dict[str, str],
-               analyses=REFIT_ANALYSES) -> list[dict]:
-    """Rows of every applicable refit: the main quantities under the changed model."""
-    from mbtbayes.growth.loo import patient_loo
+               analyses=REFIT_ANALYSES, cache=None, kfold: int | None = KFOLD,
+               k_limit: float = K_LIMIT, compare: Comparison | None = None,
+               log: Callable[[str], None] | None = None) -> list[dict]:
+    """Rows of every applicable refit: the main quantities under the changed model.
 
-    base_loo = None
+    Parameters
+    ----------
+    fit : GrowthFit
+        The baseline period fit.
+    data : pandas.DataFrame
+    engines : Engines
+    seed : int
+        Run seed (each refit's seed derives from it, the measure and the setting).
+    baseline : dict
+        Quantity -> the baseline decision.
+    analyses : tuple of str
+        A subset of :data:`REFIT_ANALYSES`.
+    cache : FitCache, path or None
+        Fit cache: refits it holds are read back, new ones stored.
+    kfold : int or None
+        Folds of the K-fold comparison where a Pareto k exceeds ``k_limit``; None: only flag.
+    k_limit : float
+    compare : Comparison, optional
+        Shared between calls on one fit (the baseline's K-fold is computed once); built from
+        ``kfold`` and ``k_limit`` when not given.
+    log : callable, optional
+
+    Returns
+    -------
+    list of dict
+    """
+    compare = compare or Comparison(fit, engines=engines, seed=seed, folds=kfold,
+                                    k_limit=k_limit, log=log)
     rows = []
     for alt in alternatives(fit, data, analyses):
-        refit = engines.fit(alt.spec, alt.data, variant="period",
-                            seed=seed_for(seed, fit.spec.name, alt.analysis, alt.setting))
+        refit, _ = fit_through(engines, alt.spec, alt.data, variant="period",
+                               seed=seed_for(seed, fit.spec.name, alt.analysis, alt.setting),
+                               cache=cache, log=log, label=f"refit, {alt.setting}")
         diagnostic = gate_text(refit.diagnostics)
         if alt.comparable:
-            base_loo = base_loo or patient_loo(fit)
-            diagnostic += "; " + _loo_text(patient_loo(refit), base_loo)
+            diagnostic += "; " + compare.text(refit, label=alt.setting)
         note = _reported(refit, alt.report)
         for q in main_quantities(refit, data).values():
             rows.append(row(measure=fit.spec.name, analysis=alt.analysis, setting=alt.setting,
@@ -132,14 +169,71 @@ def refit_rows(fit, data: pd.DataFrame, *, engines, seed: int, baseline: dict[st
     return rows
 
 
-def _loo_text(alt, base) -> str:
+@dataclass
+class Comparison:
+    """Leave-patients-out ELPD of refits against one baseline fit (the baseline's PSIS-LOO and
+    K-fold are computed once)."""
+
+    fit: object
+    engines: object
+    seed: int
+    folds: int | None = KFOLD
+    k_limit: float = K_LIMIT
+    log: Callable[[str], None] | None = None
+    _base: dict = field(default_factory=dict, repr=False)
+
+    def text(self, refit, *, label: str = "refit") -> str:
+        """The comparison of ``refit`` with the baseline, for the diagnostic column."""
+        from mbtbayes.growth.loo import patient_loo
+
+        if "psis" not in self._base:
+            self._base["psis"] = patient_loo(self.fit)
+        base, alt = self._base["psis"], patient_loo(refit)
+        k = max(alt.max_k, base.max_k)
+        text = _elpd_text("leave-one-patient-out PSIS-LOO", alt, base)
+        if k <= self.k_limit:
+            return text
+        text += f" (max Pareto k {k:.2f} > {self.k_limit}: unreliable)"
+        if not self.folds:
+            return text
+        if "kfold" not in self._base:
+            self._base["kfold"] = self._kfold(self.fit, self.engines, "baseline")
+        base = self._base["kfold"]
+        alt = self._kfold(refit, own_graphs(self.engines, refit), label)
+        failed = [who for who, r in (("the baseline", base), ("this model", alt))
+                  if not r.refits_passed]
+        text += "; " + _elpd_text(f"{self.folds}-fold leave-patients-out", alt, base)
+        if failed:
+            text += f" (a K-fold refit of {' and of '.join(failed)} FAILED the gate)"
+        return text
+
+    def _kfold(self, fit, engines, label: str):
+        from mbtbayes.growth.loo import kfold_patients
+
+        say = self.log
+        return kfold_patients(fit, engine=engines, k=self.folds, seed=self.seed,
+                              log=None if say is None else
+                              (lambda line: say(f"sensitivity, {label}: {line}")))
+
+
+def own_graphs(engines, fit):
+    """Engines for the K-fold refits of ``fit``: the run's for a marginal fit (its compiled
+    graph is keyed by its structure), a private compiled-graph cache for a Bambi refit (the
+    Bambi K-fold graph is keyed by spec name and variant, which an alternative shares with its
+    baseline)."""
+    from mbtbayes.core.sampling import Sampler
+    from mbtbayes.growth.engines import Engines
+
+    if fit.engine == "marginal":
+        return engines
+    return Engines(Sampler(engines.sampler.options), engines.width)
+
+
+def _elpd_text(method: str, alt, base) -> str:
     from mbtbayes.growth.loo import elpd_difference
 
     diff, se = elpd_difference(alt, base)
-    k = max(float(alt.pareto_k.max()), float(base.pareto_k.max()))
-    flag = "" if k <= K_LIMIT else f" (max Pareto k {k:.2f} > {K_LIMIT}: unreliable)"
-    return (f"leave-one-patient-out ELPD vs baseline {diff:+.1f} (SE {se:.1f}; > 0 favours "
-            f"this model){flag}")
+    return (f"{method} ELPD vs baseline {diff:+.1f} (SE {se:.1f}; > 0 favours this model)")
 
 
 def _reported(fit, names: tuple[str, ...]) -> str:

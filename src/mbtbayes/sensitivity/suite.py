@@ -61,6 +61,8 @@ def sensitivity(
     options=None,
     seed: int = SEED,
     analyses: tuple[str, ...] = QUICK,
+    cache=None,
+    kfold: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> Sensitivity:
     """Does each conclusion survive other priors, reverse-Bayes scepticism and drop-out not at
@@ -83,8 +85,16 @@ def sensitivity(
     analyses : tuple of str
         A subset of :data:`ANALYSES` (default :data:`QUICK`; add :data:`REFITS` for the
         robust likelihood, random-effect structures, assessments and WAI version refits).
+    cache : FitCache, path, None or False
+        Fit cache (:mod:`mbtbayes.growth.cache`): every fit and refit of the suite is read
+        from it when it holds it and stored in it otherwise, so a rerun samples nothing it
+        sampled before. None or False (default): every refit is sampled.
+    kfold : bool
+        Where a refit analysis's PSIS-LOO comparison has a Pareto k > 0.7, compare the two
+        models by 10-fold leave-patients-out ELPD too (refits; as the growth model
+        comparison does). Only the refit analyses compare models.
     log : callable, optional
-        Receives one line per analysed measure.
+        Receives one line per analysed measure and per refit.
 
     Returns
     -------
@@ -102,6 +112,7 @@ def sensitivity(
     >>> s = mb.sensitivity(mb.load_specs(), mb.load_register().data)  # doctest: +SKIP
     >>> s.table.groupby("analysis").size()  # doctest: +SKIP
     """
+    from mbtbayes.growth.cache import open_cache
     from mbtbayes.growth.fit import _engines
     from mbtbayes.growth.specs import ModelSpec
 
@@ -110,10 +121,13 @@ def sensitivity(
         raise SpecError(f"unknown sensitivity analysis {unknown}; choose from {ANALYSES}")
     specs = {specs.name: specs} if isinstance(specs, ModelSpec) else dict(specs)
     engines, _ = _engines(engine, options)
-    period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed)
+    store = open_cache(cache, log=log)
+    period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed,
+                               cache=store, log=log)
     rows = []
     for fit in period_fits:
-        rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses)
+        rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses, cache=store,
+                        kfold=kfold, log=log)
         if log is not None:
             log(f"sensitivity: {fit.spec.name} done")
     if REMISSION in analyses:
@@ -122,9 +136,11 @@ def sensitivity(
     return Sensitivity(table, summary_text(table))
 
 
-def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: int) -> list:
-    """The period fit of every spec: reused from ``fits`` or fitted."""
+def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: int,
+                 cache=None, log=None) -> list:
+    """The period fit of every spec: reused from ``fits`` or fitted (through the cache)."""
     from mbtbayes.core.seeds import seed_for
+    from mbtbayes.sensitivity.fitting import refit
 
     have = {f.spec.name: f for f in fits if f.variant == "period"}
     out = []
@@ -135,40 +151,48 @@ def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: 
         if "period" not in spec.formulas or spec.period not in data:
             raise SpecError(f"{name}: sensitivity analyses compare periods, and the spec has no "
                             "period variant or the data no period column")
-        out.append(engines.fit(spec, data, variant="period", seed=seed_for(seed, name, "period")))
+        out.append(refit(engines, spec, data, variant="period",
+                         seed=seed_for(seed, name, "period"), cache=cache, log=log)[0])
     return out
 
 
 def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
-            analyses: tuple[str, ...] = QUICK) -> list[dict]:
+            analyses: tuple[str, ...] = QUICK, cache=None, kfold: bool = True,
+            log: Callable[[str], None] | None = None) -> list[dict]:
     """The baseline rows and every analysis's rows of one period fit."""
+    from mbtbayes.sensitivity.refits import KFOLD, Comparison
+
     quantities = main_quantities(fit, data)
     rows = baseline_rows(fit, quantities)
     decided = {r["quantity"]: r["decision"] for r in rows}
+    compare = Comparison(fit, engines=engines, seed=seed, folds=KFOLD if kfold else None,
+                         log=log)  # one per fit: the baseline's LOO and K-fold computed once
     for name in (a for a in analyses if a in RUNNERS):
-        rows += RUNNERS[name](fit, data, engines=engines, seed=seed, baseline=decided)
+        rows += RUNNERS[name](fit, data, engines=engines, seed=seed, baseline=decided,
+                              cache=cache, compare=compare, log=log)
     return rows
 
 
-def _prior_grid(fit, data, *, engines, seed, baseline):
+def _prior_grid(fit, data, *, engines, seed, baseline, cache, log, **_):
     from mbtbayes.sensitivity.prior_grid import prior_grid_rows
 
-    return prior_grid_rows(fit, data, engines=engines, seed=seed, baseline=baseline)
+    return prior_grid_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
+                           cache=cache, log=log)
 
 
-def _reverse(fit, data, *, engines, seed, baseline):
+def _reverse(fit, data, *, baseline, **_):
     from mbtbayes.sensitivity.reverse import reverse_bayes_rows
 
     return reverse_bayes_rows(fit, data, baseline=baseline)
 
 
-def _tipping(fit, data, *, engines, seed, baseline):
+def _tipping(fit, data, *, baseline, **_):
     from mbtbayes.sensitivity.tipping import tipping_rows
 
     return tipping_rows(fit, data, baseline=baseline)
 
 
-def _power(fit, data, *, engines, seed, baseline):
+def _power(fit, data, *, baseline, **_):
     from mbtbayes.sensitivity.power_scaling import power_scaling_rows
 
     return power_scaling_rows(fit, data, baseline=baseline)
@@ -188,11 +212,11 @@ def _remission(data, *, seed, log) -> list[dict]:
 
 
 def _refits(name):
-    def run(fit, data, *, engines, seed, baseline):
+    def run(fit, data, *, engines, seed, baseline, cache, compare, log):
         from mbtbayes.sensitivity.refits import refit_rows
 
         return refit_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
-                          analyses=(name,))
+                          analyses=(name,), cache=cache, compare=compare, log=log)
     return run
 
 

@@ -1,0 +1,62 @@
+"""How the sensitivity analyses fit and refit: through the run's fit cache when there is one.
+
+Every fit of the suite (a missing period fit, a prior-grid refit, a refit of another model)
+goes through :func:`refit`, which builds the design as ``Engines.fit`` does and hands it to
+:func:`mbtbayes.growth.cache.fit_cached`: with a cache, a refit whose data, spec, variant,
+seed, engine and sampler settings are unchanged is read back instead of sampled, so a second
+``mbtbayes reanalyze --sensitivity full`` samples nothing it sampled before (the K-fold
+refits of a model comparison excepted: they keep only held-out log densities, not fits).
+
+Examples
+--------
+>>> import mbtbayes as mb
+>>> from mbtbayes.growth.engines import engines_for
+>>> fit, cached = refit(engines_for(), mb.load_specs()["bsi"], mb.load_register().data,
+...                     variant="period", seed=1, cache=".mbtbayes-cache")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+
+def refit(engines, spec, data: pd.DataFrame, *, variant: str, seed: int, cache=None,
+          requested: str | None = None, log: Callable[[str], None] | None = None,
+          label: str = ""):
+    """Fit one variant of a spec, or read it from the fit cache.
+
+    Parameters
+    ----------
+    engines : Engines
+    spec : ModelSpec
+    data : pandas.DataFrame
+    variant : str
+    seed : int
+        This fit's seed (derived by the caller).
+    cache : FitCache, path, None or False
+        The fit cache (:func:`mbtbayes.growth.cache.open_cache`); None or False: sample.
+    requested : str, optional
+        The engine to use (default: the spec's).
+    log : callable, optional
+        Receives one line per fit, saying whether it came from the cache.
+    label : str
+        What the fit is, for that line.
+
+    Returns
+    -------
+    tuple
+        ``(GrowthFit, cached)``.
+    """
+    from mbtbayes.growth.cache import fit_cached, open_cache
+    from mbtbayes.growth.design import check_prior_keys, make_design
+
+    design = make_design(spec, data, variant=variant)
+    check_prior_keys(spec, [design])
+    fit, cached = fit_cached(engines, open_cache(cache, log=log), spec, design,
+                             variant=variant, seed=seed, requested=requested)
+    if log is not None:
+        log(f"sensitivity: {spec.name} {label or variant}: "
+            + ("from the fit cache" if cached else f"sampled in {fit.seconds:.1f} s"))
+    return fit, cached
