@@ -157,3 +157,37 @@ def test_kfold_by_patient_refits_one_weighted_graph_and_agrees_with_psis(quadrat
     diff, se = elpd_difference(kfold, psis)  # paired by patient
     print(f"K-fold {kfold.elpd:.1f}, PSIS {psis.elpd:.1f}, difference {diff:.1f} (SE {se:.1f})")
     assert abs(diff) < 3 * se + 2
+
+
+def test_kfold_graphs_are_keyed_by_the_model_not_its_name():
+    """Two Bambi specs of one name (an alternative beside its baseline in the sensitivity
+    suite) must not share a compiled K-fold graph: the second would be scored on the first's
+    model. The same spec and data reuse theirs."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from mbtbayes.growth.design import make_design
+
+    data = mb.load_register().data
+    base = replace(mb.load_specs()["bsi"], engine="bambi", correlated=False)
+    formula = base.formulas["period"].replace("(months | patient_id)", "(1 | patient_id)")
+    other = replace(base, formulas={**base.formulas, "period": formula},
+                    priors={k: v for k, v in base.priors.items() if k != "months|patient_id"})
+    engine = engines_for(mb.SamplerOptions(draws=50, tune=50, chains=1)).get("bambi")
+    keys = []
+
+    def record(*, key, **kwargs):
+        keys.append(key)
+        raise StopIteration
+
+    engine.sampler.sample_model = record
+    for spec in (base, other, base):
+        design = make_design(spec, data, variant="period")
+        model = engine.build(spec, design, variant="period")
+        model.build()
+        fit = SimpleNamespace(spec=spec, design=design, variant="period", model=model)
+        with pytest.raises(StopIteration):
+            engine.heldout_loglik(fit, np.array([0]), seed=1)
+    assert keys[0] != keys[1] and keys[0] == keys[2]
+    assert keys[0][1] == keys[1][1] == "bsi"
+

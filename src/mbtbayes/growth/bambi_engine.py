@@ -94,13 +94,18 @@ class BambiEngine(FitsData):
 
     def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
         """Refit with the rows of the patients ``held`` weighted 0 (one compiled graph per
-        spec and variant) and return their marginal log-likelihood per draw,
-        ``(S, len(held))``, and the refit's diagnostics."""
+        model and data: two specs of one name, or one spec on other data, get their own) and
+        return their marginal log-likelihood per draw, ``(S, len(held))``, and the refit's
+        diagnostics."""
+        from mbtbayes.growth.cache import fit_key
+
         spec, design, variant = fit.spec, fit.design, fit.variant
         weight = np.where(np.isin(design.group, held), 0.0, 1.0)
         names = population_names(fit.model)
+        model_key = fit_key(spec, design, variant=variant, seed=0, engine=self.name, width=0,
+                            options=self.sampler.options)
         idata, diag = self.sampler.sample_model(
-            key=("bambi-kfold", spec.name, variant),
+            key=("bambi-kfold", spec.name, variant, model_key),
             build=lambda data: weighted_model(self.build(spec, design, variant=variant),
                                               data[KFOLD_WEIGHT]),
             data={KFOLD_WEIGHT: weight}, seed=seed, var_names=names, nutpie_kwargs=NUTPIE)

@@ -199,7 +199,7 @@ class Comparison:
         if "kfold" not in self._base:
             self._base["kfold"] = self._kfold(self.fit, self.engines, "baseline")
         base = self._base["kfold"]
-        alt = self._kfold(refit, own_graphs(self.engines, refit), label)
+        alt = self._kfold(refit, self.engines, label)
         failed = [who for who, r in (("the baseline", base), ("this model", alt))
                   if not r.refits_passed]
         text += "; " + _elpd_text(f"{self.folds}-fold leave-patients-out", alt, base)
@@ -214,19 +214,6 @@ class Comparison:
         return kfold_patients(fit, engine=engines, k=self.folds, seed=self.seed,
                               log=None if say is None else
                               (lambda line: say(f"sensitivity, {label}: {line}")))
-
-
-def own_graphs(engines, fit):
-    """Engines for the K-fold refits of ``fit``: the run's for a marginal fit (its compiled
-    graph is keyed by its structure), a private compiled-graph cache for a Bambi refit (the
-    Bambi K-fold graph is keyed by spec name and variant, which an alternative shares with its
-    baseline)."""
-    from mbtbayes.core.sampling import Sampler
-    from mbtbayes.growth.engines import Engines
-
-    if fit.engine == "marginal":
-        return engines
-    return Engines(Sampler(engines.sampler.options), engines.width)
 
 
 def _elpd_text(method: str, alt, base) -> str:
