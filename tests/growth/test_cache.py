@@ -137,3 +137,23 @@ def test_a_folder_mbtbayes_did_not_write_is_refused(tmp_path):
 
 def test_the_default_folder_sits_beside_the_output(tmp_path):
     assert default_cache_dir(tmp_path / "results") == tmp_path.resolve() / ".mbtbayes-cache"
+
+
+def test_kfold_refits_are_read_from_the_samplers_store(spec, data, engines, calls, tmp_path):
+    """K-fold refits keep no fit, so their draws go through the sampler's store: a second
+    K-fold with the same folds samples nothing and gives the same ELPD; without a store
+    every fold samples."""
+    from mbtbayes.growth.loo import kfold_patients
+
+    base = fit(spec, data, engines, None)
+    stored = engines.with_options(engines.sampler.options)
+    stored.sampler.store = FitCache(tmp_path)
+    before = calls["n"]
+    first = kfold_patients(base, engine=stored, k=3, seed=4)
+    assert calls["n"] - before == 3 and stored.sampler.store.misses == 3
+
+    again = engines.with_options(engines.sampler.options)
+    again.sampler.store = FitCache(tmp_path)
+    second = kfold_patients(base, engine=again, k=3, seed=4)
+    assert again.sampler.store.hits == 3
+    np.testing.assert_array_equal(first.pointwise, second.pointwise)

@@ -96,7 +96,7 @@ class BambiEngine(FitsData):
         """Refit with the rows of the patients ``held`` weighted 0 (one compiled graph per
         model and data: two specs of one name, or one spec on other data, get their own) and
         return their marginal log-likelihood per draw, ``(S, len(held))``, and the refit's
-        diagnostics."""
+        diagnostics. The refit's draws are kept in the sampler's store when it has one."""
         from mbtbayes.growth.cache import fit_key
 
         spec, design, variant = fit.spec, fit.design, fit.variant
@@ -108,7 +108,8 @@ class BambiEngine(FitsData):
             key=("bambi-kfold", spec.name, variant, model_key),
             build=lambda data: weighted_model(self.build(spec, design, variant=variant),
                                               data[KFOLD_WEIGHT]),
-            data={KFOLD_WEIGHT: weight}, seed=seed, var_names=names, nutpie_kwargs=NUTPIE)
+            data={KFOLD_WEIGHT: weight}, seed=seed, var_names=names, nutpie_kwargs=NUTPIE,
+            stored=True)
         params = tidy_parameters(idata.posterior, spec, design, fit.model)
         rows = weight == 0
         ll = patients.quadrature_loglik(

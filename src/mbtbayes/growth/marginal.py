@@ -162,7 +162,8 @@ class MarginalEngine(FitsData):
             Refit once when the gate fails.
         extras : bool
             Draw the patient effects and add the log-likelihood, data and posterior
-            predictive groups (K-fold refits skip them).
+            predictive groups. K-fold refits skip them; their draws are then kept in the
+            sampler's store (the run's fit cache) when it has one.
 
         Returns
         -------
@@ -180,7 +181,7 @@ class MarginalEngine(FitsData):
         idata, diag = self.sampler.sample_model(
             key=("marginal", design_used.X.shape[1], spec.correlated),
             build=lambda _: build_model(design_used, priors, correlated=spec.correlated),
-            data=data, seed=seed, gate=gate,
+            data=data, seed=seed, gate=gate, stored=not extras,
             var_names=[p for p in PARAMETERS if p != "corr_01" or spec.correlated])
         idata = _label_coefficients(idata, design)
         if extras:
