@@ -241,6 +241,11 @@ def population_draws(idata) -> patients.Draws:
                           sigma=a["sigma"], corr=a["corr"])
 
 
+STORED = np.float32
+"""Precision of the stored patient effects and predictive draws (drawn in float64): single
+precision halves a register's memory; the log-likelihood stays float64 for LOO."""
+
+
 def _add_patient_level(idata, spec: ModelSpec, design: Design, *, seed: int) -> None:
     """Patient effects from their exact conditional normal, the per-patient marginal
     log-likelihood, and posterior predictive draws (seeded by the fit's seed)."""
@@ -249,7 +254,7 @@ def _add_patient_level(idata, spec: ModelSpec, design: Design, *, seed: int) -> 
     chains, n_draws = idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
     data = {"y": design.y, "X": design.X, "Z": design.Z, "group": design.group,
             "n_groups": len(design.groups)}
-    effects = patients.draw_effects(draws, rng, **data)[:, design.observed]
+    effects = patients.draw_effects(draws, rng, dtype=STORED, **data)[:, design.observed]
     pdim = patient_dim(spec)
     ids = [design.groups[i] for i in design.observed]
     idata.posterior = idata.posterior.assign({
@@ -259,10 +264,10 @@ def _add_patient_level(idata, spec: ModelSpec, design: Design, *, seed: int) -> 
                          n_groups=len(design.groups), **posterior_arrays(idata))
     keep = thinned_draws(n_draws=n_draws, n_chains=chains)
     rows = (np.arange(chains)[:, None] * n_draws + keep[None]).ravel()
-    full = np.zeros((len(rows), len(design.groups), effects.shape[-1]))
+    full = np.zeros((len(rows), len(design.groups), effects.shape[-1]), dtype=STORED)
     full[:, design.observed] = effects[rows]
     pred = patients.predictive(draws.take(rows), full, rng, X=design.X, Z=design.Z,
-                               group=design.group)
+                               group=design.group, dtype=STORED)
     add_fit_groups(idata, spec, design,
                    loglik=ll[:, design.observed].reshape(chains, n_draws, -1),
                    predictive=pred.reshape(chains, len(keep), -1), draws=keep)

@@ -175,18 +175,20 @@ def _inverse(A: np.ndarray) -> np.ndarray:
     return np.linalg.inv(A)
 
 
-def draw_effects(draws: Draws, rng: np.random.Generator, **data) -> np.ndarray:
-    """Patient effects drawn from their conditional normal, one per draw: ``(S, G, d)``.
+def draw_effects(draws: Draws, rng: np.random.Generator, *, dtype=np.float64,
+                 **data) -> np.ndarray:
+    """Patient effects drawn from their conditional normal, one per draw: ``(S, G, d)``
+    (stored as ``dtype``; the marginal engine keeps float32 to halve a register's memory).
 
     Exact for the Gaussian family (the marginal engine's patient effects).
     """
-    out = []
+    out = np.empty((len(draws.beta), data["n_groups"], draws.sds.shape[1]), dtype=dtype)
     for rows in chunks(len(draws.beta), len(data["y"]) * draws.sds.shape[1]):
         part = draws.take(rows)
         m, C = conditional(part, **data)
         L = np.linalg.cholesky(C)
-        out.append(m + np.einsum("sgij,sgj->sgi", L, rng.standard_normal(m.shape)))
-    return np.concatenate(out)
+        out[rows] = m + np.einsum("sgij,sgj->sgi", L, rng.standard_normal(m.shape))
+    return out
 
 
 def quadrature_loglik(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None,
@@ -272,9 +274,10 @@ def _pointwise(y: np.ndarray, scale: np.ndarray, nu: np.ndarray | None):
 
 
 def predictive(draws: Draws, effects: np.ndarray, rng: np.random.Generator, *, X, Z, group,
-               X_sigma=None) -> np.ndarray:
-    """Posterior predictive draws of every observation, ``(S, n)``, given patient effects."""
-    out = np.empty((len(draws.beta), X.shape[0]))
+               X_sigma=None, dtype=np.float64) -> np.ndarray:
+    """Posterior predictive draws of every observation, ``(S, n)``, given patient effects
+    (computed in float64, stored as ``dtype``)."""
+    out = np.empty((len(draws.beta), X.shape[0]), dtype=dtype)
     for rows in chunks(len(draws.beta), X.shape[0] * Z.shape[1]):
         part = draws.take(rows)
         eta = part.beta @ X.T + np.einsum("nd,snd->sn", Z, effects[rows][:, group])
