@@ -19,6 +19,7 @@ How to run
     uv run python bench/sensitivity.py                     # 4 chains x 1000 draws
     uv run python bench/sensitivity.py --draws 300 --chains 2 --measures bsi cip
     uv run python bench/sensitivity.py --full               # with the refits (slow)
+    uv run python bench/sensitivity.py --full --measures bsi --cache /tmp/c --twice  # cold, warm
 
 The last line is the summary: suite seconds, ratio to the 120 s goal, refits.
 """
@@ -40,6 +41,10 @@ def main() -> None:
     parser.add_argument("--analyses", nargs="*",
                         help="sensitivity analyses (default: mbtbayes.sensitivity.suite.QUICK, "
                              "what --sensitivity runs); e.g. --analyses 'prior grid'")
+    parser.add_argument("--cache", help="fit cache folder for the refits (default: none)")
+    parser.add_argument("--twice", action="store_true",
+                        help="run the suite a second time (with --cache: the refits are read "
+                             "back, the warm figure)")
     parser.add_argument("--full", action="store_true",
                         help="every analysis, refits included (what --sensitivity full runs)")
     args = parser.parse_args()
@@ -59,21 +64,24 @@ def main() -> None:
     fitted = time.perf_counter() - start
     print(f"{len(fits)} period fits (warm-up, not counted): {fitted:.1f} s; "
           f"passed {sum(f.diagnostics.passed for f in fits)}/{len(fits)}")
-    start = time.perf_counter()
     from mbtbayes.sensitivity.suite import ANALYSES, QUICK
 
     analyses = ANALYSES if args.full else tuple(args.analyses or QUICK)
-    result = mb.sensitivity(specs, reg.data, fits=fits, engine=engines, analyses=analyses)
-    suite = time.perf_counter() - start
-    table = result.table
-    refits = table[table["method"] == "refit"].groupby(["measure", "setting"]).ngroups
-    print(table.groupby("analysis").size().to_string())
-    print(f"analyses: {', '.join(analyses)}")
-    print(f"load average at end: {os.getloadavg()}")
-    print(f"sensitivity suite on {len(fits)} warm fits ({args.chains} x {args.draws} draws): "
-          f"{suite:.1f} s = {suite / GOAL_SECONDS:.2f} x the {GOAL_SECONDS:.0f} s goal; "
-          f"{refits} refits; {len(table)} rows")
-
+    for run in ("first", "second")[:1 + args.twice]:
+        start = time.perf_counter()
+        result = mb.sensitivity(specs, reg.data, fits=fits, engine=engines, analyses=analyses,
+                                cache=args.cache)
+        suite = time.perf_counter() - start
+        table = result.table
+        refits = table[table["method"] == "refit"].groupby(["measure", "setting"]).ngroups
+        if run == "first":
+            print(table.groupby("analysis").size().to_string())
+            print(f"analyses: {', '.join(analyses)}")
+        print(f"load average at end: {os.getloadavg()}")
+        print(f"{run} run: sensitivity suite on {len(fits)} warm fits ({args.chains} x "
+              f"{args.draws} draws{', cache ' + args.cache if args.cache else ''}): "
+              f"{suite:.1f} s = {suite / GOAL_SECONDS:.2f} x the {GOAL_SECONDS:.0f} s goal; "
+              f"{refits} refits; {len(table)} rows", flush=True)
 
 if __name__ == "__main__":
     main()
