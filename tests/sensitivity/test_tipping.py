@@ -70,3 +70,23 @@ def test_tipping_rows_name_the_tipping_delta(fitted):
     rows = pd.DataFrame(tipping_rows(fit, data, baseline={}))
     assert set(rows["setting"]) >= {"delta = 0 SD", "delta = 1 SD"}
     assert rows["note"].str.contains("tipping point|no tipping point").all()
+
+
+def test_delta_zero_is_the_baseline_and_a_shift_moves_each_mean_by_its_share(fitted):
+    """delta = 0 gives the baseline's own draws (so no conclusion 'changes' at MAR); a delta
+    moves period k's 24-month mean by delta x SD x (share of k's patients who dropped out),
+    the shares counted here from the data (last assessment before month 21)."""
+    from mbtbayes.sensitivity.quantities import main_quantities
+
+    fit, data, _, sd = fitted
+    base = main_quantities(fit, data)
+    zero = delta_quantities(fit, data, 0.0)
+    for name, q in zero.items():
+        np.testing.assert_array_equal(q.draws, base[name].draws)
+    last = data.groupby("patient_id").agg(months=("months", "max"), period=("period", "first"))
+    share = (last["months"] < 21).groupby(last["period"]).mean()
+    one = delta_quantities(fit, data, 1.0)
+    # 'y' is not in the schema: higher counts as better, so worse is lower (-1)
+    np.testing.assert_allclose(one["contrast_at_24"].draws - base["contrast_at_24"].draws,
+                               -sd * (share["II"] - share["I"]), rtol=1e-6)
+    np.testing.assert_allclose(one["d_II"].draws - base["d_II"].draws, -share["II"], rtol=1e-9)

@@ -36,9 +36,10 @@ COLUMNS = ("measure", "analysis", "setting", "quantity", "units", "mean", "hdi_l
 """Columns of ``sensitivity.csv``, in order."""
 
 METHODS = ("baseline", "reweighted", "refit", "closed form", "normal approximation",
-           "per-draw imputation")
+           "per-draw imputation", "delta adjustment")
 """How a row was obtained: the baseline fit itself; PSIS importance reweighting of its draws;
-a refit; a closed form; a normal approximation of the posterior; imputation per draw."""
+a refit; a closed form; a normal approximation of the posterior; imputation per draw; a
+pattern-mixture shift of the baseline draws."""
 
 
 @dataclass(frozen=True)

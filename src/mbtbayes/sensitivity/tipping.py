@@ -1,17 +1,19 @@
 """Tipping point for drop-out not at random (pattern mixture, delta adjustment).
 
 A patient *dropped out* of a measure when their last observed assessment lies more than
-:data:`DROP_WINDOW` months before the later d time point ``t1`` (24). Under MAR each patient's
-value at ``t1`` is the model's prediction with their own effects, per draw:
-``mu_period(t1) + u0_i + u1_i t1``. The delta adjustment shifts the drop-outs' values by
-``delta`` baseline SDs in the worse direction of the measure (``higher_is`` in the schema).
-Per draw, the mean over the patients of each period gives the 24-month contrast
-(``contrast_at_<t1>``, II - I) and d of each period (mean change from ``t0`` over the observed
-pooled baseline SD); the table gives every delta of :data:`DELTAS` and, per quantity, the
-smallest delta at which the HDI + ROPE decision changes (the tipping point).
+:data:`DROP_WINDOW` months before the later d time point ``t1`` (24). Under MAR the model's
+period means at ``t1`` already stand for the drop-outs' unobserved values (its predictions).
+The delta adjustment shifts those values by ``delta`` baseline SDs in the worse direction of
+the measure (``higher_is`` in the schema), so the mean of period ``k`` at ``t1`` moves by
+``delta * SD * p_k``, with ``p_k`` the share of period ``k``'s patients who dropped out:
 
-The patient-averaged quantities at delta = 0 differ slightly from the population-mean baseline
-(they average the patients' own effects): the ``delta = 0`` row is the reference.
+- 24-month contrast (II - I): ``contrast(delta) = contrast + worse * delta * SD * (p_II - p_I)``;
+- d of period ``k`` (change 0-24 over the same pooled baseline SD):
+  ``d_k(delta) = d_k + worse * delta * p_k``,
+
+per posterior draw of the fit's own quantities (:func:`main_quantities`), so ``delta = 0`` is
+the baseline exactly. The table gives every delta of :data:`DELTAS` and, per quantity, the
+smallest delta at which the HDI + ROPE decision changes (the tipping point).
 
 Examples
 --------
@@ -21,11 +23,18 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from mbtbayes.core.errors import SpecError
-from mbtbayes.sensitivity.quantities import Quantity, baseline_sd, row, summarize
+from mbtbayes.sensitivity.quantities import (
+    Quantity,
+    baseline_sd,
+    main_quantities,
+    row,
+    summarize,
+)
 
 DROP_WINDOW = 3.0
 """Months before t1 within which a last assessment still counts as staying to t1."""
@@ -56,65 +65,47 @@ def patient_periods(fit) -> np.ndarray:
     return out
 
 
-def patient_values(fit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per draw and patient with effects, the MAR predictions at t0 and t1: two
-    ``(S, patients)`` arrays, and those patients' indices into ``fit.design.groups``."""
-    from mbtbayes.growth.groups import patient_dim
-    from mbtbayes.growth.trajectories import trajectories
+def dropout_shares(fit) -> dict[str, float]:
+    """Per period level, the share of its patients (those with an observation of the measure)
+    who dropped out (:func:`dropped_out`)."""
+    from mbtbayes.growth.trajectories import period_levels
 
-    spec = fit.spec
-    wanted = (f"1|{spec.group}", f"{spec.time}|{spec.group}")
-    if tuple(fit.design.effects) != wanted:
-        raise SpecError(f"{spec.name}: the tipping point needs patient effects "
-                        f"({spec.time} | {spec.group}); the fit has {fit.design.effects}")
-    names = [str(v) for v in fit.idata.posterior[wanted[0]].coords[patient_dim(spec)].values]
-    position = {g: i for i, g in enumerate(fit.design.groups)}
-    index = np.array([position[n] for n in names])
-    t0, t1 = spec.d_months
-    traj = trajectories(fit, [t0, t1])
-    periods = patient_periods(fit)[index]
-    u0, u1 = fit.draws(wanted[0]), fit.draws(wanted[1])
-    mean = traj[:, np.maximum(periods, 0), :]
-    return mean[..., 0] + u0 + u1 * t0, mean[..., 1] + u0 + u1 * t1, index
+    periods, out = patient_periods(fit), dropped_out(fit)
+    return {level: float(out[periods == i].mean()) if (periods == i).any() else 0.0
+            for i, level in enumerate(period_levels(fit))}
 
 
-def delta_quantities(fit, data: pd.DataFrame, delta: float, *, values=None,
+def delta_quantities(fit, data: pd.DataFrame, delta: float, *, base=None,
+                     shares: dict[str, float] | None = None,
                      worse: float | None = None) -> dict[str, Quantity]:
     """The 24-month contrast and d per period with drop-outs shifted by ``delta`` SDs."""
-    from mbtbayes.growth.rope import rope_for
     from mbtbayes.growth.trajectories import period_levels
     from mbtbayes.sensitivity.prior_grid import better_sign
 
     spec = fit.spec
-    start, end, index = values or patient_values(fit)
+    base = base or main_quantities(fit, data)
+    shares = shares or dropout_shares(fit)
     if worse is None:
         worse = -better_sign(spec.measure)[0]
-    sd = baseline_sd(spec, data)
-    rope = rope_for(spec, data).half_width
-    shifted = end + worse * delta * sd * dropped_out(fit)[index]
-    periods = patient_periods(fit)[index]
-    means_end, means_start = {}, {}
-    for i, level in enumerate(period_levels(fit)):
-        keep = periods == i
-        means_end[level], means_start[level] = shifted[:, keep].mean(1), start[:, keep].mean(1)
+    shift = worse * delta
     levels = period_levels(fit)
-    out = {f"contrast_at_{spec.d_months[1]:g}": Quantity(
-        f"contrast_at_{spec.d_months[1]:g}", means_end[levels[-1]] - means_end[levels[0]],
-        f"{spec.measure} units", rope)}
+    name = f"contrast_at_{spec.d_months[1]:g}"
+    gap = shares[levels[-1]] - shares[levels[0]]
+    out = {name: replace(base[name], draws=base[name].draws
+                         + shift * baseline_sd(spec, data) * gap)}
     for level in levels:
-        out[f"d_{level}"] = Quantity(f"d_{level}", (means_end[level] - means_start[level]) / sd,
-                                     "baseline SD", rope / sd)
+        d = base[f"d_{level}"]
+        out[d.name] = replace(d, draws=d.draws + shift * shares[level])
     return out
 
 
 def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
                  deltas: tuple[float, ...] = DELTAS) -> list[dict]:
     """Rows of every delta, with the tipping point of each quantity in the note."""
-    values = patient_values(fit)
-    share = dropped_out(fit)[values[2]].mean()
+    base, shares = main_quantities(fit, data), dropout_shares(fit)
     table = []
     for delta in deltas:
-        for q in delta_quantities(fit, data, delta, values=values).values():
+        for q in delta_quantities(fit, data, delta, base=base, shares=shares).values():
             table.append((delta, q, summarize(q.draws, rope=q.rope)))
     reference = {q.name: s["decision"] for d, q, s in table if d == deltas[0]}
     tips = {}
@@ -124,12 +115,14 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
     rows = []
     for delta, q, s in table:
         tip = tips.get(q.name)
-        note = (f"drop-outs {share:.0%} of patients (last assessment > {DROP_WINDOW:g} months "
-                f"before {fit.spec.d_months[1]:g}); values shifted {delta:g} baseline SD worse; "
+        share = ", ".join(f"{level} {p:.0%}" for level, p in shares.items())
+        note = (f"drop-outs (last assessment > {DROP_WINDOW:g} months before "
+                f"{fit.spec.d_months[1]:g}) by period: {share}; their values shifted {delta:g} "
+                "baseline SD worse; "
                 + (f"tipping point: delta = {tip:g} SD" if tip is not None else
                    f"no tipping point up to delta = {deltas[-1]:g} SD"))
         rows.append(row(measure=fit.spec.name, analysis=ANALYSIS, setting=f"delta = {delta:g} SD",
                         quantity=q, summary=s, baseline_decision=baseline.get(q.name, "?"),
-                        method="per-draw imputation", diagnostic="MAR predictions per draw",
+                        method="delta adjustment", diagnostic="per draw of the fit's quantities",
                         passed=fit.diagnostics.passed, note=note))
     return rows
