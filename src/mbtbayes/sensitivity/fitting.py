@@ -5,7 +5,7 @@ goes through :func:`refit`, which builds the design as ``Engines.fit`` does and 
 :func:`mbtbayes.growth.cache.fit_cached`: with a cache, a refit whose data, spec, variant,
 seed, engine and sampler settings are unchanged is read back instead of sampled, so a second
 ``mbtbayes reanalyze --sensitivity full`` samples nothing it sampled before (the K-fold
-refits of a model comparison excepted: they keep only held-out log densities, not fits).
+refits of a model comparison keep their draws in the same cache through the sampler's store).
 
 Examples
 --------
