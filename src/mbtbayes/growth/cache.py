@@ -51,7 +51,12 @@ MARKER = ".mbtbayes-cache.json"
 """The file marking a folder as an mbtbayes fit cache."""
 
 ENTRY_FILES = ("idata.nc", "params.nc", "entry.json", "record.json")
-"""The files of one entry."""
+"""The files an entry may hold."""
+
+ENTRY_LAYOUTS = (frozenset({"idata.nc", "params.nc", "entry.json"}),
+                 frozenset({"idata.nc", "entry.json"}), frozenset({"record.json", "entry.json"}))
+"""The files of a whole entry: a growth fit, the draws of another sampled model (remission,
+GLMM, a K-fold refit), a record (an ML fit)."""
 
 SUMMARY_ONLY = ("label", "kind", "rope_sd_units", "rope_half_width", "rope_source",
                 "rope_justification", "d_months")
