@@ -1,5 +1,5 @@
-"""A disk cache of growth fits, so that a rerun that changes only the report or the summaries
-does not sample again.
+"""A disk cache of growth fits (and of the other models a run samples or fits), so that a
+rerun that changes only the report or the summaries does not sample again.
 
 Each fit is stored under a key: the SHA-256 of everything that decides its draws, namely the
 data the fit uses (its design: outcome, predictors, patients, rows, priors), the spec fields
@@ -10,15 +10,18 @@ Change any of them and the fit is sampled again.
 
 An entry is a folder ``<key>/`` holding ``idata.nc`` (the whole InferenceData, full
 precision), ``params.nc`` (the population-level parameters in the shared names) and
-``entry.json`` (the diagnostics, wall time, engine, and the SHA-256 of both files). It is
-written into a temporary folder and renamed into place, so a crash leaves no half entry; an
-entry whose files are missing, truncated or do not match their checksums is refitted and
-replaced, with a logged note.
+``entry.json`` (the diagnostics, wall time, engine, and the SHA-256 of both files). The
+other models have entries of their own (:data:`ENTRY_LAYOUTS`), keyed by
+:meth:`FitCache.identity_key`: the draws of a remission, GLMM or K-fold model
+(``idata.nc`` and ``entry.json``) and the JSON record of an ML fit (``record.json`` and
+``entry.json``). Every entry is written into a temporary folder and renamed into place, so a
+crash leaves no half entry; an entry whose files are missing, truncated or do not match their
+checksums is refitted and replaced, with a logged note.
 
 The cache folder holds a marker, :data:`MARKER`. A folder that exists, is not empty and has no
 marker is refused (:class:`~mbtbayes.core.errors.OutputError`): the cache never deletes or
 overwrites files mbtbayes did not write, and replaces only entry folders holding nothing but
-its own three files.
+its own files (:data:`ENTRY_FILES`).
 
 The cache holds posterior draws and the data of each fit (``observed_data``), keyed by the
 pseudonymous ids: keep it where the outputs are kept (the default of ``mbtbayes reanalyze`` is
