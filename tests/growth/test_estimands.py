@@ -9,6 +9,7 @@ simulation of the model; and the run seeds of K-fold refits from ``seed_for`` as
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from types import SimpleNamespace
 
@@ -199,10 +200,12 @@ class _FakeEngine:
 
     def __init__(self, fail: int | None = None) -> None:
         self.seeds: list[int] = []
+        self.held: list[set[str]] = []
         self.fail = fail
 
     def heldout_loglik(self, fit, held, *, seed):
         self.seeds.append(seed)
+        self.held.append({fit.design.groups[i] for i in held})
         failed = len(self.seeds) - 1 == self.fail
         return np.full((20, len(held)), -1.0), _diag(not failed, "r_hat 1.2" * failed)
 
@@ -233,6 +236,28 @@ def test_kfold_refits_take_the_run_seed_and_are_logged(loo_fits):
     assert "fold 1/3: passed" in lines[0]
     assert res.refits_passed is False
     assert res.elpd == pytest.approx(-210.0) and len(res.units) == 210
+
+
+def test_kfold_folds_are_shared_by_the_models_of_a_measure(loo_fits):
+    """The linear and period models (and an alternative spec of the same measure) leave out
+    the same patients in each fold; the folds partition the patients; another run seed or
+    measure gives other folds."""
+    held = {}
+    for fit in loo_fits:
+        engine = _FakeEngine()
+        kfold_patients(fit, engine=engine, k=4, seed=7)
+        held[fit.variant] = engine.held
+    assert held["linear"] == held["period"]
+    patients = {loo_fits[0].design.groups[i] for i in loo_fits[0].design.observed}
+    assert set().union(*held["period"]) == patients
+    assert sum(len(f) for f in held["period"]) == len(patients)
+    alternative = replace(loo_fits[1], spec=replace(loo_fits[1].spec, name="alt"))
+    engine = _FakeEngine()
+    kfold_patients(alternative, engine=engine, k=4, seed=7)
+    assert engine.held == held["period"]
+    other = _FakeEngine()
+    kfold_patients(loo_fits[1], engine=other, k=4, seed=8)
+    assert other.held != held["period"]
 
 
 def test_loo_reliable_only_when_psis_k_is_fine_or_every_refit_passed(loo_fits):

@@ -264,14 +264,52 @@ def patient_loo(fit) -> LooResult:
                     units=observed_patients(fit))
 
 
+def patient_folds(patients, *, k: int, seed: int, measure: str) -> list[np.ndarray]:
+    """The K-fold assignment of patients: one per measure and run seed, whichever model.
+
+    Each patient's place comes from a hash of the run seed, the measure and the patient's id
+    (:func:`mbtbayes.core.seeds.seed_for`), so every model of a measure compared by K-fold (the
+    linear and period models, and the sensitivity suite's alternatives) leaves out the same
+    patients in each fold; a patient absent from one model does not move the others.
+
+    Parameters
+    ----------
+    patients : sequence of str
+        Ids of the patients with data.
+    k : int
+        Number of folds.
+    seed : int
+        The run seed.
+    measure : str
+        The measure (not the spec's name: alternatives of one measure share the folds).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``k`` arrays of patient ids, of sizes differing by at most one.
+
+    Examples
+    --------
+    >>> folds = patient_folds(["a", "b", "c", "d", "e"], k=2, seed=1, measure="bsi")
+    >>> sorted(len(f) for f in folds)
+    [2, 3]
+    """
+    from mbtbayes.core.seeds import seed_for
+
+    ids = np.asarray([str(p) for p in patients])
+    keys = np.array([seed_for(seed, measure, "kfold-folds", p) for p in ids], dtype=np.int64)
+    return np.array_split(ids[np.lexsort((ids, keys))], k)
+
+
 def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResult:
     """Grouped K-fold cross-validation by patient on the marginal likelihood.
 
-    Patients are split into ``k`` folds; each fold is left out in turn, the model is refitted
-    on the others by the fit's engine (one compiled graph per spec and variant, behind the
-    diagnostics gate, each refit seeded by the run seed and its fold), and the left-out
-    patients' marginal log predictive density is averaged over the refit's draws. The
-    fallback when PSIS-LOO's Pareto k is too high.
+    Patients are split into ``k`` folds (:func:`patient_folds`: the same folds for every model
+    of the measure); each fold is left out in turn, the model is refitted on the others by the
+    fit's engine (one compiled graph per spec and variant, behind the diagnostics gate, each
+    refit seeded by the run seed and its fold), and the left-out patients' marginal log
+    predictive density is averaged over the refit's draws. The fallback when PSIS-LOO's Pareto
+    k is too high.
 
     Parameters
     ----------
@@ -296,8 +334,9 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
 
     design, name = fit.design, (fit.spec.name, fit.variant)
     observed = design.observed
-    rng = np.random.default_rng(seed_for(seed, *name, "kfold-folds"))
-    folds = np.array_split(rng.permutation(observed), k)
+    index = {str(design.groups[i]): i for i in observed}
+    folds = [np.array([index[p] for p in fold], dtype=int)
+             for fold in patient_folds(list(index), k=k, seed=seed, measure=fit.spec.measure)]
     elpd, passed = np.zeros(len(design.groups)), []
     for i, fold in enumerate(folds):
         ll, diag = engine.heldout_loglik(fit, fold, seed=seed_for(seed, *name, "kfold", i))
