@@ -317,23 +317,29 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
     >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
     >>> mb.joint_tables(fits, reg.data)["joint_model"]  # doctest: +SKIP
     """
+    from functools import partial
+
+    from mbtbayes.core.sampling import Sampler, SamplerOptions
     from mbtbayes.growth.joint.data import OUTCOMES
     from mbtbayes.growth.joint.fit import fit_joint
-    from mbtbayes.growth.joint.summaries import comparison_table, joint_table
+    from mbtbayes.growth.joint.summaries import comparison_table, joint_table, kfold_joint
 
     outcomes = [o for o in OUTCOMES if o in data and data[o].notna().any()]
     if len(outcomes) < 2:
         log(f"skipped the joint model: it needs two of {', '.join(OUTCOMES)}")
         return {}
     log(f"joint model of {', '.join(outcomes)}, with and without the period terms")
+    sampler = sampler or Sampler(SamplerOptions())
     joint = {v: fit_joint(data, outcomes=outcomes, variant=v, seed=seed, sampler=sampler)
              for v in ("period", "no_period")}
     for fit in joint.values():
         gate = "passed" if fit.diagnostics.passed else f"FAILED: {fit.diagnostics.reason}"
         log(f"joint {fit.variant}: compile {fit.compile_seconds:.0f} s, sampling "
             f"{fit.seconds:.0f} s, gate {gate}")
+    kfold = partial(kfold_joint, sampler=sampler, seed=seed, log=log)
     return {"joint_model": joint_table(joint["period"], single=fits),
-            "joint_model_comparison": comparison_table(joint["period"], joint["no_period"])}
+            "joint_model_comparison": comparison_table(joint["period"], joint["no_period"],
+                                                       kfold=kfold)}
 
 
 def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], None]):

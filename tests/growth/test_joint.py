@@ -265,3 +265,57 @@ def test_loo_comparison_is_paired_over_patients():
     assert table["elpd_diff"].iloc[0] == pytest.approx((a - b).sum())
     assert table["elpd"].tolist() == pytest.approx([a.sum(), b.sum()])
     assert table["passed"].all()
+
+
+def test_pareto_k_over_the_limit_is_unreliable_and_falls_back_to_kfold():
+    """A Pareto k above the limit makes the PSIS comparison unreliable; with K-fold given,
+    the differences are the K-fold ones and reliability is the refits' gate."""
+    from mbtbayes.growth.joint.summaries import JointKfold, comparison_table
+
+    period = _fake_fit(np.random.default_rng(5))
+    no_period = _fake_fit(np.random.default_rng(5), variant="no_period")
+    psis = comparison_table(period, no_period)
+    assert psis["loo_method"].eq("psis_marginal_patient").all()
+    flagged = comparison_table(period, no_period, k_limit=-1.0)
+    assert not flagged["loo_reliable"].any() and "unreliable" in flagged["method"].iloc[0]
+    n = len(period.data.patients)
+    values = {"period": np.full(n, -1.0), "no_period": np.full(n, -1.5)}
+    ok = comparison_table(period, no_period, k_limit=-1.0,
+                          kfold=lambda f: JointKfold(values[f.variant], True, 3))
+    assert ok["loo_reliable"].all() and ok["loo_method"].eq("kfold_marginal_patient_3").all()
+    assert ok["elpd_diff"].iloc[0] == pytest.approx(0.5 * n)  # (-1 - -1.5) per patient
+    assert ok["elpd"].tolist() == pytest.approx([-n, -1.5 * n])
+    assert ok["psis_elpd_diff"].iloc[0] == pytest.approx(psis["elpd_diff"].iloc[0])
+    bad = comparison_table(period, no_period, k_limit=-1.0,
+                           kfold=lambda f: JointKfold(values[f.variant], f.variant != "period",
+                                                      3))
+    assert not bad["loo_reliable"].any()
+
+
+def test_kfold_joint_shares_folds_and_leaves_each_patient_out_once(monkeypatch):
+    """Both models are refitted on the same training patients per fold; every patient is
+    left out exactly once and scored under the refit of the fold that left it out."""
+    import mbtbayes.growth.joint.fit as joint_fit
+    from mbtbayes.growth.joint.summaries import kfold_joint, patient_loglik
+
+    period = _fake_fit(np.random.default_rng(5))
+    no_period = _fake_fit(np.random.default_rng(5), variant="no_period")
+    trained: dict[str, list] = {"period": [], "no_period": []}
+    refits = {"period": period, "no_period": no_period}
+
+    def fake_sample(jd, *, sampler, variant, seed, priors, pooled, **_):
+        trained[variant].append(set(jd.patients))
+        return refits[variant]  # the draws do not depend on the training set here
+
+    monkeypatch.setattr(joint_fit, "sample_joint", fake_sample)
+    results = {v: kfold_joint(f, sampler=None, k=3, seed=11) for v, f in refits.items()}
+    assert trained["period"] == trained["no_period"] and len(trained["period"]) == 3
+    everyone = set(period.data.patients)
+    held = [everyone - t for t in trained["period"]]
+    assert set().union(*held) == everyone and sum(map(len, held)) == len(everyone)
+    from scipy.special import logsumexp
+
+    ll = patient_loglik(period).reshape(-1, len(everyone))  # same draws in every fold
+    expected = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    assert results["period"].pointwise == pytest.approx(expected)
+    assert results["period"].refits_passed

@@ -149,6 +149,13 @@ class JointData:
         """The same data with every patient in the reference period (the no-period model)."""
         return replace(self, period=np.zeros_like(self.period))
 
+    def subset(self, keep: np.ndarray) -> JointData:
+        """The same data for the patients where ``keep`` is True (scaling unchanged, so a
+        fit on the subset is in the same units)."""
+        keep = np.asarray(keep, bool)
+        return replace(self, patients=tuple(np.asarray(self.patients)[keep]), y=self.y[keep],
+                       mask=self.mask[keep], time=self.time[keep], period=self.period[keep])
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The data arrays of the graph, by container name."""
         return {"y": self.y, "mask": self.mask, "time": self.time, "period": self.period,

@@ -14,11 +14,15 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from mbtbayes.core.arviz_api import psis_loo
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.growth.joint.data import JointData
 from mbtbayes.growth.joint.fit import JointFit
 from mbtbayes.growth.joint.kernel import marginal_loglik
 from mbtbayes.growth.joint.model import residuals
@@ -173,11 +177,15 @@ def _row(outcome: str, quantity: str, scale: str, estimand: str, joint: np.ndarr
 
 # ---------------------------------------------------------------- LOO by patient
 
+PARETO_K_LIMIT = 0.7
+"""Pareto k above which PSIS-LOO is not trusted (as for the growth comparison)."""
 
-def patient_loglik(fit: JointFit) -> np.ndarray:
+
+def patient_loglik(fit: JointFit, data: JointData | None = None) -> np.ndarray:
     """Marginal log-likelihood per chain, draw and patient, (chains, draws, N): the sampled
-    graph's likelihood, from its kernel."""
-    jd = fit.data
+    graph's likelihood, from its kernel; of ``data`` (default: the fit's own) under the fit's
+    draws."""
+    jd = fit.data if data is None else data
     d = jd.arrays()
     b0, b1 = fit.draws("intercept"), fit.draws("slope")
     d_int, d_slope = fit.draws("delta_int"), fit.draws("delta_slope")
@@ -189,30 +197,106 @@ def patient_loglik(fit: JointFit) -> np.ndarray:
     return ll.reshape(fit.idata.posterior.sizes["chain"], -1, ll.shape[-1])
 
 
-def comparison_table(period: JointFit, no_period: JointFit) -> pd.DataFrame:
-    """Leave-one-patient-out PSIS-LOO of the joint model with and without the period terms.
+@dataclass(frozen=True)
+class JointKfold:
+    """Leave-patients-out K-fold of a joint fit: pointwise ELPD per patient and the gate."""
 
-    One patient (all visits and outcomes) is left out at a time, on the marginal likelihood.
-    The difference is paired over patients.
+    pointwise: np.ndarray
+    refits_passed: bool
+    k: int
+
+
+def kfold_joint(fit: JointFit, *, sampler, k: int = 10, seed: int,
+                log: Callable[[str], None] | None = None) -> JointKfold:
+    """Grouped K-fold by patient for a joint fit: each fold's patients left out, the model
+    refitted on the others (same compiled graph, priors, pooling and scaling; behind the gate;
+    through the sampler's fit cache when it has one), and the left-out patients' marginal log
+    predictive density averaged over the refit's draws.
+
+    The folds are :func:`mbtbayes.growth.loo.patient_folds` of the outcome set, so the models
+    with and without the period terms leave out the same patients.
+    """
+    from scipy.special import logsumexp
+
+    from mbtbayes.core.seeds import seed_for
+    from mbtbayes.growth.joint.fit import sample_joint
+    from mbtbayes.growth.loo import patient_folds
+
+    jd = fit.data
+    ids = np.asarray(jd.patients)
+    name = "joint:" + "+".join(jd.outcomes)
+    elpd, passed = np.zeros(len(ids)), []
+    for i, fold in enumerate(patient_folds(ids, k=k, seed=seed, measure=name)):
+        held = np.isin(ids, fold)
+        refit = sample_joint(jd.subset(~held), sampler=sampler, variant=fit.variant,
+                             seed=seed_for(seed, name, fit.variant, "kfold", i),
+                             priors=fit.priors, pooled=fit.pooled)
+        passed.append(refit.diagnostics.passed)
+        if log is not None:
+            log(f"K-fold joint {fit.variant} fold {i + 1}/{k}: "
+                + ("passed" if refit.diagnostics.passed
+                   else f"FAILED the gate ({refit.diagnostics.reason})"))
+        ll = patient_loglik(refit, jd.subset(held))
+        flat = ll.reshape(-1, ll.shape[-1])
+        elpd[held] = logsumexp(flat, axis=0) - np.log(flat.shape[0])
+    return JointKfold(elpd, all(passed), k)
+
+
+PSIS_METHOD = ("PSIS-LOO leaving one patient out, patient effects integrated out; elpd_diff = "
+               "period - no period (> 0 favours period terms)")
+
+
+def comparison_table(period: JointFit, no_period: JointFit, *,
+                     kfold: Callable[[JointFit], JointKfold] | None = None,
+                     k_limit: float = PARETO_K_LIMIT) -> pd.DataFrame:
+    """Leave-one-patient-out comparison of the joint model with and without the period terms.
+
+    One patient (all visits and outcomes) is left out at a time, on the marginal likelihood,
+    by PSIS-LOO. Where a Pareto k of either model exceeds ``k_limit`` the PSIS estimate is not
+    trusted (``loo_reliable`` False) and, when ``kfold`` is given (e.g. :func:`kfold_joint`
+    bound to a sampler and seed), both models are compared by leave-patients-out K-fold on the
+    same folds instead; ``loo_reliable`` is then whether every refit passed the gate. The
+    difference is paired over patients.
 
     Returns
     -------
     pandas.DataFrame
         model, elpd, elpd_se, p_loo, max_pareto_k, n_pareto_k_over_0_7, elpd_diff,
-        elpd_diff_se, method, passed, reason (one row per model; the difference is period
-        minus no-period, on both rows).
+        elpd_diff_se, psis_elpd_diff, loo_method, loo_reliable, method, passed, reason (one
+        row per model; the differences are period minus no-period, on both rows).
     """
-    results = {f.variant: psis_loo(patient_loglik(f)) for f in (period, no_period)}
-    diff = results["period"][3] - results["no_period"][3]
-    diff_se = float(np.sqrt(diff.size * diff.var(ddof=1)))
+    fits = {"period": period, "no_period": no_period}
+    psis = {v: psis_loo(patient_loglik(f)) for v, f in fits.items()}
+    max_k = max(float(np.max(r[4])) for r in psis.values())
+    reliable = max_k <= k_limit
+    pointwise = {v: r[3] for v, r in psis.items()}
+    p_loo = {v: r[2] for v, r in psis.items()}
+    loo_method, method = "psis_marginal_patient", PSIS_METHOD
+    if not reliable and kfold is not None:
+        folds = {v: kfold(f) for v, f in fits.items()}
+        pointwise = {v: r.pointwise for v, r in folds.items()}
+        p_loo = dict.fromkeys(fits, float("nan"))
+        reliable = all(r.refits_passed for r in folds.values())
+        k = folds["period"].k
+        loo_method = f"kfold_marginal_patient_{k}"
+        method = (f"{k}-fold cross-validation leaving patients out (PSIS-LOO had Pareto k "
+                  f"{max_k:.2f} > {k_limit}), patient effects integrated out; elpd_diff = "
+                  "period - no period (> 0 favours period terms)")
+    elif not reliable:
+        method += f"; Pareto k {max_k:.2f} > {k_limit}: unreliable, no K-fold refits given"
+    diff = pointwise["period"] - pointwise["no_period"]
+    psis_diff = psis["period"][3] - psis["no_period"][3]
     rows = []
-    for fit in (period, no_period):
-        elpd, se, p_loo, _, k = results[fit.variant]
-        rows.append({"model": f"joint {fit.variant.replace('_', ' ')}", "elpd": elpd,
-                     "elpd_se": se, "p_loo": p_loo, "max_pareto_k": float(np.max(k)),
+    for variant, fit in fits.items():
+        values, k = pointwise[variant], psis[variant][4]
+        rows.append({"model": f"joint {variant.replace('_', ' ')}",
+                     "elpd": float(values.sum()),
+                     "elpd_se": float(np.sqrt(values.size * values.var(ddof=1))),
+                     "p_loo": p_loo[variant], "max_pareto_k": float(np.max(k)),
                      "n_pareto_k_over_0_7": int((k > 0.7).sum()),
-                     "elpd_diff": float(diff.sum()), "elpd_diff_se": diff_se,
-                     "method": "PSIS-LOO leaving one patient out, patient effects integrated "
-                               "out; elpd_diff = period - no period (> 0 favours period terms)",
+                     "elpd_diff": float(diff.sum()),
+                     "elpd_diff_se": float(np.sqrt(diff.size * diff.var(ddof=1))),
+                     "psis_elpd_diff": float(psis_diff.sum()), "loo_method": loo_method,
+                     "loo_reliable": bool(reliable), "method": method,
                      "passed": fit.diagnostics.passed, "reason": fit.diagnostics.reason})
     return pd.DataFrame(rows)
