@@ -157,6 +157,23 @@ def test_model_total_sd_is_the_sd_of_the_simulated_outcome_at_t0(register, t0):
 # ---------------------------------------------------------------- pseudo R-squared
 
 
+def test_an_sd_piled_at_zero_is_flagged(register, spec):
+    """Half-normal SD draws (mode at 0) are flagged, well-identified ones are not."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    zeros = np.zeros(n)
+    sd = {"sd_intercept": rng.normal(1.0, 0.1, n), "sigma": np.ones(n)}
+    linear = make_fit(spec, register, "linear", {"Intercept": zeros, "t": zeros},
+                      sd_slope=np.abs(rng.normal(0, 0.02, n)), **sd)
+    period = make_fit(spec, register, "period", {"Intercept": zeros, "t": zeros,
+                                                 "g[B]": rng.normal(0.3, 0.1, n),
+                                                 "t:g[B]": rng.normal(0, 0.01, n)},
+                      sd_slope=np.abs(rng.normal(0, 0.02, n)), **sd)
+    flags = variance_explained([linear, period], register).set_index("quantity")["sd_at_zero"]
+    assert not flags["pseudo_r2_intercept"] and not flags["period_share_intercept_variance"]
+    assert flags["pseudo_r2_slope"] and flags["period_share_slope_variance"]
+
+
 def test_variance_explained_is_the_hand_computed_pseudo_r_squared(register, spec):
     zeros = np.zeros(4)
     linear = make_fit(spec, register, "linear", {"Intercept": zeros, "t": zeros},
@@ -170,19 +187,18 @@ def test_variance_explained_is_the_hand_computed_pseudo_r_squared(register, spec
                       sd_slope=np.array([0.1, 0.05, 0.1, 0.05]), sigma=np.ones(4))
     table = variance_explained([linear, period], register).set_index("quantity")
     r2 = table.loc["pseudo_r2_intercept"]
-    # per draw 1 - full^2 / reduced^2 = [0.75, 0, 0.75, 0]
-    assert r2["mean"] == pytest.approx(0.375) and r2["median"] == pytest.approx(0.375)
-    assert r2["from_posterior_means"] == pytest.approx(1 - 10 / 25)
-    slope = table.loc["pseudo_r2_slope"]
-    assert slope["mean"] == pytest.approx(0.375)  # [0, 0.75, 0, 0.75]
-    assert slope["from_posterior_means"] == pytest.approx(1 - 0.00625 / 0.01)
+    # medians: linear [2, 1, 4, 2] -> 2, period [1, 1, 2, 2] -> 1.5; 1 - 1.5^2 / 2^2
+    assert r2["estimate"] == pytest.approx(1 - 2.25 / 4)
+    assert np.isnan(r2["hdi_low"]) and r2["interval"] == "none"  # no joint posterior
+    assert "posterior median" in r2["estimate_basis"] and "separate fits" in r2["draws"]
+    slope = table.loc["pseudo_r2_slope"]  # medians 0.1 and 0.075
+    assert slope["estimate"] == pytest.approx(1 - 0.075**2 / 0.1**2)
     q = 107 / 215  # patients in Period B (odd numbers among 0..214)
     between = b**2 * q * (1 - q)
     share = between / (between + np.array([1.0, 1.0, 4.0, 4.0]))
     row = table.loc["period_share_intercept_variance"]
     assert row["mean"] == pytest.approx(share.mean())
-    assert row["from_posterior_means"] == pytest.approx(
-        1.5 * q * (1 - q) / (1.5 * q * (1 - q) + 2.5))  # mean b^2 = 1.5, mean sd^2 = 2.5
+    assert row["estimate"] == pytest.approx(np.median(share))
     slope_between = g**2 * q * (1 - q)
     slope_share = slope_between / (slope_between + np.array([0.01, 0.0025, 0.01, 0.0025]))
     assert table.loc["period_share_slope_variance", "mean"] == pytest.approx(slope_share.mean())

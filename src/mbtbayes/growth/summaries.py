@@ -146,27 +146,39 @@ VARIANCE_QUANTITIES = {
                                    "share of patients in Period II",
 }
 """The rows of :func:`variance_explained` and what each is."""
-PAIRING = ("separate fits: draws paired by index, i.e. the two posteriors taken as "
-           "independent (their dependence through the same data is ignored, so the interval "
-           "is too wide; read the median)")
+TWO_FITS = ("two separate fits: a point value from each fit's posterior median SD; no "
+            "interval (two separately fitted posteriors have no joint posterior)")
 JOINT = "the period model's joint posterior"
+AT_ZERO = 0.1
+"""An SD's posterior piles at zero when its 95% HDI starts below this share of its median."""
 
 
-def pseudo_r2(reduced: np.ndarray, full: np.ndarray) -> np.ndarray:
-    """Per draw, ``1 - full^2 / reduced^2`` for SD draws of a variance component in the model
-    without (``reduced``) and with (``full``) a predictor, paired by index; the longer set is
-    thinned evenly to the length of the shorter.
+def pseudo_r2(reduced: np.ndarray, full: np.ndarray) -> float:
+    """``1 - median(full)^2 / median(reduced)^2`` for SD draws of a variance component in the
+    model without (``reduced``) and with (``full``) a predictor: the two-model pseudo
+    R-squared from the posterior medians (separate fits have no joint posterior, so no
+    per-draw version exists).
 
     Examples
     --------
-    >>> pseudo_r2(np.array([2.0, 4.0]), np.array([1.0, 2.0]))
-    array([0.75, 0.75])
-    >>> pseudo_r2(np.array([2.0, 4.0]), np.array([1.0, 9.0, 9.0, 4.0]))  # draws 1 and 4
-    array([0.75, 0.  ])
+    >>> pseudo_r2(np.array([2.0, 4.0, 4.0]), np.array([1.0, 2.0, 9.0]))
+    0.75
     """
-    n = min(len(reduced), len(full))
-    pick = [np.linspace(0, len(x) - 1, n).round().astype(int) for x in (reduced, full)]
-    return 1 - full[pick[1]] ** 2 / reduced[pick[0]] ** 2
+    return float(1 - np.median(full) ** 2 / np.median(reduced) ** 2)
+
+
+def piles_at_zero(sd: np.ndarray) -> bool:
+    """Whether the posterior of an SD piles at zero: its 95% HDI starts below
+    :data:`AT_ZERO` x its median (a component the data hardly identify; a ratio of such SDs
+    is unstable).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> piles_at_zero(np.abs(rng.normal(0, 1, 4000))), piles_at_zero(rng.normal(1, 0.1, 4000))
+    (True, False)
+    """
+    return bool(summarize_draws(sd)["hdi_low"] < AT_ZERO * np.median(sd))
 
 
 def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
@@ -175,24 +187,22 @@ def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFram
     The paper's "time periods explained 0-5% intercept variation, no additional slope
     variation" is the pseudo R-squared of Singer & Willett (2003, ch. 4) and Raudenbush &
     Bryk (2002): the proportional reduction in a variance component from the linear to the
-    period model (``pseudo_r2_*``). ``from_posterior_means`` is that ratio from the posterior
-    means of the variances, the counterpart of the paper's number. Per draw, the linear and
-    period posteriors come from separate fits, so their draws are paired by index: the two
-    posteriors taken as independent (no joint posterior of two separately fitted models
-    exists), which ignores their positive dependence through the same data. That interval is
-    therefore too wide, can be negative, and has a heavy left tail where the linear model's
-    component nears 0 (its mean is then unstable; read the median).
+    period model (``pseudo_r2_*``). The two models are separate fits, so no posterior of that
+    ratio exists: the row gives the point value from each fit's posterior median SD
+    (:func:`pseudo_r2`), labelled so, without an interval.
 
-    The ``period_share_*`` rows are the same quantity from the period model's joint posterior
-    alone (:func:`period_variance_share`): the share of the between-patient variance that
-    the period difference accounts for, in [0, 1). Their interval is the one to read. Rows
-    need the component in the fits (no slope rows without patient slopes).
+    The ``period_share_*`` rows are a posterior of one model (:func:`period_variance_share`):
+    the share of the between-patient variance that the period difference accounts for in the
+    period model, in [0, 1), with its 95% HDI. ``sd_at_zero`` flags a row whose SD posterior
+    (in either model) piles at zero (:func:`piles_at_zero`): the component is hardly
+    identified and its share or reduction is not to be read. Rows need the component in the
+    fits (no slope rows without patient slopes).
 
     Returns
     -------
     pandas.DataFrame
-        measure, quantity, mean, median, from_posterior_means, hdi_low, hdi_high, definition,
-        draws, interval, passed.
+        measure, quantity, estimate, estimate_basis, mean, hdi_low, hdi_high, sd_at_zero,
+        definition, draws, interval, passed.
     """
     pairs: dict[str, dict[str, GrowthFit]] = {}
     for fit in fits:
@@ -212,25 +222,28 @@ def variance_explained(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFram
             full = period.draws(name)
             if linear is not None and name in linear.params:
                 reduced = linear.draws(name)
-                rows.append(_variance_row(measure, f"pseudo_r2_{component}",
-                                          pseudo_r2(reduced, full), PAIRING, passed,
-                                          1 - np.mean(full**2) / np.mean(reduced**2)))
+                rows.append(_variance_row(
+                    measure, f"pseudo_r2_{component}", pseudo_r2(reduced, full),
+                    "from the two fits' posterior median SDs", None, TWO_FITS, passed,
+                    at_zero=piles_at_zero(full) or piles_at_zero(reduced)))
             share = period_variance_share(period, share_period_two=q, component=component)
-            between = np.mean(period_contrasts(period)[component] ** 2) * q * (1 - q)
-            rows.append(_variance_row(measure, f"period_share_{component}_variance", share,
-                                      JOINT, period.diagnostics.passed,
-                                      between / (between + np.mean(full**2))))
+            rows.append(_variance_row(
+                measure, f"period_share_{component}_variance", float(np.median(share)),
+                "posterior median", share, JOINT, period.diagnostics.passed,
+                at_zero=piles_at_zero(full)))
     return pd.DataFrame(rows)
 
 
-def _variance_row(measure: str, quantity: str, draws: np.ndarray, source: str, passed: bool,
-                  from_means: float = np.nan) -> dict:
-    post = summarize_draws(draws)
-    return {"measure": measure, "quantity": quantity, "mean": post["mean"],
-            "median": float(np.median(draws)), "from_posterior_means": float(from_means),
-            "hdi_low": post["hdi_low"], "hdi_high": post["hdi_high"],
-            "definition": VARIANCE_QUANTITIES[quantity], "draws": source,
-            "interval": INTERVAL, "passed": passed}
+def _variance_row(measure: str, quantity: str, estimate: float, basis: str,
+                  draws: np.ndarray | None, source: str, passed: bool, *,
+                  at_zero: bool) -> dict:
+    post = summarize_draws(draws) if draws is not None else {}
+    return {"measure": measure, "quantity": quantity, "estimate": estimate,
+            "estimate_basis": basis, "mean": post.get("mean", np.nan),
+            "hdi_low": post.get("hdi_low", np.nan), "hdi_high": post.get("hdi_high", np.nan),
+            "sd_at_zero": at_zero, "definition": VARIANCE_QUANTITIES[quantity],
+            "draws": source, "interval": INTERVAL if draws is not None else "none",
+            "passed": passed}
 
 
 # ---------------------------------------------------------------- Cohen's d

@@ -237,15 +237,17 @@ def posteriors_section(inputs: ReportInputs) -> list:
     blocks += _figure(inputs, "prior_posterior")
     if inputs.table("variance_explained") is not None:
         blocks.append(Table(pick(inputs.tables["variance_explained"], [
-            "measure", "quantity", "median", "hdi_low", "hdi_high", "from_posterior_means",
+            "measure", "quantity", "estimate", "hdi_low", "hdi_high", "sd_at_zero",
             "passed"]),
             "Between-patient variance explained by period (the paper: 0-5% of the intercept "
             "variance, none of the slope's). pseudo_r2_*: the proportional reduction in the "
-            "intercept (slope) variance from the linear to the period model; "
-            "from_posterior_means is the paper's computation, the per-draw HDI pairs two "
-            "separate posteriors as if independent and is too wide. period_share_*: the share "
-            "of that variance the period difference accounts for, from the period model's "
-            "joint posterior (posterior median, 95% HDI)"))
+            "intercept (slope) variance from the linear to the period model, a point value "
+            "from the two fits' posterior median SDs (two separate fits have no joint "
+            "posterior, so no interval). period_share_*: the share of that variance the "
+            "period difference accounts for, from the period model's joint posterior "
+            "(posterior median, 95% HDI). sd_at_zero: the SD's posterior piles at zero (95% "
+            "HDI starting below a tenth of its median), so the row is not to be read; the "
+            "component is hardly identified"))
     if inputs.table("ppc") is not None:
         blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc"),
                    Table(inputs.tables["ppc"], "Posterior predictive checks per measure, "
