@@ -53,7 +53,8 @@ def main() -> None:
         f = fits[variant]
         print(f"  compile wall {f.compile_seconds:.1f} s, sampling wall {f.seconds:.1f} s; "
               f"{f.diagnostics}", flush=True)
-    table = timed("joint table", lambda: joint_table(fits["period"], single=single))
+    table = timed("joint table", lambda: joint_table(fits["period"], data, single=single,
+                                                           seed=args.seed))
     loo = timed("LOO comparison", lambda: comparison_table(fits["period"], fits["no_period"]))
     table.to_csv(args.out / "joint_model.csv", index=False)
     loo.to_csv(args.out / "joint_model_comparison.csv", index=False)

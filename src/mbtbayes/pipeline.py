@@ -337,7 +337,7 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
         log(f"joint {fit.variant}: compile {fit.compile_seconds:.0f} s, sampling "
             f"{fit.seconds:.0f} s, gate {gate}")
     kfold = partial(kfold_joint, sampler=sampler, seed=seed, log=log)
-    return {"joint_model": joint_table(joint["period"], single=fits),
+    return {"joint_model": joint_table(joint["period"], data, single=fits, seed=seed),
             "joint_model_comparison": comparison_table(joint["period"], joint["no_period"],
                                                        kfold=kfold)}
 

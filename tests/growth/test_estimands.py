@@ -286,3 +286,30 @@ def test_loo_reliable_only_when_psis_k_is_fine_or_every_refit_passed(loo_fits):
     assert good["loo_reliable"] and good["loo_method"] == "kfold_marginal_patient_3"
     bad = forced(kfold=partial(kfold_patients, engine=_FakeEngine(fail=4), k=3, seed=1))
     assert not bad["loo_reliable"].iloc[0]
+
+
+def test_one_d_in_every_table_that_shows_d(register, spec):
+    """effect_sizes.csv, the sensitivity rows and the joint table's single-outcome columns
+    show the same d, its interval holding the SD's uncertainty (wider than with the SD
+    fixed)."""
+    from mbtbayes.core.posterior import summarize_draws
+    from mbtbayes.growth.joint.summaries import single_draws
+    from mbtbayes.sensitivity.quantities import main_quantities
+
+    rng = np.random.default_rng(9)
+    n = 4000
+    zeros = np.zeros(n)
+    fit = make_fit(spec, register, "period",
+                   {"Intercept": np.full(n, 2.0), "t": rng.normal(-0.04, 0.0005, n),
+                    "g[B]": zeros, "t:g[B]": rng.normal(0.01, 0.0005, n)})
+    sizes = effect_sizes([fit], register, seed=11).set_index("period")
+    sens = main_quantities(fit, register, seed=11)
+    joint = single_draws([fit], "y", register, sign=1.0, sd=1.0, seed=11)
+    for level, key in (("A", "d_I"), ("B", "d_II")):
+        row = sizes.loc[level]
+        for draws in (sens[f"d_{level}"].draws, joint[key]):
+            post = summarize_draws(draws)
+            assert (post["mean"], post["hdi_low"], post["hdi_high"]) == pytest.approx(
+                (row["d_mean"], row["d_hdi_low"], row["d_hdi_high"]), rel=1e-12)
+        assert row["d_hdi_high"] - row["d_hdi_low"] > 1.2 * (
+            row["d_sd_fixed_hdi_high"] - row["d_sd_fixed_hdi_low"])

@@ -201,19 +201,21 @@ def test_fit_joint_refuses_bad_options():
         fit_joint(data, priors={"tau": 1.0})
 
 
-def _fake_fit(rng: np.random.Generator, variant: str = "period", passed: bool = True):
-    """A JointFit with made-up draws (2 chains x 50) on small data: tables without sampling."""
+def _fake_fit(rng: np.random.Generator, variant: str = "period", passed: bool = True,
+              shape: tuple[int, int] = (2, 50)):
+    """A JointFit with made-up draws (2 chains x 50) on small data: tables without sampling;
+    the data are on ``fit.long_data``."""
     import arviz as az
 
     from mbtbayes.core.sampling import Diagnostics
     from mbtbayes.growth.joint.fit import JointFit
 
-    jd = prepare(_long_data(rng, n=9), outcomes=OUT,
+    data = _long_data(rng, n=9)
+    jd = prepare(data, outcomes=OUT,
                  scaling=Scaling(OUT, np.zeros(3), np.array([1.0, 2.0, 5.0]),
                                  np.array([-1.0, 1.0, -1.0])))
     if variant == "no_period":
         jd = jd.without_period()
-    shape = (2, 50)
     corr_g = np.broadcast_to(_random_cov(rng, np.ones(6)), (*shape, 6, 6))
     corr_r = np.broadcast_to(_random_cov(rng, np.ones(3)), (*shape, 3, 3))
     post = {"intercept": rng.normal(0, 0.1, (*shape, 3)), "slope": rng.normal(0.04, 0.01,
@@ -226,14 +228,16 @@ def _fake_fit(rng: np.random.Generator, variant: str = "period", passed: bool = 
             "patient_stds": np.abs(rng.normal(0.5, 0.05, (*shape, 6))), "patient_corr": corr_g,
             "resid_stds": np.abs(rng.normal(0.5, 0.05, (*shape, 3))), "resid_corr": corr_r}
     diag = Diagnostics(1.0, 500, 500, 0, passed, reason="" if passed else "R-hat 1.2 > 1.01")
-    return JointFit(jd, variant, True, az.from_dict(posterior=post), diag, 1.0, 0.0, {})
+    fit = JointFit(jd, variant, True, az.from_dict(posterior=post), diag, 1.0, 0.0, {})
+    object.__setattr__(fit, "long_data", data)
+    return fit
 
 
 def test_joint_table_rows_estimands_and_flags():
     from mbtbayes.growth.joint.summaries import joint_table
 
     fit = _fake_fit(np.random.default_rng(4), passed=False)
-    table = joint_table(fit)
+    table = joint_table(fit, fit.long_data)
     assert not table["passed"].any() and (table["reason"] == "R-hat 1.2 > 1.01").all()
     assert table["interval"].eq("95% HDI").all() and table["estimand"].str.len().gt(0).all()
     row = table.set_index(["outcome", "quantity"])

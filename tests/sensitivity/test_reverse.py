@@ -21,10 +21,15 @@ def test_sceptical_limit_matches_matthews(m, s):
 
 
 @pytest.mark.parametrize(("m", "s"), [(0.3, 0.2), (-0.1, 0.3)])
-def test_advocacy_limit_matches_matthews(m, s):
-    lo, up = abs(m) - Z * s, abs(m) + Z * s
-    matthews = -(up + lo) * (up - lo) ** 2 / (2 * up * lo)
-    assert advocacy_limit(m, s, rope=0.0) == pytest.approx(matthews)
+def test_advocacy_limit_without_rope_just_reaches_zero(m, s):
+    """Matthews' (2018) advocacy limit by its definition: under the prior N(a/2, (a / 2z)^2)
+    (95% interval [0, a] in the observed direction) the posterior interval just touches 0;
+    an advocacy prior reaching beyond it (a wider interval) leaves the interval covering 0,
+    one within it excludes 0 (conjugate arithmetic by hand below)."""
+    a = advocacy_limit(m, s, rope=0.0)
+    assert _posterior_lower(abs(m), s, a / 2, a / (2 * Z)) == pytest.approx(0.0, abs=1e-9)
+    assert _posterior_lower(abs(m), s, 0.55 * a, 1.1 * a / (2 * Z)) < 0
+    assert _posterior_lower(abs(m), s, 0.45 * a, 0.9 * a / (2 * Z)) > 0
 
 
 def _posterior_lower(m, s, prior_mean, prior_sd):
@@ -46,6 +51,26 @@ def test_advocacy_limit_with_rope_just_reaches_it():
     a = advocacy_limit(m, s, rope=h)
     assert _posterior_lower(m, s, a / 2, a / (2 * Z)) == pytest.approx(h, abs=1e-9)
     assert _posterior_lower(m, s, 0.45 * a, 0.9 * a / (2 * Z)) < h
+
+
+def test_likelihood_approximation_divides_the_prior_out():
+    """Simulation truth: prior N(1, 2^2) on a coefficient, likelihood N(3, 1.5^2): the
+    posterior is N(mu_p, s_p^2) by conjugate arithmetic; from 200,000 posterior draws the
+    approximation recovers the likelihood (m, s) = (3, 1.5), not the posterior's."""
+    from types import SimpleNamespace
+
+    from mbtbayes.sensitivity.reverse import likelihood_approximation
+
+    prior_mean, prior_sd, m, s = 1.0, 2.0, 3.0, 1.5
+    precision = 1 / s**2 + 1 / prior_sd**2
+    post_mean = (m / s**2 + prior_mean / prior_sd**2) / precision
+    draws = np.random.default_rng(4).normal(post_mean, 1 / math.sqrt(precision), 200_000)
+    fit = SimpleNamespace(
+        draws=lambda name: draws[:, None],
+        design=SimpleNamespace(terms=("x",), priors={"x": {"dist": "Normal", "mu": prior_mean,
+                                                           "sigma": prior_sd}}))
+    got_m, got_s = likelihood_approximation(fit, draws)
+    assert got_m == pytest.approx(m, abs=0.02) and got_s == pytest.approx(s, rel=0.01)
 
 
 def test_no_sceptical_limit_when_the_interval_touches_the_rope():

@@ -80,6 +80,13 @@ def relative_eff(loglik: np.ndarray) -> np.ndarray:
     return ess / (chains * n)
 
 
+def ess_bulk(draws: np.ndarray) -> float:
+    """Bulk effective sample size of one quantity's draws, ``(chains, draws)``."""
+    import arviz as az
+
+    return float(az.ess(np.asarray(draws, float), method="bulk"))
+
+
 def _ess_geyer(rho: np.ndarray, total: int) -> float:
     """ESS from autocorrelations by Geyer's initial positive and monotone sequences (as
     ``loo:::ess_rfun`` and Stan)."""

@@ -156,3 +156,40 @@ def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: 
     """
     return baseline(data, outcome=outcome, time=time, group=group, period=period,
                     start=start).sd
+
+
+def spec_baseline(spec, data: pd.DataFrame) -> Baseline:
+    """The observed baseline of a spec's measure (its d denominator's patients and values)."""
+    return baseline(data, outcome=spec.measure, time=spec.time, group=spec.group,
+                    period=spec.period if spec.period in data else None, start=spec.d_months[0])
+
+
+def sd_draws(data: pd.DataFrame, *, outcome: str, time: str, group: str, period: str | None,
+             start: float = 0.0, draws: int, seed: int) -> tuple[np.ndarray, Baseline]:
+    """Bayesian-bootstrap draws of an outcome's observed pooled baseline SD, and the baseline.
+
+    Seeded by the run seed and the outcome (:func:`mbtbayes.core.seeds.seed_for`), so every
+    table that divides by this SD (effect sizes, sensitivity rows, the joint model) draws the
+    same SD for the same outcome and number of draws.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": np.arange(40.0), "t": 0.0, "id": range(40), "g": "I"})
+    >>> a, base = sd_draws(df, outcome="y", time="t", group="id", period="g", draws=5, seed=1)
+    >>> b, _ = sd_draws(df, outcome="y", time="t", group="id", period="g", draws=5, seed=1)
+    >>> bool((a == b).all()), round(base.sd, 3)
+    (True, 11.69)
+    """
+    from mbtbayes.core.seeds import seed_for
+
+    base = baseline(data, outcome=outcome, time=time, group=group, period=period, start=start)
+    return bootstrap_sd(base, draws=draws, seed=seed_for(seed, outcome, "baseline_sd")), base
+
+
+def spec_sd_draws(spec, data: pd.DataFrame, *, draws: int,
+                  seed: int) -> tuple[np.ndarray, Baseline]:
+    """:func:`sd_draws` of a spec's measure (its *measure*, not its name: alternatives of one
+    measure share the SD draws)."""
+    return sd_draws(data, outcome=spec.measure, time=spec.time, group=spec.group,
+                    period=spec.period if spec.period in data else None,
+                    start=spec.d_months[0], draws=draws, seed=seed)

@@ -22,8 +22,7 @@ import pandas as pd
 from mbtbayes.core.arviz_api import summary
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
-from mbtbayes.core.seeds import seed_for
-from mbtbayes.growth.baseline import baseline, bootstrap_sd
+from mbtbayes.growth.baseline import spec_sd_draws
 from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
 from mbtbayes.growth.trajectories import change_draws, period_contrasts, period_levels
@@ -266,8 +265,10 @@ def effect_sizes(
     - ``observed_baseline_sd`` (default, the paper's denominator): the observed pooled
       within-period SD of each patient's first value near t0 (:mod:`~.baseline`), with its
       sampling uncertainty by the Bayesian bootstrap over those patients (one Dirichlet weight
-      vector per posterior draw, seeded by the measure's name; the same SD draws for both
-      models of a measure). The table counts the patients in the SD and those left out.
+      vector per posterior draw, seeded by the measure; the same SD draws for both models of a
+      measure and in every table that shows this d:
+      :func:`mbtbayes.growth.baseline.spec_sd_draws`). The table counts the patients in the
+      SD and those left out.
     - ``model_total_sd``: the model-implied SD of the outcome at t0 per draw,
       ``sqrt(var(patient intercept + slope x t0) + residual variance)`` (the residual SD of
       a t family is ``sigma sqrt(nu / (nu - 2))``): the fully Bayesian counterpart. In the
@@ -328,10 +329,7 @@ def _sd_draws(fit: GrowthFit, data: pd.DataFrame, sd_basis: str, *,
     posterior mean of the model's), the patient counts and a note on them."""
     spec, n_draws = fit.spec, len(fit.draws("beta"))
     if sd_basis == "observed_baseline_sd":
-        base = baseline(data, outcome=spec.measure, time=spec.time, group=spec.group,
-                        period=spec.period if spec.period in data else None,
-                        start=spec.d_months[0])
-        sd = bootstrap_sd(base, draws=n_draws, seed=seed_for(seed, spec.name, "baseline_sd"))
+        sd, base = spec_sd_draws(spec, data, draws=n_draws, seed=seed)
         counts = {"n_sd_patients": base.n_used, "n_sd_first_value_late": base.n_late,
                   "n_sd_no_value": base.n_missing}
         return sd, base.sd, counts, (f"observed pooled baseline SD ({base.note}); uncertainty "

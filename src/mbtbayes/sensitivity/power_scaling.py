@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from mbtbayes.core.arviz_api import power_scaling
+from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
 from mbtbayes.sensitivity.quantities import main_quantities, row, summarize
 
@@ -75,7 +76,7 @@ def log_priors(fit) -> dict[str, np.ndarray]:
     return out
 
 
-def power_scaling_table(fit, data: pd.DataFrame) -> pd.DataFrame:
+def power_scaling_table(fit, data: pd.DataFrame, *, seed: int = SEED) -> pd.DataFrame:
     """Sensitivity of each main quantity to each prior group and the likelihood.
 
     Returns
@@ -85,7 +86,8 @@ def power_scaling_table(fit, data: pd.DataFrame) -> pd.DataFrame:
     """
     chains = fit.idata.posterior.sizes["chain"]
     shape = (chains, -1)
-    quantities = {name: q.draws.reshape(shape) for name, q in main_quantities(fit, data).items()}
+    quantities = {name: q.draws.reshape(shape)
+                  for name, q in main_quantities(fit, data, seed=seed).items()}
     priors = {g: v.reshape(shape) for g, v in log_priors(fit).items()}
     loglik = next(iter(fit.idata.log_likelihood.data_vars.values())).values
     frames = []
@@ -96,12 +98,13 @@ def power_scaling_table(fit, data: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def power_scaling_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str]) -> list[dict]:
+def power_scaling_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
+                       seed: int = SEED) -> list[dict]:
     """Rows of ``sensitivity.csv``: the baseline posterior of each quantity, with its
     power-scaling sensitivity and diagnosis in the diagnostic column."""
-    quantities = main_quantities(fit, data)
+    quantities = main_quantities(fit, data, seed=seed)
     rows = []
-    for r in power_scaling_table(fit, data).itertuples(index=False):
+    for r in power_scaling_table(fit, data, seed=seed).itertuples(index=False):
         q = quantities[r.quantity]
         summary = summarize(q.draws, rope=q.rope)
         flagged = r.prior > THRESHOLD

@@ -1,20 +1,27 @@
-"""The prior grid for the period terms (after Zampieri et al. 2021, AJRCCM 203:543).
+"""The prior grid for the period effect (after Zampieri et al. 2021, AJRCCM 203:543).
 
-Nine priors for the period terms: centres *sceptical* (Period II worse), *neutral* (no
-difference) and *enthusiastic* (Period II better) by :data:`CENTRE_SD` baseline SDs, crossed
-with widths *weak*, *moderate* and *strong* (:data:`WIDTHS`, prior SD in baseline SDs). They
-are defined in units of the measure's observed pooled baseline SD and translated to its units:
-the period shift (``period``) gets ``Normal(c x SD, w x SD)``, the period x time term
-(``months:period``) ``Normal(c x SD / t1, w x SD / t1)`` per month (a slope difference that
-accumulates to the same amount by the later d time point ``t1``, as the slope ROPE does).
-"Better" follows the measure's direction (``higher_is`` in :mod:`mbtbayes.io.schema`); for a
-measure the schema does not know, "enthusiastic" means Period II higher, and the table says so.
+Nine priors for the period effect on the course of the measure: centres *sceptical* (Period II
+worse), *neutral* (no difference) and *enthusiastic* (Period II better) by :data:`CENTRE_SD`
+baseline SDs, crossed with widths *weak*, *moderate* and *strong* (:data:`WIDTHS`, prior SD in
+baseline SDs). The prior is stated on the quantity it is about, the **difference in change**
+from t0 to t1 (Period II's change minus Period I's, ``t1 x`` the period x time coefficient):
+``Normal(c x SD, w x SD)``, i.e. ``Normal(c x SD / t1, w x SD / t1)`` per month on the
+``months:period`` term. The month-0 difference (``period``) is intake case mix, not an effect
+of the period, and keeps the spec's prior; a spec without a period x time term has only the
+shift, which then is the whole period difference and gets the grid's prior. The note of each
+row gives the implied prior of every main contrast (month 0, difference in change, level at
+t1), computed from the priors through the design (:func:`implied_priors`). "Better" follows
+the measure's direction (``higher_is`` in :mod:`mbtbayes.io.schema`); for a measure the schema
+does not know, "enthusiastic" means Period II higher, and the table says so.
 
 Each main quantity is recomputed under each prior by Pareto-smoothed importance sampling of
 the baseline fit's draws on the log prior ratio ``log p_new(b) - log p_old(b)`` (only the
-period coefficients change, so the ratio is exact); where the Pareto k exceeds
-:data:`K_LIMIT` the spec is refitted with that prior (same engine, compiled graph reused;
-through the fit cache when one is given, so a rerun reads the refit back).
+period coefficients change, so the ratio is exact), with the weights' effective sample size and
+the Monte Carlo SE of the mean and HDI ends (:func:`~mbtbayes.sensitivity.quantities.
+weighted_mcse`). Where the Pareto k exceeds :data:`K_LIMIT`, or a Monte Carlo SE exceeds
+:data:`~mbtbayes.sensitivity.quantities.MCSE_LIMIT` of the posterior SD, the spec is refitted
+with that prior (same engine, compiled graph reused; through the fit cache when one is given,
+so a rerun reads the refit back).
 
 Examples
 --------
@@ -37,24 +44,28 @@ from mbtbayes.core.seeds import seed_for
 from mbtbayes.io import schema
 from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import (
+    MCSE_LIMIT,
     baseline_sd,
+    bootstrap_counts,
     gate_text,
     main_quantities,
+    relative_efficiency,
     row,
     summarize,
+    weighted_mcse,
+    weighted_sd,
 )
 
 CENTRE_SD = 0.2
-"""Distance of the sceptical and enthusiastic centres from 0, in baseline SDs (a small
-effect, twice the default ROPE)."""
+"""Distance of the sceptical and enthusiastic centres from 0, in baseline SDs of the
+difference in change (Cohen's small effect)."""
 CENTRES = {"sceptical": -1.0, "neutral": 0.0, "enthusiastic": 1.0}
 """Centre of each prior in units of :data:`CENTRE_SD`, signed so that + is Period II better."""
 WIDTHS = {"weak": 1.0, "moderate": 0.5, "strong": 0.2}
-"""Prior SD of the period shift in baseline SDs."""
+"""Prior SD of the difference in change, in baseline SDs."""
 K_LIMIT = 0.7
 """Pareto k above which the reweighted estimate is not trusted and the spec is refitted."""
 ANALYSIS = "prior grid"
-
 
 @dataclass(frozen=True)
 class GridPrior:
@@ -86,20 +97,21 @@ def better_sign(measure: str) -> tuple[float, str]:
 
 
 def period_terms(fit) -> dict[str, float]:
-    """The period terms of a fit and the divisor of their prior (1 for the shift, t1 for
-    the period x time term)."""
+    """The term that carries the grid's prior and the divisor that turns the prior on the
+    difference in change into a prior on that term: ``{months:period: t1 - t0}``, or
+    ``{period: 1}`` when the formula has no period x time term."""
     spec = fit.spec
     shift, slope = spec.period, f"{spec.time}:{spec.period}"
-    terms = {t: 1.0 for t in fit.design.terms if t == shift}
-    terms |= {t: float(spec.d_months[1]) for t in fit.design.terms if t == slope}
-    if shift not in terms:
-        raise SpecError(f"{spec.name}: the prior grid needs the term '{shift}' in the period "
-                        "formula")
-    return terms
+    if slope in fit.design.terms:
+        return {slope: float(spec.d_months[1] - spec.d_months[0])}
+    if shift in fit.design.terms:
+        return {shift: 1.0}
+    raise SpecError(f"{spec.name}: the prior grid needs the term '{shift}' or '{slope}' in the "
+                    "period formula")
 
 
 def translate(fit, prior: GridPrior, sd: float) -> dict[str, dict]:
-    """The grid prior as Normal priors on the fit's period terms, in the measure's units."""
+    """The grid prior as a Normal prior on the fit's period term, in the measure's units."""
     sign, _ = better_sign(fit.spec.measure)
     centre, width = prior.sd_units()
     return {term: {"dist": "Normal", "mu": sign * centre * sd / divisor,
@@ -107,14 +119,56 @@ def translate(fit, prior: GridPrior, sd: float) -> dict[str, dict]:
             for term, divisor in period_terms(fit).items()}
 
 
+def implied_priors(fit, new: dict[str, dict]) -> dict[str, tuple[float, float]]:
+    """Mean and SD of the prior of each main contrast under the fit's priors with ``new``
+    replacing some, exactly: every contrast is linear in the fixed effects (``L b``, through
+    the design, as the posterior's), so under independent Normal priors it is Normal with
+    mean ``L mu`` and variance ``sum L_j^2 sigma_j^2``. ``L`` is read off the contrasts of the
+    unit vectors.
+
+    Returns
+    -------
+    dict
+        ``intercept`` (month-0 difference), ``change`` (difference in change t0 to t1) and
+        ``at_<t1>`` (difference at t1): ``(mean, sd)`` in the measure's units and direction.
+    """
+    import xarray as xr
+
+    from mbtbayes.growth.trajectories import period_contrasts
+
+    mu, sigma = [], []
+    for term in fit.design.terms:
+        prior = new.get(term) or fit.design.priors[term]
+        if prior.get("dist") != "Normal" or not np.isscalar(prior.get("sigma")):
+            raise SpecError(f"{fit.spec.name}: the implied prior needs Normal priors on every "
+                            f"fixed effect; '{term}' has {prior}")
+        mu.append(float(prior.get("mu", 0.0)))
+        sigma.append(float(prior["sigma"]))
+    beta = np.vstack([mu, np.eye(len(mu))])[None]  # the mean, then each unit vector
+    params = xr.Dataset({"beta": (("chain", "draw", "coef"), beta)},
+                        coords={"coef": list(fit.design.columns)})
+    contrasts = period_contrasts(replace(fit, params=params))
+    t0, t1 = fit.spec.d_months
+    out = {"intercept": contrasts["intercept"], "change": contrasts["slope"] * (t1 - t0),
+           f"at_{t1:g}": contrasts[f"at_{t1:g}"]}
+    return {k: (float(v[0]), float(np.sqrt(np.sum((v[1:] * np.array(sigma)) ** 2))))
+            for k, v in out.items()}
+
+
 def translation_note(fit, prior: GridPrior, sd: float) -> str:
-    """The translation to the measure's units, for the table's note column."""
+    """The prior as stated, its translation to the measure's units, and the implied prior of
+    every main contrast, for the table's note column."""
     _, direction = better_sign(fit.spec.measure)
-    parts = [f"{t} ~ Normal({p['mu']:.4g}, {p['sigma']:.4g})"
-             for t, p in translate(fit, prior, sd).items()]
+    new = translate(fit, prior, sd)
+    parts = [f"{t} ~ Normal({p['mu']:.4g}, {p['sigma']:.4g})" for t, p in new.items()]
     centre, width = prior.sd_units()
-    return (f"centre {centre:+g} SD (+ = II better; {direction}), SD {width:g} baseline SD; "
-            f"baseline SD {sd:.4g}: " + "; ".join(parts))
+    quantity = ("difference in change" if fit.spec.period not in new
+                else "period difference (no period x time term)")
+    implied = "; ".join(f"{name} Normal({m / sd:+.3g}, {s / sd:.3g})"
+                        for name, (m, s) in implied_priors(fit, new).items())
+    return (f"prior on the {quantity}: Normal({centre:+g}, {width:g}) baseline SD (+ = II "
+            f"better; {direction}); baseline SD {sd:.4g}: " + "; ".join(parts)
+            + f"; implied priors (baseline SD, the measure's direction): {implied}")
 
 
 def log_prior_ratio(fit, new: dict[str, dict]) -> np.ndarray:
@@ -135,7 +189,7 @@ def log_prior_ratio(fit, new: dict[str, dict]) -> np.ndarray:
 
 def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
                     baseline: dict[str, str], priors: list[GridPrior] | None = None,
-                    k_limit: float = K_LIMIT, cache=None,
+                    k_limit: float = K_LIMIT, mcse_limit: float = MCSE_LIMIT, cache=None,
                     log: Callable[[str], None] | None = None) -> list[dict]:
     """The main quantities of a period fit under each prior of the grid.
 
@@ -145,15 +199,20 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
         The baseline period fit.
     data : pandas.DataFrame
     engines : Engines, optional
-        For refits where k > ``k_limit``; without engines such rows are reported as
-        reweighted with their k flagged and ``passed = False``.
+        For refits of unreliable reweightings; without engines such rows are reported as
+        reweighted, flagged in ``diagnostic`` and with ``passed = False``.
     seed : int
-        Run seed (each refit's seed derives from it and the setting).
+        Run seed (each refit's seed, and the bootstrap of the Monte Carlo errors, derive from
+        it and the setting).
     baseline : dict
         Quantity -> the baseline decision.
     priors : list of GridPrior, optional
         Default: :func:`grid_priors`.
     k_limit : float
+        Pareto k above which a reweighting is refitted.
+    mcse_limit : float
+        Monte Carlo SE (of a mean or HDI end), as a share of the posterior SD, above which a
+        reweighting is refitted.
     cache : FitCache, path or None
         Fit cache for the refits (read back when it holds them).
     log : callable, optional
@@ -162,33 +221,50 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
     Returns
     -------
     list of dict
-        Rows of ``sensitivity.csv``; ``diagnostic`` gives the Pareto k (and the refit's gate).
+        Rows of ``sensitivity.csv``; reweighted rows carry ``ess`` (of the weights) and
+        ``mcse_mean``, ``mcse_hdi_low``, ``mcse_hdi_high``; ``diagnostic`` gives the Pareto k,
+        the largest Monte Carlo SE in posterior SDs, and the refit's gate.
     """
     sd = baseline_sd(fit.spec, data)
-    quantities = main_quantities(fit, data)
+    quantities = main_quantities(fit, data, seed=seed)
+    chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
+    r_eff = {n: relative_efficiency(q.draws, chains=chains) for n, q in quantities.items()}
     rows = []
     for prior in priors or grid_priors():
         new = translate(fit, prior, sd)
         weights, k = psis_weights(log_prior_ratio(fit, new))
         note = translation_note(fit, prior, sd)
-        if k <= k_limit or engines is None:
-            diagnostic = f"Pareto k {k:.2f}" + ("" if k <= k_limit else
-                                               f" > {k_limit}: unreliable, no engine to refit")
+        counts = bootstrap_counts(len(weights), seed=seed_for(seed, fit.spec.name, "mcse",
+                                                              prior.setting))
+        summaries = {}
+        for name, q in quantities.items():
+            post = summarize(q.draws, rope=q.rope, weights=weights)
+            post |= weighted_mcse(q.draws, weights, counts=counts, r_eff=r_eff[name])
+            summaries[name] = post
+        worst = max(max(p["mcse_mean"], p["mcse_hdi_low"], p["mcse_hdi_high"])
+                    / weighted_sd(quantities[n].draws, weights) for n, p in summaries.items())
+        checks = f"Pareto k {k:.2f}, largest MCSE {worst:.2f} posterior SD"
+        reliable = k <= k_limit and worst <= mcse_limit
+        if reliable or engines is None:
+            diagnostic = checks + ("" if reliable else
+                                   f" (limits: k {k_limit}, MCSE {mcse_limit}): unreliable, "
+                                   "no engine to refit")
             rows += [row(measure=fit.spec.name, analysis=ANALYSIS, setting=prior.setting,
-                         quantity=q, summary=summarize(q.draws, rope=q.rope, weights=weights),
+                         quantity=q, summary=summaries[q.name],
                          baseline_decision=baseline[q.name], method="reweighted",
-                         diagnostic=diagnostic, passed=fit.diagnostics.passed and k <= k_limit,
+                         diagnostic=diagnostic, passed=fit.diagnostics.passed and reliable,
                          note=note) for q in quantities.values()]
             continue
         refit = refit_with_priors(fit, data, new, engines=engines,
                                   seed=seed_for(seed, fit.spec.name, "prior", prior.setting),
                                   cache=cache, log=log, label=f"prior grid, {prior.setting}")
-        diagnostic = f"Pareto k {k:.2f} > {k_limit}: refitted, {gate_text(refit.diagnostics)}"
+        diagnostic = (f"{checks} (limits: k {k_limit}, MCSE {mcse_limit}): refitted, "
+                      f"{gate_text(refit.diagnostics)}")
         rows += [row(measure=fit.spec.name, analysis=ANALYSIS, setting=prior.setting,
                      quantity=q, summary=summarize(q.draws, rope=q.rope),
                      baseline_decision=baseline[q.name], method="refit", diagnostic=diagnostic,
                      passed=refit.diagnostics.passed, note=note)
-                 for q in main_quantities(refit, data).values()]
+                 for q in main_quantities(refit, data, seed=seed).values()]
     return rows
 
 

@@ -160,7 +160,7 @@ def refit_rows(fit, data: pd.DataFrame, *, engines, seed: int, baseline: dict[st
         if alt.comparable:
             diagnostic += "; " + compare.text(refit, label=alt.setting)
         note = _reported(refit, alt.report)
-        for q in main_quantities(refit, data).values():
+        for q in main_quantities(refit, data, seed=seed).values():
             rows.append(row(measure=fit.spec.name, analysis=alt.analysis, setting=alt.setting,
                             quantity=q, summary=summarize(q.draws, rope=q.rope),
                             baseline_decision=baseline[q.name], method="refit",

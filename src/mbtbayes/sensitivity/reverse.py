@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from mbtbayes.core.decisions import DIFFERENCE, rope_decision
-from mbtbayes.core.defaults import CI_PROB
+from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.sensitivity.quantities import baseline_sd, main_quantities, row
 
 Z = float(stats.norm.ppf(0.5 + CI_PROB / 2))
@@ -120,11 +120,12 @@ def likelihood_approximation(fit, draws: np.ndarray) -> tuple[float, float]:
     return (mean / sd**2 - prior_mean / prior_sd**2) / precision, 1 / math.sqrt(precision)
 
 
-def reverse_bayes_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str]) -> list[dict]:
+def reverse_bayes_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
+                       seed: int = SEED) -> list[dict]:
     """One row per main quantity: the sceptical or advocacy limit and the posterior under it."""
     sd_units = baseline_sd(fit.spec, data)
     rows = []
-    for q in main_quantities(fit, data).values():
+    for q in main_quantities(fit, data, seed=seed).values():
         m, s = likelihood_approximation(fit, q.draws)
         scale = 1.0 if q.units == "baseline SD" else sd_units
         scale /= fit.spec.d_months[1] if q.name == "contrast_slope" else 1.0

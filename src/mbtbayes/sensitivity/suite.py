@@ -162,7 +162,7 @@ def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
     """The baseline rows and every analysis's rows of one period fit."""
     from mbtbayes.sensitivity.refits import KFOLD, Comparison
 
-    quantities = main_quantities(fit, data)
+    quantities = main_quantities(fit, data, seed=seed)
     rows = baseline_rows(fit, quantities)
     decided = {r["quantity"]: r["decision"] for r in rows}
     compare = Comparison(fit, engines=engines, seed=seed, folds=KFOLD if kfold else None,
@@ -180,22 +180,22 @@ def _prior_grid(fit, data, *, engines, seed, baseline, cache, log, **_):
                            cache=cache, log=log)
 
 
-def _reverse(fit, data, *, baseline, **_):
+def _reverse(fit, data, *, baseline, seed, **_):
     from mbtbayes.sensitivity.reverse import reverse_bayes_rows
 
-    return reverse_bayes_rows(fit, data, baseline=baseline)
+    return reverse_bayes_rows(fit, data, baseline=baseline, seed=seed)
 
 
-def _tipping(fit, data, *, baseline, **_):
+def _tipping(fit, data, *, baseline, seed, **_):
     from mbtbayes.sensitivity.tipping import tipping_rows
 
-    return tipping_rows(fit, data, baseline=baseline)
+    return tipping_rows(fit, data, baseline=baseline, seed=seed)
 
 
-def _power(fit, data, *, baseline, **_):
+def _power(fit, data, *, baseline, seed, **_):
     from mbtbayes.sensitivity.power_scaling import power_scaling_rows
 
-    return power_scaling_rows(fit, data, baseline=baseline)
+    return power_scaling_rows(fit, data, baseline=baseline, seed=seed)
 
 
 def _remission(data, *, seed, log) -> list[dict]:

@@ -28,6 +28,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.defaults import SEED
 from mbtbayes.sensitivity.quantities import (
     Quantity,
     baseline_sd,
@@ -100,9 +101,9 @@ def delta_quantities(fit, data: pd.DataFrame, delta: float, *, base=None,
 
 
 def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
-                 deltas: tuple[float, ...] = DELTAS) -> list[dict]:
+                 deltas: tuple[float, ...] = DELTAS, seed: int = SEED) -> list[dict]:
     """Rows of every delta, with the tipping point of each quantity in the note."""
-    base, shares = main_quantities(fit, data), dropout_shares(fit)
+    base, shares = main_quantities(fit, data, seed=seed), dropout_shares(fit)
     table = []
     for delta in deltas:
         for q in delta_quantities(fit, data, delta, base=base, shares=shares).values():

@@ -152,7 +152,7 @@ def fit_joint(
     >>> reg = mb.load_register()                        # the bundled SYNTHETIC register
     >>> fit = mb.fit_joint(reg.data, outcomes=["bsi", "cip", "wsas", "gaf"])  # doctest: +SKIP
     >>> from mbtbayes.growth.joint.summaries import joint_table
-    >>> joint_table(fit)  # doctest: +SKIP
+    >>> joint_table(fit, reg.data)  # doctest: +SKIP
     """
     from mbtbayes.core.errors import SpecError
 

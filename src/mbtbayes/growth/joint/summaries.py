@@ -8,7 +8,7 @@ joint fit passed the gate (``passed``, ``reason``); single-outcome values carry 
 
 Examples
 --------
->>> table = joint_table(fit, single=growth_fits)  # doctest: +SKIP
+>>> table = joint_table(fit, data, single=growth_fits)  # doctest: +SKIP
 >>> table[table["quantity"] == "contrast_24_std"]  # doctest: +SKIP
 """
 
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.arviz_api import psis_loo
+from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.growth.joint.data import JointData
 from mbtbayes.growth.joint.fit import JointFit
@@ -73,10 +74,14 @@ def derived(fit: JointFit, *, horizon: float = HORIZON) -> dict[str, np.ndarray]
     return out
 
 
-def single_draws(growth_fits: list, outcome: str, *, horizon: float = HORIZON,
-                 sign: float, sd: float) -> dict[str, np.ndarray]:
+def single_draws(growth_fits: list, outcome: str, data: pd.DataFrame, *,
+                 horizon: float = HORIZON, sign: float, sd: float,
+                 seed: int = SEED) -> dict[str, np.ndarray]:
     """The same quantities from the run's single-outcome period fit of ``outcome`` (empty when
-    there is none, or its d time points are not 0 and ``horizon``)."""
+    there is none, or its d time points are not 0 and ``horizon``); d with the SD's
+    uncertainty, as in ``effect_sizes.csv`` (:func:`mbtbayes.growth.baseline.spec_sd_draws`),
+    the standardised contrast by the fixed ``sd`` the joint model standardises by."""
+    from mbtbayes.growth.baseline import spec_sd_draws
     from mbtbayes.growth.trajectories import change_draws, period_contrasts
 
     fit = next((f for f in growth_fits if f.variant == "period" and f.spec.measure == outcome
@@ -85,21 +90,45 @@ def single_draws(growth_fits: list, outcome: str, *, horizon: float = HORIZON,
         return {}
     units = period_contrasts(fit)[f"at_{horizon:g}"]
     change = list(change_draws(fit).values())
+    sd_draws, _ = spec_sd_draws(fit.spec, data, draws=len(change[0]), seed=seed)
     return {"contrast_units": units, "contrast_std": sign * units / sd,
-            "d_I": change[0] / sd, "d_II": change[1] / sd, "passed": fit.diagnostics.passed}
+            "d_I": change[0] / sd_draws, "d_II": change[1] / sd_draws,
+            "passed": fit.diagnostics.passed}
 
 
-def joint_table(fit: JointFit, *, single: list | None = None,
-                horizon: float = HORIZON) -> pd.DataFrame:
+def joint_d(fit: JointFit, dq: dict[str, np.ndarray], data: pd.DataFrame, *, seed: int,
+            columns: dict[str, str]) -> dict[str, np.ndarray]:
+    """The joint model's d per period with the SD's uncertainty: each draw's change in
+    outcome units divided by a Bayesian-bootstrap draw of the observed pooled baseline SD
+    (the same draws as the single-outcome d of the same outcome)."""
+    from mbtbayes.growth.baseline import sd_draws
+
+    sc = fit.data.scaling
+    n = len(dq["d_I"])
+    sds = np.column_stack([sd_draws(data, outcome=o, start=0.0, draws=n, seed=seed,
+                                    **columns)[0] for o in sc.outcomes])
+    return {k: dq[k] * sc.sd / sds for k in ("d_I", "d_II")}
+
+
+def joint_table(fit: JointFit, data: pd.DataFrame, *, single: list | None = None,
+                horizon: float = HORIZON, seed: int = SEED, time: str = "months",
+                group: str = "patient_id", period: str = "period") -> pd.DataFrame:
     """The joint model's ``joint_model.csv``.
 
     Parameters
     ----------
     fit : JointFit
         The period fit.
+    data : pandas.DataFrame
+        The data it was fitted to (d's denominator, the observed pooled baseline SD, with its
+        uncertainty by the Bayesian bootstrap over patients, as in ``effect_sizes.csv``).
     single : list of GrowthFit, optional
         The run's single-outcome fits: their period contrast and d go beside the joint ones.
     horizon : float
+    seed : int
+        The run seed (the SD's bootstrap draws derive from it and the outcome).
+    time, group, period : str
+        Column names of ``data``.
 
     Returns
     -------
@@ -110,6 +139,8 @@ def joint_table(fit: JointFit, *, single: list | None = None,
         ``a~b`` (correlations).
     """
     dq, sc, h = derived(fit, horizon=horizon), fit.data.scaling, f"{horizon:g}"
+    dq |= joint_d(fit, dq, data, seed=seed,
+                  columns={"time": time, "group": group, "period": period})
     rows = []
     quantities = (
         (f"contrast_{h}", "contrast_units", "measure units",
@@ -118,12 +149,12 @@ def joint_table(fit: JointFit, *, single: list | None = None,
          f"Period II - I difference at {h} months / observed pooled baseline SD; > 0 favours "
          "Period II"),
         ("d_I", "d_I", "Cohen's d", f"change 0-{h} months in Period I / observed pooled "
-         "baseline SD (negative = decrease)"),
+         "baseline SD, with the SD's uncertainty (negative = decrease)"),
         ("d_II", "d_II", "Cohen's d", f"change 0-{h} months in Period II / observed pooled "
-         "baseline SD (negative = decrease)"))
+         "baseline SD, with the SD's uncertainty (negative = decrease)"))
     for j, outcome in enumerate(sc.outcomes):
-        other = single_draws(single or [], outcome, horizon=horizon, sign=sc.sign[j],
-                             sd=sc.sd[j])
+        other = single_draws(single or [], outcome, data, horizon=horizon, sign=sc.sign[j],
+                             sd=sc.sd[j], seed=seed)
         for quantity, key, scale, estimand in quantities:
             direction = ALIGNED if scale == STD else f"own scale: {sc.direction(outcome)}"
             rows.append(_row(outcome, quantity, scale, estimand, dq[key][:, j], other.get(key),
