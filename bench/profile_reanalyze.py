@@ -18,7 +18,7 @@ included), *exclusive* of the stages nested in it, so that the rows add up to th
 - ``growth fits`` (the rest of ``fit_specs``: designs, Bambi formula parsing), ``LOO``
   (``summaries.model_comparison``, K-fold refits included), ``PPC``, ``trajectories``,
   ``summaries`` (the rest of ``growth_tables``), ``binary models``, ``frequentist fits``
-  (statsmodels MixedLM), ``concordance``, ``saving fits`` (``fits/*.nc``), ``report``
+  (the ML mixed models), ``concordance``, ``saving fits`` (``fits/*.nc``), ``report``
   (figures, ``report.md``, ``report.html``), ``writing`` (the tables, ``run.json``, the
   atomic swap);
 - ``other``: what no timer covered (register loading, logging).

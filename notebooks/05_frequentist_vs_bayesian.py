@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 05 Frequentist vs Bayesian
 #
-# The same models, two ways: maximum likelihood as the paper (SPSS MIXED; here statsmodels,
+# The same models, two ways: maximum likelihood as the paper (SPSS MIXED; here as lme4 fits it,
 # checked against lme4) and Bayesian (posterior, HDI, ROPE). The concordance table puts the
 # two decisions side by side for every research question. Data: the **SYNTHETIC** register;
 # two measures and modest draws to keep it short.

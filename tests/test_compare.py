@@ -69,6 +69,8 @@ class _Fit:
 
 
 class _ML:
+    converged, note = True, ""  # an ML fit that passed lme4's checks, not singular
+
     def __init__(self, estimates: dict[str, float], ses: dict[str, float]) -> None:
         self.fixed = pd.DataFrame({"term": list(estimates), "estimate": list(estimates.values())})
         self.fixed_cov = pd.DataFrame(np.diag([s**2 for s in ses.values()]),

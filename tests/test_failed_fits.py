@@ -49,3 +49,33 @@ def test_model_choice_row_of_a_failed_fit_says_why():
                                "ml_reason": ["ML fit failed: singular"]})
     row = model_choice_questions(comparison)[0]
     assert row["passed"] is False and row["reason"] == "ML fit failed: singular"
+    # the LOO verdict does not need the ML fit: ELPD difference 1.0 is inside +-2 x SE 2.0
+    assert row["bayes_model_choice"] == "no clear preference"
+    assert "frequentist_model_choice" not in row and "lrt_p_value" not in row
+
+
+def test_a_fit_failing_lme4s_convergence_checks_is_reported_and_flagged():
+    """A fit whose optimum fails lme4's gradient check keeps its values, as lme4 reports it,
+    and every row of it says so (passed = False, lme4's message as the reason)."""
+    import dataclasses
+
+    specs = {"bsi": mb.load_specs()["bsi"]}
+    data = mb.load_register().data
+    ml = freq.frequentist_fits(specs, data, log=lambda _: None)
+    message = "Model failed to converge with max|grad| = 0.26 (tol = 0.002, component 1)"
+    ml[("bsi", "period")] = dataclasses.replace(ml[("bsi", "period")], converged=False,
+                                                note=message)
+    growth = freq.frequentist_growth_table(ml)
+    period = growth[growth["model"] == "period"]
+    assert period["estimate"].notna().all() and not period["passed"].any()
+    assert (period["reason"] == message).all() and growth[growth["model"] == "linear"][
+        "passed"].all()
+    d = freq.frequentist_effect_sizes(ml, specs, data)
+    assert not d[d["model"] == "period"]["passed"].any()
+    aic = freq.aic_table(ml).set_index("measure").loc["bsi"]
+    assert aic["aic_period"] > 0 and not aic["ml_passed"]
+    assert aic["ml_note"] == f"period: {message}"
+    comparison = freq.aic_table(ml).assign(elpd_diff=1.0, elpd_diff_se=2.0, passed=True)
+    row = model_choice_questions(comparison)[0]
+    assert row["passed"] is False and message in row["reason"]
+    assert row["lrt_p_value"] == aic["lrt_p_value"]

@@ -25,3 +25,20 @@ for (nv in c(2, 3, 4)) {
   }, error = function(e) conditionMessage(e))
   cat(nv, nrow(d), r, "\n")
 }
+
+# lme4 counts random effects per term: (months || id) is two terms of one effect per patient,
+# so 30 values of 20 patients are fitted; (months | id) has 40 effects in one term and is
+# refused (the reference for tests/frequentist/test_mixed.py::
+# test_observations_per_random_effect_as_lme4). lme4 1.1-31 printed:
+#   30 (months || id) fitted
+#   30 (months | id) number of observations (=30) <= number of random effects (=40) for term (months | id); ...
+set.seed(1)
+d <- data.frame(id = factor(c(1:20, 1:10)), months = c(rep(0, 20), rep(6, 10)), bsi = rnorm(30))
+for (bar in c("||", "|")) {
+  r <- tryCatch({
+    suppressWarnings(suppressMessages(lmer(as.formula(paste0("bsi ~ months + (months ", bar, " id)")),
+                                           data = d, REML = FALSE)))
+    "fitted"
+  }, error = function(e) conditionMessage(e))
+  cat(nrow(d), paste0("(months ", bar, " id)"), r, "\n")
+}

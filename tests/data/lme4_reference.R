@@ -8,7 +8,8 @@
 #   tests/data/lme4_reference.csv    tidy: model, quantity, term, value
 #     model    linear_corr, linear_uncorr, period_corr, period_uncorr, covariates_uncorr
 #              (period_uncorr + age + site), boundary_uncorr (lme4_boundary_data.csv, singular
-#              fit: slope SD 0), or lrt_corr / lrt_uncorr
+#              fit: slope SD 0), boundary_corr (the same data with a correlation, singular:
+#              correlation -1), or lrt_corr / lrt_uncorr
 #     quantity estimate, se, vcov (term "a|b"), sd (term sd_intercept / sd_slope / sd_residual),
 #              corr, loglik, aic, bic, df, n_obs, n_groups; for lrt_*: chi2, df, p_value
 #   tests/data/manova_reference.csv  term, pillai, f, num_df, den_df, p_value, p_bonferroni
@@ -86,10 +87,12 @@ lrt <- function(name, small, big) {
 b <- read.csv(file.path(out_dir, "lme4_boundary_data.csv"))
 boundary <- lmer(y ~ months + (months || patient_id), b, REML = FALSE, control = ctrl)
 stopifnot(isSingular(boundary))
+boundary_corr <- lmer(y ~ months + (months | patient_id), b, REML = FALSE, control = ctrl)
+stopifnot(isSingular(boundary_corr))
 
 res <- do.call(rbind, c(
   Map(tidy_fit, names(fits), fits),
-  list(tidy_fit("boundary_uncorr", boundary)),
+  list(tidy_fit("boundary_uncorr", boundary), tidy_fit("boundary_corr", boundary_corr)),
   list(lrt("lrt_corr", fits$linear_corr, fits$period_corr),
        lrt("lrt_uncorr", fits$linear_uncorr, fits$period_uncorr))
 ))

@@ -2,7 +2,7 @@
 (every table, the AIC, the predictions), and ``frequentist_fits`` with a store fits each
 model once: a second call reads every fit, a failed fit included, and gives the same fits.
 
-The reference is the fit statsmodels returned in the same test (the cache must give back
+The reference is the fit fit_mixed returned in the same test (the cache must give back
 exactly what was fitted).
 """
 

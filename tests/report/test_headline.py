@@ -96,3 +96,16 @@ def test_model_choice_from_a_layered_concordance():
     assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("neither", "period")
     assert concordance_line(t) == ("Frequentist and Bayesian conclusions agree on "
                                    "0 of 1 (model choice) questions.")
+
+
+def test_a_model_choice_side_without_a_decision_reads_n_a_not_nan():
+    """A failed ML fit leaves the AIC side without a decision: the headline says "n/a"
+    (before issue 19 it printed NaN, and the LOO side was lost with it)."""
+    t = tables()
+    t["concordance"] = pd.DataFrame({
+        "question": ["model choice (linear vs period)"], "subject": ["gaf"],
+        "bayes_model_choice": ["period"], "aic_decision": [float("nan")],
+        "agree_model_choice": [pd.NA]})
+    rows = headline(t)["growth"].set_index("measure")
+    assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("period", "n/a")
+    assert "NaN" not in headline_text(t) and "nan" not in headline_text(t)

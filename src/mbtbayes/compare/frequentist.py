@@ -2,7 +2,9 @@
 
 Each spec's two growth models by maximum likelihood (independent patient intercept and slope,
 SPSS MIXED's default VC structure and Bambi's), AIC, the likelihood-ratio test, and Cohen's d
-from predicted values with the same denominator as the Bayesian d.
+from predicted values with the same denominator as the Bayesian d. A fit on the boundary (a
+patient SD of 0) is reported with its estimate, as lme4 and SPSS report it: every row of it
+says so in ``singular`` and ``ml_note``.
 
 Examples
 --------
@@ -20,7 +22,7 @@ import pandas as pd
 
 from mbtbayes.core.errors import ConvergenceError, DataError
 from mbtbayes.frequentist.effects import compare_aic, mixed_cohens_d
-from mbtbayes.frequentist.mixed import MixedResult, fit_mixed
+from mbtbayes.frequentist.mixed import ENGINE, MixedResult, fit_mixed
 from mbtbayes.growth.baseline import observed_baseline_sd
 from mbtbayes.growth.specs import ModelSpec
 
@@ -87,8 +89,8 @@ def frequentist_fits(
     Rows with a missing covariate are left out before fitting and logged. A fit that does not
     converge (or cannot be made on the data) does not stop the run: it is logged and kept as a
     :class:`FailedFit`, and every table shows its rows with ``passed = False`` and the reason.
-    With a ``store`` (the run's fit cache), a fit it holds (same rows, model and statsmodels
-    version) is read instead of refitted, and a new fit is stored.
+    With a ``store`` (the run's fit cache), a fit it holds (same rows, model, fitting engine
+    and scipy version) is read instead of refitted, and a new fit is stored.
 
     Returns
     -------
@@ -124,8 +126,8 @@ def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple
     if store is not None:
         columns = [c for c in dict.fromkeys([*options.values(), *covariates])
                    if isinstance(c, str)]
-        key = store.identity_key({"ml": options, "rows": used[columns],
-                                  "statsmodels": version("statsmodels")})
+        key = store.identity_key({"ml": options, "rows": used[columns], "engine": ENGINE,
+                                  "scipy": version("scipy")})
         if (record := store.get_record(key)) is not None:
             if "failed" not in record:
                 return from_record(record)
@@ -152,13 +154,21 @@ def failure(ml: dict, *keys: tuple[str, str]) -> str:
     return "; ".join(ml[k].reason for k in keys if isinstance(ml.get(k), FailedFit))
 
 
+def _flags(res: MixedResult) -> dict[str, object]:
+    """A fit's lme4-style flags for its rows: passed (lme4's convergence checks), singular,
+    ml_note (lme4's messages, e.g. "boundary (singular) fit: ...")."""
+    return {"passed": res.converged, "reason": "" if res.converged else res.note,
+            "singular": res.singular, "ml_note": res.note}
+
+
 def frequentist_growth_table(ml: dict[tuple[str, str], MixedResult]) -> pd.DataFrame:
     """Fixed effects and variance components of every ML fit.
 
     Returns
     -------
     pandas.DataFrame
-        measure, model, term, estimate, se, ci_low, ci_high, p_value, interval, method.
+        measure, model, term, estimate, se, ci_low, ci_high, p_value, interval, method,
+        loglik (the fit's ML log-likelihood), passed, reason, singular, ml_note.
     """
     rows = []
     for (name, variant), res in ml.items():
@@ -172,29 +182,41 @@ def frequentist_growth_table(ml: dict[tuple[str, str], MixedResult]) -> pd.DataF
         table.insert(0, "model", variant)
         table.insert(0, "measure", name)
         table["interval"] = "95% Wald CI"
-        table["method"] = f"ML (statsmodels MixedLM), {res.formula}"
-        table["passed"], table["reason"] = True, ""
-        rows.append(table)
+        table["method"] = f"{ENGINE}, {res.formula}"
+        table["loglik"] = res.loglik
+        rows.append(table.assign(**_flags(res)))
     return pd.concat(rows, ignore_index=True)
 
 
 def aic_table(ml: dict[tuple[str, str], MixedResult]) -> pd.DataFrame:
-    """AIC of the linear and period models and their likelihood-ratio test, per measure."""
+    """AIC and log-likelihood of the linear and period models and their likelihood-ratio test,
+    per measure.
+
+    ``ml_reason`` says why a fit could not be made (its values are then missing); ``ml_passed``
+    is False when a fit fails lme4's convergence checks; ``ml_note`` holds lme4's messages
+    ("period: boundary (singular) fit: ..."), "" when there are none.
+    """
     rows = []
     for name in dict.fromkeys(n for n, _ in ml):
         if (name, "period") not in ml:
             continue
         reason = failure(ml, (name, "linear"), (name, "period"))
         if reason:
-            rows.append({"measure": name, "ml_reason": reason})
+            rows.append({"measure": name, "ml_passed": False, "ml_reason": reason})
             continue
-        row = compare_aic(ml[(name, "linear")], ml[(name, "period")]).iloc[0].to_dict()
+        linear, period = ml[(name, "linear")], ml[(name, "period")]
+        row = compare_aic(linear, period).iloc[0].to_dict()
+        notes = [f"{variant}: {fit.note}" for variant, fit in
+                 (("linear", linear), ("period", period)) if fit.note]
         rows.append({"measure": name, "aic_linear": row["aic_linear"],
-                     "aic_period": row["aic_period"], "lrt_chi2": row["lrt_chi2"],
+                     "aic_period": row["aic_period"], "loglik_linear": linear.loglik,
+                     "loglik_period": period.loglik, "lrt_chi2": row["lrt_chi2"],
                      "lrt_df": row["lrt_df"], "lrt_p_value": row["lrt_p_value"],
-                     "ml_reason": ""})
-    return pd.DataFrame(rows, columns=["measure", "aic_linear", "aic_period", "lrt_chi2",
-                                       "lrt_df", "lrt_p_value", "ml_reason"])
+                     "ml_passed": linear.converged and period.converged,
+                     "ml_reason": "", "ml_note": "; ".join(notes)})
+    return pd.DataFrame(rows, columns=["measure", "aic_linear", "aic_period", "loglik_linear",
+                                       "loglik_period", "lrt_chi2", "lrt_df", "lrt_p_value",
+                                       "ml_passed", "ml_reason", "ml_note"])
 
 
 def frequentist_effect_sizes(
@@ -204,7 +226,9 @@ def frequentist_effect_sizes(
 ) -> pd.DataFrame:
     """Cohen's d from ML-predicted values, divided by the observed pooled baseline SD.
 
-    Periods from the period model; ``pooled`` from the linear model (the paper's rows).
+    Periods from the period model; ``pooled`` from the linear model (the paper's rows), named
+    in ``model``; ``passed``, ``reason``, ``singular`` and ``ml_note`` as in
+    :func:`frequentist_growth_table`.
     """
     rows = []
     for (name, variant), res in ml.items():
@@ -218,9 +242,9 @@ def frequentist_effect_sizes(
                                   start=spec.d_months[0])
         table = mixed_cohens_d(res, sd=sd, sd_basis="observed_baseline_sd",
                                months=spec.d_months)
+        table.insert(0, "model", variant)
         table.insert(0, "measure", name)
-        table["passed"], table["reason"] = True, ""
-        rows.append(table)
+        rows.append(table.assign(**_flags(res)))
     return pd.concat(rows, ignore_index=True)
 
 

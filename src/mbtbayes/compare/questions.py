@@ -187,13 +187,23 @@ def growth_questions(fits: list[GrowthFit], ml: dict, data: pd.DataFrame) -> lis
         for question, (weights, (half, half_basis)) in checks:
             draws = sum(beta[c].to_numpy() * w for c, w in weights.items())
             freq = _combination(res, weights)
-            rows.append(_effect_row(
+            row = _effect_row(
                 question, spec.name, freq=freq, bayes=summarize_draws(draws, rope=half or None),
                 rope=half, rope_basis=half_basis, passed=fit.diagnostics.passed,
                 reason=fit.diagnostics.reason,
                 tost=lambda f=freq, h=half: tost(f["estimate"], f["se"], margin=h,
-                                                 method="Wald TOST (ML mixed model)")) | alike)
+                                                 method="Wald TOST (ML mixed model)"))
+            rows.append(row | alike | _ml_flags(row, res))
     return rows
+
+
+def _ml_flags(row: dict, res: MixedResult) -> dict:
+    """lme4's note on the ML fit; a fit failing lme4's convergence checks fails the row."""
+    if res.converged:
+        return {"ml_note": res.note}
+    reason = "; ".join(x for x in (row["reason"], f"ML fit failed lme4's convergence checks: "
+                                                  f"{res.note}") if x)
+    return {"ml_note": res.note, "passed": False, "reason": reason}
 
 
 def _alike(reasons: tuple[str, ...]) -> dict:
@@ -215,28 +225,33 @@ def model_choice_questions(comparison: pd.DataFrame, *,
     AIC(period) is shown beside with its own decision at +-4 (AIC is -2 x an ELPD estimate, so
     4 AIC points are 2 ELPD units). ``agree_model_choice``: both or neither prefer the period
     model. ``unlike`` maps a measure to how its Bayesian models differ from the ML ones
-    (:func:`~.frequentist.unlike_reasons`); its rows say so.
+    (:func:`~.frequentist.unlike_reasons`); its rows say so. Where an ML fit could not be made
+    (``ml_reason``), the row keeps the LOO verdict and says why the LRT is missing; lme4's
+    messages on the ML fits (a singular fit, say) are in ``ml_note``.
     """
     rows = []
     for r in comparison.itertuples(index=False):
         alike = _alike((unlike or {}).get(r.measure, ()))
+        elpd = _choice(r.elpd_diff, ELPD_SE_MARGIN * r.elpd_diff_se)
         ml_reason = getattr(r, "ml_reason", np.nan)
-        if isinstance(ml_reason, str) and ml_reason:
+        if isinstance(ml_reason, str) and ml_reason:  # no ML side: the LOO verdict stands
             rows.append({"question": "model choice (linear vs period)", "subject": r.measure,
                          "elpd_diff": r.elpd_diff, "elpd_diff_se": r.elpd_diff_se,
-                         "decision_rule": MODEL_CHOICE_RULE, "passed": False,
-                         "reason": ml_reason} | alike)
+                         "bayes_model_choice": elpd, "decision_rule": MODEL_CHOICE_RULE,
+                         "passed": False, "reason": ml_reason} | alike)
             continue
         if pd.isna(getattr(r, "aic_linear", np.nan)):
             continue  # no ML side for this measure (the data have no period)
         lrt = PERIOD_MODEL if r.lrt_p_value < ALPHA else NO_PREFERENCE
-        elpd = _choice(r.elpd_diff, ELPD_SE_MARGIN * r.elpd_diff_se)
         reliable = passed_flag(getattr(r, "loo_reliable", True))
+        ml_passed = passed_flag(getattr(r, "ml_passed", True))
         reasons = [_reason(r.passed, "" if passed_flag(r.passed)
                            else "a growth fit failed the diagnostics gate")]
         if not reliable:
             k = getattr(r, "max_pareto_k", np.nan)
             reasons.append(f"LOO unreliable (max Pareto k {k:.2f})")
+        if not ml_passed:
+            reasons.append(f"ML fit failed lme4's convergence checks: {r.ml_note}")
         rows.append({"question": "model choice (linear vs period)", "subject": r.measure,
                      "lrt_chi2": r.lrt_chi2, "lrt_df": r.lrt_df, "lrt_p_value": r.lrt_p_value,
                      "delta_aic": r.aic_linear - r.aic_period,
@@ -245,8 +260,9 @@ def model_choice_questions(comparison: pd.DataFrame, *,
                      "frequentist_model_choice": lrt, "bayes_model_choice": elpd,
                      "agree_model_choice": (lrt == PERIOD_MODEL) == (elpd == PERIOD_MODEL),
                      "decision_rule": MODEL_CHOICE_RULE,
-                     "passed": passed_flag(r.passed) and reliable,
-                     "reason": "; ".join(x for x in reasons if x)} | alike)
+                     "passed": passed_flag(r.passed) and reliable and ml_passed,
+                     "reason": "; ".join(x for x in reasons if x),
+                     "ml_note": getattr(r, "ml_note", "")} | alike)
     return rows
 
 # ---------------------------------------------------------------- binary outcomes

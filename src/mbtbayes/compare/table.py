@@ -113,8 +113,9 @@ COLUMNS: tuple[str, ...] = (
     "frequentist_equivalence", "bayes_equivalence", "agree_equivalence",
     "lrt_chi2", "lrt_df", "lrt_p_value", "delta_aic", "aic_decision", "elpd_diff",
     "elpd_diff_se", "frequentist_model_choice", "bayes_model_choice", "agree_model_choice",
-    "decision_rule", "explanation", "passed", "reason")
-"""Columns of the concordance table: ``ci_*`` 95% Wald, ``hdi_*`` 95% HDI, ``tost_ci_*`` 90%."""
+    "decision_rule", "explanation", "passed", "reason", "ml_note")
+"""Columns of the concordance table: ``ci_*`` 95% Wald, ``hdi_*`` 95% HDI, ``tost_ci_*`` 90%;
+``ml_note``: lme4's messages on the ML fit (e.g. a boundary (singular) fit)."""
 LAYERS: tuple[str, ...] = ("existence", "equivalence", "model_choice")
 
 
@@ -129,6 +130,7 @@ def assemble(rows: list[dict]) -> pd.DataFrame:
     table["models_alike"] = table["models_alike"].map(
         lambda x: True if x is None or pd.isna(x) else bool(x)).astype(bool)
     table["model_difference"] = table["model_difference"].astype(object).fillna("")
+    table["ml_note"] = table["ml_note"].astype(object).fillna("")
     table["explanation"] = [explain(r) for r in table.itertuples(index=False)]
     table["passed"] = table["passed"].map(passed_flag).astype(bool)
     return table

@@ -2,9 +2,10 @@
 
 The paper fits, per measure, linear growth models by maximum likelihood (SPSS MIXED) with a random
 intercept and a random slope of time per patient, once without and once with the treatment
-period on intercept and slope, and compares them by AIC. :func:`fit_mixed` reproduces that with
-statsmodels ``MixedLM`` and is tested against lme4 ``lmer(..., REML = FALSE)``
-(``tests/data/lme4_reference.R``).
+period on intercept and slope, and compares them by AIC. :func:`fit_mixed` reproduces that the
+way lme4 does (the profiled deviance in lme4's ``theta``, :mod:`~.deviance`) and is tested
+against lme4 ``lmer(..., REML = FALSE)`` (``tests/data/lme4_reference.R``, and every bundled
+model on the bundled register in ``tests/data/lme4_register.R``).
 
 Model and term names
 --------------------
@@ -23,27 +24,32 @@ treatment-coded as ``<column>[<level>]`` with the first sorted level as referenc
 covariance type and the structure Bambi 0.17 fits, so that ML and posterior can be compared
 like for like. ``correlated=True`` adds their correlation (lme4's default ``(months | id)``).
 
-Numerical choices (see gotcha G9 in the stack notes)
-----------------------------------------------------
-- statsmodels' default optimiser chain silently lands on a wrong optimum for a random slope on
-  the months scale. The fit uses ``method="lbfgs"`` on time divided by its SD (inside the
-  optimiser only; results are on the original scale), polishes the solution with BFGS at
-  ``gtol=1e-9`` (statsmodels cannot pass a tolerance to L-BFGS, which stops up to 1e-7 short
-  in log-likelihood), and then checks convergence: optimiser flag, finite log-likelihood and a
-  positive-definite Hessian of the free parameters. Any failure raises
-  :class:`~mbtbayes.errors.ConvergenceError` with advice.
-- A random-slope variance of zero (the ML optimum on the boundary) is a legitimate result that
-  statsmodels' optimisers do not reach. With ``correlated=False`` a random-intercept-only fit
-  is also made; if it has the higher log-likelihood and adding slope variance does not raise
-  it (one-sided derivative), it is the ML solution: ``sd_slope`` is 0 and ``singular`` True,
-  as lme4's "boundary (singular) fit". With ``correlated=True`` a correlation at +-1
-  (``CORR_BOUNDARY``) raises ConvergenceError: refit with ``correlated=False``.
+Numerical choices
+-----------------
+- The ML fit minimises lme4's profiled deviance over ``theta`` (the relative Cholesky factor of
+  the patient effects' covariance, diagonal bounded below by 0) with a bounded minimiser
+  (scipy's COBYQA, the successor of lme4's BOBYQA, at tight tolerances), on time divided by
+  its SD inside the minimiser; results are on the original scale. Fixed effects and the
+  residual variance are profiled out; the deviance is finite on the boundary, so an optimum
+  with a variance of zero is reached like any other. statsmodels' ``MixedLM``, used before,
+  inverts the effects' covariance (a zero variance is outside its domain): on FWC-BV Confident
+  of the bundled register its L-BFGS fit did not converge (logLik -374.89) and its
+  random-intercept-only fit reached -374.78, where lme4 and this fit reach -374.77 at a slope
+  SD of 0.0016.
+- Before fitting, lme4's refusals: observations <= random effects per term (one value per
+  patient) raises :class:`~mbtbayes.errors.ConvergenceError`; so does a minimiser that does
+  not converge.
+- After fitting, lme4's checks (``checkConv``) give ``singular`` and ``note``: a diagonal
+  ``theta`` below :data:`SINGULAR_TOL` is a boundary (singular) fit, reported (as lme4 and
+  SPSS report it) with its estimate; otherwise the gradient and Hessian of the deviance by
+  lme4's finite differences must pass ``check.conv.grad`` and ``check.conv.hess``, and a fit
+  that does not is reported with ``converged`` False and lme4's message in ``note``.
 - Fixed-effect standard errors are ``(X' V^-1 X)^-1`` at the ML variance components, as in lme4
-  (``vcov``). statsmodels' ``bse_fe`` comes from the joint Hessian and differs by up to about
-  1 % for the time-by-period term, so it is not used.
+  (``vcov``).
 - Wald intervals and p-values use the normal distribution, at ``CI_PROB`` (95 %).
-- Agreement with lme4 1.1-31 on the reference data (``tests/data``): fixed effects, SEs and SDs
-  to better than 1e-5 relative, log-likelihood to 1e-10.
+- Agreement with lme4 1.1-31 at tight tolerances on the reference data and the bundled
+  register (``tests/data``): log-likelihood to about 1e-8, fixed effects, SEs and SDs to
+  better than 1e-4 relative.
 
 Examples
 --------
@@ -62,16 +68,15 @@ True
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
+from scipy import optimize, stats
 
 from mbtbayes.core.errors import ConvergenceError, SpecError
+from mbtbayes.frequentist.deviance import ProfiledDeviance, derivatives
 from mbtbayes.frequentist.prepare import (
     fixed_design,
     fixed_design_rows,
@@ -83,20 +88,27 @@ from mbtbayes.frequentist.prepare import (
 )
 
 SINGULAR_TOL: float = 1e-4
-"""A random-effect SD below this fraction of the residual SD counts as a singular fit (as lme4)."""
+"""A diagonal element of ``theta`` (an SD relative to the residual SD, on the data's time
+scale) below this makes a boundary (singular) fit: lme4's ``isSingular`` tolerance."""
 
-CORR_BOUNDARY: float = 0.99
-"""With ``correlated=True``, a fitted |correlation| at or above this raises ConvergenceError."""
+GRAD_TOL: float = 0.002
+"""lme4's ``check.conv.grad`` tolerance on the scaled gradient of the deviance."""
 
-_HANDLED_WARNINGS = (
-    "Maximum Likelihood optimization failed",
-    "The MLE may be on the boundary",
-    "Retrying MixedLM optimization",
-    "MixedLM optimization failed",
-    "Gradient optimization failed",
-    "The Hessian matrix at the estimated parameter values",
-    "Random effects covariance is singular",
-)
+HESS_TOL: float = 1e-6
+"""lme4's ``check.conv.hess`` tolerance on the eigenvalues of the deviance's Hessian."""
+
+METHODS: tuple[str, ...] = ("cobyqa", "powell")
+"""Bounded minimisers of scipy that reach lme4's optimum on the reference data, boundary fits
+included (L-BFGS-B with finite differences stops at a slope SD of 0 where the optimum is not;
+Nelder-Mead needs more than 1,000 iterations for a correlated model)."""
+
+ENGINE: str = "ML (profiled deviance in lme4's theta, scipy COBYQA)"
+"""How the fits are made: the tables' ``method`` and part of the fit cache's key."""
+
+_OPTIONS = {
+    "cobyqa": {"final_tr_radius": 1e-10},
+    "powell": {"xtol": 1e-10, "ftol": 1e-14},
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,9 +131,14 @@ class MixedResult:
     n_params : int
         Number of estimated parameters (the AIC's penalty count).
     converged : bool
-        Always True for a returned result (a failed fit raises ``ConvergenceError``).
+        False when the optimum fails lme4's gradient or Hessian check (``note`` says which);
+        a fit whose minimiser did not converge raises ``ConvergenceError`` instead.
     singular : bool
-        True if a random-effect SD is (almost) zero or the correlation (almost) +-1.
+        True for lme4's boundary (singular) fit: a random-effect SD of (almost) zero, or with
+        ``correlated`` a correlation of +-1.
+    note : str
+        lme4's messages on the fit ("boundary (singular) fit: ...", "Model failed to
+        converge ..."), "" when it has none.
     formula : str
         The model in lme4 notation, e.g. ``"y ~ months * period + (months || patient_id)"``.
     outcome, time, group, period : str
@@ -147,6 +164,7 @@ class MixedResult:
     n_params: int
     converged: bool
     singular: bool
+    note: str
     formula: str
     outcome: str
     time: str
@@ -221,7 +239,7 @@ def fit_mixed(
     period: str | None = None,
     covariates: str | Sequence[str] = (),
     correlated: bool = False,
-    method: str | Sequence[str] = "lbfgs",
+    method: str | Sequence[str] = "cobyqa",
     maxiter: int = 1000,
 ) -> MixedResult:
     """Fit a linear mixed growth model by maximum likelihood.
@@ -240,12 +258,11 @@ def fit_mixed(
     correlated : bool, default False
         False: independent random intercept and slope (``(time || group)``, SPSS VC, Bambi).
         True: correlated (``(time | group)``).
-    method : str or sequence of str, default "lbfgs"
-        statsmodels optimiser(s), tried in turn until one converges. The derivative-free
-        ``"nm"`` and ``"powell"`` ignore the zero-correlation constraint, so they are accepted
-        only with ``correlated=True``.
+    method : str or sequence of str, default "cobyqa"
+        Bounded minimiser(s) of the profiled deviance (:data:`METHODS`), tried in turn until
+        one converges.
     maxiter : int, default 1000
-        Maximum optimiser iterations.
+        Maximum iterations of the minimiser.
 
     Returns
     -------
@@ -257,10 +274,10 @@ def fit_mixed(
         Missing columns, missing values outside the outcome, non-numeric outcome or time, or a
         period with fewer than two levels.
     SpecError
-        A derivative-free ``method`` with ``correlated=False``.
+        A ``method`` not in :data:`METHODS`.
     ConvergenceError
-        The optimiser did not converge, the log-likelihood is not finite, the Hessian is not
-        positive definite, or (``correlated=True``) the correlation is at +-1.
+        Too few observations for the random effects (lme4's refusal), or no minimiser
+        converged.
 
     Notes
     -----
@@ -272,7 +289,7 @@ def fit_mixed(
     >>> res = fit_mixed(df, outcome="y", period="period")  # doctest: +SKIP
     >>> res.fixed.set_index("term").loc["months:period[II]", "estimate"]  # doctest: +SKIP
     """
-    _check_method(method, correlated)
+    _check_method(method)
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     used, n_excluded = prepare_rows(data, outcome, time, group, period, covariates)
     levels = period_levels(used, period)
@@ -297,19 +314,22 @@ def fit_mixed(
 
 @dataclass(frozen=True)
 class _Estimates:
-    """ML estimates on the original time scale, independent of statsmodels' result objects."""
+    """ML estimates on the original time scale, with lme4's verdict on them."""
 
     fe_params: np.ndarray
+    fixed_cov: np.ndarray
     cov_re: np.ndarray  # 2 x 2 covariance of random intercept and slope
     scale: float  # residual variance
     loglik: float
     singular: bool
+    converged: bool
+    note: str
 
 
 def _advice() -> str:
     return (
         "Check that most groups have several observations; then try centring covariates, "
-        "correlated=False, a larger maxiter, or method=('lbfgs', 'nm') (correlated=True only)."
+        "a larger maxiter, or another method, e.g. method=('cobyqa', 'powell')."
     )
 
 
@@ -322,136 +342,124 @@ def _fit_model(
     maxiter: int,
     formula: str,
 ) -> _Estimates:
-    """Fit on a rescaled time axis and check convergence; handle a zero slope variance."""
+    """Minimise the profiled deviance over ``theta``, then check the optimum as lme4 does."""
     t = used[names["time"]].to_numpy(float)
-    unit = float(np.std(t)) or 1.0  # time unit used inside the optimiser only
-    is_time = np.array([c == names["time"] or c.startswith(f"{names['time']}:") for c in x.columns])
-    to_fit = np.where(is_time, 1.0 / unit, 1.0)
-    y = used[names["outcome"]].to_numpy(float)
     groups = used[names["group"]].to_numpy()
-    x_fit = x.to_numpy() * to_fit
-    z_fit = np.column_stack([np.ones(len(t)), t / unit])
-    free = None if correlated else MixedLMParams.from_components(np.ones(x.shape[1]), np.eye(2))
-    model, full, full_ok = _run_mixedlm(y, x_fit, groups, z_fit, free, method, maxiter)
-    back = np.diag([1.0, 1.0 / unit])
-    if correlated:
-        _check_full(full, full_ok, formula, correlated=True)
-        return _to_estimates(full, to_fit, back, correlated=True)
-    _, reduced, reduced_ok = _run_mixedlm(
-        y, x_fit, groups, z_fit[:, :1], None, method, maxiter, polish=False
-    )
-    if not reduced_ok or (full_ok and full.llf >= reduced.llf):
-        _check_full(full, full_ok, formula, correlated=False)
-        return _to_estimates(full, to_fit, back, correlated=False)
-    if _slope_variance_helps(model, reduced):
+    _check_identifiable(len(used), len(np.unique(groups)), correlated, formula)
+    deviance = ProfiledDeviance(y=used[names["outcome"]].to_numpy(float), x=x.to_numpy(),
+                                time=t, group=groups, correlated=correlated)
+    theta = _minimise(deviance, float(np.std(t)) or 1.0, method, maxiter, formula)
+    singular, converged, note = lme4_checks(deviance, theta)
+    best = deviance.profile(theta)
+    lam = deviance.factor(theta)
+    return _Estimates(fe_params=best.beta, fixed_cov=best.fixed_cov,
+                      cov_re=best.sigma2 * lam @ lam.T, scale=best.sigma2,
+                      loglik=-best.deviance / 2, singular=singular, converged=converged,
+                      note=note)
+
+
+def _check_identifiable(n_obs: int, n_groups: int, correlated: bool, formula: str) -> None:
+    """lme4's refusals before fitting (``check.nobs.vs.nlev`` and ``check.nobs.vs.nRE``)."""
+    n_effects = 2 * n_groups if correlated else n_groups  # lme4 counts per random-effects term
+    if n_obs <= n_effects:
         raise ConvergenceError(
-            f"{formula}: the ML optimiser did not reach the optimum (a random-intercept-only "
-            f"fit has a higher log-likelihood, yet some slope variance improves it). {_advice()}"
-        )
-    return _to_estimates(reduced, to_fit, back, correlated=False)
-
-
-def _check_method(method: str | Sequence[str], correlated: bool) -> None:
-    methods = {method} if isinstance(method, str) else set(method)
-    derivative_free = sorted(methods & {"nm", "powell"})
-    if derivative_free and not correlated:
-        raise SpecError(
-            f"method {derivative_free} ignores the zero intercept-slope correlation of "
-            "correlated=False (statsmodels applies it through the gradient); use 'lbfgs', "
-            "'bfgs' or 'cg'"
+            f"{formula}: {n_obs} observations of {n_groups} groups: the random-effects "
+            f"parameters and the residual variance are unidentifiable (lme4 refuses a model "
+            f"with observations <= random effects per term, here {n_effects}). Check that "
+            "most groups have several observations."
         )
 
 
-def _run_mixedlm(y, x, groups, z, free, method, maxiter, *, polish=True):
-    """One statsmodels ML fit, polished; returns (model, fit, converged).
+def _check_method(method: str | Sequence[str]) -> tuple[str, ...]:
+    methods = (method,) if isinstance(method, str) else tuple(method)
+    unknown = [m for m in methods if m.lower() not in METHODS]
+    if unknown or not methods:
+        raise SpecError(f"method {unknown or methods!r} is not one of {METHODS}")
+    return tuple(m.lower() for m in methods)
 
-    A singular-matrix failure (a variance at zero) counts as not converged (``fit`` is None
-    when every method failed), so that the random-intercept-only fit can take over, as
-    lme4's "boundary (singular) fit".
 
-    statsmodels' convergence warnings are replaced by explicit checks. MixedLM.fit cannot pass
-    a gradient tolerance to L-BFGS, which stops up to 1e-7 short in log-likelihood; a short
-    BFGS run with ``gtol=1e-9`` from that solution reaches lme4's optimum to about 1e-12 and
-    is kept only if it does not lower the log-likelihood.
+def _minimise(deviance: ProfiledDeviance, unit: float, method: str | Sequence[str],
+              maxiter: int, formula: str) -> np.ndarray:
+    """``theta`` at the minimum deviance, by bounded minimisers tried in turn.
+
+    The minimiser works on time divided by its SD (``unit``), where intercept and slope
+    effects are of similar size; ``theta`` is returned on the original time scale.
     """
-    model = MixedLM(y, x, groups, exog_re=z)
-    methods = [method] if isinstance(method, str) else list(method)
-    fit = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for name in methods:
-            try:
-                fit = model.fit(reml=False, method=name, maxiter=maxiter, free=free)
-            except np.linalg.LinAlgError:  # a variance at zero makes statsmodels' V singular
-                continue
-            if fit.converged:
-                break
-        converged = fit is not None and bool(fit.converged) and np.isfinite(fit.llf)
-        if converged and polish:
-            try:
-                polished = model.fit(reml=False, method="bfgs", maxiter=20, free=free,
-                                     start_params=fit.params_object, gtol=1e-9)
-            except np.linalg.LinAlgError:
-                polished = fit
-            if polished.llf >= fit.llf:
-                fit = polished
-    for w in caught:
-        if not str(w.message).startswith(_HANDLED_WARNINGS):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return model, fit, converged
-
-
-def _check_full(fit, converged: bool, formula: str, *, correlated: bool) -> None:
-    """Raise ConvergenceError unless the full (intercept and slope) fit is a proper maximum."""
-    if not converged:
-        raise ConvergenceError(
-            f"{formula}: the ML optimiser did not converge (or the log-likelihood is not "
-            f"finite). {_advice()}"
-        )
-    corr = _correlation(np.asarray(fit.cov_re))
-    if correlated and not abs(corr) < CORR_BOUNDARY:
-        raise ConvergenceError(
-            f"{formula}: the intercept-slope correlation ({corr:.3f}) is at the +-1 boundary, "
-            "where statsmodels does not locate the ML optimum reliably; fit correlated=False."
-        )
-    if not _hessian_positive_definite(fit):
-        raise ConvergenceError(
-            f"{formula}: the Hessian at the optimum is not positive definite (a saddle point "
-            f"or a flat ridge, not a maximum). {_advice()}"
-        )
-
-
-def _slope_variance_helps(model, reduced) -> bool:
-    """Whether the profiled log-likelihood rises when a slope variance enters at zero.
-
-    Evaluated at the random-intercept-only optimum; if it does not rise (one-sided derivative
-    <= 0), that optimum is the ML optimum of the full model, on the boundary (slope SD = 0).
-    """
-    var_int = float(np.asarray(reduced.cov_re_unscaled)[0, 0])
-    step = 1e-6 * max(var_int, 1.0)
-
-    def loglik(var_slope: float) -> float:
-        params = MixedLMParams.from_components(np.zeros(model.k_fe), np.diag([var_int, var_slope]))
-        return model.loglike(params, profile_fe=True)
-
-    return loglik(2 * step) - loglik(step) > 1e-8 * max(1.0, abs(reduced.llf))
-
-
-def _to_estimates(fit, to_fit: np.ndarray, back: np.ndarray, *, correlated: bool) -> _Estimates:
-    cov_re = np.zeros((2, 2))
-    k = np.asarray(fit.cov_re).shape[0]
-    cov_re[:k, :k] = np.asarray(fit.cov_re)
-    cov_re = back @ cov_re @ back
-    sds = np.sqrt(np.diag(cov_re)) / np.sqrt(fit.scale)
-    corr = _correlation(cov_re) if correlated else 0.0
-    singular = bool(sds.min() < SINGULAR_TOL or not abs(corr) < 1 - 1e-6)
-    return _Estimates(
-        fe_params=np.asarray(fit.fe_params, dtype=float) * to_fit,
-        cov_re=cov_re,
-        scale=float(fit.scale),
-        loglik=float(fit.llf),
-        singular=singular,
+    to_unit = np.array([1.0, unit, unit]) if deviance.correlated else np.array([1.0, unit])
+    start = np.array([1.0, 0.0, 1.0]) if deviance.correlated else np.ones(2)
+    bounds = optimize.Bounds(np.array(deviance.lower), np.inf)
+    failures = []
+    for name in _check_method(method):
+        res = optimize.minimize(lambda q: deviance(q / to_unit), start, method=name,
+                                bounds=bounds, options=_OPTIONS[name] | {"maxiter": maxiter})
+        if res.success and np.isfinite(res.fun):
+            return np.maximum(res.x / to_unit, deviance.lower)
+        failures.append(f"{name}: {res.message}")
+    raise ConvergenceError(
+        f"{formula}: the ML optimiser did not converge ({'; '.join(failures)}). {_advice()}"
     )
+
+
+def lme4_checks(deviance: ProfiledDeviance, theta: np.ndarray) -> tuple[bool, bool, str]:
+    """lme4's checks of an optimum (``checkConv``): singular fit, gradient, Hessian.
+
+    As lme4: a diagonal element of ``theta`` below :data:`SINGULAR_TOL` makes a boundary
+    (singular) fit, which is not checked further; otherwise the gradient and Hessian of the
+    deviance by finite differences (:func:`~.deviance.derivatives`) must pass
+    ``check.conv.grad`` (:data:`GRAD_TOL`) and ``check.conv.hess`` (:data:`HESS_TOL`).
+
+    Returns
+    -------
+    tuple
+        ``(singular, converged, note)``; ``note`` holds lme4's messages ("" when none).
+    """
+    lower = np.array(deviance.lower)
+    at_zero = (lower == 0) & (theta < SINGULAR_TOL)
+    if at_zero.any():
+        what = _boundary_what(theta, at_zero)
+        return True, True, f"boundary (singular) fit: {what} (lme4: isSingular)"
+    grad, hess = derivatives(deviance, theta)
+    messages = [*_gradient_messages(grad, hess), *_hessian_messages(hess)]
+    return False, not messages, "; ".join(messages)
+
+
+def _boundary_what(theta: np.ndarray, at_zero: np.ndarray) -> str:
+    """Which estimate a singular fit puts on the boundary, in words."""
+    what = []
+    if at_zero[0]:
+        what.append("intercept SD on the boundary (0)")
+    if at_zero[-1]:  # slope SD; with a correlation, theta = (l11, l21, l22)
+        near_one = len(theta) == 3 and abs(theta[1]) >= SINGULAR_TOL and not at_zero[0]
+        what.append("intercept-slope correlation on the boundary (+-1)" if near_one
+                    else "slope SD on the boundary (0)")
+    return " and ".join(what)
+
+
+def _gradient_messages(grad: np.ndarray, hess: np.ndarray) -> list[str]:
+    try:
+        scaled = np.linalg.solve(np.linalg.cholesky(hess).T, grad)  # R: solve(chol(H), g)
+    except np.linalg.LinAlgError:
+        return ["unable to evaluate scaled gradient"]
+    worst = np.minimum(np.abs(scaled), np.abs(grad))
+    if worst.max() > GRAD_TOL:
+        return [f"Model failed to converge with max|grad| = {worst.max():g} "
+                f"(tol = {GRAD_TOL:g}, component {int(worst.argmax()) + 1})"]
+    return []
+
+
+def _hessian_messages(hess: np.ndarray) -> list[str]:
+    eigen = np.linalg.eigvalsh((hess + hess.T) / 2)
+    if (negative := int((eigen < -HESS_TOL).sum())) > 0:
+        return [f"Model failed to converge: degenerate Hessian with {negative} negative "
+                "eigenvalues"]
+    if (np.abs(eigen) < HESS_TOL).any():
+        return ["Hessian is numerically singular: parameters are not uniquely determined"]
+    messages = []
+    if eigen.max() * HESS_TOL > 1:
+        messages.append("Model is nearly unidentifiable: very large eigenvalue")
+    if eigen.min() / eigen.max() < HESS_TOL:
+        messages.append("Model is nearly unidentifiable: large eigenvalue ratio")
+    return messages
 
 
 def _correlation(cov_re: np.ndarray) -> float:
@@ -468,30 +476,6 @@ def _variance_components(est: _Estimates, correlated: bool) -> dict[str, float]:
     return out
 
 
-def _hessian_positive_definite(fit) -> bool:
-    """Check the inverse Hessian (``cov_params``) on the free parameters."""
-    cov = np.asarray(fit.cov_params())
-    if fit.freepat is not None:
-        free = np.flatnonzero(fit.freepat.get_packed(use_sqrt=False, has_fe=True))
-        cov = cov[np.ix_(free, free)]
-    if not np.all(np.isfinite(cov)):
-        return False
-    return bool(np.all(np.linalg.eigvalsh((cov + cov.T) / 2) > 0))
-
-
-def _fixed_covariance(used: pd.DataFrame, x: pd.DataFrame, est: _Estimates, time: str, group: str):
-    """``(X' V^-1 X)^-1`` at the ML variance components (lme4's ``vcov``)."""
-    xm = x.to_numpy()
-    z = np.column_stack([np.ones(len(used)), used[time].to_numpy(float)])
-    info = np.zeros((xm.shape[1], xm.shape[1]))
-    for rows in used.groupby(group, sort=False).indices.values():
-        zi, xi = z[rows], xm[rows]
-        v = zi @ est.cov_re @ zi.T + est.scale * np.eye(len(rows))
-        info += xi.T @ np.linalg.solve(v, xi)
-    cov = np.linalg.inv(info)
-    return pd.DataFrame(cov, index=x.columns, columns=x.columns)
-
-
 def _build_result(
     *,
     used: pd.DataFrame,
@@ -503,8 +487,8 @@ def _build_result(
     levels: tuple,
     correlated: bool,
 ) -> MixedResult:
-    cov = _fixed_covariance(used, x, est, names["time"], names["group"])
-    se = np.sqrt(np.diag(cov.to_numpy()))
+    cov = pd.DataFrame(est.fixed_cov, index=x.columns, columns=x.columns)
+    se = np.sqrt(np.diag(est.fixed_cov))
     low, high = wald_interval(est.fe_params, se)
     z = est.fe_params / se
     fixed = pd.DataFrame(
@@ -532,8 +516,9 @@ def _build_result(
         n_groups=int(used[names["group"]].nunique()),
         n_excluded=n_excluded,
         n_params=n_params,
-        converged=True,
+        converged=est.converged,
         singular=est.singular,
+        note=est.note,
         formula=formula,
         outcome=names["outcome"],
         time=names["time"],

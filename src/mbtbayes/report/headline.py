@@ -92,8 +92,11 @@ def _model_choice(concordance: pd.DataFrame | None) -> dict[str, tuple[str, str]
     loo = next(c for c in ("bayes_model_choice", "bayes_decision") if c in rows)
     aic = next(c for c in ("aic_decision", "frequentist_decision") if c in rows)
     short = {"no clear preference": "neither"}
-    return {r["subject"]: (short.get(r[loo], r[loo]), short.get(r[aic], r[aic]))
-            for _, r in rows.iterrows()}
+
+    def verdict(value: object) -> str:  # a side without a decision says so, never NaN
+        return short.get(value, value) if isinstance(value, str) and value else "n/a"
+
+    return {r["subject"]: (verdict(r[loo]), verdict(r[aic])) for _, r in rows.iterrows()}
 
 
 def remission_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -25,7 +25,7 @@ TITLES = {
 }
 """Paper table and title per spec kind; other kinds get their own table."""
 
-NOTE = ("ML: maximum likelihood (statsmodels MixedLM, checked against lme4), estimate [95% Wald "
+NOTE = ("ML: maximum likelihood (as lme4 fits it, checked against lme4), estimate [95% Wald "
         "CI]. Bayes: posterior mean [95% HDI]. Delta(II-I): Period II minus Period I. AIC of the "
         "ML fit; ELPD: leave-one-patient-out PSIS-LOO on the marginal likelihood (higher is "
         "better). d: Cohen's d of the 0-24 month change divided by the observed pooled baseline "

@@ -323,9 +323,10 @@ def comparison_section(inputs: ReportInputs) -> list:
     return [Heading("Model comparison"), *_flag(inputs), *_figure(inputs, "loo_aic"),
             Table(pick(table, ["measure", "elpd_diff", "elpd_diff_se", "max_pareto_k",
                                "loo_method", "loo_reliable", "aic_linear", "aic_period",
-                               "lrt_p_value", "passed"]),
+                               "lrt_p_value", "passed", "ml_note"]),
                   "ELPD(period) - ELPD(linear) by leave-one-patient-out LOO on the marginal "
-                  "likelihood (> 0 favours period), beside AIC and the likelihood-ratio test")]
+                  "likelihood (> 0 favours period), beside AIC and the likelihood-ratio test "
+                  "(ml_note: lme4's messages on the ML fits, e.g. a boundary (singular) fit)")]
 
 
 def concordance_section(inputs: ReportInputs) -> list:
