@@ -120,8 +120,11 @@ def test_spline_and_covariate_estimands_equal_patsy_by_hand(data):
                                ((b[:, 3] - a[:, 3]) - (b[:, 0] - a[:, 0])) / 24, rtol=1e-10)
     table = trajectory_table([fit]).set_index(["period", "time"])
     assert table.loc[("B", 24.0), "mean"] == pytest.approx(b[:, 3].mean())
-    label = table.loc[("B", 24.0), "standardisation"]
-    assert f"y {share['B']:.0%}" in label and "period B" in label
+    assert table.loc[("B", 24.0), "standardisation"] == "period's observed covariate mix"
+    assert table.loc[("B", 24.0), "covariate_values"] == \
+        f"v: x {1 - share['B']:.0%}, y {share['B']:.0%}"
+    reference = trajectory_table([fit], standardise="reference").set_index(["period", "time"])
+    assert reference.loc[("B", 24.0), "covariate_values"] == "v = x"
 
 
 def test_linear_time_estimands_equal_the_coefficients(data):

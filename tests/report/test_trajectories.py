@@ -66,6 +66,8 @@ def test_the_figure_draws_the_table(kind, given, synthetic, make_fit):
     table = trajectory_table([fit])
     fig = trajectories_figure([fit], synthetic, table=table if given else None)
     drawn = _drawn(fig)
+    notes = [t.get_text() for t in fig.axes[0].texts]
+    assert bool(notes) == (kind == "covariate")  # the mix is stated where there is one
     for level, rows in table.groupby("period"):
         np.testing.assert_allclose(drawn[level]["x"], rows["time"])
         np.testing.assert_allclose(drawn[level]["y"], rows["mean"], rtol=1e-12)
@@ -85,8 +87,8 @@ def test_the_public_plot_draws_the_table_and_states_the_covariate_mix(synthetic,
     counts = used.groupby(["period", "wai_version"], observed=True).size()
     share = counts["II", "SR"] / counts["II"].sum()  # 288 of 293 rows in the register
     note = " ".join(t.get_text() for t in fig.axes[0].texts)
-    assert f"period II's observed covariate mix (wai_version: S {1 - share:.0%}, SR {share:.0%})" \
-        in note
+    assert "lines: period's observed covariate mix" in note
+    assert f"Period II: wai_version: S {1 - share:.0%}, SR {share:.0%}" in note
     assert "covariates as each panel states" in fig._suptitle.get_text()
 
 

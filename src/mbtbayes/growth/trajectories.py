@@ -89,23 +89,37 @@ def _period_rows(fit, level: str) -> pd.DataFrame:
 
 
 def standardisation(fit, level: str, *, standardise: str = "observed_mix") -> str:
-    """In words, at which covariate values a period's population mean is evaluated.
+    """In words, the rule that sets the covariates of a period's population mean.
 
     Examples
     --------
     >>> standardisation(fit, "II")  # doctest: +SKIP
-    "period II's observed covariate mix (wai_version: S 2%, SR 98%)"
+    "period's observed covariate mix"
     """
     _check(standardise)
-    names = covariates(fit)
-    if not names:
+    if not covariates(fit):
         return "no covariates"
     if standardise == "reference":
-        typical = reference_grid(fit, [0.0]).iloc[0]
-        return "covariates at reference (" + ", ".join(
-            f"{c} = {_number(typical[c])}" for c in names) + ")"
-    whose = "all rows'" if level == "pooled" else f"period {level}'s"
-    return f"{whose} observed covariate mix ({mix_text(fit, level)})"
+        return "covariates at reference"
+    return "all rows' observed covariate mix" if level == "pooled" else \
+        "period's observed covariate mix"
+
+
+def covariate_values(fit, level: str, *, standardise: str = "observed_mix") -> str:
+    """The covariate values a period's population mean is evaluated at ("" without any).
+
+    Examples
+    --------
+    >>> covariate_values(fit, "II")  # doctest: +SKIP
+    'wai_version: S 2%, SR 98%'
+    >>> covariate_values(fit, "II", standardise="reference")  # doctest: +SKIP
+    'wai_version = S'
+    """
+    _check(standardise)
+    if standardise == "observed_mix":
+        return mix_text(fit, level)
+    typical = reference_grid(fit, [0.0]).iloc[0]
+    return "; ".join(f"{c} = {_number(typical[c])}" for c in covariates(fit))
 
 
 def mix_text(fit, level: str) -> str:
@@ -262,7 +276,10 @@ def trajectory_table(fits: list, *, standardise: str = "observed_mix",
     -------
     pandas.DataFrame
         measure, model, engine, period, time, mean, hdi_low, hdi_high, interval,
-        standardisation (at which covariate values the mean is evaluated), passed.
+        standardisation (the rule that sets the covariates: "period's observed covariate
+        mix", "all rows' observed covariate mix" for a pooled row, "covariates at reference",
+        "no covariates"), covariate_values (the values: shares of each level or a mean, e.g.
+        "wai_version: S 2%, SR 98%"), passed.
     """
     from mbtbayes.core.posterior import INTERVAL, summarize_draws
 
@@ -272,13 +289,15 @@ def trajectory_table(fits: list, *, standardise: str = "observed_mix",
         traj = trajectories(fit, times, standardise=standardise)
         for i, level in enumerate(period_levels(fit)):
             label = standardisation(fit, level, standardise=standardise)
+            values = covariate_values(fit, level, standardise=standardise)
             for j, t in enumerate(times):
                 s = summarize_draws(traj[:, i, j])
                 rows.append({"measure": fit.spec.name, "model": fit.variant,
                              "engine": fit.engine, "period": level, "time": float(t),
                              "mean": s["mean"], "hdi_low": s["hdi_low"],
                              "hdi_high": s["hdi_high"], "interval": INTERVAL,
-                             "standardisation": label, "passed": fit.diagnostics.passed})
+                             "standardisation": label, "covariate_values": values,
+                             "passed": fit.diagnostics.passed})
     return pd.DataFrame(rows)
 
 

@@ -44,12 +44,24 @@ def _curves(fit, table: pd.DataFrame | None, end: float | None) -> pd.DataFrame:
 
 
 def _mix_note(curves: pd.DataFrame) -> str:
-    """At which covariate values the lines are drawn, one line per distinct statement (empty
-    without covariates)."""
+    """At which covariate values the lines are drawn (empty without covariates), e.g.
+    "lines: period's observed covariate mix" and a line per period with its values."""
     if "standardisation" not in curves:
         return ""
-    labels = [t for t in curves["standardisation"].unique() if t != "no covariates"]
-    return "\n".join(labels)
+    rows = curves.drop_duplicates("period")
+    rows = rows[rows["standardisation"] != "no covariates"]
+    if rows.empty:
+        return ""
+    head = "lines: " + " / ".join(rows["standardisation"].unique())
+    values = rows["covariate_values"].fillna("") if "covariate_values" in rows else None
+    if values is None or values.nunique() == 1:
+        return head + ("" if values is None else f" ({values.iloc[0]})")
+    return "\n".join([head, *(f"{_short(p)}: {v}" for p, v in zip(rows["period"], values,
+                                                                  strict=True))])
+
+
+def _short(label: str) -> str:
+    return period_style(str(label))["label"]
 
 
 def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None = None,
@@ -74,18 +86,20 @@ def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None 
     """
     cols = 2 if len(fits) <= 4 else 3
     rows = -(-len(fits) // cols)
-    fig, axes = new_figure(rows, cols, height=2.3 * rows + 0.7)
-    for ax, fit in zip(axes.flat, fits, strict=False):
+    curves_of = [_curves(fit, table, months) for fit in fits]
+    notes = [_mix_note(c) for c in curves_of]
+    room = 0.4 if any(notes) else 0.0
+    fig, axes = new_figure(rows, cols, height=(2.3 + room) * rows + 0.8)
+    for ax, fit, curves, note in zip(axes.flat, fits, curves_of, notes, strict=False):
         spec = fit.spec
-        curves = _curves(fit, table, months)
         period = spec.period if fit.variant == "period" else None
         waves = observed_waves(data, outcome=spec.measure, time=spec.time, period=period)
         for label, curve in curves.groupby("period", sort=False):
             _draw_period(ax, str(label), curve, waves[waves["period"] == label])
-        note = _mix_note(curves)
         if note:
-            ax.text(0.02, 0.02, "lines: " + note, transform=ax.transAxes, fontsize=5.5,
-                    va="bottom", ha="left", color=INK)
+            ax.annotate(note, xy=(0.0, 0.0), xycoords="axes fraction", xytext=(0, -31),
+                        textcoords="offset points", fontsize=6, va="top", ha="left",
+                        color=INK)
         ax.set_title(_label(fit))
         ax.set_xlabel(f"{spec.time}")
         end = max(float(curves["time"].max()), float(waves["months"].max()))
@@ -95,8 +109,8 @@ def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None 
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 1.0))
     fig.suptitle("Population mean, patient effects at zero (line, 95% HDI band; covariates as "
-                 "each panel states) and observed mean per wave (open markers, \u00b11.96 SE)",
-                 y=1.04, fontsize=9)
+                 "each panel states)\nand observed mean per wave (open markers, \u00b11.96 SE)",
+                 y=1.06, fontsize=9)
     fig.tight_layout()
     return fig
 
