@@ -18,7 +18,10 @@
 
 # %%
 # %matplotlib inline
+import pandas as pd
+
 import mbtbayes as mb
+from mbtbayes.growth.trajectories import period_contrasts
 
 reg = mb.load_register()
 print(reg.label)
@@ -47,6 +50,19 @@ mb.paper_table(fits, reg.data, kind="process")
 
 # %%
 mb.plot_trajectories([f for f in fits if f.variant == "period"], reg.data)
+
+# %% [markdown]
+# The lines are the rows of the trajectories table (`tables["trajectories"]`). The WAI lines
+# are standardised over each period's observed version mix (Period I mostly WAI-S, Period II
+# almost only WAI-SR), as the period contrasts are; each panel states the mix. Holding the
+# version at WAI-S in both periods instead gives the version-adjusted contrast, the paper's
+# "controlling for version":
+
+# %%
+wai = [f for f in fits if f.variant == "period" and f.spec.name.startswith("wai")]
+pd.DataFrame([{"measure": f.spec.name, "covariates": how,
+               **{f"{k} (mean)": v.mean() for k, v in period_contrasts(f, standardise=how).items()}}
+              for f in wai for how in ("observed_mix", "reference")])
 
 # %%
 effects = tables["period_effects"]

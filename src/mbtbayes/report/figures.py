@@ -117,7 +117,9 @@ def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
     for kind, group in _period_fits(fits).items():
         plan.append((f"trajectories_{kind}", "Trajectories: " + KIND_TITLES.get(kind, kind),
                      "Posterior population mean per period on a month grid (line; band: 95% "
-                     "HDI) over the observed mean of each wave (open markers; bars: +-1.96 SE).",
+                     "HDI; patient effects at zero, a model's covariates standardised over each "
+                     "period's observed mix, stated in its panel) over the observed mean of "
+                     "each wave (open markers; bars: +-1.96 SE).",
                      lambda g=group: growth.trajectories_figure(
                          g, data, table=tables.get("trajectories"))))
     if any(f.variant == "period" for f in fits):

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mbtbayes.growth.trajectories import trajectory_table
 from mbtbayes.report.style import INK, ROPE_COLOR, new_figure, period_style
-from mbtbayes.report.trajectories import observed_waves, population_trajectories
+from mbtbayes.report.trajectories import observed_waves
 
 OFFSET = {"I": -0.26, "II": 0.26, "pooled": 0.0}
 """Vertical offsets of the periods within a forest-plot row."""
@@ -31,19 +32,45 @@ TRAJECTORY_COLUMNS = ("measure", "model", "period", "time", "mean", "hdi_low", "
 """Columns of a ``trajectories`` table the figure draws from, when the run made one."""
 
 
-def _curves(fit, table: pd.DataFrame | None, end: float) -> pd.DataFrame:
-    """The fit's population curves: from the run's trajectories table if it has them,
-    else computed from the fit (:func:`population_trajectories`)."""
-    if table is not None and set(TRAJECTORY_COLUMNS) <= set(table.columns):
+def _curves(fit, table: pd.DataFrame | None, end: float | None) -> pd.DataFrame:
+    """The fit's population curves: the run's trajectories table's rows if it has them, else
+    the same table computed from the fit (:func:`~mbtbayes.growth.trajectories.trajectory_table`,
+    the one implementation)."""
+    if end is None and table is not None and set(TRAJECTORY_COLUMNS) <= set(table.columns):
         rows = table[(table["measure"] == fit.spec.name) & (table["model"] == fit.variant)]
         if not rows.empty:
-            return rows.rename(columns={"time": "months"})
-    return population_trajectories(fit, np.linspace(0.0, end, 61))
+            return rows
+    return trajectory_table([fit], end=end)
+
+
+def _mix_note(curves: pd.DataFrame) -> str:
+    """At which covariate values the lines are drawn (empty without covariates), e.g.
+    "lines: period's observed covariate mix" and a line per period with its values."""
+    if "standardisation" not in curves:
+        return ""
+    rows = curves.drop_duplicates("period")
+    rows = rows[rows["standardisation"] != "no covariates"]
+    if rows.empty:
+        return ""
+    head = "lines: " + " / ".join(rows["standardisation"].unique())
+    values = rows["covariate_values"].fillna("") if "covariate_values" in rows else None
+    if values is None or values.nunique() == 1:
+        return head + ("" if values is None else f" ({values.iloc[0]})")
+    return "\n".join([head, *(f"{_short(p)}: {v}" for p, v in zip(rows["period"], values,
+                                                                  strict=True))])
+
+
+def _short(label: str) -> str:
+    return period_style(str(label))["label"]
 
 
 def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None = None,
                         table: pd.DataFrame | None = None):
     """Population mean per period with its 95% HDI band, over observed means per wave.
+
+    The lines are the rows of the ``trajectories`` table (population means, patient effects at
+    zero; a model's covariates standardised over each period's observed mix, which each panel
+    states).
 
     Parameters
     ----------
@@ -52,42 +79,52 @@ def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None 
     data : pandas.DataFrame
         The register (for the observed means per wave).
     months : float, optional
-        End of the month grid (default: the largest observed time).
+        End of the time grid (default: the table's, the last observed time).
     table : pandas.DataFrame, optional
-        The run's ``trajectories`` table (:data:`TRAJECTORY_COLUMNS`); fits it lacks are
-        computed from their draws.
+        The run's ``trajectories`` table (:data:`TRAJECTORY_COLUMNS`); fits it lacks, or all
+        fits when ``months`` is given, are computed with the same function.
     """
     cols = 2 if len(fits) <= 4 else 3
     rows = -(-len(fits) // cols)
-    fig, axes = new_figure(rows, cols, height=2.3 * rows + 0.7)
-    for ax, fit in zip(axes.flat, fits, strict=False):
+    curves_of = [_curves(fit, table, months) for fit in fits]
+    notes = [_mix_note(c) for c in curves_of]
+    room = 0.4 if any(notes) else 0.0
+    fig, axes = new_figure(rows, cols, height=(2.3 + room) * rows + 0.8)
+    for ax, fit, curves, note in zip(axes.flat, fits, curves_of, notes, strict=False):
         spec = fit.spec
-        end = months if months is not None else float(data[spec.time].max())
-        curves = _curves(fit, table, end)
         period = spec.period if fit.variant == "period" else None
         waves = observed_waves(data, outcome=spec.measure, time=spec.time, period=period)
         for label, curve in curves.groupby("period", sort=False):
-            style = period_style(label)
-            ax.fill_between(curve["months"], curve["hdi_low"], curve["hdi_high"],
-                            color=style["color"], alpha=0.22, linewidth=0)
-            ax.plot(curve["months"], curve["mean"], color=style["color"],
-                    linestyle=style["linestyle"], label=style["label"])
-            seen = waves[waves["period"] == label]
-            shift = 0.4 * (1 if label == "II" else -1 if label == "I" else 0)
-            ax.errorbar(seen["months"] + shift, seen["mean"], yerr=1.96 * seen["se"],
-                        fmt=style["marker"], color=style["color"], markersize=3.5,
-                        markerfacecolor="white", linewidth=0.9)
+            _draw_period(ax, str(label), curve, waves[waves["period"] == label])
+        if note:
+            ax.annotate(note, xy=(0.0, 0.0), xycoords="axes fraction", xytext=(0, -31),
+                        textcoords="offset points", fontsize=6, va="top", ha="left",
+                        color=INK)
         ax.set_title(_label(fit))
         ax.set_xlabel(f"{spec.time}")
+        end = max(float(curves["time"].max()), float(waves["months"].max()))
         ax.set_xlim(-1, end + 1)
     for ax in list(axes.flat)[len(fits):]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 1.0))
-    fig.suptitle("Population mean (line, 95% HDI band) and observed mean per wave "
-                 "(open markers, \u00b11.96 SE)", y=1.04, fontsize=9)
+    fig.suptitle("Population mean, patient effects at zero (line, 95% HDI band; covariates as "
+                 "each panel states)\nand observed mean per wave (open markers, \u00b11.96 SE)",
+                 y=1.06, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _draw_period(ax, label: str, curve: pd.DataFrame, seen: pd.DataFrame) -> None:
+    style = period_style(label)
+    ax.fill_between(curve["time"], curve["hdi_low"], curve["hdi_high"],
+                    color=style["color"], alpha=0.22, linewidth=0)
+    ax.plot(curve["time"], curve["mean"], color=style["color"],
+            linestyle=style["linestyle"], label=style["label"])
+    shift = 0.4 * (1 if label == "II" else -1 if label == "I" else 0)
+    ax.errorbar(seen["months"] + shift, seen["mean"], yerr=1.96 * seen["se"],
+                fmt=style["marker"], color=style["color"], markersize=3.5,
+                markerfacecolor="white", linewidth=0.9)
 
 
 def _measure_rows(ax, measures: list[str], labels: dict[str, str] | None = None) -> None:

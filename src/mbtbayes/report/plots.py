@@ -22,6 +22,11 @@ from mbtbayes.report.style import figure_style
 def plot_trajectories(fits: list, data: pd.DataFrame, *, months: float | None = None):
     """Population mean per period (95% HDI band) over the observed means per wave.
 
+    The lines are the rows of the run's ``trajectories`` table, from the same function
+    (:func:`mbtbayes.growth.trajectories.trajectory_table`): patient effects at zero, a
+    model's covariates standardised over each period's observed mix (g-computation), which
+    each panel states.
+
     Parameters
     ----------
     fits : list of GrowthFit
@@ -29,7 +34,8 @@ def plot_trajectories(fits: list, data: pd.DataFrame, *, months: float | None = 
     data : pandas.DataFrame
         The register the fits used.
     months : float, optional
-        End of the month grid (default: the largest observed time).
+        End of the time grid (default: the last observed time of each fit, at least the later
+        d time point; steps of 3 months).
 
     Returns
     -------

@@ -274,7 +274,9 @@ def decisions_section(inputs: ReportInputs) -> list:
         blocks.append(Table(pick(decided, [
             "measure", "contrast", "mean", "hdi_low", "hdi_high", "p_direction", "rope_low",
             "rope_high", "p_rope", "decision", "passed"]),
-            "Period II - I: at month 0 (intercept), per month (slope), at 24 months"))
+            "Period II - I: at month 0 (intercept), per month (slope), at 24 months; a "
+            "model's covariates (e.g. the WAI version) standardised over each period's observed "
+            "mix, as in trajectories.csv"))
     if inputs.table("effect_sizes") is not None:
         blocks += _figure(inputs, "effect_sizes")
         blocks.append(Table(pick(inputs.tables["effect_sizes"], [
