@@ -54,15 +54,17 @@ mb.plot_trajectories([f for f in fits if f.variant == "period"], reg.data)
 # %% [markdown]
 # The lines are the rows of the trajectories table (`tables["trajectories"]`). The WAI lines
 # are standardised over each period's observed version mix (Period I mostly WAI-S, Period II
-# almost only WAI-SR), as the period contrasts are; each panel states the mix. Holding the
-# version at WAI-S in both periods instead gives the version-adjusted contrast, the paper's
-# "controlling for version":
+# almost only WAI-SR), so that they can be read against each period's observed means; each
+# panel states the mix. The period contrasts put both periods over the *same* mix (all rows),
+# so the change of instrument is not read as a period difference: the version-adjusted
+# contrast, the paper's "controlling for version". With each period's own mix the contrast
+# would include the instrument change:
 
 # %%
 wai = [f for f in fits if f.variant == "period" and f.spec.name.startswith("wai")]
 pd.DataFrame([{"measure": f.spec.name, "covariates": how,
                **{f"{k} (mean)": v.mean() for k, v in period_contrasts(f, standardise=how).items()}}
-              for f in wai for how in ("observed_mix", "reference")])
+              for f in wai for how in ("pooled_mix", "observed_mix", "reference")])
 
 # %%
 effects = tables["period_effects"]

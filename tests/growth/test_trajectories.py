@@ -68,7 +68,7 @@ def test_quadratic_time_estimands_equal_the_hand_computation(data):
     change = change_draws(fit)
     np.testing.assert_allclose(change["A"], 24 * b1 + 576 * b2, rtol=1e-12)
     np.testing.assert_allclose(change["B"], 24 * (b1 + g1) + 576 * (b2 + g2), rtol=1e-12)
-    contrasts = period_contrasts(fit)
+    contrasts = period_contrasts(fit, standardise="observed_mix")
     mix = bv * (share["B"] - share["A"])
     np.testing.assert_allclose(contrasts["intercept"], g0 + mix, rtol=1e-12)
     np.testing.assert_allclose(contrasts["at_24"], g0 + 24 * g1 + 576 * g2 + mix, rtol=1e-12)
@@ -80,6 +80,14 @@ def test_quadratic_time_estimands_equal_the_hand_computation(data):
     np.testing.assert_allclose(reference["at_24"], g0 + 24 * g1 + 576 * g2, rtol=1e-12)
     np.testing.assert_allclose(trajectories(fit, [12.0], standardise="reference")[:, 0, 0],
                                b0 + 12 * b1 + 144 * b2, rtol=1e-12)
+    # The default contrast: both periods over the pooled mix (all rows), so v's different mix
+    # is not read as a period difference: for an additive v, the coefficient contrast.
+    pooled = period_contrasts(fit)
+    np.testing.assert_allclose(pooled["intercept"], g0, rtol=1e-12)
+    np.testing.assert_allclose(pooled["at_24"], g0 + 24 * g1 + 576 * g2, rtol=1e-12)
+    everyone = (data["v"] == "y").mean()
+    np.testing.assert_allclose(trajectories(fit, [0.0], standardise="pooled_mix")[:, 1, 0],
+                               b0 + g0 + bv * everyone, rtol=1e-12)
     d = effect_sizes([fit], data, sd_basis="observed_baseline_sd").set_index("period")
     baseline = data[data["t"] == 0]
     pooled = np.sqrt(baseline.groupby("g")["y"].var(ddof=1).mean())  # equal group sizes
@@ -114,7 +122,7 @@ def test_spline_and_covariate_estimands_equal_patsy_by_hand(data):
     traj = trajectories(fit, times)
     np.testing.assert_allclose(traj[:, 0], a, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(traj[:, 1], b, rtol=1e-10, atol=1e-12)
-    contrasts = period_contrasts(fit)
+    contrasts = period_contrasts(fit, standardise="observed_mix")
     np.testing.assert_allclose(contrasts["at_24"], b[:, 3] - a[:, 3], rtol=1e-10)
     np.testing.assert_allclose(contrasts["slope"],
                                ((b[:, 3] - a[:, 3]) - (b[:, 0] - a[:, 0])) / 24, rtol=1e-10)
@@ -206,8 +214,11 @@ def test_standardised_contrast_recovers_the_true_marginal_contrast(simulated):
     mix = TRUE["version"] * (share["B"] - share["A"])
     conditional = {"intercept": TRUE["shift"], "at_24": TRUE["shift"] + 24 * TRUE["t_shift"],
                    "slope": TRUE["t_shift"]}
-    observed = period_contrasts(fit)
+    observed = period_contrasts(fit, standardise="observed_mix")
     reference = period_contrasts(fit, standardise="reference")
+    pooled = period_contrasts(fit)  # the default: the same mix in both periods
+    for name, truth in conditional.items():
+        assert abs(pooled[name].mean() - truth) < 4 * pooled[name].std(), name
     for name, truth in conditional.items():
         marginal = truth + (mix if name != "slope" else 0.0)
         post, ref = observed[name], reference[name]

@@ -25,7 +25,12 @@ from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.growth.baseline import spec_sd_draws
 from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
-from mbtbayes.growth.trajectories import change_draws, period_contrasts, period_levels
+from mbtbayes.growth.trajectories import (
+    change_draws,
+    period_contrasts,
+    period_levels,
+    standardisation,
+)
 
 SD_BASES = ("observed_baseline_sd", "model_total_sd")
 """Denominators of Cohen's d: the observed pooled baseline SD (the paper's; its uncertainty by
@@ -96,7 +101,8 @@ def period_effects(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         measure, contrast, mean, sd, hdi_low, hdi_high, p_direction, rope_low, rope_high,
-        p_rope, rope_basis, decision, interval, passed.
+        p_rope, rope_basis, standardisation (how a model's covariates are set: the same,
+        pooled mix in both periods), decision, interval, passed.
     """
     from mbtbayes.core.decisions import rope_decision
     from mbtbayes.growth.rope import rope_for
@@ -110,6 +116,7 @@ def period_effects(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
             post = summarize_draws(draws, rope=rope.half_width)
             rows.append({"measure": fit.spec.name, "contrast": contrast, **post,
                          "rope_basis": rope.basis,
+                         "standardisation": standardisation(fit, "II", standardise="pooled_mix"),
                          "decision": rope_decision(post["hdi_low"], post["hdi_high"],
                                                    half_width=rope.half_width),
                          "interval": INTERVAL, "passed": fit.diagnostics.passed})

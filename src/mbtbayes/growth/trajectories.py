@@ -7,15 +7,21 @@ knots) is evaluated on new rows; each posterior draw of the fixed effects ``b`` 
 population mean (patient effects at zero) of a period at each grid time. Covariates besides
 time and period (for example the WAI version) are set by ``standardise``:
 
-- ``"observed_mix"`` (default; g-computation): the period's own rows, as observed, each moved
-  to the grid time and predicted, then averaged: the mean is *standardised over the period's
-  observed covariate mix*. Period II - I contrasts then compare each period with its own mix
-  (all rows for a fit without a period). The families are identity-link (Gaussian, t), so the
-  average of the predictions is ``mean(X_rows) b``.
+- ``"observed_mix"`` (default of the trajectories, the figures and each period's change;
+  g-computation): the period's own rows, as observed, each moved to the grid time and
+  predicted, then averaged: the mean is *standardised over the period's observed covariate
+  mix* (all rows for a fit without a period), comparable with the period's observed means.
+  The families are identity-link (Gaussian, t), so the average of the predictions is
+  ``mean(X_rows) b``.
+- ``"pooled_mix"`` (default of the Period II - I contrasts): every period standardised over
+  the *same* mix, that of all rows used, so that a covariate whose mix differs between the
+  periods (the WAI version: Period I mostly S, Period II almost only SR; an instrument, not a
+  patient outcome) is not read as a period difference. For an additive covariate this is the
+  covariate-adjusted contrast of the coefficients at any common value.
 - ``"reference"``: one row per period with categorical covariates at their reference level and
   numeric ones at their mean over all rows used (a conditional mean).
 
-Without covariates both are the same. From the trajectories, per draw:
+Without covariates the three are the same. From the trajectories, per draw:
 
 - ``change``: mean(t1) - mean(t0) per period (``t0, t1`` = the spec's d time points, 0 and 24);
 - ``intercept``: Period II - I at t0; ``at_<t1>``: Period II - I at t1;
@@ -40,7 +46,7 @@ import pandas as pd
 GRID_STEP = 3.0
 """Spacing of the time grid of the trajectories table (months)."""
 
-STANDARDISATIONS = ("observed_mix", "reference")
+STANDARDISATIONS = ("observed_mix", "pooled_mix", "reference")
 """How covariates besides time and period are set (see the module docstring)."""
 
 
@@ -101,8 +107,9 @@ def standardisation(fit, level: str, *, standardise: str = "observed_mix") -> st
         return "no covariates"
     if standardise == "reference":
         return "covariates at reference"
-    return "all rows' observed covariate mix" if level == "pooled" else \
-        "period's observed covariate mix"
+    if standardise == "pooled_mix" or level == "pooled":
+        return "all rows' observed covariate mix"
+    return "period's observed covariate mix"
 
 
 def covariate_values(fit, level: str, *, standardise: str = "observed_mix") -> str:
@@ -118,6 +125,8 @@ def covariate_values(fit, level: str, *, standardise: str = "observed_mix") -> s
     _check(standardise)
     if standardise == "observed_mix":
         return mix_text(fit, level)
+    if standardise == "pooled_mix":
+        return mix_text(fit, "pooled")
     typical = reference_grid(fit, [0.0]).iloc[0]
     return "; ".join(f"{c} = {_number(typical[c])}" for c in covariates(fit))
 
@@ -184,12 +193,14 @@ def mean_design(fit, times, *, standardise: str = "observed_mix") -> np.ndarray:
     if standardise == "reference":
         X = fit.design.grid_matrix(reference_grid(fit, times))
         return X.reshape(len(levels), len(times), X.shape[1])
-    return np.stack([_mixed_rows(fit, level, times) for level in levels])
+    mix = {level: "pooled" if standardise == "pooled_mix" else level for level in levels}
+    return np.stack([_mixed_rows(fit, level, times, mix=mix[level]) for level in levels])
 
 
-def _mixed_rows(fit, level: str, times: np.ndarray) -> np.ndarray:
-    """(times, columns): the design rows of the period's covariate mix at each time, averaged."""
-    combos, weights = covariate_mix(fit, level)
+def _mixed_rows(fit, level: str, times: np.ndarray, *, mix: str) -> np.ndarray:
+    """(times, columns): the design rows of the covariate mix of ``mix``'s rows (a period, or
+    ``"pooled"`` for all rows) with the period set to ``level``, at each time, averaged."""
+    combos, weights = covariate_mix(fit, mix)
     k = len(combos)
     rows = combos.iloc[np.tile(np.arange(k), len(times))].reset_index(drop=True)
     rows[fit.spec.time] = np.repeat(times, k)
@@ -221,14 +232,15 @@ def change_draws(fit, *, standardise: str = "observed_mix") -> dict[str, np.ndar
     return {level: traj[:, i, 1] - traj[:, i, 0] for i, level in enumerate(period_levels(fit))}
 
 
-def period_contrasts(fit, *, standardise: str = "observed_mix") -> dict[str, np.ndarray]:
+def period_contrasts(fit, *, standardise: str = "pooled_mix") -> dict[str, np.ndarray]:
     """Draws of the Period II - I contrasts of a period fit.
 
-    With the default ``standardise="observed_mix"`` each period's mean is standardised over
-    that period's observed covariate mix, so the contrast compares the periods as they were
-    observed (for the WAI: Period I mostly version S, Period II almost only SR); with
-    ``"reference"`` both periods are at the same covariate values (the version-adjusted,
-    conditional contrast). Without covariates the two are the same.
+    With the default ``standardise="pooled_mix"`` both periods are standardised over the same
+    covariate mix (all rows used), so a covariate whose mix differs between the periods is not
+    read as a period difference (the WAI version: the version-adjusted contrast, as the
+    paper's). ``"observed_mix"`` compares each period with its own mix (the periods as
+    observed, instrument change included); ``"reference"`` sets covariates at their reference
+    value. Without covariates the three are the same.
 
     Returns
     -------

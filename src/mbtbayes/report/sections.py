@@ -275,8 +275,10 @@ def decisions_section(inputs: ReportInputs) -> list:
             "measure", "contrast", "mean", "hdi_low", "hdi_high", "p_direction", "rope_low",
             "rope_high", "p_rope", "decision", "passed"]),
             "Period II - I: at month 0 (intercept), per month (slope), at 24 months; a "
-            "model's covariates (e.g. the WAI version) standardised over each period's observed "
-            "mix, as in trajectories.csv"))
+            "model's covariates (e.g. the WAI version) standardised over the same mix in both "
+            "periods, that of all rows used (column standardisation of period_effects.csv), so "
+            "that a covariate's different mix is not read as a period difference; the "
+            "trajectories are drawn at each period's own mix"))
     if inputs.table("effect_sizes") is not None:
         blocks += _figure(inputs, "effect_sizes")
         blocks.append(Table(pick(inputs.tables["effect_sizes"], [
