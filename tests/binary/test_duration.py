@@ -182,9 +182,29 @@ def test_kaplan_meier_with_an_ongoing_treatment_by_hand():
     km = kaplan_meier_summary(y, ongoing, np.full((1, 4), 0.25), max_months=8.0)
     assert km["restricted_mean"][0] == pytest.approx(5.75)
     assert km["median"][0] == 6.0
+    # a tie: the treatment ongoing at 2 months was still at risk when the other stopped at 2
+    # (Kaplan-Meier's convention): S = 2/3 on [2, 5), 0 from 5; area to 6 = 2 + 3 * 2/3 = 4
+    tie = kaplan_meier_summary(np.array([2.0, 2.0, 5.0]), np.array([True, False, False]),
+                               np.full((1, 3), 1 / 3), max_months=6.0)
+    assert tie["restricted_mean"][0] == pytest.approx(4.0)
     draws = duration_draws(y, ongoing, model="bayesian_bootstrap", n=20_000,
                            rng=np.random.default_rng(12), max_months=8.0)
     assert draws["restricted_mean"].min() > 2.0 and draws["restricted_mean"].max() <= 8.0
+
+
+def test_bootstrap_with_ongoing_treatments_recovers_the_truth():
+    # durations Weibull(2.5, 30), a third of them still running at a uniform extraction time
+    rng = np.random.default_rng(16)
+    durations = 30.0 * rng.weibull(2.5, 1500)
+    extraction = rng.uniform(5.0, 60.0, 1500)
+    ongoing = durations > extraction
+    y = np.minimum(durations, extraction)
+    truth = _weibull_rmst(2.5, 30.0)
+    draws = duration_draws(y, ongoing, model="bayesian_bootstrap", n=20_000,
+                           rng=rng)["restricted_mean"]
+    assert ongoing.mean() > 0.2
+    assert abs(draws.mean() - truth) < 4 * draws.std()
+    assert np.minimum(y, 36.0).mean() < truth - 4 * draws.std()  # ignoring them is biased
 
 
 def test_bootstrap_interval_covers_the_truth():
