@@ -426,16 +426,20 @@ def kaplan_meier_summary(y: np.ndarray, censored: np.ndarray, weights: np.ndarra
     tau = _tau(max_months)
     time = np.minimum(y, tau)
     event = ~np.asarray(censored, bool) & (y < tau)
+    weights = np.asarray(weights, float)
     order = np.lexsort((~event, time))  # by time; at a tie, events before censorings
-    time, event, weights = time[order], event[order], np.asarray(weights, float)[:, order]
-    at_risk = np.cumsum(weights[:, ::-1], axis=1)[:, ::-1]
-    hazard = np.where(event, weights / np.maximum(at_risk, 1e-300), 0.0)
-    survival = np.cumprod(1.0 - hazard, axis=1)
-    before = np.hstack([np.ones((len(weights), 1)), survival])  # S on [t_{i-1}, t_i)
-    widths = np.diff(np.concatenate([[0.0], time, [tau]]))
+    if (np.diff(order) != 1).any():
+        time, event, weights = time[order], event[order], weights[:, order]
+    if (event | (time >= tau)).all():  # nothing censored before tau: 1 - the weighted CDF
+        survival = 1.0 - np.cumsum(weights, axis=1)
+    else:
+        at_risk = np.cumsum(weights[:, ::-1], axis=1)[:, ::-1]
+        hazard = np.where(event, weights / np.maximum(at_risk, 1e-300), 0.0)
+        survival = np.cumprod(1.0 - hazard, axis=1)
+    widths = np.diff(np.concatenate([[0.0], time, [tau]]))  # S is 1 on [0, t_1)
     below = survival <= 0.5
     median = np.where(below.any(axis=1), time[below.argmax(axis=1)], tau)
-    return {"restricted_mean": before @ widths, "median": median}
+    return {"restricted_mean": widths[0] + survival @ widths[1:], "median": median}
 
 
 def _bootstrap_draws(y: np.ndarray, censored: np.ndarray, n: int, rng: np.random.Generator,
