@@ -2,8 +2,8 @@
 
 References from outside the code under test: SciPy's Beta distribution (the closed-form
 conjugate posteriors), the exact P(X > Y) sum for integer Beta shapes, the exact drop-out counts
-of the synthetic register (``mbtbayes.io.synthetic.COUNTS``), counts by hand, and the sample
-mean of ``min(duration, 36)``.
+of the synthetic register (``mbtbayes.io.synthetic.COUNTS``), counts by hand, the sample mean of
+``min(duration, 36)`` and a Kaplan-Meier restricted mean worked by hand.
 """
 
 from __future__ import annotations
@@ -100,47 +100,71 @@ def test_ongoing_treatments_are_censored_and_counted():
     assert (duration.loc["II", "n_censored"] == 1).all()
 
 
-def test_duration_rows_on_the_register(synthetic):
-    table = adherence_table(synthetic, duration_models=("weibull", "bayesian_bootstrap"),
-                            n_draws=40_000)
+RESTRICTED = "restricted mean of min(duration, 36 months)"
+
+
+def test_duration_default_is_the_mean_of_min_duration_36(table, synthetic):
     rows = table[table["outcome"] == "duration_months"]
-    assert set(rows["model"]) == {"weibull", "bayesian_bootstrap"}
-    assert set(rows["quantity"]) == {"restricted mean months (to 36)", "median months"}
+    assert set(rows["model"]) == {"bayesian_bootstrap", "weibull", "lognormal"}
+    assert set(rows["quantity"]) == {RESTRICTED, "median of min(duration, 36 months)"}
+    roles = rows.drop_duplicates("model").set_index("model")["role"].to_dict()
+    assert roles == {"bayesian_bootstrap": "default", "weibull": "alternative",
+                     "lognormal": "alternative"}
+    assert rows["assumes"].str.len().gt(20).all()
     assert (rows["hdi_high"] <= 36).all()  # nothing extrapolates past the planned end
-    for (_, quantity), part in rows.groupby(["model", "quantity"]):
-        part = part.set_index("period")
-        assert len(part) == 3
-        assert part.at["I", "prob_ii_worse"] > 0.99, quantity  # simulated: 30 vs 26 months
-    boot = rows[(rows["model"] == "bayesian_bootstrap")
-                & rows["quantity"].str.startswith("restricted")].set_index("period")
+    default = rows[(rows["role"] == "default") & (rows["quantity"] == RESTRICTED)]
+    default = default.set_index("period")
     durations = synthetic.drop_duplicates("patient_id").set_index("period")["duration_months"]
     for period in ("I", "II"):
-        sample = np.minimum(durations.loc[period].to_numpy(float), 36.0).mean()
-        assert boot.at[period, "observed"] == pytest.approx(sample)
-        assert boot.at[period, "mean"] == pytest.approx(sample, abs=0.05)
-        assert boot.at[period, "hdi_low"] < sample < boot.at[period, "hdi_high"]
+        values = durations.loc[period].tolist()
+        plain = sum(min(v, 36.0) for v in values) / len(values)  # by hand
+        assert default.at[period, "observed"] == pytest.approx(plain, rel=1e-12)
+        # 50,000 bootstrap draws, posterior SD about 0.9 months: MCSE about 0.004
+        assert default.at[period, "mean"] == pytest.approx(plain, abs=0.02)
+        assert default.at[period, "hdi_low"] < plain < default.at[period, "hdi_high"]
+    # the issue's numbers: Period I 28.4 from the data (the uncensored Weibull gave 27.2)
+    assert default.at["I", "mean"] == pytest.approx(28.41, abs=0.02)
 
 
-def test_restriction_time_is_an_option():
+def test_parametric_alternatives_censor_the_planned_end(table, synthetic):
+    rows = table[(table["outcome"] == "duration_months") & (table["quantity"] == RESTRICTED)]
+    durations = synthetic.drop_duplicates("patient_id").set_index("period")["duration_months"]
+    for period in ("I", "II"):
+        at_end = int((durations.loc[period] >= 36).sum())  # completed as planned, by count
+        part = rows[rows["period"] == period].set_index("model")
+        assert part.at["weibull", "n_censored"] == part.at["lognormal", "n_censored"] == at_end
+        assert part.at["bayesian_bootstrap", "n_censored"] == 0
+        assert f"{at_end} treatment(s) reached 36 months: right-censored at 36" in part.at[
+            "weibull", "assumes"]
+    assert (durations.loc["I"] >= 36).mean() > 0.3  # the register's point mass at 36
+    for _, part in rows.groupby("model"):
+        part = part.set_index("period")
+        assert part.at["I", "prob_ii_worse"] > 0.99  # simulated: 30 vs 26 months
+
+
+def test_ongoing_treatments_in_the_default_by_kaplan_meier():
+    # Period I: 2 (stopped), 4 (ongoing), 6, 10 (stopped); to 8 months the Kaplan-Meier area is
+    # 2 + 4 * 3/4 + 2 * 3/8 = 5.75 (by hand); the plain mean of min(y, 8) would be 5.5
     frame = _patients(period=["I"] * 4 + ["II"] * 4,
-                      duration_months=[3.0, 20.0, 30.0, 10.0, 4.0, 25.0, 12.0, 33.0])
-    table = adherence_table(frame, duration_models=("bayesian_bootstrap",), max_months=12.0,
+                      duration_months=[6.0, 2.0, 10.0, 4.0, 3.0, 5.0, 7.0, 9.0],
+                      ongoing=[0, 0, 0, 1, 0, 0, 0, 0])
+    table = adherence_table(frame, duration_models=("bayesian_bootstrap",), max_months=8.0,
                             n_draws=4000)
     rows = _rows(table, "duration_months")
-    restricted = rows[rows["quantity"] == "restricted mean months (to 12)"]
-    assert restricted.at["I", "observed"] == pytest.approx((3 + 12 + 12 + 10) / 4)
-    assert (restricted["hdi_high"] <= 12).all()
-    with pytest.raises(SpecError, match="max_months"):
-        adherence_table(frame, max_months=0.0)
+    restricted = rows[rows["quantity"] == "restricted mean of min(duration, 8 months)"]
+    assert restricted.at["I", "observed"] == pytest.approx(5.75)
+    assert restricted.at["I", "n_censored"] == 1
+    assert restricted.at["II", "observed"] == pytest.approx((3 + 5 + 7 + 8) / 4)
 
 
 def test_table_contract(table):
     assert set(table["interval"]) == {"95% HDI"}
     assert table["passed"].all() and (table["reason"] == "exact posterior (no sampling)").all()
-    for column in ("outcome", "period", "model", "mean", "hdi_low", "hdi_high", "diff_mean",
-                   "diff_hdi_low", "diff_hdi_high", "prob_ii_worse", "worse_if", "method",
-                   "prior"):
+    for column in ("outcome", "period", "model", "role", "mean", "hdi_low", "hdi_high",
+                   "diff_mean", "diff_hdi_low", "diff_hdi_high", "prob_ii_worse", "worse_if",
+                   "assumes", "method", "prior"):
         assert column in table
+    assert table["role"].isin(["default", "alternative"]).all() and table["assumes"].notna().all()
 
 
 def test_errors(synthetic):
@@ -149,10 +173,8 @@ def test_errors(synthetic):
                                                 "regular_attendance"]))
     with pytest.raises(SpecError, match="duration model"):
         adherence_table(synthetic, duration_models=("gamma",))
-    frame = _patients(period=["I"] * 3 + ["II"] * 3,
-                      duration_months=[3.0, 20.0, 9.0, 4.0, 25.0, 7.0], ongoing=[1, 0, 0, 0, 0, 0])
-    with pytest.raises(SpecError, match="censored"):
-        adherence_table(frame, duration_models=("bayesian_bootstrap",), n_draws=100)
+    with pytest.raises(SpecError, match="duration model"):
+        adherence_table(synthetic, duration_models="weibull")
     bad = synthetic.copy()
     bad["dropout"] = bad["dropout"] * 3
     with pytest.raises(DataError, match="0/1"):

@@ -8,17 +8,20 @@ II - I with its HDI, and P(Period II worse), with "worse" stated on every row:
 - ``dropout`` (column ``dropout``): probability of dropping out; worse = higher;
 - ``short_treatment`` (``duration_months < short_months``, default 6): worse = higher;
 - ``regular_attendance`` (column ``regular_attendance``): worse = lower;
-- ``duration_months``: the restricted mean treatment duration up to the planned maximum (36
-  months; the area under the survival curve, which does not extrapolate past the planned end)
-  and the median, in months; worse = shorter.
+- ``duration_months``: the restricted mean duration, the mean of ``min(duration, 36 months)``
+  (36: the planned maximum; nothing extrapolates past the planned end), and the median of
+  ``min(duration, 36 months)``, in months; worse = shorter.
 
-Binary outcomes use the conjugate Beta-binomial (exact). Duration uses a Weibull survival model
-by default, its two-parameter posterior computed on a fine grid (exact up to the grid, no MCMC,
-so nothing to diagnose); if the data mark ongoing treatments (a 0/1 column, ``ongoing`` by
-default) their durations are right-censored. Options: a lognormal model (conjugate
-Normal-Inverse-Gamma prior on (mu, sigma^2) of log duration; grid posterior when censored), and
-a model-free Bayesian bootstrap (Dirichlet weights over patients), a check on the parametric
-shape. The duration models live in :mod:`mbtbayes.binary.duration`.
+Binary outcomes use the conjugate Beta-binomial (exact). Duration is estimated from the data by
+default: a Bayesian bootstrap (Dirichlet weights over patients) of ``min(duration, 36)``, whose
+posterior mean is the sample mean; treatments completed at 36 months count as 36. The
+parametric models follow as alternatives (column ``role``): a Weibull and a lognormal survival
+model, each with its two-parameter posterior computed on a fine grid (exact up to the grid, no
+MCMC, so nothing to diagnose), in which a treatment that reached 36 months is right-censored
+there (administrative censoring: it completed as planned). If the data mark ongoing treatments
+(a 0/1 column, ``ongoing`` by default) their durations are right-censored in every model (the
+bootstrap then works on the Kaplan-Meier curve). Column ``assumes`` says what each row assumes.
+The duration models live in :mod:`mbtbayes.binary.duration`.
 
 Examples
 --------
@@ -38,12 +41,14 @@ import pandas as pd
 from mbtbayes.binary.common import DIAGNOSTIC_COLUMNS, EXACT, N_DRAWS, POOLED
 from mbtbayes.binary.conjugate import BetaPosterior, check_beta_prior, prob_less
 from mbtbayes.binary.duration import (
+    DEFAULT_MODEL,
     DURATION_MODELS,
     PLANNED_MAX_MONTHS,
     QUANTITIES,
     LognormalPrior,
     WeibullPrior,
     duration_draws,
+    kaplan_meier_summary,
 )
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.defaults import CI_PROB, SEED
@@ -88,12 +93,15 @@ def _binary_rows(outcome: str, frame: pd.DataFrame, known: pd.Series, event: pd.
         n, k, missing = counts[period]
         p_low, p_high = post.hdi(ci_prob=ci_prob)
         rows.append({"outcome": outcome, "period": period, "model": "beta_binomial",
+                     "role": "default",
                      "quantity": "probability", "n": n, "n_events": float(k),
                      "n_missing": missing, "n_censored": 0,
                      "observed": k / n if n else np.nan, "mean": post.mean, "hdi_low": p_low,
                      "hdi_high": p_high, "diff_mean": posts["II"].mean - posts["I"].mean,
                      "diff_hdi_low": low, "diff_hdi_high": high, "prob_ii_worse": p_worse,
                      "worse_if": f"{worse} in Period II",
+                     "assumes": "patients exchangeable within a period; those without a known "
+                                "status left out (missing at random)",
                      "method": "conjugate Beta-binomial; exact mean, HDI and P(II worse), "
                                f"difference HDI from {n_draws} exact posterior draws",
                      "prior": f"Beta({prior[0]:g}, {prior[1]:g})"})
@@ -103,7 +111,7 @@ def _binary_rows(outcome: str, frame: pd.DataFrame, known: pd.Series, event: pd.
 def _duration_rows(frame: pd.DataFrame, censored: pd.Series, *, model: str, priors: dict,
                    max_months: float, ci_prob: float, n_draws: int,
                    rng: np.random.Generator) -> list[dict]:
-    """Restricted mean (to ``max_months``) and median duration per period, and II - I."""
+    """Restricted mean and median of min(duration, ``max_months``) per period, and II - I."""
     y = pd.to_numeric(frame[DURATION], errors="coerce")
     if (y <= 0).any():
         raise DataError(f"{DURATION} must be positive for a duration model; "
@@ -115,18 +123,22 @@ def _duration_rows(frame: pd.DataFrame, censored: pd.Series, *, model: str, prio
         values, cens = y[keep].to_numpy(float), censored[keep].to_numpy(bool)
         draws[period] = duration_draws(values, cens, model=model, n=n_draws, rng=rng,
                                        max_months=max_months, **priors)
-        observed = {"restricted_mean": np.minimum(values, max_months).mean(),
-                    "median": np.median(values)} if values.size else {}
-        info[period] = (int(keep.sum()), int((in_period & y.isna()).sum()), int(cens.sum()),
-                        observed)
+        observed = kaplan_meier_summary(values, cens, np.full((1, values.size), 1 / values.size),
+                                        max_months=max_months) if values.size else {}
+        at_end = int((values >= max_months).sum())
+        n_cens = int((cens & (values < max_months)).sum()) + (0 if model == DEFAULT_MODEL
+                                                              else at_end)
+        info[period] = (int(keep.sum()), int((in_period & y.isna()).sum()), n_cens,
+                        {k: float(v[0]) for k, v in observed.items()}, at_end)
     rows = []
     for quantity, label in QUANTITIES.items():
         diff = draws["II"][quantity] - draws["I"][quantity]
         d_low, d_high = hdi(diff, ci_prob=ci_prob)
         for period, values in draws.items():
-            n, missing, n_cens, observed = info[period]
+            n, missing, n_cens, observed, at_end = info[period]
             low, high = hdi(values[quantity], ci_prob=ci_prob)
             rows.append({"outcome": DURATION, "period": period, "model": model,
+                         "role": "default" if model == DEFAULT_MODEL else "alternative",
                          "quantity": label.format(tau=max_months), "n": n, "n_events": np.nan,
                          "n_missing": missing, "n_censored": n_cens,
                          "observed": observed.get(quantity, np.nan),
@@ -134,26 +146,38 @@ def _duration_rows(frame: pd.DataFrame, censored: pd.Series, *, model: str, prio
                          "hdi_high": high, "diff_mean": float(diff.mean()), "diff_hdi_low": d_low,
                          "diff_hdi_high": d_high, "prob_ii_worse": float(np.mean(diff < 0)),
                          "worse_if": "shorter in Period II",
-                         **_duration_text(model, priors, n_draws, max_months)})
+                         **_duration_text(model, priors, n_draws, max_months, at_end)})
     return rows
 
 
-def _duration_text(model: str, priors: dict, n_draws: int, max_months: float) -> dict:
+def _duration_text(model: str, priors: dict, n_draws: int, max_months: float,
+                   at_end: int) -> dict:
+    tau = f"{max_months:g}"
+    ended = f"{at_end} treatment(s) reached {tau} months"
+    if model == DEFAULT_MODEL:
+        return {"assumes": "none about the shape of the duration distribution; patients "
+                           "exchangeable within a period; ongoing treatments (if any) would "
+                           "have stopped as those at risk at the same time did",
+                "method": "Bayesian bootstrap (Dirichlet(1,...,1) weights over patients) of the "
+                          f"Kaplan-Meier curve restricted to {tau} months: without ongoing "
+                          f"treatments the weighted mean and median of min(duration, {tau}); "
+                          f"{ended} and count at {tau}; {n_draws} draws",
+                "prior": "Dirichlet(1, ..., 1) on patients"}
+    censoring = (f"{ended}: right-censored at {tau} (completed as planned, administrative); "
+                 "ongoing treatments right-censored")
+    restricted = f"restricted mean = area under the survival curve from 0 to {tau} months"
     draws = f"{n_draws} draws from the exact posterior"
-    restricted = f"restricted mean = area under the survival curve from 0 to {max_months:g} months"
     if model == "weibull":
-        return {"method": "Weibull survival model of duration (ongoing treatments right-censored);"
-                          f" {restricted}, median = scale * log(2)^(1/shape); grid posterior "
-                          "(no MCMC), " + draws,
+        return {"assumes": "Weibull durations (monotone hazard of stopping) before the planned "
+                           f"end; {censoring}",
+                "method": f"Weibull survival model; {restricted}, median = min(scale * "
+                          f"log(2)^(1/shape), {tau}); grid posterior (no MCMC), " + draws,
                 "prior": priors["weibull_prior"].describe()}
-    if model == "lognormal":
-        return {"method": f"lognormal duration model; {restricted}, median = exp(mu); conjugate "
-                          "NIG (grid posterior when treatments are ongoing, right-censored), "
-                          + draws,
-                "prior": priors["lognormal_prior"].describe()}
-    return {"method": "Bayesian bootstrap (Dirichlet(1,...,1) weights over patients) of the mean "
-                      f"of min(duration, {max_months:g}) and of the median, {n_draws} draws",
-            "prior": "Dirichlet(1, ..., 1) on patients"}
+    return {"assumes": f"lognormal durations before the planned end; {censoring}",
+            "method": f"lognormal survival model; {restricted}, median = min(exp(mu), {tau}); "
+                      "conjugate NIG when nothing is censored, else grid posterior (no MCMC), "
+                      + draws,
+            "prior": priors["lognormal_prior"].describe()}
 
 
 # ---------------------------------------------------------------- the table
@@ -164,7 +188,7 @@ def adherence_table(
     *,
     prior: tuple[float, float] = (1.0, 1.0),
     short_months: float = 6.0,
-    duration_models: Sequence[str] = ("weibull",),
+    duration_models: Sequence[str] = DURATION_MODELS,
     max_months: float = PLANNED_MAX_MONTHS,
     weibull_prior: WeibullPrior | None = None,
     lognormal_prior: LognormalPrior | None = None,
@@ -184,14 +208,16 @@ def adherence_table(
         Beta prior of each probability (drop-out, short treatment, regular attendance).
     short_months : float, default 6
         A treatment shorter than this many months is "short" (the paper's cut-off).
-    duration_models : sequence of {"weibull", "lognormal", "bayesian_bootstrap"}
-        Models of the duration, default ``("weibull",)``: a survival model that allows the
-        left-skewed durations of a treatment with a planned end. ``"bayesian_bootstrap"`` is
-        model-free, but cannot take ongoing treatments. See :mod:`mbtbayes.binary.duration`.
+    duration_models : sequence of {"bayesian_bootstrap", "weibull", "lognormal"}
+        Models of the duration, default all three. ``"bayesian_bootstrap"`` (model-free) is the
+        default estimate (``role`` "default"); the parametric survival models are alternatives
+        (``role`` "alternative") that right-censor treatments which reached ``max_months``.
+        See :mod:`mbtbayes.binary.duration`.
     max_months : float, default 36
-        The planned maximum duration. Duration is summarised by the restricted mean up to this
-        time (the area under the survival curve from 0 to ``max_months``: no extrapolation past
-        the planned end, as an unrestricted model mean would do) and by the median.
+        The planned maximum duration. Duration is summarised by the restricted mean, the mean
+        of ``min(duration, max_months)`` (the area under the survival curve from 0 to
+        ``max_months``: no extrapolation past the planned end, as an unrestricted model mean
+        would do), and by the median of ``min(duration, max_months)``.
     weibull_prior : WeibullPrior, optional
         Default :class:`WeibullPrior()`.
     lognormal_prior : LognormalPrior, optional
@@ -210,14 +236,18 @@ def adherence_table(
     -------
     pandas.DataFrame
         One row per outcome x period (I, II, pooled) x model (x quantity for duration:
-        ``restricted mean months (to 36)`` and ``median months``): ``outcome``, ``period``,
-        ``model``, ``quantity``, ``n`` (patients used), ``n_events``, ``n_missing`` (no value,
-        or status unknown because ongoing), ``n_censored``, ``observed`` (sample proportion,
-        sample mean of ``min(duration, max_months)`` or sample median), ``mean`` (posterior
+        ``restricted mean of min(duration, 36 months)`` and ``median of min(duration, 36
+        months)``): ``outcome``, ``period``, ``model``, ``role`` (``default`` or
+        ``alternative``), ``quantity``, ``n`` (patients used), ``n_events``, ``n_missing`` (no
+        value, or status unknown because ongoing), ``n_censored`` (in that model: ongoing, and
+        for the parametric models the treatments that reached ``max_months``), ``observed``
+        (sample proportion, or the Kaplan-Meier restricted mean and median, which without
+        ongoing treatments are the sample mean and median of ``min(duration, max_months)``),
+        ``mean`` (posterior
         mean of the row's quantity), ``hdi_low``, ``hdi_high``, ``diff_mean`` (II - I),
         ``diff_hdi_low``, ``diff_hdi_high``, ``prob_ii_worse``, ``worse_if``, ``interval``,
-        ``method``, ``prior`` and the diagnostics columns (missing: no model here is sampled
-        by MCMC).
+        ``assumes``, ``method``, ``prior`` and the diagnostics columns (missing: no model here
+        is sampled by MCMC).
 
     Raises
     ------
@@ -271,8 +301,9 @@ def adherence_table(
     for column in DIAGNOSTIC_COLUMNS:
         table[column] = pd.NA
     table["reason"], table["passed"] = EXACT, True
-    first = [c for c in table.columns if c not in (*DIAGNOSTIC_COLUMNS, "method", "prior")]
-    return table[[*first, "method", "prior", *DIAGNOSTIC_COLUMNS]]
+    last = ("assumes", "method", "prior")
+    first = [c for c in table.columns if c not in (*DIAGNOSTIC_COLUMNS, *last)]
+    return table[[*first, *last, *DIAGNOSTIC_COLUMNS]]
 
 
 def _short_rows(frame: pd.DataFrame, censored: pd.Series, short_months: float, **kwargs) -> list:

@@ -1,21 +1,31 @@
 """Treatment duration models: posteriors of the restricted mean and the median duration.
 
-A treatment with a planned end (36 months in the study) has no meaningful unrestricted mean: a
-fitted Weibull or lognormal puts probability past the planned maximum, and its mean
-extrapolates there. The estimand here is the **restricted mean duration** up to
-``max_months`` (RMST, the area under the survival curve from 0 to ``max_months``: the expected
-``min(T, max_months)``), reported beside the **median**.
+A treatment with a planned end (36 months in the study) stops there: durations pile up at the
+planned maximum (a third of Period I's patients in the study's register) and nothing lies past
+it. The estimands are the **restricted mean duration** to ``max_months`` (``tau``): the mean
+of ``min(T, tau)``, the area under the survival curve from 0 to ``tau``; and the **median of
+min(T, tau)**.
 
-Models (``y`` in months, ongoing treatments right-censored):
+Models (``y`` in months):
 
+- ``bayesian_bootstrap`` (the default, model-free): Dirichlet(1, ..., 1) weights over patients
+  (Rubin 1981) on the Kaplan-Meier curve of the weighted patients, restricted to ``tau``.
+  Without ongoing treatments that curve's area is the weighted mean of ``min(y, tau)`` and its
+  median the weighted median, so the posterior mean of the restricted mean is the sample mean
+  of ``min(y, tau)``. Ongoing treatments (right-censored) leave the curve without a step; past
+  the last observed time the curve stays flat. Tied values are pooled (the Dirichlet's
+  aggregation property), so the cost does not grow with the number of patients.
 - ``weibull``: survival ``S(t) = exp(-(t / scale)^shape)``; the restricted mean is
   ``scale * Gamma(1 + 1/shape) * P(1/shape, (tau / scale)^shape)`` (``P`` the regularised lower
   incomplete gamma), the median ``scale * log(2)^(1/shape)``; grid posterior (no MCMC).
 - ``lognormal``: the restricted mean is ``exp(mu + sigma^2/2) Phi((log tau - mu - sigma^2) /
   sigma) + tau (1 - Phi((log tau - mu) / sigma))``, the median ``exp(mu)``; conjugate
-  Normal-Inverse-Gamma draws, or a grid posterior with censoring.
-- ``bayesian_bootstrap``: Dirichlet(1, ..., 1) weights over patients (Rubin 1981): the weighted
-  mean of ``min(y, tau)`` and the weighted median; no censoring allowed.
+  Normal-Inverse-Gamma draws when nothing is censored, else a grid posterior.
+
+The parametric models treat a treatment that reached ``tau`` (completed as planned) as
+administratively right-censored at ``tau``, as they do ongoing treatments: it did not stop
+early, and its length past the plan is not a duration the model should fit. Their medians are
+those of ``min(T, tau)`` (the model's median, at most ``tau``).
 
 Examples
 --------
@@ -33,12 +43,16 @@ from scipy import optimize, special, stats
 
 from mbtbayes.core.errors import DataError, SpecError
 
-DURATION_MODELS: tuple[str, ...] = ("weibull", "lognormal", "bayesian_bootstrap")
+DURATION_MODELS: tuple[str, ...] = ("bayesian_bootstrap", "weibull", "lognormal")
+DEFAULT_MODEL = "bayesian_bootstrap"
+"""The default duration model: model-free; the parametric ones are alternatives."""
 PLANNED_MAX_MONTHS = 36.0
 """The planned maximum treatment duration of the study: the restriction time of the mean."""
-QUANTITIES = {"restricted_mean": "restricted mean months (to {tau:g})",
-              "median": "median months"}
+QUANTITIES = {"restricted_mean": "restricted mean of min(duration, {tau:g} months)",
+              "median": "median of min(duration, {tau:g} months)"}
 """Duration quantities and their ``quantity`` label in the adherence table."""
+CHUNK_VALUES = 4_000_000
+"""At most this many weights in memory at once in the Bayesian bootstrap."""
 
 
 @dataclass(frozen=True)
@@ -288,7 +302,7 @@ def duration_draws(y: np.ndarray, censored: np.ndarray, *, model: str, n: int,
                    rng: np.random.Generator, max_months: float = PLANNED_MAX_MONTHS,
                    lognormal_prior: LognormalPrior | None = None,
                    weibull_prior: WeibullPrior | None = None) -> dict[str, np.ndarray]:
-    """Posterior draws of the restricted mean and the median treatment duration.
+    """Posterior draws of the restricted mean and the median of ``min(duration, max_months)``.
 
     Parameters
     ----------
@@ -296,12 +310,13 @@ def duration_draws(y: np.ndarray, censored: np.ndarray, *, model: str, n: int,
         Durations in months (> 0).
     censored : numpy.ndarray of bool
         True for ongoing treatments (right-censored).
-    model : {"weibull", "lognormal", "bayesian_bootstrap"}
+    model : {"bayesian_bootstrap", "weibull", "lognormal"}
     n : int
         Number of draws.
     rng : numpy.random.Generator
     max_months : float, default 36
-        Restriction time of the mean (the planned maximum duration).
+        Restriction time (the planned maximum duration). The parametric models right-censor
+        durations that reached it.
     lognormal_prior, weibull_prior : optional
 
     Returns
@@ -319,25 +334,55 @@ def duration_draws(y: np.ndarray, censored: np.ndarray, *, model: str, n: int,
     """
     y, censored = np.asarray(y, float), np.asarray(censored, bool)
     tau = _tau(max_months)
+    if model == DEFAULT_MODEL:
+        return _bootstrap_draws(y, censored, n, rng, tau)
+    y, censored = administrative_censoring(y, censored, max_months=tau)
     if (~censored).sum() < 2:
-        raise DataError(f"the {model} duration model needs at least two ended treatments "
-                        "per period.")
-    if model == "bayesian_bootstrap":
-        if censored.any():
-            raise SpecError("the Bayesian bootstrap cannot handle ongoing (censored) treatments; "
-                            "use the weibull or lognormal model.")
-        return _bootstrap_draws(y, n, rng, tau)
+        raise DataError(f"the {model} duration model needs at least two treatments per "
+                        f"period that ended before {tau:g} months.")
     if model == "lognormal":
         mu, sigma = _lognormal_draws(y, censored, lognormal_prior or LognormalPrior(), n, rng)
         return {"restricted_mean": lognormal_restricted_mean(mu, sigma, max_months=tau),
-                "median": np.exp(mu)}
-    prior = weibull_prior or WeibullPrior()
+                "median": np.minimum(np.exp(mu), tau)}
+    scale, shape = weibull_draws(y, censored, n=n, rng=rng, prior=weibull_prior)
+    return {"restricted_mean": weibull_restricted_mean(scale, shape, max_months=tau),
+            "median": np.minimum(scale * np.log(2.0) ** (1.0 / shape), tau)}
+
+
+def administrative_censoring(y: np.ndarray, censored: np.ndarray, *,
+                             max_months: float) -> tuple[np.ndarray, np.ndarray]:
+    """Durations that reached ``max_months`` right-censored there (completed as planned).
+
+    Examples
+    --------
+    >>> administrative_censoring(np.array([12.0, 36.0, 40.0]), np.zeros(3, bool),
+    ...                          max_months=36.0)
+    (array([12., 36., 36.]), array([False,  True,  True]))
+    """
+    tau = _tau(max_months)
+    return np.minimum(y, tau), np.asarray(censored, bool) | (y >= tau)
+
+
+def weibull_draws(y: np.ndarray, censored: np.ndarray, *, n: int, rng: np.random.Generator,
+                  prior: WeibullPrior | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior draws of a Weibull's scale (months) and shape from right-censored durations.
+
+    Grid posterior of (log scale, log shape) (:func:`grid_draws`); censor durations at the
+    planned maximum first (:func:`administrative_censoring`) where that applies.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> scale, shape = weibull_draws(rng.weibull(2.0, 4000) * 20, np.zeros(4000, bool), n=4000,
+    ...                              rng=rng)
+    >>> round(float(scale.mean())), round(float(shape.mean()), 1)
+    (20, 2.0)
+    """
+    prior = prior or WeibullPrior()
     log_scale, log_shape = grid_draws(
         lambda a, b: weibull_log_posterior(y, censored, prior, a, b),
         (np.log(y.mean()), 0.5), n, rng)
-    scale, shape = np.exp(log_scale), np.exp(log_shape)
-    return {"restricted_mean": weibull_restricted_mean(scale, shape, max_months=tau),
-            "median": scale * np.log(2.0) ** (1.0 / shape)}
+    return np.exp(log_scale), np.exp(log_shape)
 
 
 def _lognormal_draws(y: np.ndarray, censored: np.ndarray, prior: LognormalPrior, n: int,
@@ -349,15 +394,74 @@ def _lognormal_draws(y: np.ndarray, censored: np.ndarray, prior: LognormalPrior,
     return mu, np.exp(log_sigma)
 
 
-def _bootstrap_draws(y: np.ndarray, n: int, rng: np.random.Generator,
+# ---------------------------------------------------------------- Bayesian bootstrap
+
+
+def kaplan_meier_summary(y: np.ndarray, censored: np.ndarray, weights: np.ndarray, *,
+                         max_months: float) -> dict[str, np.ndarray]:
+    """Restricted mean and median of ``min(T, max_months)`` from weighted Kaplan-Meier curves.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Durations in months.
+    censored : numpy.ndarray of bool
+        True for ongoing treatments.
+    weights : numpy.ndarray
+        Patient weights, shape ``(k, len(y))``: one curve per row (each row sums to 1).
+    max_months : float
+
+    Returns
+    -------
+    dict
+        ``restricted_mean`` (area under the curve from 0 to ``max_months``) and ``median``
+        (first time the curve is at or below 1/2; ``max_months`` if it never is), one per row.
+
+    Examples
+    --------
+    >>> kaplan_meier_summary(np.array([10.0, 20.0, 40.0]), np.zeros(3, bool),
+    ...                      np.full((1, 3), 1 / 3), max_months=36.0)["restricted_mean"]
+    array([22.])
+    """
+    tau = _tau(max_months)
+    time = np.minimum(y, tau)
+    event = ~np.asarray(censored, bool) & (y < tau)
+    weights = np.asarray(weights, float)
+    order = np.lexsort((~event, time))  # by time; at a tie, events before censorings
+    if (np.diff(order) != 1).any():
+        time, event, weights = time[order], event[order], weights[:, order]
+    if (event | (time >= tau)).all():  # nothing censored before tau: 1 - the weighted CDF
+        survival = 1.0 - np.cumsum(weights, axis=1)
+    else:
+        at_risk = np.cumsum(weights[:, ::-1], axis=1)[:, ::-1]
+        hazard = np.where(event, weights / np.maximum(at_risk, 1e-300), 0.0)
+        survival = np.cumprod(1.0 - hazard, axis=1)
+    widths = np.diff(np.concatenate([[0.0], time, [tau]]))  # S is 1 on [0, t_1)
+    below = survival <= 0.5
+    median = np.where(below.any(axis=1), time[below.argmax(axis=1)], tau)
+    return {"restricted_mean": widths[0] + survival @ widths[1:], "median": median}
+
+
+def _bootstrap_draws(y: np.ndarray, censored: np.ndarray, n: int, rng: np.random.Generator,
                      tau: float) -> dict[str, np.ndarray]:
-    """Bayesian bootstrap (Rubin 1981): Dirichlet(1, ..., 1) weights over patients."""
-    order = np.sort(y)
-    restricted, median = np.empty(n), np.empty(n)
-    for start in range(0, n, 20_000):
-        stop = min(start + 20_000, n)
-        weights = rng.dirichlet(np.ones(y.size), size=stop - start)
-        restricted[start:stop] = weights @ np.minimum(order, tau)
-        below = (np.cumsum(weights, axis=1) < 0.5).sum(axis=1)
-        median[start:stop] = order[below]
-    return {"restricted_mean": restricted, "median": median}
+    """Bayesian bootstrap (Rubin 1981) of the Kaplan-Meier curve restricted to ``tau``.
+
+    Patients with the same (time, censored) are pooled: their Dirichlet(1, ..., 1) weights sum
+    to one Dirichlet component with parameter their count.
+    """
+    if y.size < 2:
+        raise DataError("the Bayesian bootstrap of duration needs at least two patients per "
+                        "period.")
+    time, ongoing = np.minimum(y, tau), censored & (y < tau)
+    keys, counts = np.unique(np.stack([time, ongoing]), axis=1, return_counts=True)
+    time, ongoing = keys[0], keys[1].astype(bool)
+    out = {"restricted_mean": np.empty(n), "median": np.empty(n)}
+    step = max(1, CHUNK_VALUES // counts.size)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        gamma = rng.standard_gamma(counts, size=(stop - start, counts.size))
+        summary = kaplan_meier_summary(time, ongoing, gamma / gamma.sum(axis=1, keepdims=True),
+                                       max_months=tau)
+        for key, values in summary.items():
+            out[key][start:stop] = values
+    return out

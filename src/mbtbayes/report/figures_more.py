@@ -152,7 +152,8 @@ def sensitivity_entry(name: str) -> tuple:
 
 def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
     """Specification curve: each quantity (name starting with ``prefix``) per measure across
-    every setting (95% HDI), the baseline setting as a filled square, the ROPE as a grey band,
+    every setting (95% HDI; a row without a point, such as Manski bounds, as a dashed bar
+    between its bounds), the baseline setting as a filled square, the ROPE as a grey band,
     and a red cross where the conclusion changes. Reverse-Bayes (thresholds) and power-scaling
     rows (flags on the baseline posterior) are left out. None when no row's quantity starts
     with ``prefix``."""
@@ -189,6 +190,11 @@ def _specification_panel(ax, part: pd.DataFrame) -> None:
     ax.errorbar(x, mean, yerr=[mean - part["hdi_low"].to_numpy(float),
                                part["hdi_high"].to_numpy(float) - mean],
                 fmt="o", color=INK, markersize=3, linewidth=0.9, label="setting")
+    bounds = np.isnan(mean)  # a row with bounds and no point (e.g. Manski bounds)
+    if bounds.any():
+        ax.vlines(x[bounds], part["hdi_low"].to_numpy(float)[bounds],
+                  part["hdi_high"].to_numpy(float)[bounds], colors=INK, linestyles="dashed",
+                  linewidth=0.9, label="bounds (no point estimate)")
     if "baseline" in part:
         base = part["baseline"].astype(bool).to_numpy()
         ax.plot(x[base], mean[base], "s", color=period_style("II")["color"], markersize=7,

@@ -310,9 +310,10 @@ def _binary_decisions(inputs: ReportInputs) -> list:
                 "prob_ii_worse", "passed"]), "Paired change from start to end of treatment")]
     if inputs.table("adherence") is not None:
         blocks += [Heading("Adherence", 3), Table(pick(inputs.tables["adherence"], [
-            "outcome", "period", "model", "quantity", "n", "n_events", "mean", "hdi_low",
-            "hdi_high", "diff_mean", "prob_ii_worse", "worse_if", "passed"]),
-            "Drop-out, short treatments, duration and attendance by period")]
+            "outcome", "period", "model", "role", "quantity", "n", "n_events", "mean",
+            "hdi_low", "hdi_high", "diff_mean", "prob_ii_worse", "worse_if", "passed"]),
+            "Drop-out, short treatments, duration and attendance by period; role: the default "
+            "estimate or an alternative model (adherence.csv says what each assumes)")]
     return blocks
 
 
