@@ -35,3 +35,12 @@ def test_without_rope_there_are_no_rope_columns():
 
 def test_interval_label():
     assert interval_label() == "95% HDI"
+
+
+def test_interval_is_the_highest_density_interval_not_the_equal_tailed_one():
+    """Exponential(1): the 95% HDI is [0, -log 0.05] = [0, 3.00] (analytic); the equal-tailed
+    interval would be [0.025, 3.69]."""
+    draws = np.random.default_rng(6).exponential(size=40_000)
+    s = summarize_draws(draws)
+    assert s["hdi_low"] == pytest.approx(0.0, abs=0.01)
+    assert s["hdi_high"] == pytest.approx(-np.log(0.05), abs=0.08)
