@@ -191,3 +191,17 @@ def test_prior_grid_refit_on_a_bambi_spec(tmp_path):
 
     assert k <= K_LIMIT  # else the reweighted path would not be used for this prior
     assert_reweighted_matches(main_quantities(fit, data), after, weights, chains=4)
+
+
+def test_reweighted_rows_carry_ess_and_mcse(bsi_fit):
+    """Without engines nothing is refitted: every row is reweighted, with the weights' ESS and
+    the Monte Carlo SEs; a strong prior loses more effective draws than a weak one."""
+    fit, _, data = bsi_fit
+    baseline = {name: "undecided" for name in main_quantities(fit, data)}
+    priors = [GridPrior("sceptical", "weak"), GridPrior("sceptical", "strong")]
+    rows = prior_grid_rows(fit, data, engines=None, seed=7, baseline=baseline, priors=priors)
+    assert {r["method"] for r in rows} == {"reweighted"}
+    for r in rows:
+        assert 0 < r["ess"] <= 800 and r["mcse_mean"] > 0 and r["mcse_hdi_low"] > 0
+    ess = {r["setting"]: r["ess"] for r in rows if r["quantity"] == "contrast_slope"}
+    assert ess["sceptical, strong"] < ess["sceptical, weak"]

@@ -19,9 +19,9 @@ the baseline fit's draws on the log prior ratio ``log p_new(b) - log p_old(b)`` 
 period coefficients change, so the ratio is exact), with the weights' effective sample size and
 the Monte Carlo SE of the mean and HDI ends (:func:`~mbtbayes.sensitivity.quantities.
 weighted_mcse`). Where the Pareto k exceeds :data:`K_LIMIT`, or a Monte Carlo SE exceeds
-:data:`~mbtbayes.sensitivity.quantities.MCSE_LIMIT` of the posterior SD, the spec is refitted
-with that prior (same engine, compiled graph reused; through the fit cache when one is given,
-so a rerun reads the refit back).
+:data:`~mbtbayes.sensitivity.quantities.MCSE_LIMIT` of the posterior SD where a refit would
+lower it (:func:`mcse_excess`), the spec is refitted with that prior (same engine, compiled
+graph reused; through the fit cache when one is given, so a rerun reads the refit back).
 
 Examples
 --------
@@ -212,7 +212,9 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
         Pareto k above which a reweighting is refitted.
     mcse_limit : float
         Monte Carlo SE (of a mean or HDI end), as a share of the posterior SD, above which a
-        reweighting is refitted.
+        reweighting is refitted where a refit would lower it (:func:`mcse_excess`: with 4 x
+        1000 draws the baseline's own HDI ends have MCSEs near 0.1 posterior SD, which a refit
+        of as many draws cannot beat).
     cache : FitCache, path or None
         Fit cache for the refits (read back when it holds them).
     log : callable, optional
@@ -229,6 +231,10 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
     quantities = main_quantities(fit, data, seed=seed)
     chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
     r_eff = {n: relative_efficiency(q.draws, chains=chains) for n, q in quantities.items()}
+    uniform = bootstrap_counts(len(next(iter(quantities.values())).draws),
+                               seed=seed_for(seed, fit.spec.name, "mcse"))
+    own = {n: weighted_mcse(q.draws, np.ones(len(q.draws)), counts=uniform, r_eff=r_eff[n])
+           for n, q in quantities.items()}
     rows = []
     for prior in priors or grid_priors():
         new = translate(fit, prior, sd)
@@ -241,14 +247,15 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
             post = summarize(q.draws, rope=q.rope, weights=weights)
             post |= weighted_mcse(q.draws, weights, counts=counts, r_eff=r_eff[name])
             summaries[name] = post
-        worst = max(max(p["mcse_mean"], p["mcse_hdi_low"], p["mcse_hdi_high"])
-                    / weighted_sd(quantities[n].draws, weights) for n, p in summaries.items())
+        worst, helps = mcse_excess(summaries, own, {n: weighted_sd(q.draws, weights)
+                                                    for n, q in quantities.items()},
+                                   limit=mcse_limit)
         checks = f"Pareto k {k:.2f}, largest MCSE {worst:.2f} posterior SD"
-        reliable = k <= k_limit and worst <= mcse_limit
+        reliable = k <= k_limit and not helps
         if reliable or engines is None:
             diagnostic = checks + ("" if reliable else
-                                   f" (limits: k {k_limit}, MCSE {mcse_limit}): unreliable, "
-                                   "no engine to refit")
+                                   f" ({_limits(k_limit, mcse_limit)}): unreliable, no engine "
+                                   "to refit")
             rows += [row(measure=fit.spec.name, analysis=ANALYSIS, setting=prior.setting,
                          quantity=q, summary=summaries[q.name],
                          baseline_decision=baseline[q.name], method="reweighted",
@@ -258,7 +265,7 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
         refit = refit_with_priors(fit, data, new, engines=engines,
                                   seed=seed_for(seed, fit.spec.name, "prior", prior.setting),
                                   cache=cache, log=log, label=f"prior grid, {prior.setting}")
-        diagnostic = (f"{checks} (limits: k {k_limit}, MCSE {mcse_limit}): refitted, "
+        diagnostic = (f"{checks} ({_limits(k_limit, mcse_limit)}): refitted, "
                       f"{gate_text(refit.diagnostics)}")
         rows += [row(measure=fit.spec.name, analysis=ANALYSIS, setting=prior.setting,
                      quantity=q, summary=summarize(q.draws, rope=q.rope),
@@ -266,6 +273,53 @@ def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
                      passed=refit.diagnostics.passed, note=note)
                  for q in main_quantities(refit, data, seed=seed).values()]
     return rows
+
+
+MCSE_GAIN = 1.25
+"""A refit draws as many draws as the baseline, so its Monte Carlo error is about the
+baseline's own: a reweighted summary is refitted only where its MCSE exceeds both the limit
+and this multiple of the baseline draws' own MCSE of the same summary (reweighting lost more
+than about a third of the effective draws)."""
+
+
+def mcse_excess(summaries: dict[str, dict], own: dict[str, dict], sds: dict[str, float], *,
+                limit: float = MCSE_LIMIT) -> tuple[float, bool]:
+    """The largest Monte Carlo SE of reweighted summaries in posterior SDs, and whether a refit
+    would lower one that exceeds ``limit``.
+
+    Parameters
+    ----------
+    summaries : dict
+        Quantity -> ``mcse_mean``, ``mcse_hdi_low``, ``mcse_hdi_high`` of the reweighted draws.
+    own : dict
+        Quantity -> the same of the baseline draws, unweighted (what a refit would have).
+    sds : dict
+        Quantity -> the reweighted posterior SD.
+    limit : float
+
+    Examples
+    --------
+    >>> s = {"x": {"mcse_mean": 0.01, "mcse_hdi_low": 0.2, "mcse_hdi_high": 0.05}}
+    >>> mcse_excess(s, {"x": {"mcse_mean": 0.01, "mcse_hdi_low": 0.1,
+    ...                       "mcse_hdi_high": 0.05}}, {"x": 1.0})
+    (0.2, True)
+    >>> mcse_excess(s, {"x": {"mcse_mean": 0.01, "mcse_hdi_low": 0.19,
+    ...                       "mcse_hdi_high": 0.05}}, {"x": 1.0})
+    (0.2, False)
+    """
+    keys = ("mcse_mean", "mcse_hdi_low", "mcse_hdi_high")
+    worst, helps = 0.0, False
+    for name, post in summaries.items():
+        for key in keys:
+            ratio = post[key] / sds[name]
+            worst = max(worst, ratio)
+            helps |= ratio > limit and post[key] > MCSE_GAIN * own[name][key]
+    return float(worst), bool(helps)
+
+
+def _limits(k_limit: float, mcse_limit: float) -> str:
+    return (f"limits: k {k_limit}; MCSE {mcse_limit} posterior SD where a refit would lower "
+            f"it, i.e. above {MCSE_GAIN:g} x the baseline draws' own")
 
 
 def refit_with_priors(fit, data: pd.DataFrame, priors: dict[str, dict], *, engines, seed: int,

@@ -242,12 +242,19 @@ def row(*, measure: str, analysis: str, setting: str, quantity: Quantity, summar
             "baseline": baseline, "note": note, "interval": INTERVAL}
 
 
-def baseline_rows(fit, quantities: dict[str, Quantity]) -> list[dict]:
-    """The baseline analysis's rows: the fit as specified."""
+def baseline_rows(fit, quantities: dict[str, Quantity], *, seed: int = SEED) -> list[dict]:
+    """The baseline analysis's rows: the fit as specified, with the Monte Carlo SE of each
+    summary (:func:`weighted_mcse` with equal weights; ``ess``: the bulk ESS)."""
+    from mbtbayes.core.seeds import seed_for
+
     d = fit.diagnostics
+    chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
     rows = []
     for q in quantities.values():
+        counts = bootstrap_counts(len(q.draws), seed=seed_for(seed, fit.spec.name, "mcse"))
         s = summarize(q.draws, rope=q.rope)
+        s |= weighted_mcse(q.draws, np.ones(len(q.draws)), counts=counts,
+                           r_eff=relative_efficiency(q.draws, chains=chains))
         rows.append(row(measure=fit.spec.name, analysis="baseline", setting="as specified",
                         quantity=q, summary=s, baseline_decision=s["decision"],
                         method="baseline", diagnostic=gate_text(d), passed=d.passed,

@@ -163,7 +163,7 @@ def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
     from mbtbayes.sensitivity.refits import KFOLD, Comparison
 
     quantities = main_quantities(fit, data, seed=seed)
-    rows = baseline_rows(fit, quantities)
+    rows = baseline_rows(fit, quantities, seed=seed)
     decided = {r["quantity"]: r["decision"] for r in rows}
     compare = Comparison(fit, engines=engines, seed=seed, folds=KFOLD if kfold else None,
                          log=log)  # one per fit: the baseline's LOO and K-fold computed once
