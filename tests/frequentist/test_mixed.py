@@ -379,3 +379,28 @@ def test_bonferroni_paper_threshold():
     assert by_count["p_adjusted"].tolist() == pytest.approx([0.02, 0.1, 1.0])
     with pytest.raises(SpecError, match="smaller"):
         bonferroni(p, n_tests=2)
+
+
+def test_correlated_effects_are_invariant_to_the_time_origin():
+    """Shifting time by 12 months reparametrises the correlated model exactly: the same
+    log-likelihood, and the same Period II - I predictions at the same calendar months (a
+    property of ``(t | id)``, as lme4's). The uncorrelated ``(t || id)`` model is not: its
+    log-likelihood changes with the origin (which is why the bundled specs are correlated)."""
+    import mbtbayes as mb
+
+    data = mb.load_register().data
+    shifted = data.assign(months=data["months"] - 12.0)
+    fits = {(correlated, shift): fit_mixed(frame, outcome="bsi", period="period",
+                                           correlated=correlated)
+            for correlated in (True, False)
+            for shift, frame in ((0, data), (12, shifted))}
+
+    def contrast(res, at):
+        pred = res.predict_fixed([at]).set_index("period")["estimate"]
+        return pred["II"] - pred["I"]
+
+    a, b = fits[(True, 0)], fits[(True, 12)]
+    assert a.loglik == pytest.approx(b.loglik, abs=1e-5)
+    for month in (0.0, 24.0):
+        assert contrast(a, month) == pytest.approx(contrast(b, month - 12.0), abs=1e-4)
+    assert abs(fits[(False, 0)].loglik - fits[(False, 12)].loglik) > 0.5

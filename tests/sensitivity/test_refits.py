@@ -2,6 +2,8 @@
 assessment count is each patient's number of observed values (pandas by hand); a Student-t
 refit on heavy-tailed simulated data finds a small nu (simulation truth nu = 3, slow)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,12 +23,16 @@ def test_alternatives_change_one_thing_each():
     spec = mb.load_specs()["wai_goals_tasks"]
     alts = {a.setting: a for a in alternatives(_Fit(spec), reg.data)}
     assert alts["Student-t residuals"].spec.family == "t"
-    assert alts["correlated intercept and slope"].spec.correlated
+    assert spec.correlated  # the bundled default: the alternative is uncorrelated
+    assert not alts["uncorrelated intercept and slope"].spec.correlated
     assert "(1 | patient_id)" in alts["intercept only"].spec.formulas["period"]
     assert alts["period-specific residual SD"].spec.auxiliary["period"] == ("sigma ~ period",)
     assert "wai_version" not in alts["without the version term"].spec.formulas["period"]
     assert resolve_engine(alts["intercept only"].spec) == "bambi"
-    assert resolve_engine(alts["correlated intercept and slope"].spec) == "marginal"
+    assert resolve_engine(alts["uncorrelated intercept and slope"].spec) == "marginal"
+    flipped = {a.setting: a for a in alternatives(_Fit(replace(spec, correlated=False)),
+                                                  reg.data)}
+    assert flipped["correlated intercept and slope"].spec.correlated
     counted = alts["number of assessments on intercept and slope"]
     assert f"months:{COUNT}" in counted.spec.formulas["period"]
     data = reg.data

@@ -44,6 +44,9 @@ from mbtbayes.growth.priors import (
 from mbtbayes.growth.terms import ParsedFormula, parse_formula
 from mbtbayes.io import schema
 
+AUTO = "auto"
+"""``correlated = "auto"``: correlated patient effects whenever the marginal engine fits them."""
+
 VARIANTS: tuple[str, ...] = ("linear", "period")
 """Model variants: row 1 (linear growth) and row 2 (with the period predictor) of the paper."""
 
@@ -297,10 +300,41 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         rope_source=str(rope.get("source", "")),
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
-        correlated=bool(raw.get("correlated", False)), engine=raw.get("engine", "auto"),
-        auxiliary=auxiliary)
+        correlated=False, engine=raw.get("engine", "auto"), auxiliary=auxiliary)
+    spec = replace(spec, correlated=resolve_correlated(spec, raw.get("correlated", AUTO)))
     _check_spec(spec)
     return spec
+
+
+
+def resolve_correlated(spec: ModelSpec, wanted: bool | str = AUTO) -> bool:
+    """Whether the patient intercept and slope are correlated: ``wanted`` when it is a bool;
+    with ``"auto"`` (the default) correlated, as lme4's and brms's ``(time | id)``, whenever
+    the marginal engine can fit the spec (its LKJ prior), and uncorrelated otherwise (Bambi
+    0.17 has no correlated patient effects) or when a formula writes ``(time || id)``.
+
+    Raises
+    ------
+    SpecError
+        If ``wanted`` is neither a bool nor ``"auto"``.
+
+    Examples
+    --------
+    >>> resolve_correlated(make_spec(outcome="y", time="t", group="id", range=(0, 1)))
+    True
+    >>> resolve_correlated(make_spec(outcome="y", time="t", group="id", range=(0, 1),
+    ...                              family="t"))
+    False
+    """
+    if isinstance(wanted, bool):
+        return wanted
+    if wanted != AUTO:
+        raise SpecError(f"correlated must be true, false or \"auto\", got {wanted!r}")
+    from mbtbayes.growth.engines import marginal_obstacles
+
+    if any(spec.formula(v).uncorrelated for v in spec.formulas) or spec.engine == "bambi":
+        return False
+    return not marginal_obstacles(replace(spec, correlated=False))
 
 
 def _split_formulas(raw: dict) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
@@ -419,7 +453,7 @@ def make_spec(
     rope_half_width: float | None = None,
     rope_source: str = "",
     d_months: tuple[float, float] = (0.0, 24.0),
-    correlated: bool = False,
+    correlated: bool | str = AUTO,
     family: str = "gaussian",
     engine: str = "auto",
     random: str = "slope",
@@ -448,8 +482,9 @@ def make_spec(
         source; replaces ``rope_sd_units``.
     d_months : tuple of float
         Times for Cohen's d.
-    correlated : bool
-        Correlated random intercept and slope (LKJ; marginal engine).
+    correlated : bool or "auto"
+        Correlated random intercept and slope (LKJ; marginal engine). ``"auto"`` (default):
+        correlated whenever the marginal engine can fit the spec (:func:`resolve_correlated`).
     family : {"gaussian", "t"}
     engine : {"auto", "marginal", "bambi"}
     random : {"slope", "intercept"}
@@ -494,11 +529,12 @@ def make_spec(
         formulas=formulas, prior_horizon=float(prior_horizon),
         rope_sd_units=None if rope_half_width is not None else rope_sd_units,
         rope_half_width=rope_half_width, rope_source=rope_source, d_months=d_months,
-        correlated=correlated,
+        correlated=False,
         engine=engine,
         auxiliary={v: (f"sigma ~ {sigma}",) for v in formulas} if sigma is not None else {})
     if not spec.prior_horizon > 0:
         raise SpecError(f"prior_horizon must be > 0 time units, got {spec.prior_horizon:g}")
     spec = replace(spec, priors=spec_default_priors(spec))  # what a TOML spec would get
+    spec = replace(spec, correlated=resolve_correlated(spec, correlated))
     _check_spec(spec)
     return spec

@@ -13,7 +13,8 @@ both, refits behind the gate); a K-fold refit that fails the gate is named in th
 With a fit cache (:mod:`mbtbayes.sensitivity.fitting`) a refit is sampled once.
 
 - **robust likelihood**: Student-t residuals (Bambi engine); the note gives the posterior of nu.
-- **random-effect structure**: correlated intercept and slope (LKJ, marginal engine), intercept
+- **random-effect structure**: the other structure of intercept and slope (uncorrelated for the
+  default correlated specs; correlated, LKJ, marginal engine, for uncorrelated ones), intercept
   only (no patient slopes), and a period-specific residual SD (``sigma ~ period``).
 - **assessments as predictor** (the paper's check): each patient's number of assessments of
   the measure (centred) on intercept and slope; the note gives both coefficients.
@@ -38,6 +39,7 @@ import pandas as pd
 
 from mbtbayes.core.posterior import summarize_draws
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.engines import marginal_obstacles
 from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import gate_text, main_quantities, row, summarize
 
@@ -94,9 +96,12 @@ def alternatives(fit, data: pd.DataFrame, analyses=REFIT_ANALYSES) -> list[Alter
         out.append(Alternative(ROBUST, "Student-t residuals", replace(
             spec, family="t", engine="bambi", correlated=False), data, report=("nu",)))
     if STRUCTURE in analyses:
-        out.append(Alternative(STRUCTURE, "correlated intercept and slope",
-                               replace(spec, correlated=True, engine="marginal"), data,
-                               report=("corr",)))
+        flipped = not spec.correlated  # the other structure of the patient effects
+        if not flipped or not marginal_obstacles(spec):
+            out.append(Alternative(
+                STRUCTURE, f"{'' if flipped else 'un'}correlated intercept and slope",
+                replace(spec, correlated=flipped, engine="marginal" if flipped else "auto"),
+                data, report=("corr",) if flipped else ()))
         out.append(Alternative(STRUCTURE, "intercept only", _with_formula(
             spec, formula.replace(f"({spec.time} | {spec.group})", f"(1 | {spec.group})"),
             drop_priors=(slope,), engine="bambi", correlated=False), data))
