@@ -133,7 +133,7 @@ MUTANTS = (
            "the slope contrast's ROPE not converted to per month"),
     Mutant("d_rope_units", f"{PKG}/sensitivity/quantities.py",
            '"baseline SD", rope / base.sd)', '"baseline SD", rope)',
-           ("tests/sensitivity",),
+           ("tests/growth/test_estimands.py",),
            "d's ROPE left in measure units instead of baseline SDs"),
     Mutant("d_denominator_df", f"{PKG}/growth/baseline.py",
            "        total_df += n - 1", "        total_df += n",

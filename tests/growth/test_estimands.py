@@ -313,3 +313,20 @@ def test_one_d_in_every_table_that_shows_d(register, spec):
                 (row["d_mean"], row["d_hdi_low"], row["d_hdi_high"]), rel=1e-12)
         assert row["d_hdi_high"] - row["d_hdi_low"] > 1.2 * (
             row["d_sd_fixed_hdi_high"] - row["d_sd_fixed_hdi_low"])
+
+
+def test_d_rope_is_the_margin_in_baseline_sds(register):
+    """An absolute margin of 0.5 units: d's ROPE is 0.5 / the pooled baseline SD (computed by
+    hand), the slope contrast's 0.5 / 24 per month, the level contrasts' 0.5."""
+    from mbtbayes.sensitivity.quantities import main_quantities
+
+    spec = mb.make_spec(outcome="y", time="t", group="id", period="g", range=(0, 10),
+                        rope_half_width=0.5, rope_source="test")
+    zeros = np.zeros(40)
+    fit = make_fit(spec, register, "period", {"Intercept": zeros, "t": zeros, "g[B]": zeros,
+                                              "t:g[B]": zeros})
+    s, _, _ = _hand_sd_and_its_variance(register)
+    q = main_quantities(fit, register, seed=1)
+    assert q["d_A"].rope == pytest.approx(0.5 / s) and q["d_B"].rope == pytest.approx(0.5 / s)
+    assert q["contrast_slope"].rope == pytest.approx(0.5 / 24)
+    assert q["contrast_intercept"].rope == pytest.approx(0.5)
