@@ -301,8 +301,11 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
         correlated=False, engine=raw.get("engine", "auto"), auxiliary=auxiliary)
-    spec = replace(spec, correlated=resolve_correlated(spec, raw.get("correlated", AUTO)))
-    _check_spec(spec)
+    _check_spec(spec)  # the spec's own checks first: their messages, not a KeyError
+    correlated = resolve_correlated(spec, raw.get("correlated", AUTO))
+    if correlated:
+        spec = replace(spec, correlated=True)
+        _check_spec(spec)
     return spec
 
 
@@ -535,6 +538,8 @@ def make_spec(
     if not spec.prior_horizon > 0:
         raise SpecError(f"prior_horizon must be > 0 time units, got {spec.prior_horizon:g}")
     spec = replace(spec, priors=spec_default_priors(spec))  # what a TOML spec would get
-    spec = replace(spec, correlated=resolve_correlated(spec, correlated))
     _check_spec(spec)
+    if resolve_correlated(spec, correlated):
+        spec = replace(spec, correlated=True)
+        _check_spec(spec)
     return spec
