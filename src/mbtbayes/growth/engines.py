@@ -14,7 +14,8 @@ Examples
 >>> import mbtbayes as mb
 >>> resolve_engine(mb.load_specs()["bsi"])
 'marginal'
->>> resolve_engine(mb.load_specs()["bsi"], "bambi")
+>>> from dataclasses import replace
+>>> resolve_engine(replace(mb.load_specs()["bsi"], correlated=False), "bambi")
 'bambi'
 """
 
@@ -79,7 +80,8 @@ def bambi_obstacles(spec: ModelSpec) -> list[str]:
     out = []
     if spec.correlated:
         out.append("correlated = true (Bambi 0.17 has no correlated patient effects; the "
-                   "marginal engine fits them exactly, with an LKJ prior)")
+                   "marginal engine fits them exactly, with an LKJ prior; correlated = false "
+                   "gives Bambi's uncorrelated ones)")
     for variant in spec.formulas:
         for term in comma_terms(spec.formula(variant)):
             out.append(f"the term '{term}' in '{variant}' (nutpie cannot sample a name with a "
