@@ -27,6 +27,7 @@ def tables() -> dict[str, pd.DataFrame]:
                                                                 -1.12],
         "rope_high": [0.16, 0.16, 0.16, 1.12, 1.12],
         "prob_ii_better": [0.01, 0.0, 0.08, 0.31, 0.0],
+        "reference_sd": [0.8, 0.8, 0.8, 5.6, 5.6],
         "passed": [True, True, True, False, False]})
     d = pd.DataFrame({"measure": ["bsi", "bsi", "gaf", "gaf"], "period": ["I", "II"] * 2,
                       "d_mean": [-1.0962, -1.0734, 1.53, 1.5]})
@@ -55,6 +56,9 @@ def test_growth_rows():
     # gaf: higher is better, so -2.47 also means Period II improved less
     assert rows.loc["gaf", "decision"] == "difference: II improved less (FAILED gate)"
     assert rows.loc["bsi", "P(II improved more)"] == "0.00"
+    # negligible once the margin holds the whole HDI: 0.33 / 0.8 and 4.41 / 5.6 SD
+    assert rows.loc["bsi", "negligible if margin >="] == "0.41 SD"
+    assert rows.loc["gaf", "negligible if margin >="] == "0.79 SD"
     assert (rows.loc["bsi", "d I"], rows.loc["bsi", "d II"]) == ("-1.10", "-1.07")
     # intake: bsi +0.16 with the HDI above 0 is a worse (more severe) intake in Period II;
     # gaf's HDI holds 0: no reading

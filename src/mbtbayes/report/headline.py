@@ -73,6 +73,7 @@ def growth_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                                        r.mean, better)
             + ("" if getattr(r, "passed", True) else " (FAILED gate)"),
             "P(II improved more)": _probability(getattr(r, "prob_ii_better", float("nan"))),
+            "negligible if margin >=": _negligible_from(r),
             "d I": _get(d, (r.measure, "I")), "d II": _get(d, (r.measure, "II")),
             "intake II - I (case mix)": _intake(intake, r.measure, better),
             **dict(zip(("LOO", "AIC"), choice.get(r.measure, ("", "")), strict=True)),
@@ -108,6 +109,17 @@ def _intake(intake: pd.DataFrame, measure: str, better: str) -> str:
         worse = (r["mean"] > 0) == (better == "lower")
         text += " II worse" if worse else " II better"
     return text
+
+
+def _negligible_from(row) -> str:
+    """The smallest margin, in reference SDs, at which the difference in change would be
+    negligible (:func:`mbtbayes.growth.rope_curve.decision_limits`), e.g. ``"0.30 SD"``."""
+    from mbtbayes.growth.rope_curve import decision_limits
+
+    sd = getattr(row, "reference_sd", float("nan"))
+    if pd.isna(sd) or not sd > 0:
+        return ""
+    return f"{decision_limits(row.hdi_low, row.hdi_high)[1] / sd:.2f} SD"
 
 
 def _probability(value: float) -> str:
@@ -224,6 +236,7 @@ def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
 GROWTH_TITLE = ("Growth models: was improvement sustained? The difference in change 0-24 "
                 "months, Period II - I (posterior mean [95% HDI], measure units), decided by "
                 "the 95% HDI against the pre-specified margin (+-); P(II improved more); "
+                "the smallest margin, in reference SDs, at which it would be negligible; "
                 "Cohen's d 0-24 months per period (sign: see better if); the month-0 "
                 "difference is who was admitted (intake case mix), not a period effect; "
                 "preferred model by LOO and by AIC")
