@@ -134,7 +134,7 @@ MUTANTS = (
            "the slope contrast's ROPE not converted to per month"),
     Mutant("d_rope_units", f"{PKG}/sensitivity/quantities.py",
            "margin.in_sd().half_width)", "margin.half_width)",
-           ("tests/sensitivity",),
+           ("tests/growth/test_period_effects.py", "tests/sensitivity"),
            "d's ROPE left in measure units instead of baseline SDs"),
     Mutant("d_margin_units", f"{PKG}/growth/rope.py",
            "replace(self, half_width=self.half_width / self.reference_sd,",

@@ -158,3 +158,16 @@ def test_each_decision_is_reached_against_the_margin(register, mean, sd, expecte
                          register).set_index("contrast").loc["change"]
     assert row["rope_high"] == margin("bsi")[0] == 0.16
     assert row["decision"] == expected
+
+
+def test_one_margin_in_every_table_that_decides(register):
+    """period_effects.csv and the sensitivity quantities use the spec's margin: in units for
+    levels and changes, / 24 per month, / the reference SD for d."""
+    from mbtbayes.sensitivity.quantities import main_quantities
+
+    h, sd = margin("bsi")
+    quantities = main_quantities(bsi_fit(register, change_mean=0.0, change_sd=0.1), register)
+    assert quantities["contrast_at_24"].rope == quantities["contrast_intercept"].rope == h
+    assert quantities["contrast_slope"].rope == pytest.approx(h / 24, rel=1e-12)
+    for period in ("I", "II"):
+        assert quantities[f"d_{period}"].rope == pytest.approx(h / sd, rel=1e-12)
