@@ -70,7 +70,8 @@ fig.tight_layout()
 #
 # Each measure has a declarative spec (`models/*.toml`): the outcome's range, the two Bambi
 # formulas of the paper (row 1: linear growth; row 2: with the period on intercept and slope),
-# priors keyed by term name, the ROPE with its justification, and the months of Cohen's d.
+# priors keyed by term name, the margin of practical equivalence (ROPE half-width, fixed in the
+# spec with its source and the reference SD it is read against), and the months of Cohen's d.
 
 # %%
 specs = mb.load_specs()
@@ -78,7 +79,8 @@ spec = specs["bsi"]
 print(spec.label, spec.range)
 for variant, formula in spec.formulas.items():
     print(f"{variant:>7}: {formula}")
-print("ROPE:", spec.rope_sd_units, "x the observed baseline SD -", spec.rope_justification)
+print("margin:", spec.rope_half_width, spec.rope_label, "-", spec.rope_source)
+print("reference SD:", spec.rope_reference_sd, "-", spec.rope_reference_sd_source)
 print(rope_for(spec, reg.data))
 spec.priors
 

@@ -240,7 +240,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     Returns
     -------
     dict of str to DataFrame
-        ``growth_models``, ``period_effects``, ``effect_sizes``, ``variance_explained``,
+        ``growth_models``, ``period_effects``, ``rope_curve``, ``effect_sizes``,
+        ``variance_explained``,
         ``model_comparison``, ``diagnostics``, ``ppc`` and ``trajectories``, as ``reanalyze``
         writes them.
 
@@ -256,6 +257,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     from mbtbayes.growth import summaries
     from mbtbayes.growth.loo import kfold_patients
     from mbtbayes.growth.ppc import ppc_table
+    from mbtbayes.growth.rope_curve import rope_curve
     from mbtbayes.growth.trajectories import trajectory_table
 
     kfold = None
@@ -264,7 +266,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
     return {
         "growth_models": summaries.growth_table(fits),
-        "period_effects": summaries.period_effects(fits, data),
+        "period_effects": summaries.period_effects(fits, data, seed=seed),
+        "rope_curve": rope_curve(fits, data, seed=seed),
         "effect_sizes": summaries.effect_sizes(fits, data, seed=seed),
         "variance_explained": summaries.variance_explained(fits, data),
         "model_comparison": summaries.model_comparison(fits, kfold=kfold),

@@ -17,7 +17,9 @@ def test_bundled_specs_cover_the_papers_nine_measures():
     assert set(specs) == PAPER_MEASURES
     for spec in specs.values():
         assert spec.variants == ("linear", "period")
-        assert spec.rope_sd_units == 0.1 and spec.rope_justification
+        assert spec.rope_half_width > 0 and spec.rope_sd_units is None  # a fixed margin
+        assert spec.rope_reference_sd > 0 and spec.rope_reference_sd_source
+        assert spec.rope_label and spec.rope_source and spec.rope_justification
         assert spec.d_months == (0.0, 24.0)
         assert spec.formulas["period"].startswith(f"{spec.measure} ~ months * period")
         assert {"Intercept", "months", "period", "months:period", "sigma"} <= set(spec.priors)

@@ -148,7 +148,9 @@ def test_linear_time_estimands_equal_the_coefficients(data):
     linear = fake_fit(spec, data, "linear", {"Intercept": beta["Intercept"], "t": beta["t"]})
     assert list(change_draws(linear)) == ["pooled"]
     table = period_effects([fit], data).set_index("contrast")
-    assert list(table.index) == ["intercept", "slope", "at_24"]
+    assert list(table.index) == ["intercept", "change", "change_d", "slope", "at_24"]
+    np.testing.assert_allclose(table.loc["change", "mean"], 24 * beta["t:g[B]"].mean(),
+                               rtol=1e-12)
     baseline = data[data["t"] == 0]
     pooled = np.sqrt(baseline.groupby("g")["y"].var(ddof=1).mean())  # equal group sizes
     assert table.loc["at_24", "rope_high"] == pytest.approx(0.1 * pooled)

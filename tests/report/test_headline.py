@@ -14,11 +14,21 @@ from mbtbayes.report.headline import (
 
 
 def tables() -> dict[str, pd.DataFrame]:
+    # bsi (lower is better): Period II improved less (+0.25 in change, HDI above the margin
+    # 0.16) and was admitted more severe (+0.16 at month 0, HDI above 0); gaf (higher is
+    # better): Period II improved less (-2.47, HDI below -1.12), its fit failed the gate, and
+    # its intake difference has an HDI holding 0 (no reading).
     effects = pd.DataFrame({
-        "measure": ["bsi", "bsi", "gaf"], "contrast": ["intercept", "at_24", "at_24"],
-        "mean": [0.16, 0.1755, -2.47], "hdi_low": [-0.01, -0.07, -4.41],
-        "hdi_high": [0.33, 0.41, -0.9], "rope_low": [-0.065, -0.065, -0.55],
-        "rope_high": [0.065, 0.065, 0.55], "passed": [True, True, False]})
+        "measure": ["bsi", "bsi", "bsi", "gaf", "gaf"],
+        "contrast": ["intercept", "change", "at_24", "intercept", "change"],
+        "better_if": ["lower", "lower", "lower", "higher", "higher"],
+        "mean": [0.16, 0.2512, 0.1755, 0.4, -2.47], "hdi_low": [0.01, 0.17, -0.07, -1.2, -4.41],
+        "hdi_high": [0.33, 0.33, 0.41, 2.0, -1.3], "rope_low": [-0.16, -0.16, -0.16, -1.12,
+                                                                -1.12],
+        "rope_high": [0.16, 0.16, 0.16, 1.12, 1.12],
+        "prob_ii_better": [0.01, 0.0, 0.08, 0.31, 0.0],
+        "reference_sd": [0.8, 0.8, 0.8, 5.6, 5.6],
+        "passed": [True, True, True, False, False]})
     d = pd.DataFrame({"measure": ["bsi", "bsi", "gaf", "gaf"], "period": ["I", "II"] * 2,
                       "d_mean": [-1.0962, -1.0734, 1.53, 1.5]})
     remission = pd.DataFrame({
@@ -39,12 +49,47 @@ def tables() -> dict[str, pd.DataFrame]:
 
 def test_growth_rows():
     rows = headline(tables())["growth"].set_index("measure")
-    assert rows.loc["bsi", "II - I, month 24 [95% HDI]"] == "0.18 [-0.070, 0.41]"
-    assert rows.loc["bsi", "decision"] == "too imprecise"
-    assert rows.loc["gaf", "decision"] == "difference (FAILED gate)"
+    assert rows.loc["bsi", "change II - I, 0-24 mo [95% HDI]"] == "0.25 [0.17, 0.33]"
+    assert rows.loc["bsi", "margin"] == "+-0.16" and rows.loc["bsi", "better if"] == "lower"
+    # bsi: lower is better, so a larger change (+0.25) means Period II improved less
+    assert rows.loc["bsi", "decision"] == "difference: II improved less"
+    # gaf: higher is better, so -2.47 also means Period II improved less
+    assert rows.loc["gaf", "decision"] == "difference: II improved less (FAILED gate)"
+    assert rows.loc["bsi", "P(II improved more)"] == "0.00"
+    # negligible once the margin holds the whole HDI: 0.33 / 0.8 and 4.41 / 5.6 SD
+    assert rows.loc["bsi", "negligible if margin >="] == "0.41 SD"
+    assert rows.loc["gaf", "negligible if margin >="] == "0.79 SD"
     assert (rows.loc["bsi", "d I"], rows.loc["bsi", "d II"]) == ("-1.10", "-1.07")
+    # intake: bsi +0.16 with the HDI above 0 is a worse (more severe) intake in Period II;
+    # gaf's HDI holds 0: no reading
+    assert rows.loc["bsi", "intake II - I (case mix)"] == "0.16 [0.010, 0.33] II worse"
+    assert rows.loc["gaf", "intake II - I (case mix)"] == "0.40 [-1.2, 2.0]"
     assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("neither", "period")
     assert (rows.loc["bsi", "LOO"], rows.loc["bsi", "AIC"]) == ("", "")
+
+
+def test_signs_are_read_through_better_if():
+    """The same numbers read the other way when the direction of improvement flips."""
+    t = tables()
+    t["period_effects"]["better_if"] = ["higher", "higher", "higher", "lower", "lower"]
+    rows = headline(t)["growth"].set_index("measure")
+    assert rows.loc["bsi", "decision"] == "difference: II improved more"
+    assert rows.loc["gaf", "decision"] == "difference: II improved more (FAILED gate)"
+    assert rows.loc["bsi", "intake II - I (case mix)"].endswith("II better")
+
+
+def test_other_decisions_against_the_margin():
+    t = tables()
+    effects = t["period_effects"]
+    change = effects["contrast"] == "change"
+    effects.loc[change, ["hdi_low", "hdi_high"]] = [[-0.1, 0.12], [-0.3, 0.4]]
+    rows = headline(t)["growth"].set_index("measure")
+    assert rows.loc["bsi", "decision"] == "negligible"  # [-0.1, 0.12] inside +-0.16
+    assert rows.loc["gaf", "decision"] == "negligible (FAILED gate)"  # inside +-1.12
+    effects.loc[change, ["hdi_low", "hdi_high"]] = [[0.1, 0.3], [-3.0, 0.5]]
+    rows = headline(t)["growth"].set_index("measure")
+    assert rows.loc["bsi", "decision"] == "undecided"  # crosses 0.16, narrower than 0.32
+    assert rows.loc["gaf", "decision"] == "too imprecise (FAILED gate)"  # 3.5 > 2.24
 
 
 def test_remission_row():
@@ -74,6 +119,7 @@ def test_lines_count_agreement_and_flag_failed_fits():
 def test_text_and_missing_tables():
     text = headline_text(tables())
     assert "Growth models:" in text and "Remission among" in text and "agree on" in text
+    assert "intake case mix" in text and "pre-specified margin" in text
     assert headline_text({}) == ""
 
 

@@ -20,7 +20,8 @@ from mbtbayes.io.register import bundled_path
 def test_the_run_succeeds_and_shows_the_answer(quick_run):
     assert quick_run.status == 0
     out = quick_run.stdout
-    assert "Growth models: Period II - I at 24 months" in out
+    assert "Growth models: was improvement sustained?" in out
+    assert "intake II - I (case mix)" in out and "pre-specified margin" in out
     assert "Remission among start-positive patients" in out
     assert re.search(r"agree on \d+ of \d+ \(existence\)", out)
     assert out.rstrip().splitlines()[-1].startswith(f"wrote {quick_run.out}")
@@ -40,7 +41,8 @@ def test_output_holds_report_run_json_and_figures(quick_run):
     figures = sorted((out / "figures").glob("*.png"))
     names = {p.stem for p in figures}
     assert {"trajectories_outcome", "trajectories_process", "period_contrasts",
-            "effect_sizes", "remission", "loo_aic", "prior_posterior"} <= names
+            "effect_sizes", "remission", "loo_aic", "prior_posterior", "rope_curve"} <= names
+    assert (out / "rope_curve.csv").is_file()
     manifest = json.loads((out / ".mbtbayes-output.json").read_text())
     assert {"report.html", "run.json", "figures/effect_sizes.png"} <= set(manifest["files"])
 

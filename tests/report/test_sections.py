@@ -115,3 +115,33 @@ def test_write_report_from_tables_alone(tmp_path, synthetic):
 ])
 def test_priors_are_written_out(prior, text):
     assert prior_text(prior) == text
+
+
+def rope_curve() -> pd.DataFrame:
+    """Two measures on a 3-point grid; the margin (0.2 SD) marked; decisions by hand from
+    HDIs [0.3, 0.5] (bsi: difference below 0.3) and [-0.1, 0.1] (gaf: negligible from 0.1)."""
+    rows = []
+    for measure, better, decisions in (
+            ("bsi", "lower", ["difference", "difference", "undecided"]),
+            ("gaf", "higher", ["undecided: too imprecise", "undecided", "negligible"])):
+        for units, decision in zip((0.0, 0.2, 0.5), decisions, strict=True):
+            rows.append({"measure": measure, "better_if": better, "sd_units": units,
+                         "half_width": units, "p_rope": units, "decision": decision,
+                         "margin": units == 0.2, "hdi_low": 0.0, "hdi_high": 1.0,
+                         "difference_below_sd": 0.3, "negligible_from_sd": 0.5,
+                         "reference_sd": 1.0, "passed": True})
+    return pd.DataFrame(rows)
+
+
+def test_the_rope_curve_gets_its_figure_and_the_decision_at_the_margin(tmp_path):
+    tables = {"rope_curve": rope_curve()}
+    figures = make_figures(tmp_path, tables=tables, fits=[], data=pd.DataFrame(),
+                           synthetic=True)
+    assert set(figures) == {"rope_curve"}
+    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures))
+    shown = [b for b in blocks if getattr(b, "caption", "").startswith(
+        "The difference in change 0-24 months at the pre-specified margin")]
+    assert len(shown) == 1
+    at = shown[0].table.set_index("measure")
+    assert at.loc["bsi", "decision"] == "difference" and at.loc["gaf", "decision"] == "undecided"
+    assert {b.path for b in blocks if isinstance(b, ImageBlock)} == {"figures/rope_curve.png"}

@@ -62,6 +62,7 @@ ENTRY_LAYOUTS = (frozenset({"idata.nc", "params.nc", "entry.json"}),
 GLMM, a K-fold refit), a record (an ML fit)."""
 
 SUMMARY_ONLY = ("label", "kind", "rope_sd_units", "rope_half_width", "rope_source",
+                "rope_label", "rope_reference_sd", "rope_reference_sd_source",
                 "rope_justification", "d_months")
 """Spec fields that only the summaries and the report use: changing them keeps the fit."""
 

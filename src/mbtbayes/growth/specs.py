@@ -4,8 +4,9 @@ A spec holds the measure's column, label and range, the family (``gaussian`` or 
 engine (``auto``, ``marginal`` or ``bambi``), the time and group columns, the formula of each
 variant (``linear``: no period; ``period``: period on intercept and slope), optionally a
 formula for the residual SD (``sigma ~ period``), priors keyed by term name (as Bambi names
-terms), a ROPE half-width for the period contrasts with its justification, and the months at
-which Cohen's d is evaluated.
+terms), the margin of practical equivalence (ROPE half-width) of the period contrasts, fixed in
+the spec with its source and the reference SD it is measured against, and the months at which
+Cohen's d is evaluated.
 
 A variant's formula is a string, or a list whose first item is the outcome's formula and whose
 others model the residual SD, as ``bmb.Formula`` takes them::
@@ -62,7 +63,8 @@ TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "gr
             "correlated", "formulas", "priors", "prior_horizon", "rope", "effect_size")
 DEFAULT_ROPE_SD_UNITS = 0.1
 """ROPE half-width in baseline-SD units when a spec gives none (bayestestR's convention)."""
-ROPE_KEYS = ("sd_units", "half_width", "source", "justification")
+ROPE_KEYS = ("sd_units", "half_width", "source", "label", "reference_sd", "reference_sd_source",
+             "justification")
 EFFECT_KEYS = ("months",)
 
 
@@ -101,11 +103,21 @@ class ModelSpec:
         treatment): a slope may carry the outcome across its range over this time.
     rope_sd_units : float or None
         ROPE half-width in units of the observed pooled baseline SD of the data analysed
-        (default 0.1); None when an absolute half-width is given.
+        (default 0.1; computed from the data, so not pre-specified); None when an absolute
+        half-width is given.
     rope_half_width : float or None
-        Absolute ROPE half-width (a minimal important difference), in the measure's units.
+        The margin: an absolute ROPE half-width in the measure's units, fixed in the spec (a
+        minimal important difference, or 0.2 x a published reference SD).
     rope_source : str
         Where an absolute half-width comes from (required with it).
+    rope_label : str
+        What the margin is, in a few words, e.g. ``"small effect (0.2 SD)"``.
+    rope_reference_sd : float or None
+        The reference SD (measure's units) the margin is read against: d's margin is the margin
+        / this SD, and the ROPE curve runs to 0.5 of it. None: the observed pooled baseline SD
+        of the data analysed.
+    rope_reference_sd_source : str
+        Its provenance: published, derived (from what) or assumed (why).
     rope_justification : str
         Why that width.
     d_months : tuple of float
@@ -133,6 +145,9 @@ class ModelSpec:
     rope_sd_units: float | None = 0.1
     rope_half_width: float | None = None
     rope_source: str = ""
+    rope_label: str = ""
+    rope_reference_sd: float | None = None
+    rope_reference_sd_source: str = ""
     rope_justification: str = ""
     d_months: tuple[float, float] = (0.0, 24.0)
     correlated: bool = False
@@ -297,7 +312,10 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         rope_sd_units=(None if "half_width" in rope
                        else float(rope.get("sd_units", DEFAULT_ROPE_SD_UNITS))),
         rope_half_width=(float(rope["half_width"]) if "half_width" in rope else None),
-        rope_source=str(rope.get("source", "")),
+        rope_source=str(rope.get("source", "")), rope_label=str(rope.get("label", "")),
+        rope_reference_sd=(_number(rope["reference_sd"], "[rope] reference_sd")
+                           if "reference_sd" in rope else None),
+        rope_reference_sd_source=str(rope.get("reference_sd_source", "")),
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
         correlated=False, engine=raw.get("engine", "auto"), auxiliary=auxiliary)
@@ -361,6 +379,12 @@ def _check_rope(spec: ModelSpec) -> None:
                             "difference comes from); or give sd_units instead")
     elif spec.rope_sd_units is None or not spec.rope_sd_units > 0:
         raise SpecError("[rope] sd_units must be > 0 (the default is 0.1 baseline SD)")
+    if spec.rope_reference_sd is not None:
+        if not spec.rope_reference_sd > 0:
+            raise SpecError("[rope] reference_sd must be > 0 (in the measure's units)")
+        if not spec.rope_reference_sd_source.strip():
+            raise SpecError("[rope] reference_sd needs reference_sd_source: published, derived "
+                            "(from what) or assumed (why)")
 
 
 def _number(value: object, key: str) -> float:
@@ -455,6 +479,8 @@ def make_spec(
     rope_sd_units: float | None = 0.1,
     rope_half_width: float | None = None,
     rope_source: str = "",
+    rope_reference_sd: float | None = None,
+    rope_reference_sd_source: str = "",
     d_months: tuple[float, float] = (0.0, 24.0),
     correlated: bool | str = AUTO,
     family: str = "gaussian",
@@ -483,6 +509,9 @@ def make_spec(
     rope_half_width, rope_source : float and str, optional
         An absolute ROPE half-width in outcome units (a minimal important difference) and its
         source; replaces ``rope_sd_units``.
+    rope_reference_sd, rope_reference_sd_source : float and str, optional
+        The SD the margin is read against (d's margin, the ROPE curve) and its provenance;
+        default: the observed pooled baseline SD of the data analysed.
     d_months : tuple of float
         Times for Cohen's d.
     correlated : bool or "auto"
@@ -531,7 +560,9 @@ def make_spec(
         family=family, kind="other", time=time, group=group, period=period,
         formulas=formulas, prior_horizon=float(prior_horizon),
         rope_sd_units=None if rope_half_width is not None else rope_sd_units,
-        rope_half_width=rope_half_width, rope_source=rope_source, d_months=d_months,
+        rope_half_width=rope_half_width, rope_source=rope_source,
+        rope_reference_sd=rope_reference_sd, rope_reference_sd_source=rope_reference_sd_source,
+        d_months=d_months,
         correlated=False,
         engine=engine,
         auxiliary={v: (f"sigma ~ {sigma}",) for v in formulas} if sigma is not None else {})

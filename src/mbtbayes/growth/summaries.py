@@ -31,6 +31,7 @@ from mbtbayes.growth.trajectories import (
     period_levels,
     standardisation,
 )
+from mbtbayes.io import schema
 
 SD_BASES = ("observed_baseline_sd", "model_total_sd")
 """Denominators of Cohen's d: the observed pooled baseline SD (the paper's; its uncertainty by
@@ -83,39 +84,135 @@ def _term_name(index: str) -> str:
 # ---------------------------------------------------------------- period contrasts
 
 
-def period_effects(fits: list[GrowthFit], data: pd.DataFrame) -> pd.DataFrame:
-    """Period II - I contrasts at month 0, in the mean slope, and at 24 months, with decisions.
+def better_if(measure: str) -> str:
+    """Which way a measure is better: ``"lower"`` or ``"higher"`` (the schema's ``higher_is``);
+    ``""`` for a measure the schema does not know.
 
-    The ROPE comes from the data (:func:`mbtbayes.growth.rope.rope_for`: by default 0.1 x the
-    observed pooled baseline SD); for the slope contrast it is that half-width divided by the
-    later d time point (a slope difference that would accumulate to the ROPE by then). The
-    decision is the shared HDI + ROPE rule (:func:`mbtbayes.core.decisions.rope_decision`).
+    Examples
+    --------
+    >>> better_if("bsi"), better_if("gaf"), better_if("my_score")
+    ('lower', 'higher', '')
+    """
+    known = schema.MEASURES.get(measure)
+    if known is None:
+        return ""
+    return "lower" if known.higher_is == "worse" else "higher"
+
+
+def prob_ii_better(draws: np.ndarray, better: str) -> float:
+    """P(Period II - I lies on the better side of 0): P(< 0) when lower is better, P(> 0)
+    when higher is; NaN when the direction is unknown.
+
+    Examples
+    --------
+    >>> x = np.array([-2.0, -1.0, 1.0, 3.0])
+    >>> prob_ii_better(x, "lower"), prob_ii_better(x, "higher")
+    (0.5, 0.5)
+    >>> prob_ii_better(np.array([-1.0, -1.0, 2.0]), "lower")
+    0.6666666666666666
+    """
+    draws = np.asarray(draws, dtype=float)
+    if better not in ("lower", "higher"):
+        return float("nan")
+    return float((draws < 0).mean() if better == "lower" else (draws > 0).mean())
+
+
+ROLES = {"intercept": "intake case mix", "change": "course (primary)",
+         "change_d": "course (primary, d units)", "slope": "course (per month)",
+         "at": "level at {months} months (secondary)"}
+"""What each row of :func:`period_effects` answers. The month-0 difference is who was
+admitted (Period II admitted more severe patients), not what the treatment did; the primary
+question, whether improvement was sustained, is the difference in change."""
+
+
+def contrast_draws(fit: GrowthFit, data: pd.DataFrame, *,
+                   seed: int = SEED) -> dict[str, np.ndarray]:
+    """Per draw, every Period II - I estimand of a period fit (both periods standardised over
+    the pooled covariate mix, :func:`~mbtbayes.growth.trajectories.period_contrasts`).
+
+    - ``intercept``: the difference at t0 (intake case mix);
+    - ``change``: the difference in change t0-t1, change(II) - change(I) from the
+      population-mean trajectories (= (t1 - t0) x the slope contrast for linear time);
+    - ``change_d``: d(II) - d(I), the difference in change divided by the same per-draw SD as
+      ``effect_sizes.csv`` (Bayesian bootstrap of the observed pooled baseline SD,
+      :func:`mbtbayes.growth.baseline.spec_sd_draws`);
+    - ``slope``: the difference in the mean slope per time unit;
+    - ``at_<t1>``: the difference at t1 (e.g. ``at_24``).
+    """
+    t1 = fit.spec.d_months[1]
+    base = period_contrasts(fit)
+    later = f"at_{t1:g}"
+    change = base[later] - base["intercept"]
+    sd, _ = spec_sd_draws(fit.spec, data, draws=len(change), seed=seed)
+    return {"intercept": base["intercept"], "change": change, "change_d": change / sd,
+            "slope": base["slope"], later: base[later]}
+
+
+def _row_meaning(contrast: str, spec) -> tuple[str, str, str]:
+    """(estimand, role, units) of a row of :func:`period_effects`."""
+    t0, t1 = spec.d_months
+    units = f"{spec.measure} units"
+    span = f"{t0:g}-{t1:g} months"
+    return {
+        "intercept": (f"Period II - I at month {t0:g}", ROLES["intercept"], units),
+        "change": (f"difference in change {span}: change(II) - change(I)", ROLES["change"],
+                   units),
+        "change_d": (f"difference in Cohen's d {span}: d(II) - d(I)", ROLES["change_d"],
+                     "observed pooled baseline SD"),
+        "slope": ("difference in mean slope: slope(II) - slope(I)", ROLES["slope"],
+                  f"{units} per month"),
+    }.get(contrast, (f"Period II - I at month {t1:g}", ROLES["at"].format(months=f"{t1:g}"),
+                     units))
+
+
+def period_effects(fits: list[GrowthFit], data: pd.DataFrame, *,
+                   seed: int = SEED) -> pd.DataFrame:
+    """The Period II - I estimands of every period fit, each decided against the margin.
+
+    Rows per measure (:func:`contrast_draws`): the month-0 difference (role "intake case
+    mix": who was admitted, not a period effect), the difference in change 0-24 months in the
+    measure's units and in d units (role "course (primary)": was improvement sustained?), the
+    slope difference per month, and the difference at 24 months (secondary: it holds the
+    intake difference). The margin is the spec's (:func:`mbtbayes.growth.rope.rope_for`):
+    per month for the slope (margin / the later d month), in SD units for d (margin / the
+    reference SD). The decision is the HDI + ROPE rule
+    (:func:`mbtbayes.core.decisions.rope_decision`); ``better_if`` says which sign is
+    improvement, and ``prob_ii_better`` is the posterior probability that Period II is
+    on the better side (for a change: improved more; at intake: admitted less severe).
 
     Parameters
     ----------
     fits : list of GrowthFit
     data : pandas.DataFrame
-        The data the fits used (sets an SD-unit ROPE).
+        The data the fits used (the SD draws of d; an SD-unit ROPE of a spec without margin).
+    seed : int
+        Run seed (the SD draws of ``change_d``, as in ``effect_sizes.csv``).
 
     Returns
     -------
     pandas.DataFrame
-        measure, contrast, mean, sd, hdi_low, hdi_high, p_direction, rope_low, rope_high,
-        p_rope, rope_basis, standardisation (how a model's covariates are set: the same,
-        pooled mix in both periods), decision, interval, passed.
+        measure, contrast, estimand, role, units, better_if, mean, sd, hdi_low, hdi_high,
+        p_direction, prob_ii_better, rope_low, rope_high, p_rope, rope_basis,
+        prespecified (the margin fixed in the spec), reference_sd (its provenance is in
+        ``rope_curve.csv`` and the spec), standardisation (the same, pooled covariate mix in
+        both periods), decision, interval, passed.
     """
     from mbtbayes.core.decisions import rope_decision
     from mbtbayes.growth.rope import rope_for
 
     rows = []
     for fit in (f for f in fits if f.variant == "period"):
-        later = fit.spec.d_months[1]
-        level = rope_for(fit.spec, data)
-        for contrast, draws in period_contrasts(fit).items():
-            rope = level.per_month(later) if contrast == "slope" else level
+        margin, better = rope_for(fit.spec, data), better_if(fit.spec.measure)
+        ropes = {"slope": margin.per_month(fit.spec.d_months[1]), "change_d": margin.in_sd()}
+        for contrast, draws in contrast_draws(fit, data, seed=seed).items():
+            rope = ropes.get(contrast, margin)
             post = summarize_draws(draws, rope=rope.half_width)
-            rows.append({"measure": fit.spec.name, "contrast": contrast, **post,
-                         "rope_basis": rope.basis,
+            estimand, role, units = _row_meaning(contrast, fit.spec)
+            rows.append({"measure": fit.spec.name, "contrast": contrast, "estimand": estimand,
+                         "role": role, "units": units, "better_if": better, **post,
+                         "prob_ii_better": prob_ii_better(draws, better),
+                         "rope_basis": rope.basis, "prespecified": rope.prespecified,
+                         "reference_sd": rope.reference_sd,
                          "standardisation": standardisation(fit, "II", standardise="pooled_mix"),
                          "decision": rope_decision(post["hdi_low"], post["hdi_high"],
                                                    half_width=rope.half_width),
@@ -265,9 +362,11 @@ def effect_sizes(
     """Cohen's d of the change between the d time points (0 and 24 months), per draw.
 
     ``d = (mean(t1) - mean(t0)) / SD``, the change from the population-mean trajectories;
-    negative d is a decrease. Periods I and II come from the period model, ``pooled`` from
-    the linear model. Each posterior draw of the change is divided by its own draw of the SD,
-    so the interval holds the uncertainty of both:
+    negative d is a decrease: an improvement where ``better_if`` is "lower" (BSI: d = -1.1),
+    a deterioration where it is "higher" (GAF: there d = +1.5 is the improvement). Periods I
+    and II come from the period model, ``pooled`` from the linear model. Each posterior draw
+    of the change is divided by its own draw of the SD, so the interval holds the uncertainty
+    of both:
 
     - ``observed_baseline_sd`` (default, the paper's denominator): the observed pooled
       within-period SD of each patient's first value near t0 (:mod:`~.baseline`), with its
@@ -298,7 +397,8 @@ def effect_sizes(
     Returns
     -------
     pandas.DataFrame
-        measure, period, months_from, months_to, change_mean, sd_basis, sd_point, sd_mean,
+        measure, period, better_if (the direction of improvement: "lower" or "higher"),
+        months_from, months_to, change_mean, sd_basis, sd_point, sd_mean,
         sd_hdi_low, sd_hdi_high, d_mean, d_hdi_low, d_hdi_high (the SD's uncertainty
         included), d_sd_fixed_mean, d_sd_fixed_hdi_low, d_sd_fixed_hdi_high (the change's
         uncertainty only: divided by ``sd_point``, the observed SD or the posterior mean of
@@ -317,6 +417,7 @@ def effect_sizes(
         for period, change in change_draws(fit).items():
             d, fixed = summarize_draws(change / sd), summarize_draws(change / point)
             rows.append({"measure": fit.spec.name, "period": period,
+                         "better_if": better_if(fit.spec.measure),
                          "months_from": fit.spec.d_months[0], "months_to": fit.spec.d_months[1],
                          "change_mean": float(change.mean()), "sd_basis": sd_basis,
                          "sd_point": point, "sd_mean": sd_post["mean"],

@@ -66,10 +66,19 @@ def _period_fits(fits: list) -> dict[str, list]:
 
 TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
     ("period_contrasts", "Period contrasts across measures",
-     "Period II - I at month 0 and at the later d time point, divided by the measure's "
-     "observed pooled baseline SD; 95% HDI; grey: the ROPE.",
+     "Period II - I at month 0 (intake case mix: who was admitted), in the change 0-24 months "
+     "(the primary question: was improvement sustained?) and at the later d time point "
+     "(secondary), divided by the measure's observed pooled baseline SD; 95% HDI; grey: the "
+     "pre-specified margin.",
      {"period_effects": ("measure", "contrast"), "effect_sizes": ("sd_mean",)},
      lambda t: growth.period_contrast_forest(t["period_effects"], t["effect_sizes"])),
+    ("rope_curve", "ROPE curve: the decision as the margin varies",
+     "Posterior probability that the difference in change 0-24 months (Period II - I) lies "
+     "inside the ROPE, as its half-width runs from 0 to 0.5 reference SD; background: the "
+     "HDI + ROPE decision over each range (dark: difference, light: negligible, none: "
+     "undecided); dashed: the margin fixed in the spec.",
+     {"rope_curve": ("measure", "sd_units", "p_rope", "decision", "margin")},
+     lambda t: growth.rope_curve_figure(t["rope_curve"])),
     ("effect_sizes", "Effect sizes (Cohen's d) across measures",
      "d of the 0-24 month change per period: posterior mean and 95% HDI (filled; the "
      "uncertainty of the baseline SD included, by the Bayesian bootstrap over patients), ML "

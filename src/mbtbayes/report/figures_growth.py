@@ -1,5 +1,5 @@
 """Figures of the growth models: trajectories, forest plots of the period contrasts and of d,
-LOO beside AIC, and prior vs posterior of the period terms.
+the ROPE curve, LOO beside AIC, and prior vs posterior of the period terms.
 
 Each function takes the run's tables (and fits where draws are needed) and returns a
 matplotlib figure; :mod:`mbtbayes.report.figures` decides which figures a run gets and
@@ -134,19 +134,28 @@ def _measure_rows(ax, measures: list[str], labels: dict[str, str] | None = None)
     ax.axvline(0.0, color=INK, linewidth=0.8)
 
 
-def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFrame):
-    """Period II - I at month 0 and at the later d time point, in baseline SDs, with the ROPE.
+FOREST_PANELS = (("intercept", "Intake case mix:\nII - I at month 0"),
+                 ("change", "Course (primary):\nII - I in change 0-24 months"),
+                 ("at", "Level (secondary):\nII - I at month {months}"))
+"""The panels of the period-contrast forest plot: the contrast and its title."""
 
-    Each measure's contrast is divided by its observed pooled baseline SD (``sd_mean`` of
+
+def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFrame):
+    """Period II - I at intake, in change 0-24 months and at the later d time point, in
+    baseline SDs, with the margin.
+
+    Each measure's contrast is divided by its observed pooled baseline SD (``sd_point`` of
     ``effect_sizes``), so measures on different scales share one axis.
     """
     column = "sd_point" if "sd_point" in effect_sizes else "sd_mean"  # the observed SD
     sd = effect_sizes.drop_duplicates("measure").set_index("measure")[column]
-    later = [c for c in period_effects["contrast"].unique() if c.startswith("at_")]
-    contrasts = ["intercept", *later]
+    present = set(period_effects["contrast"])
+    later = next((c for c in period_effects["contrast"].unique() if c.startswith("at_")), "")
+    panels = [(later if c == "at" else c, title.format(months=later[3:]))
+              for c, title in FOREST_PANELS if (later if c == "at" else c) in present]
     measures = [m for m in period_effects["measure"].unique() if m in sd.index]
-    fig, axes = new_figure(1, len(contrasts), height=0.32 * len(measures) + 1.1, sharey=True)
-    for ax, contrast in zip(axes.flat, contrasts, strict=True):
+    fig, axes = new_figure(1, len(panels), height=0.32 * len(measures) + 1.3, sharey=True)
+    for ax, (contrast, title) in zip(axes.flat, panels, strict=True):
         rows = period_effects[period_effects["contrast"] == contrast].set_index("measure")
         for i, m in enumerate(measures):
             r, s = rows.loc[m], sd[m]
@@ -155,9 +164,46 @@ def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFr
                                                  [(r["hdi_high"] - r["mean"]) / s]],
                         fmt="o", color=INK, markersize=4, linewidth=1.2)
         _measure_rows(ax, measures)
-        where = "month 0" if contrast == "intercept" else f"month {contrast[3:]}"
-        ax.set_title(f"Period II - I at {where}")
-    fig.supxlabel("difference / observed pooled baseline SD (95% HDI; grey: ROPE)", fontsize=8)
+        ax.set_title(title, fontsize=8)
+    fig.supxlabel("difference / observed pooled baseline SD (95% HDI; grey: the margin); "
+                  "sign: see better_if", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+DECISION_SHADES = {"difference": "#a6a6a6", "negligible": "#e3e3e3"}
+"""Background of a half-width range by its decision (undecided: none), readable in grey."""
+
+
+def rope_curve_figure(curve: pd.DataFrame):
+    """P(in ROPE) of the difference in change as the half-width runs from 0 to 0.5 reference
+    SD, one panel per measure; background: the decision over each range of half-widths
+    (dark: difference, light: negligible, none: undecided); dashed: the pre-specified margin.
+    """
+    measures = list(curve["measure"].unique())
+    cols = min(3, len(measures))
+    rows = -(-len(measures) // cols)
+    fig, axes = new_figure(rows, cols, height=1.7 * rows + 0.7, sharex=True, sharey=True)
+    for ax, m in zip(axes.flat, measures, strict=False):
+        part = curve[curve["measure"] == m].sort_values("sd_units")
+        x, decisions = part["sd_units"].to_numpy(), part["decision"].to_numpy()
+        for i in range(len(x) - 1):  # the decision of a range is that at its left end
+            shade = DECISION_SHADES.get(str(decisions[i]).split(":")[0])
+            if shade:
+                ax.axvspan(x[i], x[i + 1], color=shade, linewidth=0, zorder=0)
+        ax.plot(x, part["p_rope"], color=INK, linewidth=1.3)
+        at = part[part["margin"].astype(bool)]
+        if not at.empty:
+            ax.axvline(at["sd_units"].iloc[0], color=INK, linestyle="--", linewidth=0.9)
+        better = str(part["better_if"].iloc[0]) if "better_if" in part else ""
+        ax.set_title(m + (f" ({better} is better)" if better else "") + "\nat margin: "
+                     + (str(at["decision"].iloc[0]) if not at.empty else "n/a"), fontsize=7.5)
+        ax.set_ylim(0, 1)
+    for ax in axes.flat[len(measures):]:
+        ax.set_visible(False)
+    fig.supxlabel("ROPE half-width in reference SDs (dashed: the pre-specified margin)",
+                  fontsize=8)
+    fig.supylabel("P(difference in change inside the ROPE)", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -1,9 +1,13 @@
 """The answer in a few lines: what a run found, per measure and per behaviour.
 
-Per measure: the Period II - I difference at the later d time point (24 months) with its 95%
-HDI and the HDI + ROPE decision, Cohen's d per period, and the model choice by LOO and by
-AIC. Per behaviour: remission per period, the difference and P(II worse). Then how often the
-frequentist and Bayesian conclusions agree, and any fit that failed the diagnostics gate.
+Per measure, one line a clinician can read: the primary question, whether improvement was
+sustained, as the difference in change 0-24 months (Period II - I) with its 95% HDI and the
+HDI + ROPE decision against the margin fixed in the spec, read through the direction of
+improvement (``better_if``); the probability that Period II improved more; Cohen's d per
+period; the month-0 difference as intake case mix (who was admitted, not a period effect);
+and the model choice by LOO and by AIC. Per behaviour: remission per period, the difference
+and P(II worse). Then how often the frequentist and Bayesian conclusions agree, and any fit
+that failed the diagnostics gate.
 
 Examples
 --------
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mbtbayes.core.decisions import TOO_IMPRECISE, rope_decision
+from mbtbayes.core.decisions import DIFFERENCE, TOO_IMPRECISE, rope_decision
 from mbtbayes.core.formatting import significant
 
 
@@ -39,27 +43,87 @@ def probability_text(mean: float, low: float, high: float) -> str:
     return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
 
 
+PRIMARY = "change"
+"""The ``period_effects`` row of the primary question: the difference in change 0-24 months."""
+INTAKE = "intercept"
+"""The row of the month-0 difference: intake case mix, not a period effect."""
+
+
 def growth_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per measure: contrast at the later time point, decision, d, model choice."""
+    """One row per measure: the difference in change against the margin, d per period, the
+    intake difference as case mix, and the model choice; every sign read through
+    ``better_if``."""
     effects = tables.get("period_effects")
-    if effects is None or effects.empty:
+    if effects is None or effects.empty or "contrast" not in effects:
         return pd.DataFrame()
-    later = effects[effects["contrast"].str.startswith("at_")]
+    primary = effects[effects["contrast"] == PRIMARY]
+    intake = effects[effects["contrast"] == INTAKE].set_index("measure")
     d = tables.get("effect_sizes", pd.DataFrame(columns=["measure", "period", "d_mean"]))
     d = d.set_index(["measure", "period"])["d_mean"] if not d.empty else pd.Series(dtype=float)
     choice = _model_choice(tables.get("concordance"))
     rows = []
-    for r in later.itertuples(index=False):
+    for r in primary.itertuples(index=False):
+        better = getattr(r, "better_if", "") or ""
         rows.append({
-            "measure": r.measure,
-            f"II - I, month {r.contrast[3:]} [95% HDI]":
+            "measure": r.measure, "better if": better or "?",
+            "change II - I, 0-24 mo [95% HDI]":
                 interval_text(r.mean, r.hdi_low, r.hdi_high, digits=2),
-            "decision": decision(r.hdi_low, r.hdi_high, r.rope_high)
+            "margin": f"+-{significant(r.rope_high, 2)}",
+            "decision": course_reading(decision(r.hdi_low, r.hdi_high, r.rope_high),
+                                       r.mean, better)
             + ("" if getattr(r, "passed", True) else " (FAILED gate)"),
+            "P(II improved more)": _probability(getattr(r, "prob_ii_better", float("nan"))),
+            "negligible if margin >=": _negligible_from(r),
             "d I": _get(d, (r.measure, "I")), "d II": _get(d, (r.measure, "II")),
+            "intake II - I (case mix)": _intake(intake, r.measure, better),
             **dict(zip(("LOO", "AIC"), choice.get(r.measure, ("", "")), strict=True)),
         })
     return pd.DataFrame(rows)
+
+
+def course_reading(label: str, mean: float, better: str) -> str:
+    """A decision on the difference in change, read through ``better_if``: "difference: II
+    improved more" (or less) when the HDI lies outside the margin, else the decision.
+
+    Examples
+    --------
+    >>> course_reading("difference", -0.3, "lower"), course_reading("difference", -3, "higher")
+    ('difference: II improved more', 'difference: II improved less')
+    >>> course_reading("negligible", 0.01, "lower")
+    'negligible'
+    """
+    if label != DIFFERENCE or better not in ("lower", "higher"):
+        return label
+    more = (mean < 0) == (better == "lower")
+    return f"{label}: II improved {'more' if more else 'less'}"
+
+
+def _intake(intake: pd.DataFrame, measure: str, better: str) -> str:
+    """The month-0 difference with its HDI and, when the HDI excludes 0, which period
+    admitted the more severe patients ("II worse" / "II better")."""
+    if measure not in intake.index:
+        return ""
+    r = intake.loc[measure]
+    text = interval_text(r["mean"], r["hdi_low"], r["hdi_high"], digits=2)
+    if better in ("lower", "higher") and (r["hdi_low"] > 0 or r["hdi_high"] < 0):
+        worse = (r["mean"] > 0) == (better == "lower")
+        text += " II worse" if worse else " II better"
+    return text
+
+
+def _negligible_from(row) -> str:
+    """The smallest margin, in reference SDs, at which the difference in change would be
+    negligible (:func:`mbtbayes.growth.rope_curve.decision_limits`), e.g. ``"0.30 SD"``."""
+    from mbtbayes.growth.rope_curve import decision_limits
+
+    sd = getattr(row, "reference_sd", float("nan"))
+    if pd.isna(sd) or not sd > 0:
+        return ""
+    return f"{decision_limits(row.hdi_low, row.hdi_high)[1] / sd:.2f} SD"
+
+
+def _probability(value: float) -> str:
+    return "" if pd.isna(value) else f"{float(value):.2f}"
 
 
 NO_ROPE = "no ROPE set"
@@ -169,9 +233,13 @@ def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
             "lines": lines}
 
 
-GROWTH_TITLE = ("Growth models: Period II - I at 24 months (posterior mean [95% HDI]), "
-                "decision by HDI + ROPE, Cohen's d 0-24 months per period, preferred model "
-                "by LOO and by AIC")
+GROWTH_TITLE = ("Growth models: was improvement sustained? The difference in change 0-24 "
+                "months, Period II - I (posterior mean [95% HDI], measure units), decided by "
+                "the 95% HDI against the pre-specified margin (+-); P(II improved more); "
+                "the smallest margin, in reference SDs, at which it would be negligible; "
+                "Cohen's d 0-24 months per period (sign: see better if); the month-0 "
+                "difference is who was admitted (intake case mix), not a period effect; "
+                "preferred model by LOO and by AIC")
 REMISSION_TITLE = ("Remission among start-positive patients with end data: Beta-binomial "
                    "posterior mean (remitted/at risk), difference II - I, P(II worse)")
 

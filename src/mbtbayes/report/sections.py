@@ -148,22 +148,29 @@ def models_section(inputs: ReportInputs) -> list:
                                     "to each measure's range; SDs half-normal). Patient "
                                     "effects: Normal(0, SD) with the SD's prior given"))
     ropes = _rope_rows(inputs)
-    blocks += [Table(ropes, "Region of practical equivalence (ROPE) for level differences; "
-                            "for slope differences the half-width is divided by the later d "
-                            "month"), *_binary_methods(inputs)]
+    blocks += [Table(ropes, "Margin of practical equivalence (ROPE half-width) per measure, "
+                            "fixed in the spec before the data, in the measure's units, with "
+                            "its source and the reference SD it is read against; the slope "
+                            "contrast's margin is divided by the later d month, the margin of "
+                            "a difference in d by the reference SD"), *_binary_methods(inputs)]
     return blocks
 
 
 def _rope_rows(inputs: ReportInputs) -> pd.DataFrame:
-    """The ROPE of each measure as the run computed it on the data (``period_effects``)."""
+    """The margin of each measure as the run used it (``period_effects``), with the spec's
+    source and reference SD."""
     effects = inputs.tables.get("period_effects", pd.DataFrame())
     rows = []
     for s in inputs.specs.values():
         level = effects[(effects.get("measure") == s.name)
                         & (effects.get("contrast") == "intercept")] if len(effects) else effects
         rows.append({"measure": s.name,
-                     "rope_half_width": level["rope_high"].iloc[0] if len(level) else None,
+                     "margin": level["rope_high"].iloc[0] if len(level) else None,
+                     "label": s.rope_label or ("" if s.rope_half_width is not None
+                                               else f"{s.rope_sd_units:g} x observed SD"),
                      "basis": level["rope_basis"].iloc[0] if len(level) else "",
+                     "reference_sd": s.rope_reference_sd,
+                     "reference_sd_source": s.rope_reference_sd_source,
                      "d_months": f"{s.d_months[0]:g}-{s.d_months[1]:g}",
                      "justification": s.rope_justification})
     return pd.DataFrame(rows)
@@ -272,25 +279,50 @@ def decisions_section(inputs: ReportInputs) -> list:
                                            for r in effects.itertuples(index=False)])
         blocks += _figure(inputs, "period_contrasts")
         blocks.append(Table(pick(decided, [
-            "measure", "contrast", "mean", "hdi_low", "hdi_high", "p_direction", "rope_low",
-            "rope_high", "p_rope", "decision", "passed"]),
-            "Period II - I: at month 0 (intercept), per month (slope), at 24 months; a "
-            "model's covariates (e.g. the WAI version) standardised over the same mix in both "
-            "periods, that of all rows used (column standardisation of period_effects.csv), so "
-            "that a covariate's different mix is not read as a period difference; the "
-            "trajectories are drawn at each period's own mix"))
+            "measure", "contrast", "role", "estimand", "better_if", "mean", "hdi_low",
+            "hdi_high", "p_direction", "prob_ii_better", "rope_high", "p_rope", "decision",
+            "passed"]),
+            "Period II - I per measure. role: the month-0 difference is who was admitted "
+            "(intake case mix), not a period effect; the primary question, whether improvement "
+            "was sustained, is the difference in change 0-24 months (measure units, and in d "
+            "units: d(II) - d(I) per draw, the SD's uncertainty included); the difference at 24 "
+            "months is secondary (it holds the intake difference). better_if: which sign is "
+            "improvement; prob_ii_better: P(Period II on the better side: improved more, or "
+            "admitted less severe). rope_high: the margin (per month for the slope, in SDs for "
+            "d). A model's covariates (e.g. the WAI version) are standardised over the same "
+            "mix in both periods, that of all rows used (column standardisation of "
+            "period_effects.csv)"))
+    blocks += _rope_curve_blocks(inputs)
     if inputs.table("effect_sizes") is not None:
         blocks += _figure(inputs, "effect_sizes")
         blocks.append(Table(pick(inputs.tables["effect_sizes"], [
-            "measure", "period", "change_mean", "sd_basis", "sd_point", "n_sd_patients",
-            "d_mean", "d_hdi_low", "d_hdi_high", "d_sd_fixed_hdi_low", "d_sd_fixed_hdi_high",
-            "passed"]),
-            "Cohen's d of the 0-24 month change (95% HDI). d_hdi: the change's and the SD's "
-            "uncertainty (Bayesian bootstrap of the observed pooled baseline SD over the "
-            "n_sd_patients patients with a baseline value, paired with the posterior draws); "
-            "d_sd_fixed_hdi: the SD fixed at sd_point, as the paper"))
+            "measure", "period", "better_if", "change_mean", "sd_basis", "sd_point",
+            "n_sd_patients", "d_mean", "d_hdi_low", "d_hdi_high", "d_sd_fixed_hdi_low",
+            "d_sd_fixed_hdi_high", "passed"]),
+            "Cohen's d of the 0-24 month change (95% HDI); better_if: the sign of improvement "
+            "(lower: a negative d is improvement, higher: a positive d). d_hdi: the change's "
+            "and the SD's uncertainty (Bayesian bootstrap of the observed pooled baseline SD "
+            "over the n_sd_patients patients with a baseline value, paired with the posterior "
+            "draws); d_sd_fixed_hdi: the SD fixed at sd_point, as the paper"))
     blocks += _binary_decisions(inputs)
     return blocks
+
+
+def _rope_curve_blocks(inputs: ReportInputs) -> list:
+    """The ROPE curve: its figure and, per measure, the decision at the margin and the
+    margins at which each conclusion holds."""
+    curve = inputs.table("rope_curve")
+    if curve is None:
+        return []
+    at = curve[curve["margin"].astype(bool)].drop_duplicates("measure")
+    return [*_figure(inputs, "rope_curve"), Table(pick(at, [
+        "measure", "better_if", "hdi_low", "hdi_high", "half_width", "sd_units", "p_rope",
+        "decision", "difference_below_sd", "negligible_from_sd", "reference_sd", "passed"]),
+        "The difference in change 0-24 months at the pre-specified margin (half_width, in "
+        "the measure's units; sd_units: in reference SDs) and where the decision turns: "
+        "'difference' for every margin below difference_below_sd reference SDs (0: the HDI "
+        "holds 0), 'negligible' from negligible_from_sd on, undecided in between "
+        "(rope_curve.csv has the whole curve from 0 to 0.5 SD)")]
 
 
 def _binary_decisions(inputs: ReportInputs) -> list:

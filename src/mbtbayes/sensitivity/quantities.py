@@ -7,7 +7,7 @@ For a period fit the main quantities, per posterior draw, are the Period II - I 
 units) and Cohen's d of the 0-24 month change per period (``d_I``, ``d_II``: change divided by
 the observed pooled baseline SD, with the SD's uncertainty: the same d as
 ``effect_sizes.csv``). Each carries its ROPE half-width (the measure's ROPE; per month for the
-slope; ROPE / baseline SD for d) and is decided by the HDI + ROPE rule
+slope; the margin / its reference SD for d) and is decided by the HDI + ROPE rule
 (:func:`mbtbayes.core.decisions.rope_decision`). A setting's conclusion *changes* when its
 decision differs from the baseline analysis's.
 
@@ -78,8 +78,8 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
     from mbtbayes.growth.trajectories import change_draws, period_contrasts
 
     spec = fit.spec
-    rope = rope_for(spec, data).half_width
-    later = spec.d_months[1]
+    margin = rope_for(spec, data)
+    rope, later = margin.half_width, spec.d_months[1]
     out = {}
     for name, draws in period_contrasts(fit).items():
         slope = name == "slope"
@@ -90,7 +90,8 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
     n_draws = len(next(iter(changes.values())))
     sd, base = spec_sd_draws(spec, data, draws=n_draws, seed=seed)
     for level, change in changes.items():
-        out[f"d_{level}"] = Quantity(f"d_{level}", change / sd, "baseline SD", rope / base.sd)
+        out[f"d_{level}"] = Quantity(f"d_{level}", change / sd, "baseline SD",
+                                     margin.in_sd().half_width)
     return out
 
 
