@@ -33,7 +33,7 @@ BF10 < 1/3 as favouring the linear model (Jeffreys 1961, *Theory of Probability*
 
 Examples
 --------
->>> round(normal_log_density(np.zeros(1), np.array([1.0]), np.array([[4.0]])), 4)
+>>> round(float(normal_log_density(np.zeros(1), np.array([1.0]), np.array([[4.0]]))), 4)
 -1.7371
 >>> bf_decision(5.0), bf_decision(0.2), bf_decision(1.5)
 ('period', 'linear', 'inconclusive')
@@ -250,7 +250,7 @@ def normal_approximation_log_density(draws: np.ndarray, prior: NormalPrior, *,
 # ---------------------------------------------------------------- per fit
 
 
-def tested_columns(spec, design) -> np.ndarray:
+def period_columns(spec, design) -> np.ndarray:
     """Columns of the design whose term involves the period (``period``, ``months:period``).
 
     Raises
@@ -280,7 +280,7 @@ def normal_prior(spec, design) -> NormalPrior:
                             f"({prior}); the Bayes factor here needs one")
         mus.append(float(prior.get("mu", 0.0)))
         sds.append(float(prior["sigma"]))
-    return NormalPrior(np.array(mus), np.array(sds), tested_columns(spec, design))
+    return NormalPrior(np.array(mus), np.array(sds), period_columns(spec, design))
 
 
 def _log_mean(log_values: np.ndarray, log_weights: np.ndarray) -> float:
