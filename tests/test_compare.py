@@ -29,7 +29,6 @@ from mbtbayes.core.decisions import (
     NEGLIGIBLE,
     NONZERO,
     NOT_SHOWN_NEGLIGIBLE,
-    TOO_IMPRECISE,
     UNDECIDED,
 )
 from mbtbayes.growth.specs import make_spec
@@ -276,7 +275,8 @@ def _factors() -> pd.DataFrame:
     return pd.DataFrame([{"measure": m, "prior_scale": c, "bf10": bf, "log_bf10": np.log(bf),
                           "log_bf10_mcse": 0.01, "density_method": "rao_blackwell",
                           "passed": True, "reason": ""}
-                         for m, bfs in values.items() for c, bf in zip((0.5, 1.0, 2.0), bfs)])
+                         for m, bfs in values.items()
+                         for c, bf in zip((0.5, 1.0, 2.0), bfs, strict=True)])
 
 
 def test_predictive_choice_reads_aic_and_loo_with_the_same_4_unit_rule():
