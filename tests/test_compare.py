@@ -95,27 +95,31 @@ CHANGE, INTAKE = "difference in change 0-24 months", "intake difference at month
 
 def test_growth_rows_layers_and_margin_per_month():
     # intake difference 0.5 +- 0.1 (margin 0.24): clearly nonzero and outside the margin;
-    # slope contrast 0 +- 0.002 per month, so a difference in change 0 +- 0.048 over 24
-    # months, inside the margin 0.24 on both sides (90% CI +-0.079);
+    # slope contrast 0.001 +- 0.002 per month, so a difference in change 0.024 +- 0.048 over
+    # 24 months, inside the margin 0.24 on both sides (90% CI 0.024 +- 0.079);
     # Period I slope -0.012 +- 0.004 per month: p = 0.0027, its 90% interval
     # [-0.0186, -0.0054] reaches into the per-month margin 0.24 / 24 = 0.01.
-    rows = _growth_rows({"period[II]": 0.5, "months": -0.012, "months:period[II]": 0.0},
+    rows = _growth_rows({"period[II]": 0.5, "months": -0.012, "months:period[II]": 0.001},
                         {"period[II]": 0.1, "months": 0.004, "months:period[II]": 0.002},
                         rope=0.24)
     intake = rows[INTAKE]
     assert intake["role"] == "primary" and intake["margin"] == 0.24
+    assert intake["frequentist_estimate"] == 0.5  # II - I: the period[II] coefficient
+    assert intake["bayes_estimate"] == pytest.approx(0.5, abs=0.002)
     assert intake["frequentist_existence"] == intake["bayes_existence"] == NONZERO
     assert intake["frequentist_equivalence"] == NOT_SHOWN_NEGLIGIBLE
     assert intake["bayes_equivalence"] == DIFFERENCE and intake["agree_equivalence"]
     change = rows[CHANGE]
     assert change["role"] == "primary" and change["margin"] == 0.24
-    assert change["frequentist_estimate"] == 0.0
-    assert change["tost_ci_high"] == pytest.approx(Z90 * 24 * 0.002)
-    assert change["hdi90_high"] == pytest.approx(Z90 * 24 * 0.002, abs=0.002)
+    assert change["frequentist_estimate"] == pytest.approx(0.024)  # 24 x the slope contrast
+    assert change["bayes_estimate"] == pytest.approx(0.024, abs=0.001)
+    assert change["tost_ci_high"] == pytest.approx(0.024 + Z90 * 24 * 0.002)
+    assert change["hdi90_high"] == pytest.approx(0.024 + Z90 * 24 * 0.002, abs=0.002)
     assert change["frequentist_equivalence"] == change["bayes_equivalence"] == NEGLIGIBLE
     assert change["agree_equivalence"] and change["agree_existence"]
     assert change["equivalence_decidable"]
-    assert change["p_rope"] == pytest.approx(1 - 2 * stats.norm.sf(0.24 / 0.048), abs=0.002)
+    inside = stats.norm.cdf(0.24, 0.024, 0.048) - stats.norm.cdf(-0.24, 0.024, 0.048)
+    assert change["p_rope"] == pytest.approx(inside, abs=0.002)
     first = rows["Period I"]
     assert first["role"] == "within-period slope"
     assert first["margin"] == pytest.approx(0.01) and "/ 24 months" in first["margin_basis"]
@@ -192,12 +196,14 @@ def test_existence_disagreement_is_explained():
 
 
 def test_equivalence_disagreement_is_explained():
-    """60/100 vs 66/100 under a Beta(2000, 2000) prior on each proportion: the posterior
-    difference is 0.0015 with SD 0.011 (SciPy's Beta moments), so its 90% HDI lies inside
-    +-0.05, while the Wald TOST's 90% CI [-0.052, 0.172] does not: the prior disagrees."""
-    a = 2000
+    """60/100 vs 66/100 under a Beta(500, 500) prior on each proportion: the posterior
+    difference is 0.0055 with SD 0.0213 (SciPy's Beta moments), so its 90% HDI [-0.030,
+    0.040] lies inside +-0.05, while the Wald TOST's 90% CI [-0.052, 0.172] does not: the
+    prior disagrees. Only the Bayesian side is decidable (its 90% HDI, 0.070 wide, fits in
+    the margin's 0.1; the TOST's, 0.224, does not)."""
+    a = 500
     table = assemble(binary_questions(remission=_remission(
-        {"I": (60, 100), "II": (66, 100)}, _post(0.0015, -0.02, 0.023, 0.45),
+        {"I": (60, 100), "II": (66, 100)}, _post(0.0055, -0.036, 0.047, 0.4),
         prior=f"Beta({a}, {a}) on each remission probability")))
     row = table.iloc[0]
     one, two = stats.beta(a + 60, a + 40), stats.beta(a + 66, a + 34)
@@ -208,6 +214,7 @@ def test_equivalence_disagreement_is_explained():
     assert row["tost_ci_low"] == pytest.approx(0.06 - Z90 * se)
     assert row["bayes_equivalence"] == NEGLIGIBLE != row["frequentist_equivalence"]
     assert not row["agree_equivalence"] and row["agree_existence"]
+    assert row["tost_ci_high"] - row["tost_ci_low"] > 0.1 > row["hdi90_high"] - row["hdi90_low"]
     assert row["equivalence_decidable"]  # the Bayesian side could (and did) show it
     assert "posterior is narrower" in row["explanation"]
 
@@ -337,7 +344,7 @@ def test_summary_counts_each_layer_and_explains_each_disagreement():
     assert "Disagreement, model choice (linear vs period), x: predictive choice:" in text
     assert "Disagreement, remission difference (II - I), self_harm: existence:" in text
     assert "On 2 measures (y, z) LOO's lead for the linear model" in text
-    assert "On 1 measures (x) the Bayes factor's decision changes" in text
+    assert "On 1 measure (x) the Bayes factor's decision changes" in text
 
 
 def test_layer_counts_keep_within_period_slopes_apart():

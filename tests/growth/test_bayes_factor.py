@@ -28,6 +28,7 @@ from mbtbayes.growth.bayes_factor import (
     INCONCLUSIVE,
     LINEAR_FAVOURED,
     PERIOD_FAVOURED,
+    bayes_factor_table,
     bayes_factors,
     bf_decision,
     conditional_moments,
@@ -216,3 +217,18 @@ def test_a_prior_that_is_not_normal_is_reported_not_computed(data):
 def test_decision_rule():
     assert bf_decision(3.01) == PERIOD_FAVOURED and bf_decision(0.33) == LINEAR_FAVOURED
     assert bf_decision(2.99) == bf_decision(0.34) == INCONCLUSIVE
+
+
+def test_a_linear_fit_that_is_not_the_nested_model_is_named(data):
+    """Savage-Dickey is the Bayes factor against the linear fit only when that fit is the
+    period model with the period terms at 0: same rows, same priors of the shared terms."""
+    period = FakeFit(make_design(data), {k: np.full(40, v) for k, v in THETA.items()})
+    same = make_design(data)
+    same.priors = {k: v for k, v in same.priors.items() if k in ("Intercept", "months")}
+    other = make_design(data)
+    other.priors = dict(same.priors, Intercept={"dist": "Normal", "mu": 0.0, "sigma": 5.0})
+    ok = bayes_factor_table([FakeFit(same, variant="linear"), period])
+    assert (ok["reason"] == "").all()
+    flagged = bayes_factor_table([FakeFit(other, variant="linear"), period])
+    assert flagged["reason"].str.contains("prior of Intercept differs").all()
+    assert flagged["log_bf10"].tolist() == ok["log_bf10"].tolist()  # values kept, said so

@@ -282,7 +282,8 @@ def layer_counts(table: pd.DataFrame) -> list[LayerCount]:
     >>> [(c.layer, c.part, c.agreed, c.counted, c.apart) for c in layer_counts(t)]
     [('existence', 'primary questions', 1, 1, 0), ('equivalence', 'decidable questions', 0, 0, 1)]
     """
-    alike = table["models_alike"].astype(bool)
+    table = table.reindex(columns=list(dict.fromkeys([*table.columns, *COLUMNS])))
+    alike = table["models_alike"].map(lambda x: True if pd.isna(x) else bool(x)).astype(bool)
     like, unlike = table[alike], table[~alike]
     counts = []
 
@@ -297,7 +298,7 @@ def layer_counts(table: pd.DataFrame) -> list[LayerCount]:
         unlike[unlike["role"] != WITHIN_PERIOD])
     add("existence", "within-period slopes", like[role == WITHIN_PERIOD],
         unlike[unlike["role"] == WITHIN_PERIOD])
-    decidable = like["equivalence_decidable"].fillna(False).astype(bool)
+    decidable = like["equivalence_decidable"].astype("boolean").fillna(False).astype(bool)
     undecidable = int((~decidable & like["agree_equivalence"].notna()).sum())
     add("equivalence", "decidable questions", like[decidable], unlike, undecidable)
     add("predictive_choice", "measures", like, unlike)
@@ -346,24 +347,31 @@ def concordance_summary(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 measure"``, ``"2 measures"``."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _notes(table: pd.DataFrame) -> list[str]:
     notes = []
     both = table[(table["frequentist_equivalence"] == NEGLIGIBLE)
                  & (table["bayes_equivalence"] == NEGLIGIBLE)]
     if len(both):
-        notes.append(f"On {len(both)} questions both show the effect is practically negligible "
-                     "(inside the margin), which a non-significant p-value alone cannot show.")
+        notes.append(f"On {_count(len(both), 'question')} both show the effect is practically "
+                     "negligible (inside the margin), which a non-significant p-value alone "
+                     "cannot show.")
     penalty = table[table["loo_penalty_only"].fillna(False).astype(bool)]
     if len(penalty):
         notes.append(
-            f"On {len(penalty)} measures ({', '.join(penalty['subject'])}) LOO's lead for the "
-            "linear model is mostly the period terms' effective parameters (Delta-elpd close to "
-            "-Delta-p_loo; loo_penalty_only): the period model fits as well in sample, and an "
-            f"ELPD difference this small (under {ELPD_MIN:g}) has an unreliable SE; read it as "
-            "no difference.")
+            f"On {_count(len(penalty), 'measure')} ({', '.join(penalty['subject'])}) LOO's lead "
+            "for the linear model is mostly the period terms' effective parameters (Delta-elpd "
+            "close to -Delta-p_loo; loo_penalty_only): the period model fits about as well in "
+            "sample (lpd_diff), and the SE of so small a difference is unreliable (Sivula, "
+            "Magnusson & Vehtari 2020); it is not evidence for the linear model.")
     sensitive = table[table["bf_prior_sensitive"].fillna(False).astype(bool)]
     if len(sensitive):
-        notes.append(f"On {len(sensitive)} measures ({', '.join(sensitive['subject'])}) the Bayes "
-                     "factor's decision changes between the period priors' SDs x 0.5, 1 and 2 "
-                     "(bf10_half_prior_sd, bf10, bf10_double_prior_sd).")
+        notes.append(f"On {_count(len(sensitive), 'measure')} "
+                     f"({', '.join(sensitive['subject'])}) the Bayes factor's decision changes "
+                     "between the period priors' SDs x 0.5, 1 and 2 (bf10_half_prior_sd, bf10, "
+                     "bf10_double_prior_sd).")
     return notes

@@ -401,8 +401,39 @@ def bayes_factors(fit, *, scales=PRIOR_SCALES) -> pd.DataFrame:
     return pd.DataFrame(out, columns=list(COLUMNS))
 
 
+def unlike_linear(period, linear) -> str:
+    """Why Savage-Dickey on ``period`` is not the Bayes factor against the fitted ``linear``
+    model ("" when it is): the linear model must be the period model with the period terms at
+    0, i.e. the same rows and the same priors of every shared parameter.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> d = NS(y=[1.0, 2.0], terms=("Intercept",), priors={"Intercept": {"sigma": 1}})
+    >>> unlike_linear(NS(design=d), NS(design=d))
+    ''
+    """
+    p, lin = period.design, linear.design
+    if len(p.y) != len(lin.y):
+        return f"the linear fit uses {len(lin.y)} rows, the period fit {len(p.y)}"
+    differ = [k for k, v in lin.priors.items() if p.priors.get(k) != v]
+    return (f"the linear model's prior of {', '.join(differ)} differs from the period model's"
+            if differ else "")
+
+
 def bayes_factor_table(fits, *, scales=PRIOR_SCALES) -> pd.DataFrame:
-    """:func:`bayes_factors` of every period fit: one row per measure x prior scale."""
-    parts = [bayes_factors(f, scales=scales) for f in fits if f.variant == "period"]
+    """:func:`bayes_factors` of every period fit: one row per measure x prior scale.
+
+    Where the same spec's linear fit is among ``fits`` and is not the period model with the
+    period terms at 0 (:func:`unlike_linear`), the rows say so in ``reason``.
+    """
+    linear = {f.spec.name: f for f in fits if f.variant == "linear"}
+    parts = []
+    for fit in (f for f in fits if f.variant == "period"):
+        table = bayes_factors(fit, scales=scales)
+        why = unlike_linear(fit, linear[fit.spec.name]) if fit.spec.name in linear else ""
+        if why:
+            table["reason"] = [f"{r}; {why}" if r else why for r in table["reason"]]
+        parts.append(table)
     return (pd.concat(parts, ignore_index=True) if parts
             else pd.DataFrame(columns=list(COLUMNS)))
