@@ -22,7 +22,7 @@ def test_the_run_succeeds_and_shows_the_answer(quick_run):
     out = quick_run.stdout
     assert "Growth models: Period II - I at 24 months" in out
     assert "Remission among start-positive patients" in out
-    assert re.search(r"agree on \d+ of \d+ \(existence\)", out)
+    assert re.search(r"agree on: existence \d+ of \d+ primary questions", out)
     assert out.rstrip().splitlines()[-1].startswith(f"wrote {quick_run.out}")
 
 
