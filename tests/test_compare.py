@@ -1,8 +1,9 @@
 """The concordance, layer by layer, on constructed inputs whose answers are known.
 
-References: SciPy's normal distribution and hand algebra (Wald combinations and intervals), the
-paper's published p-values (binary questions on the synthetic register), and inputs built so
-that each layer's answer follows from its stated rule.
+References: SciPy's normal and Beta distributions and hand algebra (Wald combinations and
+intervals, 90% and 95% normal quantiles), the paper's published p-values (binary questions on
+the synthetic register), hand counts for the summary, and inputs built so that each layer's
+answer follows from its stated rule.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from mbtbayes.compare import (
     binary_questions,
     concordance_summary,
     growth_questions,
+    layer_counts,
     model_choice_questions,
 )
-from mbtbayes.compare.questions import _combination
+from mbtbayes.compare.questions import _combination, aic_choice, loo_choice
 from mbtbayes.core.decisions import (
     DIFFERENCE,
     NEGLIGIBLE,
     NONZERO,
     NOT_SHOWN_NEGLIGIBLE,
-    TOO_IMPRECISE,
     UNDECIDED,
 )
 from mbtbayes.growth.specs import make_spec
@@ -89,31 +90,60 @@ def _growth_rows(estimates: dict, ses: dict, *, rope: float, passed: object = Tr
     return {r["question"].split(" (")[0].split(",")[-1].strip(): r for r in rows}
 
 
-def test_growth_rows_layers_and_rope_per_month():
-    # intercept difference 0.5 +- 0.1 (ROPE 0.24): clearly nonzero and clearly outside the ROPE;
-    # slope difference 0 +- 0.002 (ROPE 0.24 / 24 = 0.01 per month): inside on both sides;
-    # Period I slope -0.012 +- 0.004: p = 0.0027 but the interval reaches into the ROPE.
-    rows = _growth_rows({"period[II]": 0.5, "months": -0.012, "months:period[II]": 0.0},
+CHANGE, INTAKE = "difference in change 0-24 months", "intake difference at month 0"
+
+
+def test_growth_rows_layers_and_margin_per_month():
+    # intake difference 0.5 +- 0.1 (margin 0.24): clearly nonzero and outside the margin;
+    # slope contrast 0.001 +- 0.002 per month, so a difference in change 0.024 +- 0.048 over
+    # 24 months, inside the margin 0.24 on both sides (90% CI 0.024 +- 0.079);
+    # Period I slope -0.012 +- 0.004 per month: p = 0.0027, its 90% interval
+    # [-0.0186, -0.0054] reaches into the per-month margin 0.24 / 24 = 0.01.
+    rows = _growth_rows({"period[II]": 0.5, "months": -0.012, "months:period[II]": 0.001},
                         {"period[II]": 0.1, "months": 0.004, "months:period[II]": 0.002},
                         rope=0.24)
-    intercept = rows["period difference in intercept"]
-    assert intercept["rope_half_width"] == 0.24
-    assert intercept["frequentist_existence"] == intercept["bayes_existence"] == NONZERO
-    assert intercept["frequentist_equivalence"] == NOT_SHOWN_NEGLIGIBLE
-    assert intercept["bayes_equivalence"] == DIFFERENCE and intercept["agree_equivalence"]
-    slope = rows["period difference in slope"]
-    assert slope["rope_half_width"] == pytest.approx(0.01)
-    assert "/ 24 months" in slope["rope_basis"]
-    assert slope["tost_ci_high"] == pytest.approx(Z90 * 0.002)
-    assert slope["frequentist_equivalence"] == slope["bayes_equivalence"] == NEGLIGIBLE
-    assert slope["agree_equivalence"] and slope["agree_existence"]
-    # the issue's case: p < .05 while the HDI touches the ROPE is agreement in both layers now
+    intake = rows[INTAKE]
+    assert intake["role"] == "primary" and intake["margin"] == 0.24
+    assert intake["frequentist_estimate"] == 0.5  # II - I: the period[II] coefficient
+    assert intake["bayes_estimate"] == pytest.approx(0.5, abs=0.002)
+    assert intake["frequentist_existence"] == intake["bayes_existence"] == NONZERO
+    assert intake["frequentist_equivalence"] == NOT_SHOWN_NEGLIGIBLE
+    assert intake["bayes_equivalence"] == DIFFERENCE and intake["agree_equivalence"]
+    change = rows[CHANGE]
+    assert change["role"] == "primary" and change["margin"] == 0.24
+    assert change["frequentist_estimate"] == pytest.approx(0.024)  # 24 x the slope contrast
+    assert change["bayes_estimate"] == pytest.approx(0.024, abs=0.001)
+    assert change["tost_ci_high"] == pytest.approx(0.024 + Z90 * 24 * 0.002)
+    assert change["hdi90_high"] == pytest.approx(0.024 + Z90 * 24 * 0.002, abs=0.002)
+    assert change["frequentist_equivalence"] == change["bayes_equivalence"] == NEGLIGIBLE
+    assert change["agree_equivalence"] and change["agree_existence"]
+    assert change["equivalence_decidable"]
+    inside = stats.norm.cdf(0.24, 0.024, 0.048) - stats.norm.cdf(-0.24, 0.024, 0.048)
+    assert change["p_rope"] == pytest.approx(inside, abs=0.002)
     first = rows["Period I"]
+    assert first["role"] == "within-period slope"
+    assert first["margin"] == pytest.approx(0.01) and "/ 24 months" in first["margin_basis"]
     assert first["p_value"] == pytest.approx(2 * stats.norm.sf(3.0))
     assert first["frequentist_existence"] == first["bayes_existence"] == NONZERO
-    assert first["bayes_equivalence"] in (UNDECIDED, TOO_IMPRECISE)
+    assert first["hdi90_low"] == pytest.approx(-0.012 - Z90 * 0.004, abs=3e-4)
+    assert first["bayes_equivalence"] == UNDECIDED  # 90% HDI 0.013 wide fits in +-0.01
     assert first["frequentist_equivalence"] == NOT_SHOWN_NEGLIGIBLE
     assert first["agree_existence"] and first["agree_equivalence"]
+
+
+def test_equivalence_compares_the_90_percent_intervals():
+    """A difference in change 0 +- 0.096 (slope contrast SE 0.004 x 24) against the margin
+    0.17: the 90% intervals (+-0.158) lie inside it, the 95% HDI (+-0.188) does not. At one
+    error rate both sides say negligible; the 95% HDI of the old rule would not have."""
+    rows = _growth_rows({"period[II]": 0.0, "months": -0.01, "months:period[II]": 0.0},
+                        {"period[II]": 0.1, "months": 0.004, "months:period[II]": 0.004},
+                        rope=0.17)
+    change = rows[CHANGE]
+    assert change["hdi_high"] > 0.17 > change["hdi90_high"]  # the test's premise
+    assert change["tost_ci_high"] == pytest.approx(Z90 * 0.096)
+    assert change["frequentist_equivalence"] == change["bayes_equivalence"] == NEGLIGIBLE
+    assert change["agree_equivalence"]
+    assert "vs 90% HDI inside +-0.17" in change["decision_rule"]
 
 
 def test_growth_rows_without_rope_leave_the_equivalence_layer_empty(monkeypatch):
@@ -140,10 +170,10 @@ def test_failed_fit_is_flagged_with_its_reason():
 # ---------------------------------------------------------------- binary rows, constructed
 
 
-def _remission(counts: dict, post: dict, passed=True) -> pd.DataFrame:
-    """A remission table: counts per period and the II - I posterior summary."""
+def _remission(counts: dict, post: dict, passed=True, prior="Beta(1, 1)") -> pd.DataFrame:
+    """A remission table: counts per period, the II - I posterior summary, the prior."""
     rows = [{"behaviour": "self_harm", "period": p, "model": "beta_binomial",
-             "n_remitted": k, "n_at_risk": n, "passed": passed, **post}
+             "n_remitted": k, "n_at_risk": n, "passed": passed, "prior": prior, **post}
             for p, (k, n) in counts.items()]
     return pd.DataFrame(rows)
 
@@ -166,16 +196,40 @@ def test_existence_disagreement_is_explained():
 
 
 def test_equivalence_disagreement_is_explained():
-    # 500/1000 vs 510/1000: difference 0.01, SE 0.0224, 90% CI [-0.027, 0.047] inside +-0.05;
-    # a 95% HDI [-0.035, 0.055] reaching past +0.05 (constructed) disagrees on equivalence.
+    """60/100 vs 66/100 under a Beta(500, 500) prior on each proportion: the posterior
+    difference is 0.0055 with SD 0.0213 (SciPy's Beta moments), so its 90% HDI [-0.030,
+    0.040] lies inside +-0.05, while the Wald TOST's 90% CI [-0.052, 0.172] does not: the
+    prior disagrees. Only the Bayesian side is decidable (its 90% HDI, 0.070 wide, fits in
+    the margin's 0.1; the TOST's, 0.224, does not)."""
+    a = 500
     table = assemble(binary_questions(remission=_remission(
-        {"I": (500, 1000), "II": (510, 1000)}, _post(0.01, -0.035, 0.055, 0.33))))
+        {"I": (60, 100), "II": (66, 100)}, _post(0.0055, -0.036, 0.047, 0.4),
+        prior=f"Beta({a}, {a}) on each remission probability")))
     row = table.iloc[0]
-    se = np.sqrt(0.5 * 0.5 / 1000 + 0.51 * 0.49 / 1000)
-    assert row["tost_ci_low"] == pytest.approx(0.01 - Z90 * se)
-    assert row["frequentist_equivalence"] == NEGLIGIBLE != row["bayes_equivalence"]
+    one, two = stats.beta(a + 60, a + 40), stats.beta(a + 66, a + 34)
+    sd = np.sqrt(one.var() + two.var())
+    assert row["hdi90_low"] == pytest.approx(two.mean() - one.mean() - Z90 * sd, abs=0.001)
+    assert row["hdi90_high"] == pytest.approx(two.mean() - one.mean() + Z90 * sd, abs=0.001)
+    se = np.sqrt(0.6 * 0.4 / 100 + 0.66 * 0.34 / 100)
+    assert row["tost_ci_low"] == pytest.approx(0.06 - Z90 * se)
+    assert row["bayes_equivalence"] == NEGLIGIBLE != row["frequentist_equivalence"]
     assert not row["agree_equivalence"] and row["agree_existence"]
-    assert "90% interval" in row["explanation"]
+    assert row["tost_ci_high"] - row["tost_ci_low"] > 0.1 > row["hdi90_high"] - row["hdi90_low"]
+    assert row["equivalence_decidable"]  # the Bayesian side could (and did) show it
+    assert "posterior is narrower" in row["explanation"]
+
+
+def test_equivalence_counts_only_decidable_questions():
+    """30/40 vs 31/40: the 90% intervals are about 0.3 wide against a margin 0.1 wide, so
+    neither side could show equivalence; that agreement is not counted."""
+    table = assemble(binary_questions(remission=_remission(
+        {"I": (30, 40), "II": (31, 40)}, _post(0.02, -0.17, 0.21, 0.4))))
+    row = table.iloc[0]
+    assert row["hdi90_high"] - row["hdi90_low"] > 0.1
+    assert row["tost_ci_high"] - row["tost_ci_low"] > 0.1
+    assert row["agree_equivalence"] and not row["equivalence_decidable"]
+    text = concordance_summary(table)
+    assert "- equivalence, decidable questions" in text and "agree on 0 of 0; 1 more" in text
 
 
 def test_missing_passed_counts_as_not_passed():
@@ -211,43 +265,98 @@ def test_binary_questions_reproduce_the_papers_p_values(synthetic):
 
 
 def _comparison(**overrides) -> pd.DataFrame:
-    base = {"measure": ["x", "y", "z"], "aic_linear": [100.0, 100.0, 100.0],
-            "aic_period": [90.0, 101.0, 103.8], "lrt_chi2": [14.0, 3.0, 0.2],
-            "lrt_df": [2, 2, 2], "lrt_p_value": [0.0009, 0.22, 0.9],
-            "elpd_diff": [0.5, -0.2, -1.9], "elpd_diff_se": [1.0, 0.5, 0.4],
-            "max_pareto_k": [0.3, 0.3, 0.9], "loo_reliable": [True, True, False],
-            "passed": [True, True, True]}
+    """Four measures whose verdicts follow by hand from the rules (AIC in ELPD units)."""
+    base = {"measure": ["x", "y", "z", "w"], "aic_linear": [100.0, 100.0, 100.0, 100.0],
+            "aic_period": [90.0, 101.0, 103.8, 103.0], "lrt_chi2": [14.0, 3.0, 0.2, 1.0],
+            "lrt_df": [2, 2, 2, 2], "lrt_p_value": [0.0009, 0.22, 0.9, 0.6],
+            "elpd_diff": [0.5, -0.2, -1.9, -6.0], "elpd_diff_se": [1.0, 0.5, 0.4, 1.0],
+            "p_loo_linear": [5.0, 5.0, 4.4, 5.0], "p_loo_period": [7.0, 7.0, 6.3, 7.0],
+            "max_pareto_k": [0.3, 0.3, 0.9, 0.3], "loo_reliable": [True, True, False, True],
+            "passed": [True, True, True, True]}
     return pd.DataFrame(base | overrides)
 
 
-def test_model_choice_rows():
+def _factors() -> pd.DataFrame:
+    """Bayes factors BF10 at the period priors' SDs x 0.5, 1, 2 (none for w)."""
+    values = {"x": (2.0, 0.5, 0.2), "y": (0.1, 0.05, 0.02), "z": (4.0, 5.0, 6.0)}
+    return pd.DataFrame([{"measure": m, "prior_scale": c, "bf10": bf, "log_bf10": np.log(bf),
+                          "log_bf10_mcse": 0.01, "density_method": "rao_blackwell",
+                          "passed": True, "reason": ""}
+                         for m, bfs in values.items()
+                         for c, bf in zip((0.5, 1.0, 2.0), bfs, strict=True)])
+
+
+def test_predictive_choice_reads_aic_and_loo_with_the_same_4_unit_rule():
     table = assemble(model_choice_questions(_comparison())).set_index("subject")
-    assert table["frequentist_model_choice"].tolist() == ["period", "no clear preference",
-                                                          "no clear preference"]
-    assert table["bayes_model_choice"].tolist() == ["no clear preference",
-                                                    "no clear preference", "linear"]
-    assert table["aic_decision"].tolist() == ["period", "no clear preference",
-                                              "no clear preference"]
-    assert table["delta_aic"].tolist() == pytest.approx([10.0, -1.0, -3.8])
-    assert table["agree_model_choice"].tolist() == [False, True, True]
+    # Delta-AIC / 2 = 5, -0.5, -1.9, -1.5 ELPD units: only x reaches 4
+    assert table["aic_elpd_diff"].tolist() == pytest.approx([5.0, -0.5, -1.9, -1.5])
+    assert table["frequentist_predictive_choice"].tolist() == ["period", "no difference",
+                                                               "no difference", "no difference"]
+    # LOO: 0.5 (under 4), -0.2, -1.9 (under 4, though beyond 2 SE), -6 (beyond 4 and 2 SE)
+    assert table["bayes_predictive_choice"].tolist() == ["no difference", "no difference",
+                                                         "no difference", "linear"]
+    assert table["agree_predictive_choice"].tolist() == [False, True, True, False]
+    # the lead of the linear model is at least half its 2-parameter penalty for y and z
+    assert table["lpd_diff"].tolist() == pytest.approx([2.5, 1.8, 0.0, -4.0])
+    assert table["loo_penalty_only"].tolist() == [False, True, True, False]
     # no +-2 SE in the HDI columns, no LRT p-value in the existence layer's p_value
     assert table[["hdi_low", "hdi_high", "p_value"]].isna().all().all()
     assert table[["agree_existence", "agree_equivalence"]].isna().all().all()
     assert table.loc["z", "passed"] == False  # noqa: E712 (LOO unreliable)
     assert "Pareto k 0.90" in table.loc["z", "reason"]
-    assert "likelihood-ratio test" in table.loc["x", "explanation"]
+    assert "Delta-AIC / 2" in table.loc["x", "explanation"]
+    assert "Cross-validation FAQ" in table.loc["x", "decision_rule"]
+
+
+def test_predictive_rule_at_its_edges():
+    assert loo_choice(4.0, 1.9) == "period" and loo_choice(4.0, 2.0) == "no difference"
+    assert loo_choice(3.99, 0.1) == "no difference" and loo_choice(-4.0, 1.0) == "linear"
+    assert aic_choice(8.0) == "period" and aic_choice(7.99) == "no difference"
+
+
+def test_tested_choice_sets_the_lrt_against_the_bayes_factor():
+    table = assemble(model_choice_questions(_comparison(), bayes_factors=_factors()))
+    table = table.set_index("subject")
+    assert table["frequentist_tested_choice"].tolist() == ["period"] + ["linear not rejected"] * 3
+    assert table["bayes_tested_choice"].fillna("").tolist() == ["inconclusive", "linear",
+                                                                "period", ""]
+    assert table["agree_tested_choice"].tolist()[:3] == [False, True, False]
+    assert pd.isna(table.loc["w", "agree_tested_choice"])  # no Bayes factor for w
+    assert table.loc["x", "bf10"] == 0.5 and table.loc["x", "bf10_half_prior_sd"] == 2.0
+    assert table.loc["x", "bf10_double_prior_sd"] == 0.2
+    # x: inconclusive at x 0.5 and x 1, linear at x 2; y and z keep their decision
+    assert table["bf_prior_sensitive"].tolist()[:3] == [True, False, False]
+    assert "Jeffreys-Lindley" in table.loc["x", "explanation"]
+    assert "does not reject the linear" in table.loc["z", "explanation"]
 
 
 def test_summary_counts_each_layer_and_explains_each_disagreement():
-    rows = model_choice_questions(_comparison()) + binary_questions(remission=_remission(
-        {"I": (300, 400), "II": (330, 400)}, _post(0.07, -0.002, 0.14, 0.03)))
+    rows = model_choice_questions(_comparison(), bayes_factors=_factors()) + binary_questions(
+        remission=_remission({"I": (300, 400), "II": (330, 400)},
+                             _post(0.07, -0.002, 0.14, 0.03)))
     text = concordance_summary(assemble(rows))
-    assert "- existence (p < 0.05" in text and "agree on 0 of 1 questions" in text
-    assert "- equivalence (" in text and "agree on 1 of 1 questions" in text
-    assert "- model choice (" in text and "agree on 2 of 3 questions" in text
-    assert "Disagreement, model choice (linear vs period), x:" in text
+    assert "- existence, primary questions (p < 0.05" in text and "agree on 0 of 1." in text
+    # 90% CI width 2 x 1.645 x 0.0288 = 0.095 fits in the margin 0.1: decidable
+    assert "- equivalence, decidable questions (" in text and "agree on 1 of 1." in text
+    assert "- predictive choice, measures (" in text and "agree on 2 of 4." in text
+    assert "- tested choice, measures (" in text and "agree on 1 of 3." in text
+    assert "within-period" not in text  # no slope rows here
+    assert "Disagreement, model choice (linear vs period), x: predictive choice:" in text
     assert "Disagreement, remission difference (II - I), self_harm: existence:" in text
-    assert "LOO prefers the linear model" in text
+    assert "On 2 measures (y, z) LOO's lead for the linear model" in text
+    assert "On 1 measure (x) the Bayes factor's decision changes" in text
+
+
+def test_layer_counts_keep_within_period_slopes_apart():
+    rows = _growth_rows({"period[II]": 0.5, "months": -0.012, "months:period[II]": 0.0},
+                        {"period[II]": 0.1, "months": 0.004, "months:period[II]": 0.002},
+                        rope=0.24)
+    counts = {(c.layer, c.part): (c.agreed, c.counted, c.apart)
+              for c in layer_counts(assemble(list(rows.values())))}
+    assert counts[("existence", "primary questions")] == (2, 2, 0)
+    assert counts[("existence", "within-period slopes")] == (2, 2, 0)
+    # every 90% interval here fits in its margin: all four are decidable
+    assert counts[("equivalence", "decidable questions")] == (4, 4, 0)
 
 
 # ---------------------------------------------------------------- unlike models
@@ -282,7 +391,7 @@ def test_rows_of_unlike_models_are_marked_and_counted_apart():
     rows = growth_questions([_Fit(like, beta, _Diagnostics(True)),
                              _Fit(unlike, beta, _Diagnostics(True))],
                             {("like", "period"): ml, ("robust", "period"): ml}, pd.DataFrame())
-    rows += model_choice_questions(_comparison().assign(measure=["robust", "like", "z"]),
+    rows += model_choice_questions(_comparison().assign(measure=["robust", "like", "z", "w"]),
                                    unlike={"robust": ("t likelihood (ML: Gaussian)",)})
     table = assemble(rows)
     robust = table[table["subject"] == "robust"]
@@ -294,10 +403,10 @@ def test_rows_of_unlike_models_are_marked_and_counted_apart():
     assert (robust["agree_existence"].dropna().to_numpy()
             == like_rows["agree_existence"].dropna().to_numpy()).all()
     text = concordance_summary(table)
-    n_like = int(table.loc[table["models_alike"], "agree_existence"].notna().sum())
-    assert f"agree on {n_like} of {n_like} questions; besides, 4 of 4 questions on" in text
+    assert "- existence, primary questions (" in text
+    assert "agree on 2 of 2; besides, 2 on unlike models (not counted)." in text
     assert "Unlike models for robust: t likelihood (ML: Gaussian)" in text
-    # model choice row x (LRT: period, LOO: neither) disagrees; as 'robust' it is unlike
+    # model choice row x (AIC: period, LOO: no difference) disagrees; as 'robust' it is unlike
     choice = table[table["question"].str.startswith("model choice")].set_index("subject")
     assert choice.loc["robust", "explanation"].startswith("unlike models (t likelihood")
     assert not choice.loc["like", "explanation"].startswith("unlike")

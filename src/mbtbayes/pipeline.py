@@ -215,17 +215,22 @@ def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
                        bayes: dict[str, pd.DataFrame], *,
                        log: Callable[[str], None] = print,
                        store=None) -> dict[str, pd.DataFrame]:
-    """The frequentist tables, AIC beside LOO, and the concordance of the two analyses (the
-    ML fits read from ``store``, the run's fit cache, when it holds them)."""
+    """The frequentist tables, AIC beside LOO, the Bayes factors of the period terms, and the
+    concordance of the two analyses (the ML fits read from ``store``, the run's fit cache,
+    when it holds them)."""
     from mbtbayes import compare
+    from mbtbayes.growth.bayes_factor import bayes_factor_table
 
     ml = compare.frequentist_fits(specs, data, log=log, store=store)
     comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
-    table = compare.concordance(fits, data, binary=bayes, ml=ml, comparison=comparison)
+    factors = bayes_factor_table(fits)
+    table = compare.concordance(fits, data, binary=bayes, ml=ml, comparison=comparison,
+                                bayes_factors=factors)
     return {
         "frequentist_growth_models": compare.frequentist_growth_table(ml),
         "frequentist_effect_sizes": compare.frequentist_effect_sizes(ml, specs, data),
         "model_comparison": comparison,
+        "bayes_factors": factors,
         "concordance": table,
     }
 

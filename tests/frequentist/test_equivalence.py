@@ -59,6 +59,15 @@ def test_ci_rule_equals_the_two_one_sided_tests(estimate, se, h):
     assert res.ci_prob == pytest.approx(0.9)
 
 
+@pytest.mark.parametrize("ratio", [0.5, 0.99, 1.01, 1.5, 2.5])
+def test_decidable_when_the_90_percent_ci_could_fit_inside_the_margins(ratio):
+    """Equivalence can be shown at some estimate iff z_0.95 x SE <= the half-width (SciPy's
+    normal quantile); ``ratio`` is z_0.95 x SE over the half-width 0.05."""
+    se = ratio * 0.05 / stats.norm.ppf(0.95)
+    assert tost(0.0, se, margin=0.05).decidable == (ratio <= 1)
+    assert tost(0.0, se, margin=0.05).equivalent == (ratio < 1)  # at the best estimate, 0
+
+
 @pytest.mark.parametrize(("x1", "n1", "x2", "n2", "h"), [
     (5, 96, 9, 89, 0.05), (41, 55, 27, 43, 0.05), (50, 100, 52, 100, 0.1), (17, 19, 13, 15, 0.2)])
 def test_two_proportions_match_statsmodels_wald(x1, n1, x2, n2, h):

@@ -257,7 +257,7 @@ def test_fits_near_and_on_the_boundary_in_every_frequentist_table(lme4, bundled)
                                           loo_reliable=True)
     rows = assemble(model_choice_questions(comparison)).set_index("subject")
     assert rows["lrt_p_value"].to_numpy() == pytest.approx(aic["lrt_p_value"].to_numpy())
-    assert rows["bayes_model_choice"].eq("no clear preference").all()  # 0.5 within 2 x 1.0
-    assert rows["frequentist_model_choice"].notna().all() and rows["passed"].all()
+    assert rows["bayes_predictive_choice"].eq("no difference").all()  # 0.5 under 4 units
+    assert rows["frequentist_tested_choice"].notna().all() and rows["passed"].all()
     assert rows.loc["fwc_confident", "ml_note"] == ""
     assert "boundary (singular) fit" in rows.loc["wai_goals_tasks", "ml_note"]

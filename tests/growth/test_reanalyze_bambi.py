@@ -17,7 +17,7 @@ def test_reanalyze_with_a_student_t_spec(tmp_path):
     out = reanalyze(models=models_dir() / "examples", out=tmp_path / "robust", draws=1000,
                     log=lambda _: None)
     for name in ("growth_models", "period_effects", "effect_sizes", "model_comparison",
-                 "diagnostics", "ppc", "trajectories", "variance_explained"):
+                 "diagnostics", "ppc", "trajectories", "variance_explained", "bayes_factors"):
         table = pd.read_csv(out / f"{name}.csv")
         assert len(table) and (table["measure"] == "bsi_robust").all(), name
     diagnostics = pd.read_csv(out / "diagnostics.csv")
@@ -26,5 +26,8 @@ def test_reanalyze_with_a_student_t_spec(tmp_path):
     assert {"nu", "sigma_Intercept", "sigma_period[II]"} <= set(models["term"])
     comparison = pd.read_csv(out / "model_comparison.csv")
     assert comparison["loo_method"].str.contains("quadrature").all()
+    factors = pd.read_csv(out / "bayes_factors.csv")  # the Bambi fit's normal approximation
+    assert (factors["density_method"] == "normal_approximation").all() and len(factors) == 3
+    assert factors["bf10"].notna().all()
     loo = az.loo(az.from_netcdf(out / "fits" / "bsi_robust_period.nc"))
     assert loo.n_data_points > 150

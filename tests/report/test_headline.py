@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mbtbayes.compare import assemble
 from mbtbayes.report.headline import (
     concordance_line,
     decision,
@@ -38,10 +39,12 @@ def tables() -> dict[str, pd.DataFrame]:
         "p_hdi_high": [0.85, 0.76, 0.78], "p_period_diff": [-0.1146] * 3,
         "p_diff_hdi_low": [-0.295] * 3, "p_diff_hdi_high": [0.0648] * 3,
         "prob_ii_worse": [0.8934] * 3})
-    concordance = pd.DataFrame({
-        "question": ["period difference", "model choice (linear vs period)"],
-        "subject": ["bsi", "gaf"], "frequentist_decision": ["no evidence", "period"],
-        "bayes_decision": ["undecided", "no clear preference"], "agree": [True, False]})
+    concordance = assemble([
+        {"question": "difference in change 0-24 months (II - I)", "subject": "bsi",
+         "role": "primary", "agree_existence": True, "passed": True},
+        {"question": "model choice (linear vs period)", "subject": "gaf", "role": "model choice",
+         "frequentist_predictive_choice": "period", "bayes_predictive_choice": "no difference",
+         "agree_predictive_choice": False, "passed": True}])
     diagnostics = pd.DataFrame({"fit": ["bsi/period", "gaf/period"], "passed": [True, False]})
     return {"period_effects": effects, "effect_sizes": d, "remission": remission,
             "concordance": concordance, "diagnostics": diagnostics}
@@ -101,16 +104,27 @@ def test_remission_row():
 
 
 def test_lines_count_agreement_and_flag_failed_fits():
-    t = tables()
-    assert concordance_line(t) == ("Frequentist and Bayesian conclusions agree on 1 of 2 "
-                                   "questions.")
-    t["concordance"]["agree_direction"] = [True, True]
-    assert concordance_line(t).endswith("1 of 2; 2 of 2 (direction) questions.")
-    t["concordance"]["models_alike"] = [True, False]  # the second compares unlike models
-    assert concordance_line(t) == ("Frequentist and Bayesian conclusions agree on 1 of 1; 1 of "
-                                   "1 (direction) questions (1 row on unlike models not "
-                                   "counted).")
-    t["concordance"] = t["concordance"].drop(columns="models_alike")
+    """The line counts as the concordance summary: existence of primary questions apart from
+    within-period slopes, equivalence only where decidable, unlike models not counted."""
+    rows = [{"question": f"q{i}", "subject": "bsi", "role": role, "agree_existence": agree,
+             "agree_equivalence": True, "equivalence_decidable": decidable, "passed": True}
+            for i, (role, agree, decidable) in enumerate([
+                ("primary", True, True), ("primary", False, False),
+                ("within-period slope", True, False), ("within-period slope", True, True)])]
+    rows.append({"question": "model choice (linear vs period)", "subject": "gaf",
+                 "role": "model choice", "agree_predictive_choice": False,
+                 "agree_tested_choice": True, "passed": True})
+    t = tables() | {"concordance": assemble(rows)}
+    assert concordance_line(t) == (
+        "Frequentist and Bayesian conclusions agree on: existence 1 of 2 primary questions; "
+        "existence 2 of 2 within-period slopes; equivalence 2 of 2 decidable questions (2 not "
+        "decidable by either side, not counted); predictive choice 0 of 1 measures; tested "
+        "choice 1 of 1 measures.")
+    rows[0] |= {"models_alike": False, "model_difference": "t likelihood"}
+    t["concordance"] = assemble(rows)
+    assert concordance_line(t).startswith("Frequentist and Bayesian conclusions agree on: "
+                                          "existence 0 of 1 primary questions;")
+    assert concordance_line(t).endswith("(2 on unlike models not counted).")
     assert gate_line(t) == ("1 of 2 growth fits FAILED the diagnostics gate (flagged in every "
                             "table): gaf/period.")
     assert "All 1 growth fits passed" in gate_line({"diagnostics": t["diagnostics"][:1]})
@@ -135,13 +149,10 @@ def test_model_choice_from_a_layered_concordance():
     t = tables()
     t["concordance"] = pd.DataFrame({
         "question": ["model choice (linear vs period)"], "subject": ["gaf"],
-        "frequentist_model_choice": ["period"], "bayes_model_choice": ["no clear preference"],
-        "aic_decision": ["period"], "agree_model_choice": [False],
-        "agree_existence": [pd.NA]})
+        "frequentist_predictive_choice": ["period"], "bayes_predictive_choice": ["no difference"],
+        "agree_predictive_choice": [False]})
     rows = headline(t)["growth"].set_index("measure")
     assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("neither", "period")
-    assert concordance_line(t) == ("Frequentist and Bayesian conclusions agree on "
-                                   "0 of 1 (model choice) questions.")
 
 
 def test_a_model_choice_side_without_a_decision_reads_n_a_not_nan():
@@ -150,8 +161,8 @@ def test_a_model_choice_side_without_a_decision_reads_n_a_not_nan():
     t = tables()
     t["concordance"] = pd.DataFrame({
         "question": ["model choice (linear vs period)"], "subject": ["gaf"],
-        "bayes_model_choice": ["period"], "aic_decision": [float("nan")],
-        "agree_model_choice": [pd.NA]})
+        "bayes_predictive_choice": ["period"], "frequentist_predictive_choice": [float("nan")],
+        "agree_predictive_choice": [pd.NA]})
     rows = headline(t)["growth"].set_index("measure")
     assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("period", "n/a")
     assert "NaN" not in headline_text(t) and "nan" not in headline_text(t)

@@ -23,7 +23,7 @@ def test_the_run_succeeds_and_shows_the_answer(quick_run):
     assert "Growth models: was improvement sustained?" in out
     assert "intake II - I (case mix)" in out and "pre-specified margin" in out
     assert "Remission among start-positive patients" in out
-    assert re.search(r"agree on \d+ of \d+ \(existence\)", out)
+    assert re.search(r"agree on: existence \d+ of \d+ primary questions", out)
     assert out.rstrip().splitlines()[-1].startswith(f"wrote {quick_run.out}")
 
 

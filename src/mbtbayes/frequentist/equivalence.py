@@ -63,6 +63,18 @@ class TostResult:
     equivalent: bool
     method: str
 
+    @property
+    def decidable(self) -> bool:
+        """Could the test conclude equivalence at this SE: is the ``1 - 2 alpha`` interval no
+        wider than the margins? When it is wider, no estimate shows equivalence.
+
+        Examples
+        --------
+        >>> tost(0.0, 0.01, margin=0.05).decidable, tost(0.0, 0.04, margin=0.05).decidable
+        (True, False)
+        """
+        return bool(self.ci_high - self.ci_low <= self.high - self.low)
+
     def to_frame(self) -> pd.DataFrame:
         """One-row tidy DataFrame of the result.
 

@@ -153,9 +153,11 @@ def _model_choice(concordance: pd.DataFrame | None) -> dict[str, tuple[str, str]
     if concordance is None or concordance.empty:
         return {}
     rows = concordance[concordance["question"].str.startswith("model choice")]
-    loo = next(c for c in ("bayes_model_choice", "bayes_decision") if c in rows)
-    aic = next(c for c in ("aic_decision", "frequentist_decision") if c in rows)
-    short = {"no clear preference": "neither"}
+    loo = next(c for c in ("bayes_predictive_choice", "bayes_model_choice", "bayes_decision")
+               if c in rows)
+    aic = next(c for c in ("frequentist_predictive_choice", "aic_decision",
+                           "frequentist_decision") if c in rows)
+    short = {"no clear preference": "neither", "no difference": "neither"}
 
     def verdict(value: object) -> str:  # a side without a decision says so, never NaN
         return short.get(value, value) if isinstance(value, str) and value else "n/a"
@@ -187,31 +189,27 @@ def remission_headline(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def concordance_line(tables: dict[str, pd.DataFrame]) -> str:
-    """``"Frequentist and Bayesian conclusions agree on 45 of 52 questions."``
-
-    Rows that compare unlike models (``models_alike`` False) are not counted, and said so.
+    """How often the frequentist and Bayesian conclusions agree, layer by layer, counted as
+    :func:`mbtbayes.compare.layer_counts` counts (within-period slopes apart from the primary
+    questions; equivalence only where either side could have shown it; rows on unlike models
+    not counted), e.g. ``"Frequentist and Bayesian conclusions agree on: existence 14 of 16
+    primary questions; existence 18 of 18 within-period slopes; equivalence 2 of 3 decidable
+    questions (40 not decidable by either side, not counted); ..."``.
     """
+    from mbtbayes.compare import layer_counts
+
     table = tables.get("concordance")
     if table is None or table.empty:
         return ""
-    unlike = 0
-    if "models_alike" in table:
-        alike = table["models_alike"].fillna(True).astype(bool)
-        table, unlike = table[alike], int((~alike).sum())
-    layers = [c for c in table.columns if c.startswith("agree_")]
-    if "agree" in table:
-        layers = ["agree", *layers]
-    parts = []
-    for column in layers:
-        known = table[column].dropna().astype(bool)
-        if known.empty:
-            continue
-        name = "" if column == "agree" else f" ({column[6:].replace('_', ' ')})"
-        parts.append(f"{int(known.sum())} of {len(known)}{name}")
-    note = (f" ({unlike} row{'s' * (unlike != 1)} on unlike models not counted)" if unlike
-            else "")
-    return ("Frequentist and Bayesian conclusions agree on " + "; ".join(parts) + " questions"
-            + note + ".")
+    parts, unlike = [], 0
+    for c in layer_counts(table):
+        unlike += c.unlike
+        text = f"{c.layer.replace('_', ' ')} {c.agreed} of {c.counted} {c.part}"
+        if c.apart:
+            text += f" ({c.apart} not decidable by either side, not counted)"
+        parts.append(text)
+    note = f" ({unlike} on unlike models not counted)" if unlike else ""
+    return "Frequentist and Bayesian conclusions agree on: " + "; ".join(parts) + note + "."
 
 
 def gate_line(tables: dict[str, pd.DataFrame]) -> str:

@@ -367,27 +367,45 @@ def comparison_section(inputs: ReportInputs) -> list:
 
 
 def concordance_section(inputs: ReportInputs) -> list:
-    """Where the frequentist and Bayesian conclusions agree, and why they differ."""
+    """Where the frequentist and Bayesian conclusions agree, layer by layer, and why they
+    differ; the Bayes factors of the period terms across prior widths."""
     from mbtbayes.compare import concordance_summary
 
     table = inputs.table("concordance")
     if table is None:
         return []
-    return [Heading("Concordance with the frequentist analysis"), *_flag(inputs),
-            *[Paragraph(line) for line in concordance_summary(table).splitlines()],
-            Table(pick(table, CONCORDANCE_COLUMNS),
-                  "Each research question, frequentist and Bayesian side by side (full table "
-                  "with tests, intervals and rules: concordance.csv)")]
+    blocks = [Heading("Concordance with the frequentist analysis"), *_flag(inputs),
+              *[Paragraph(line) for line in concordance_summary(table).splitlines()],
+              Table(pick(table, CONCORDANCE_COLUMNS),
+                    "Each research question, frequentist and Bayesian side by side, layer by "
+                    "layer: existence (p vs 95% HDI), equivalence (TOST's 90% CI vs 90% HDI "
+                    "inside the margin), predictive choice (AIC vs LOO in ELPD units), tested "
+                    "choice (likelihood-ratio test vs Bayes factor); full table with tests, "
+                    "intervals and rules: concordance.csv")]
+    factors = inputs.table("bayes_factors")
+    if factors is not None:
+        blocks.append(Table(pick(factors, BAYES_FACTOR_COLUMNS), BAYES_FACTOR_CAPTION))
+    return blocks
 
 
 CONCORDANCE_COLUMNS = [
-    "question", "subject", "models_alike", "frequentist_estimate", "p_value", "bayes_estimate",
-    "hdi_low", "hdi_high", "frequentist_decision", "bayes_decision", "agree",
-    "frequentist_existence", "bayes_existence", "agree_existence", "frequentist_equivalence",
-    "bayes_equivalence", "agree_equivalence", "frequentist_model_choice",
-    "bayes_model_choice", "agree_model_choice", "passed"]
-"""Concordance columns the report shows (those the table has): one decision per approach,
-or one per layer (existence, equivalence, model choice)."""
+    "question", "subject", "role", "models_alike", "frequentist_estimate", "p_value",
+    "bayes_estimate", "hdi_low", "hdi_high", "frequentist_existence", "bayes_existence",
+    "agree_existence", "margin", "frequentist_equivalence", "bayes_equivalence", "p_rope",
+    "equivalence_decidable", "agree_equivalence", "frequentist_predictive_choice",
+    "bayes_predictive_choice", "loo_penalty_only", "agree_predictive_choice",
+    "frequentist_tested_choice", "bf10", "bayes_tested_choice", "agree_tested_choice",
+    "passed"]
+"""Concordance columns the report shows (those the table has): one decision per approach and
+layer (existence, equivalence, predictive and tested model choice)."""
+BAYES_FACTOR_COLUMNS = ["measure", "prior_scale", "prior_sd", "bf10", "log_bf10",
+                        "log_bf10_mcse", "decision", "density_method", "weights_ess", "passed"]
+BAYES_FACTOR_CAPTION = (
+    "Bayes factor BF10 = p(y | period model) / p(y | linear model) of the period terms "
+    "(Savage-Dickey: their prior density at 0 over their posterior density at 0; "
+    "rao_blackwell: exact given the variance components), with the period terms' prior SDs "
+    "multiplied by prior_scale; > 3 favours the period model, < 1/3 the linear model "
+    "(bayes_factors.csv)")
 
 
 # ---------------------------------------------------------------- sensitivity, joint model
