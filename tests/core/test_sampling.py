@@ -69,11 +69,21 @@ def test_a_fit_that_fails_twice_is_kept_and_flagged():
     assert once.attempts == 1 and not once.passed
 
 
-def test_samplers_with_other_options_share_compiled_graphs():
+def test_every_sampler_of_the_process_shares_the_compiled_graphs():
+    """One registry per process: a structure compiled through one sampler is reused by any
+    other (another options, a new Sampler), which counts it as used, not compiled."""
+    from mbtbayes.core import graphs
+
+    key = ("test-structure", 1)
     first = Sampler(SamplerOptions())
-    first._compiled["key"] = ("graph", None)  # (compiled graph, its PyMC model)
-    second = first.with_options(SamplerOptions(draws=10))
-    assert second.compiled("key", build=lambda: pytest.fail("recompiled")) == "graph"
+    try:
+        graphs.compiled_graph(key, lambda: "model", compile_fn=lambda model, keep: "graph")
+        for other in (first.with_options(SamplerOptions(draws=10)), Sampler(SamplerOptions())):
+            assert other.compiled(key, build=lambda: pytest.fail("recompiled")) == "graph"
+            assert (other.n_compiled, other.n_graphs) == (0, 1)
+    finally:
+        graphs.forget(key)
+    assert not graphs.is_compiled(key)
 
 
 @pytest.mark.parametrize("chains, draws", [(4, 999), (3, 1000), (0, 0)])

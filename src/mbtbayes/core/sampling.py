@@ -187,7 +187,9 @@ def one_blas_thread() -> Iterator[None]:
 
 @dataclass
 class Sampler:
-    """Samples models behind the diagnostics gate and owns nutpie's compiled graphs.
+    """Samples models behind the diagnostics gate; nutpie's compiled graphs come from the
+    process-wide registry (:mod:`mbtbayes.core.graphs`), so any sampler reuses a structure
+    another one compiled.
 
     Parameters
     ----------
@@ -201,8 +203,11 @@ class Sampler:
     """
 
     options: SamplerOptions = field(default_factory=SamplerOptions)
-    _compiled: dict = field(default_factory=dict, repr=False)
     store: DrawStore | None = field(default=None, repr=False)
+    n_compiled: int = field(default=0, repr=False)
+    """Graphs this sampler compiled (structures no sampler of the process had compiled)."""
+    n_graphs: int = field(default=0, repr=False)
+    """Graphs this sampler used, compiled or reused from the registry."""
 
     def gated(self, sample: SampleFn, *, seed: int, var_names: list[str],
               gate: bool = True, identity: dict | None = None) -> tuple[object, Diagnostics]:
@@ -296,8 +301,7 @@ class Sampler:
         def prepared():  # compiled (or built) only when the draws are not in the store
             if self.options.sampler == "pymc":
                 return build(data)
-            self.compiled(key, lambda: build(data), keep=keep)
-            compiled, model = self._compiled[key]
+            compiled, model = self._graph(key, lambda: build(data), keep=keep)
             _set_initial_data(model, data)
             return compiled.with_data(**data)
 
@@ -338,23 +342,25 @@ class Sampler:
 
     def compiled(self, key: Hashable, build: Callable[[], object], *,
                  keep: list[str] | None = None):
-        """nutpie's compiled graph for ``key``, compiling ``build()`` the first time."""
-        if key not in self._compiled:
-            import nutpie
+        """nutpie's compiled graph for ``key``, compiling ``build()`` the first time in the
+        process (:func:`mbtbayes.core.graphs.compiled_graph`)."""
+        return self._graph(key, build, keep=keep)[0]
 
-            with quiet():
-                model = build()
-                self._compiled[key] = (nutpie.compile_pymc_model(model, var_names=keep), model)
-        return self._compiled[key][0]
+    def _graph(self, key: Hashable, build: Callable[[], object], *,
+               keep: list[str] | None = None) -> tuple[object, object]:
+        from mbtbayes.core import graphs
+
+        new = not graphs.is_compiled(key, keep)
+        with quiet():
+            graph = graphs.compiled_graph(key, build, keep=keep)
+        self.n_compiled += new
+        self.n_graphs += 1
+        return graph
 
     def with_options(self, options: SamplerOptions) -> Sampler:
-        """A sampler with other options that shares this one's compiled graphs."""
-        return Sampler(options, self._compiled, self.store)
-
-    @property
-    def n_compiled(self) -> int:
-        """How many graphs this sampler has compiled."""
-        return len(self._compiled)
+        """A sampler with other options (and the same store); compiled graphs are shared by
+        every sampler of the process."""
+        return Sampler(options, self.store)
 
     def _nutpie(self, compiled, seed: int, draws: int, tune: int, target_accept: float,
                 **kwargs):
