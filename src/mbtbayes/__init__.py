@@ -89,6 +89,16 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_WHERE))
 
 
-__version__ = "0.2.0"
+def _version() -> str:
+    """The installed distribution's version: one source, pyproject.toml."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mbtbayes")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = sorted(_WHERE)

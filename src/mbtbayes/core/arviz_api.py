@@ -188,14 +188,6 @@ def convergence(
             float(tail.to_array().min()), divergences)
 
 
-def save_posterior(idata, path, *, var_names: list[str]) -> None:
-    """Write the named posterior variables (and sample stats) to a netCDF file."""
-    import arviz as az
-
-    posterior = idata.posterior[[v for v in var_names if v in idata.posterior]]
-    az.InferenceData(posterior=posterior, sample_stats=idata.sample_stats).to_netcdf(str(path))
-
-
 LARGE = 100_000
 """Arrays with more elements than this are written in single precision (patient effects,
 log-likelihood, predictive draws): halves the files, far below Monte Carlo error."""

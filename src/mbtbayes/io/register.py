@@ -168,38 +168,6 @@ def _read(data: DataLike, spec: ColumnMapping,
     return raw, _name(data), data is None or _is_synthetic(raw.frame, spec)
 
 
-def read_register(
-    path: str | Path,
-    *,
-    mapping: MappingLike = None,
-    encoding: str | None = None,
-) -> Register:
-    """Read and validate a register file (see :func:`load_register`).
-
-    Parameters
-    ----------
-    path : str or Path
-        CSV, ``.xlsx``, Parquet or SPSS ``.sav`` file, long format (one row per patient x
-        assessment).
-    mapping : path, dict or None
-        Column mapping (see :func:`read_mapping`) from the user's names onto the schema.
-    encoding : str, optional
-        Text encoding of a CSV or ``.sav`` file.
-
-    Returns
-    -------
-    Register
-
-    Raises
-    ------
-    DataError
-        Listing every problem found, each with its column and rows.
-    SpecError
-        If the mapping itself is invalid.
-    """
-    return load_register(Path(path), mapping=mapping, encoding=encoding)
-
-
 def _is_synthetic(raw: pd.DataFrame, mapping: ColumnMapping) -> bool:
     column = mapping.columns.get(schema.DATASET, schema.DATASET)
     return column in raw and bool((raw[column].astype(str) == schema.SYNTHETIC).all())

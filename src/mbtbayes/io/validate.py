@@ -19,11 +19,6 @@ from mbtbayes.io import schema
 from mbtbayes.io.codes import MAX_ROWS_SHOWN, as_text, rows_text
 
 
-def problems_in(frame: pd.DataFrame) -> list[str]:
-    """Every problem of a mapped, type-converted register frame (empty when it is valid)."""
-    return missing_keys(frame) + check_rows(frame) + check_patients(frame)
-
-
 def missing_keys(frame: pd.DataFrame) -> list[str]:
     return [f"column '{c}': missing value(s) at row(s) {_listing(frame.index[frame[c].isna()])}"
             for c in schema.KEY_COLUMNS if c in frame and frame[c].isna().any()]
