@@ -9,10 +9,46 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mbtbayes.io.synthetic import simulate_register
+
+
+class MonteCarloError:
+    """Monte Carlo standard errors of posterior draws, by ArviZ (``az.mcse``), for tests that
+    compare two sets of draws within their Monte Carlo error instead of a typed tolerance.
+
+    ``draws`` are ``(chains, draws_per_chain)`` arrays, or flat arrays with ``chains`` given.
+    """
+
+    @staticmethod
+    def _dataset(draws: np.ndarray, chains: int | None):
+        import arviz as az
+
+        x = np.asarray(draws, float)
+        x = x.reshape(chains, -1) if chains is not None else np.atleast_2d(x)
+        return az.convert_to_dataset({"x": x})
+
+    def mean(self, draws: np.ndarray, *, chains: int | None = None) -> float:
+        """MCSE of the mean (for an indicator: of a probability)."""
+        import arviz as az
+
+        return float(az.mcse(self._dataset(draws, chains), method="mean")["x"])
+
+    def sd(self, draws: np.ndarray, *, chains: int | None = None) -> float:
+        """MCSE of the standard deviation, by the delta method: MCSE of the mean of the squared
+        deviations over ``2 sd`` (``az.mcse(method="sd")`` raises a TypeError in ArviZ 0.23 on
+        a plain (chain, draw) dataset)."""
+        x = np.asarray(draws, float)
+        return self.mean((x - x.mean()) ** 2, chains=chains) / (2 * x.std())
+
+
+@pytest.fixture(scope="session")
+def mcse() -> MonteCarloError:
+    """:class:`MonteCarloError`: ``mcse.mean(draws, chains=4)``, ``mcse.sd(...)``."""
+    return MonteCarloError()
 
 
 @pytest.fixture(scope="session")

@@ -59,6 +59,7 @@ def test_r_eff_changes_the_tail_so_a_dummy_r_eff_would_not_match(reference):
 
 def test_independent_draws_have_r_eff_near_one_and_a_sticky_chain_far_below():
     rng = np.random.default_rng(3)
-    assert np.all(np.abs(relative_eff(rng.normal(size=(4, 1000, 5))) - 1) < 0.15)
+    # the largest of 5 deviations: 2.5% of seeds exceeded 0.15
+    assert np.all(np.abs(relative_eff(rng.normal(size=(4, 1000, 5))) - 1) < 0.2)
     sticky = np.repeat(rng.normal(size=(4, 100, 2)), 10, axis=1)  # each draw repeated 10x
     assert np.all(relative_eff(sticky) < 0.2)

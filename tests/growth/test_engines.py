@@ -2,7 +2,7 @@
 model's with the patient effects integrated out numerically; engine choice and refusals.
 
 The slow test fits the bsi and gaf period models with both engines on the bundled register and
-compares every fixed effect, SD and sigma (reference: each other, within 0.1 posterior SD).
+compares every fixed effect, SD and sigma (reference: each other, within 4 Monte Carlo SEs).
 """
 
 from __future__ import annotations
@@ -89,8 +89,11 @@ GROWTH_TERMS = ("Intercept", "months", "period[II]", "months:period[II]", "sd_in
 
 @pytest.mark.slow
 def test_engines_agree_on_the_bundled_register():
-    """bsi and gaf period models, both engines: every fixed effect, SD and sigma within 0.1
-    posterior SD (4 chains x 3000 draws each, so Monte Carlo error is well below that)."""
+    """bsi and gaf period models (uncorrelated: the Bambi engine does not fit correlated patient
+    effects), both engines: every fixed effect, SD and sigma within 4 combined Monte Carlo SEs
+    (each SD / sqrt(bulk ESS); 4 chains x 3000 draws; a fixed 0.1 posterior SD was only 3.6
+    MCSEs for Bambi's sd_slope), posterior SDs within 10% (relative MCSE below 2%)."""
+    import dataclasses
     import time
 
     from mbtbayes.growth.engines import engines_for
@@ -101,18 +104,20 @@ def test_engines_agree_on_the_bundled_register():
     engines = engines_for(mb.SamplerOptions(draws=3000, tune=1000, chains=4))
     worst, seconds = [], {}
     for name in ("bsi", "gaf"):
+        spec = dataclasses.replace(specs[name], correlated=False)
         fits = {}
         for engine in ("marginal", "bambi"):
             start = time.perf_counter()
-            fits[engine] = mb.fit_growth(specs[name], reg.data, variant="period",
+            fits[engine] = mb.fit_growth(spec, reg.data, variant="period",
                                          engine=engines.get(engine))
             seconds[(name, engine)] = time.perf_counter() - start
             assert fits[engine].diagnostics.passed, (name, engine, fits[engine].diagnostics)
         table = growth_table(list(fits.values())).set_index(["engine", "term"])
         for term in GROWTH_TERMS:
             m, b = table.loc[("marginal", term)], table.loc[("bambi", term)]
-            gap = abs(m["mean"] - b["mean"]) / m["sd"]
-            worst.append((gap, name, term))
-            assert gap < 0.1, (name, term, m["mean"], b["mean"], m["sd"])
+            se = np.hypot(m["sd"] / np.sqrt(m["ess_bulk"]), b["sd"] / np.sqrt(b["ess_bulk"]))
+            z = abs(m["mean"] - b["mean"]) / se
+            worst.append((z, name, term))
+            assert z < 4, (name, term, m["mean"], b["mean"], se)
             assert b["sd"] == pytest.approx(m["sd"], rel=0.1), (name, term)
     print(f"worst disagreement {max(worst)}; seconds per fit {seconds}")

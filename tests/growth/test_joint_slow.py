@@ -46,14 +46,18 @@ def simulate(seed: int = 11, copies: int = 2) -> pd.DataFrame:
     ii = np.full((K, K), INT_CORR) + (1 - INT_CORR) * np.eye(K)
     corr = np.block([[ii, INT_SLOPE_CORR * np.eye(K)], [INT_SLOPE_CORR * np.eye(K), SLOPE_CORR]])
     sd = np.r_[TRUTH["int_sd"], TRUTH["slope_sd"]]
-    effects = rng.multivariate_normal(np.zeros(2 * K), sd[:, None] * corr * sd, len(ids))
+    # Cholesky, not numpy's default SVD: the SVD's singular vectors of these covariances have
+    # signs set by rounding inside LAPACK (equal residual SDs give an exact eigenvector), so
+    # another CPU could draw another data set from the same seed
+    effects = rng.multivariate_normal(np.zeros(2 * K), sd[:, None] * corr * sd, len(ids),
+                                      method="cholesky")
     r_corr = np.full((K, K), RESID_CORR) + (1 - RESID_CORR) * np.eye(K)
     r_cov = TRUTH["resid_sd"][:, None] * r_corr * TRUTH["resid_sd"]
     t = data["months"].to_numpy()[:, None]
     p = (data["period"].astype(str) == "II").to_numpy(float)[:, None]
     z = (TRUTH["intercept"] + TRUTH["slope"] * t + p * (TRUTH["mu_int"] + TRUTH["mu_slope"] * t)
          + effects[index, :K] + effects[index, K:] * t
-         + rng.multivariate_normal(np.zeros(K), r_cov, len(data)))
+         + rng.multivariate_normal(np.zeros(K), r_cov, len(data), method="cholesky"))
     values = SCALING.mean + z * SCALING.sd * SCALING.sign
     missing = data[list(OUTCOMES)].isna().to_numpy()
     data[list(OUTCOMES)] = np.where(missing, np.nan, values)
@@ -61,6 +65,16 @@ def simulate(seed: int = 11, copies: int = 2) -> pd.DataFrame:
 
 
 def test_recovers_known_correlations_and_common_period_effect():
+    """37 quantities against the simulation truth by their 99% HDIs.
+
+    For a calibrated posterior each 99% HDI misses with probability 0.01, so (binomial,
+    independent misses) 2 or more misses among the 8 key quantities (the common period
+    effect and the six slope correlations) have probability 0.0027, and 4 or more among all
+    37 have probability 0.0005; misses of related quantities (the outcomes' period effects
+    pooled towards the common one) are positively dependent, which raises the second figure,
+    hence its margin. With 95% HDIs and no key miss allowed, a correct fit failed with
+    probability 1 - 0.95^8 = 0.34.
+    """
     # fitted in the simulation's units (the scaling is part of the truth, not estimated)
     fit = fit_joint(simulate(), seed=5, scaling=SCALING)
     assert fit.diagnostics.passed, fit.diagnostics.reason
@@ -80,14 +94,13 @@ def test_recovers_known_correlations_and_common_period_effect():
     checks += [("resid_corr[1,0]", dq["resid_corr"][:, 1, 0], RESID_CORR)]
     missed = []
     for name, draws, truth in checks:
-        s = summarize_draws(draws)
+        s = summarize_draws(draws, ci_prob=0.99)
         if not s["hdi_low"] <= truth <= s["hdi_high"]:
             missed.append(f"{name}: truth {truth} outside [{s['hdi_low']:.3f}, "
                           f"{s['hdi_high']:.3f}]")
     key = [m for m in missed if m.startswith(("mu_", "slope_corr"))]
-    assert not key, key  # the common period effect and every slope correlation
-    # 95% HDIs: about 2 of 37 miss by chance; 5 or more has probability < 0.05
-    assert len(missed) <= 4, missed
+    assert len(key) <= 1, key  # the common period effect and the slope correlations
+    assert len(missed) <= 3, missed
 
 
 def _single_priors(fit, scaling: Scaling) -> dict[str, np.ndarray]:
@@ -114,9 +127,8 @@ def _columns(fit) -> dict[str, int]:
             "di": cols.index(period[0]), "ds": cols.index(inter[0])}
 
 
-def test_one_outcome_reproduces_the_single_outcome_posterior():
-    import arviz as az
-
+def test_one_outcome_reproduces_the_single_outcome_posterior(mcse):
+    """Each parameter's posterior mean and SD agree within 4 combined Monte Carlo SEs."""
     import mbtbayes as mb
     from mbtbayes.core.sampling import SamplerOptions
 
@@ -143,14 +155,13 @@ def test_one_outcome_reproduces_the_single_outcome_posterior():
             "sd_slope": stds[:, 1], "sigma": joint.draws("resid_sd")[:, 0],
             "corr": joint.draws("patient_corr")[:, 0, 1]}
 
-    def mcse(x: np.ndarray, chains: int) -> float:
-        return float(az.mcse(az.convert_to_dataset({"x": x.reshape(chains, -1)}),
-                             method="mean")["x"])
-
     chains = (single.idata.posterior.sizes["chain"], joint.idata.posterior.sizes["chain"])
     for name in ours:
         z = (ours[name].mean() - theirs[name].mean()) / np.hypot(
-            mcse(ours[name], chains[1]), mcse(theirs[name], chains[0]))
+            mcse.mean(ours[name], chains=chains[1]), mcse.mean(theirs[name], chains=chains[0]))
         assert abs(z) < 4, f"{name}: joint {ours[name].mean():.4g}, single " \
                            f"{theirs[name].mean():.4g}, z = {z:.2f}"
-        assert ours[name].std() == pytest.approx(theirs[name].std(), rel=0.1), name
+        z = (ours[name].std() - theirs[name].std()) / np.hypot(
+            mcse.sd(ours[name], chains=chains[1]), mcse.sd(theirs[name], chains=chains[0]))
+        assert abs(z) < 4, f"{name}: posterior SD joint {ours[name].std():.4g}, single " \
+                           f"{theirs[name].std():.4g}, z = {z:.2f}"

@@ -66,7 +66,13 @@ def test_psis_loo_of_exact_iid_model_matches_analytic_elpd():
     # Exact LOO predictive: N(mean of the others, 1 + 1/(n-1)).
     others = (y.sum() - y) / (y.size - 1)
     exact = stats.norm(others, np.sqrt(1 + 1 / (y.size - 1))).logpdf(y).sum()
-    assert res.elpd == pytest.approx(exact, abs=0.05)
+    # Monte Carlo SE of the importance-sampling LOO elpd, sum_i -log mean_s h_i(s) with
+    # h_i = 1 / p(y_i | mu_s), from these iid draws, by the delta method: the SD over draws of
+    # sum_i h_i(s) / mean(h_i) over sqrt(S) (every term shares the draws; about 0.023, the
+    # spread of PSIS - exact over 40 seeds was 0.021)
+    h = np.exp(-ll.reshape(-1, y.size))
+    mcse = (h / h.mean(axis=0)).sum(axis=1).std(ddof=1) / np.sqrt(h.shape[0])
+    assert res.elpd == pytest.approx(exact, abs=4 * mcse)
     assert res.max_k < 0.7 and res.method == "test"
 
 

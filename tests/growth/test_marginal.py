@@ -219,7 +219,10 @@ def test_patient_effects_are_drawn_and_cover_the_simulated_ones(fits, data):
         draws = post[name].values.reshape(-1, truth.shape[0])
         low, high = np.quantile(draws, [0.025, 0.975], axis=0)
         coverage = np.mean((low <= truth[:, i]) & (truth[:, i] <= high))
-        assert 0.88 <= coverage <= 1.0, (name, coverage)
+        # 0.85 (102 of 120): the coverage's Monte Carlo SD over seeds is about 1 patient (mean
+        # 107.4 of 120 over 11 seeds), so 0.88 sat 1.8 MC SDs away; 0.85 is still 3.8 binomial
+        # SEs below 0.95
+        assert 0.85 <= coverage <= 1.0, (name, coverage)
     # Shrinkage: the posterior means correlate with the simulated intercepts.
     means = post["1|subject"].mean(("chain", "draw")).values
     assert np.corrcoef(means, truth[:, 0])[0, 1] > 0.8

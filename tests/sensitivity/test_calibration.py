@@ -50,16 +50,18 @@ def test_chunks_cover_every_item_once():
 
 @pytest.mark.slow
 def test_sbc_on_the_study_design_is_calibrated():
-    """40 replicates: no rank histogram departs from uniform at the 0.1% level, and the 90%
+    """40 replicates: no rank histogram departs from uniform at the 0.01% level, and the 90%
     HDI coverage of each period contrast is within its binomial uncertainty of 0.90: a
-    Clopper-Pearson interval at a family-wise 95% over the contrasts (Bonferroni; at 95% each,
+    Clopper-Pearson interval at a family-wise 99.9% over the contrasts (Bonferroni; about 7
+    rank tests at 0.1% and a family-wise 95% gave a calibrated model a 5-6% false alarm; at
+    95% each,
     three contrasts of 40 replicates fail together about one run in eight even when
     calibrated: 40 of 40 covered alone has probability 0.9^40 = 1.5%)
     (bench/sbc.py runs the 200-replicate version)."""
     ranks, summary = sbc(mb.load_specs()["bsi"], mb.load_register().data, replicates=40)
-    assert (summary["rank_chi2_p"].dropna() > 0.001).all()
+    assert (summary["rank_chi2_p"].dropna() > 1e-4).all()
     coverage = summary.dropna(subset=["coverage_90"])
-    level = 1 - 0.05 / len(coverage)
+    level = 1 - 0.001 / len(coverage)
     for row in coverage.itertuples(index=False):
         n = int(ranks[(ranks["parameter"] == row.parameter)]["covered"].notna().sum())
         ci = stats.binomtest(round(row.coverage_90 * n), n).proportion_ci(level)
@@ -81,8 +83,13 @@ def test_frequentist_power_matches_the_normal_approximation():
     delta = 0.6 * freq.loc[0.6, "baseline_sd"]
     z = stats.norm.ppf(0.975)
     expected = stats.norm.cdf(delta / se - z) + stats.norm.cdf(-delta / se - z)
-    assert freq.loc[0.6, "power_low"] <= expected <= freq.loc[0.6, "power_high"]
-    assert freq.loc[0.0, "power_low"] <= 0.05 <= freq.loc[0.0, "power_high"]
+    # power_low/high are the table's 95% Clopper-Pearson interval: each check alone excludes
+    # a true power 5% of the time, so compare against a 99.9% interval of the same counts
+    for effect, truth in ((0.6, expected), (0.0, 0.05)):
+        n = int(freq.loc[effect, "replicates"])
+        hits = round(freq.loc[effect, "power"] * n)
+        ci = stats.binomtest(hits, n).proportion_ci(0.999)
+        assert ci.low <= truth <= ci.high, (effect, hits, n, truth)
 
 
 def test_replicates_run_in_worker_processes():

@@ -59,7 +59,7 @@ def test_psis_weights_recover_a_known_normal_reweighting():
     x = np.random.default_rng(0).normal(size=20_000)
     w, k = psis_weights(-0.5 * (x - 0.5) ** 2 + 0.5 * x**2)
     assert k < 0.7
-    assert abs(np.sum(w * x) - 0.5) < 0.03
+    assert abs(np.sum(w * x) - 0.5) < 0.035  # SD over seeds 0.0086
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_implied_priors_are_the_normal_arithmetic_of_the_spec_file(bsi_fit, sett
     assert "prior on the difference in change" in note
 
 
-def test_reweighted_agrees_with_refit(bsi_fit):
+def test_reweighted_agrees_with_refit(bsi_fit, mcse):
     fit, engines, data = bsi_fit
     prior = GridPrior("neutral", "strong")
     new = translate(fit, prior, baseline_sd(fit.spec, data))
@@ -133,10 +133,37 @@ def test_reweighted_agrees_with_refit(bsi_fit):
     assert refit.diagnostics.passed
     assert_reweighted_matches(main_quantities(fit, data), main_quantities(refit, data),
                               weights, chains=2)
-    # the strong neutral prior on the difference in change pulls it towards 0
-    before = main_quantities(fit, data)["contrast_slope"].draws
-    after = main_quantities(refit, data)["contrast_slope"].draws
-    assert abs(after.mean()) < abs(before.mean())
+    assert_conjugate_update(main_quantities(fit, data)["contrast_slope"].draws,
+                            main_quantities(refit, data)["contrast_slope"].draws,
+                            old_sd=_spec_prior("bsi", "months:period")["sigma"],
+                            new_sd=new["months:period"]["sigma"], mcse=mcse, chains=2)
+
+
+def _spec_prior(measure: str, term: str) -> dict:
+    """A term's prior as the spec file states it (read here, not through the package)."""
+    with open(models_dir() / f"{measure}.toml", "rb") as handle:
+        return tomllib.load(handle)["priors"][term]
+
+
+def assert_conjugate_update(before: np.ndarray, after: np.ndarray, *, old_sd: float,
+                            new_sd: float, mcse, chains: int) -> None:
+    """A refit that replaces a coefficient's N(0, old_sd) prior by N(0, new_sd) multiplies
+    its (near-Normal) marginal posterior N(m, s) by the ratio of the two prior densities:
+    Normal with precision 1/s^2 - 1/old_sd^2 + 1/new_sd^2 and mean m s_new^2 / s^2 (the
+    strong neutral prior narrows the posterior by a quarter and pulls it towards 0). The
+    refit's SD and mean against these predictions from the baseline draws, within 4 combined
+    Monte Carlo SEs (the prediction's own error from the baseline's through its derivative).
+    """
+    m, s = before.mean(), before.std()
+    precision = 1 / s**2 - 1 / old_sd**2 + 1 / new_sd**2
+    sd_new, shrink = 1 / np.sqrt(precision), 1 / (s**2 * precision)
+    slope = shrink ** 1.5  # d sd_new / d s
+    tolerance = 4 * np.hypot(mcse.sd(after, chains=chains),
+                             slope * mcse.sd(before, chains=chains))
+    assert abs(after.std() - sd_new) < tolerance, (after.std(), sd_new, tolerance)
+    tolerance = 4 * np.hypot(mcse.mean(after, chains=chains),
+                             shrink * mcse.mean(before, chains=chains))
+    assert abs(after.mean() - shrink * m) < tolerance, (after.mean(), shrink * m, tolerance)
 
 
 def assert_reweighted_matches(before: dict, after: dict, weights: np.ndarray, *,

@@ -126,8 +126,17 @@ def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
 
 
 def _sampled(model, priors: dict) -> list[str]:
+    """The parameters of the prior keys' terms, named as Bambi's posterior names them.
+
+    Bambi samples a group-specific term ``t`` non-centred, ``t = t_sigma * t_offset``, and
+    drops the free ``t_offset`` from the posterior it returns (``omit_offsets``); the gate
+    checks the deterministic ``t`` in its place (as the growth Bambi engine does).
+    """
     model.build()
+    named = model.backend.model.named_vars
     names = [v.name for v in model.backend.model.free_RVs]
+    names = [n.removesuffix("_offset") if n.endswith("_offset") and n.removesuffix("_offset")
+             in named else n for n in names]
     return [n for n in names if any(n == t or n.startswith(f"{t}_") for t in priors)]
 
 

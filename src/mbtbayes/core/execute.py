@@ -81,7 +81,7 @@ class DaskExecutor:
         from distributed import Client
 
         try:
-            self._client = Client(address, timeout="5s")
+            self._client = Client(address, timeout="30s")
         except OSError as err:
             raise SpecError(f"cannot reach the Dask scheduler at {address}: {err}") from None
         self.name = f"dask:{address}"
