@@ -88,7 +88,8 @@ def true_quantities(truth: pd.DataFrame, *, sd: float, scenario=None, delta=0.0)
     at0 = latent(truth, 0.0, sd=sd)
     ii = (truth["period"] == "II").to_numpy()
     change = {k: (at24 - at0)[m].mean() for k, m in (("I", ~ii), ("II", ii))}
-    return {"contrast_at_24": at24[ii].mean() - at24[~ii].mean(),
+    contrast = {t: at[ii].mean() - at[~ii].mean() for t, at in ((0, at0), (24, at24))}
+    return {"contrast_at_24": contrast[24], "contrast_slope": (contrast[24] - contrast[0]) / 24,
             "change_difference": change["II"] - change["I"],
             "d_I": change["I"] / sd, "d_II": change["II"] / sd}
 
@@ -134,7 +135,8 @@ def test_pattern_mixture_recovers_the_simulated_truth(fitted, name, shape):
     got = delta_quantities(fit, data, TRUE_DELTA, scenario=scenario)
     mar = delta_quantities(fit, data, 0.0, scenario=scenario)
     want = true_quantities(truth, sd=sd, scenario=scenario, delta=TRUE_DELTA)
-    tolerance = {"contrast_at_24": 0.05, "change_difference": 0.05, "d_I": 0.15, "d_II": 0.15}
+    tolerance = {"contrast_at_24": 0.05, "contrast_slope": 0.05 / 24, "change_difference": 0.05,
+                 "d_I": 0.15, "d_II": 0.15}
     for quantity, tol in tolerance.items():
         assert got[quantity].draws.mean() == pytest.approx(want[quantity], abs=tol), quantity
     gap = abs(mar["contrast_at_24"].draws.mean() - want["contrast_at_24"])

@@ -132,7 +132,11 @@ SENSITIVITY_FIGURES = {
     "sensitivity": ("Sensitivity of the 24-month period contrast",
                     "the Period II - I contrast at the later d time point", "contrast_at_"),
     "sensitivity_d": ("Sensitivity of Cohen's d per period",
-                      "d (0-24 month change / observed pooled baseline SD) per period", "d_"),
+                      "d (0-24 month change / observed pooled baseline SD) per period and "
+                      "d_II - d_I", "d_"),
+    "sensitivity_change": ("Sensitivity of the difference in change",
+                           "the II - I difference of the 0-24 month change (measure units)",
+                           "change_difference"),
     "sensitivity_remission": ("Sensitivity of the remission difference",
                               "the remission difference II - I under each missing-data "
                               "scenario", "remission_diff"),

@@ -275,20 +275,20 @@ def summary_text(table: pd.DataFrame) -> str:
 
 def _quantity_line(measure: str, quantity: str, part: pd.DataFrame) -> str:
     """One quantity's verdict, fragile settings, tipping points and thresholds."""
-    flags = part["baseline"].astype(bool)
+    flags = _bools(part["baseline"])
     base = part[flags]
     decision = (base["decision"].iloc[0] if len(base) else
                 part["baseline_decision"].iloc[0] if len(part) else "?")
     head = f"{measure} {quantity}: {decision}"
-    if len(base) and not bool(base["passed"].iloc[0]):
+    if len(base) and not _bools(base["passed"]).iloc[0]:
         return (f"{head}, NOT ASSESSED: the baseline fit failed its diagnostics (see the "
                 "diagnostic column).")
-    settings = part[~flags & part["passed"].astype(bool) & ~part["analysis"].isin(FLAGS)
+    settings = part[~flags & _bools(part["passed"]) & ~part["analysis"].isin(FLAGS)
                     & ~_is_tipping_point(part)]
     reference = base.iloc[0] if len(base) else None
     test = settings.apply(lambda r: could_change(r, reference), axis=1).astype(bool)
     checks, idle = settings[test], settings[~test]
-    changed = checks[checks["conclusion_changed"].astype(bool)]
+    changed = checks[_bools(checks["conclusion_changed"])]
     if checks.empty:
         verdict = ", NOT CHECKED: no setting could have changed it"
     elif changed.empty:
@@ -300,6 +300,13 @@ def _quantity_line(measure: str, quantity: str, part: pd.DataFrame) -> str:
     idle_text = ("" if idle.empty else "; no test (left it or moved it away from the other "
                  f"decisions): {_by_analysis(idle)}")
     return head + verdict + idle_text + "." + _tipping_points(part) + _thresholds(part)
+
+
+def _bools(values: pd.Series) -> pd.Series:
+    """A flag column as booleans, also when read back from a CSV as text."""
+    if values.dtype == bool:
+        return values
+    return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
 
 
 def could_change(r, base) -> bool:
