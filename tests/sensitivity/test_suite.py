@@ -74,19 +74,19 @@ def test_a_claim_below_zero_is_tested_by_settings_that_raise_its_upper_end():
 
 
 def test_each_drop_out_scenario_is_named_once_at_its_smallest_delta():
-    scenario = "Period II's drop-outs worse, level shift"
+    scenario = "II worse, level shift"
     settings = ["as specified", f"{scenario}: delta = 0.5 SD", f"{scenario}: delta = 1 SD",
                 f"{scenario}: tipping point: delta = 0.42 SD"]
     text = summary_text(_rows(["difference", "undecided", "undecided", "undecided"],
                               [False, True, True, True],
                               analyses=["baseline"] + ["drop-out tipping point"] * 3,
                               settings=settings))
-    assert text.count("Period II's drop-outs worse") == 2  # the verdict, the tipping point
-    assert ("FRAGILE at drop-out tipping point: Period II's drop-outs worse (level shift): "
-            "delta = 0.5 SD (-> undecided)" in text)
+    assert text.count("II worse") == 2  # the verdict, the tipping point
+    assert ("FRAGILE at drop-out tipping point: II worse (level shift): delta = 0.5 SD "
+            "(-> undecided)" in text)
     assert "(2 of 2 settings" in text  # the tipping-point row is not a setting
-    assert ("Drop-out tipping points: delta = 0.42 SD (Period II's drop-outs worse: level "
-            "shift)." in text)
+    assert ("Drop-out tipping points (level and slope shifts alike unless one is named): "
+            "delta = 0.42 SD (II worse: level shift)." in text)
 
 
 def test_reverse_bayes_limit_comes_with_box_p():
@@ -98,3 +98,15 @@ def test_reverse_bayes_limit_comes_with_box_p():
     assert ("Reverse-Bayes sceptical limit: prior SD 0.1, Box's prior-data conflict p = 0.012."
             in text)
     assert "NOT CHECKED" in text  # a threshold is not a setting
+
+
+def test_a_point_shared_by_every_scenario_is_said_once():
+    from mbtbayes.sensitivity.tipping import SCENARIOS
+
+    settings = ["as specified"] + [f"{s.label}: no tipping point up to delta = 5 SD"
+                                   for s in SCENARIOS]
+    n = len(settings)
+    text = summary_text(_rows(["difference"] * n, [False] * n,
+                              analyses=["baseline"] + ["drop-out tipping point"] * (n - 1),
+                              settings=settings))
+    assert "no tipping point up to delta = 5 SD (every scenario)." in text

@@ -158,11 +158,14 @@ def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
     """Specification curve: each quantity (name starting with ``prefix``) per measure across
     every setting (95% HDI; a row without a point, such as Manski bounds, as a dashed bar
     between its bounds), the baseline setting as a filled square, the ROPE as a grey band,
-    and a red cross where the conclusion changes. Reverse-Bayes (thresholds) and power-scaling
-    rows (flags on the baseline posterior) are left out. None when no row's quantity starts
-    with ``prefix``."""
+    and a red cross where the conclusion changes. Reverse-Bayes and drop-out tipping-point
+    rows (thresholds) and power-scaling rows (flags on the baseline posterior) are left out.
+    None when no row's quantity starts with ``prefix``."""
+    from mbtbayes.sensitivity.tipping import TIP_SETTING
+
     table = sensitivity[sensitivity["quantity"].astype(str).str.startswith(prefix)]
-    table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))]
+    table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))
+                  & ~table["setting"].astype(str).str.contains(TIP_SETTING)]
     if table.empty:
         return None
     panels = list(table.groupby(["measure", "quantity"], sort=False).groups)

@@ -25,7 +25,7 @@ from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
 from mbtbayes.sensitivity.quantities import COLUMNS, baseline_rows, main_quantities
 from mbtbayes.sensitivity.tipping import ANALYSIS as TIPPING
-from mbtbayes.sensitivity.tipping import LARGE, TIP_SETTING
+from mbtbayes.sensitivity.tipping import LARGE, SCENARIOS, SHAPES, TIP_SETTING
 
 REVERSE = "reverse-Bayes"
 POWER = "power-scaling"
@@ -387,10 +387,18 @@ def _tipping_points(part: pd.DataFrame) -> str:
         name, _, shape = scenario.rpartition(", ")
         point = point.removeprefix(f"{TIP_SETTING}: ")
         by_point.setdefault(point, {}).setdefault(name, []).append(shape.removesuffix(" shift"))
-    text = "; ".join(point + " (" + ", ".join(f"{name}: {' and '.join(shapes)} shift"
-                                              for name, shapes in names.items()) + ")"
-                     for point, names in by_point.items())
-    return f" Drop-out tipping points: {text}."
+    every = {s.name for s in SCENARIOS}
+    parts = []
+    for point, names in by_point.items():
+        whole = {n for n, shapes in names.items() if set(shapes) >= set(SHAPES)}
+        if whole >= every:
+            parts.append(f"{point} (every scenario)")
+            continue
+        parts.append(point + " (" + ", ".join(
+            name if name in whole else f"{name}: {' and '.join(shapes)} shift"
+            for name, shapes in names.items()) + ")")
+    return (" Drop-out tipping points (level and slope shifts alike unless one is named): "
+            + "; ".join(parts) + ".")
 
 
 def _thresholds(part: pd.DataFrame) -> str:

@@ -19,10 +19,10 @@ schema) times ``f_i``:
 
 Period ``k``'s mean at ``t1`` then moves by ``D_k = s_k * delta * SD * e_k`` with the period's
 *exposure* ``e_k`` (the mean of ``f_i`` over its patients, 0 for completers) and the scenario's
-sign ``s_k`` (:data:`DIRECTIONS`: Period II's drop-outs worse; II's worse and I's better, the
-scenario that moves the contrast most against Period II; the mirror image, I's worse and II's
-better, which challenges a conclusion that Period II did worse; both worse, which moves d of
-both periods). Per posterior draw of the baseline's own
+sign ``s_k`` (:data:`DIRECTIONS`: "II worse", Period II's drop-outs only; "II worse & I
+better", the scenario that moves the contrast most against Period II; its mirror image "I
+worse & II better", which challenges a conclusion that Period II did worse; "both worse",
+which moves d of both periods). Per posterior draw of the baseline's own
 quantities (:func:`mbtbayes.sensitivity.quantities.main_quantities`):
 
 - ``contrast_at_24`` and ``change_difference`` move by ``D_II - D_I``, ``contrast_slope`` by
@@ -43,8 +43,8 @@ whose settings decide "robust"), and the tipping point (setting ``... tipping po
 
 Examples
 --------
->>> [s.label for s in SCENARIOS][:2]
-["Period II's drop-outs worse, level shift", "Period II's drop-outs worse, slope shift"]
+>>> [s.label for s in SCENARIOS][:3]
+['II worse, level shift', 'II worse, slope shift', 'II worse & I better, level shift']
 """
 
 from __future__ import annotations
@@ -90,11 +90,10 @@ LARGE, NOT_LARGE = "large", "not large"
 TIP_SETTING = "tipping point"
 """Text in the setting of a tipping-point row (a threshold, not a setting of the verdict)."""
 SHAPES = ("level", "slope")
-DIRECTIONS = (("Period II's drop-outs worse", (0, 1)),
-              ("II's drop-outs worse, I's better", (-1, 1)),
-              ("I's drop-outs worse, II's better", (1, -1)),
-              ("both periods' drop-outs worse", (1, 1)))
-"""Scenario name and sign per period (reference first): +1 worse, -1 better, 0 unshifted."""
+DIRECTIONS = (("II worse", (0, 1)), ("II worse & I better", (-1, 1)),
+              ("I worse & II better", (1, -1)), ("both worse", (1, 1)))
+"""Scenario name (whose drop-outs are shifted which way) and sign per period (reference
+first): +1 worse, -1 better, 0 unshifted."""
 MOVED = ("contrast_slope", "change_difference", "d_difference")
 """Quantities besides ``contrast_at_<t1>`` and ``d_<period>`` that drop-out shifts move."""
 
