@@ -50,4 +50,6 @@ def test_d_difference_pairs_each_draw_with_its_own_sd(two_period_register, spec,
                                rtol=1e-9)
     sd = _hand_sd(two_period_register)
     assert d_diff.draws.mean() == pytest.approx(24 * SLOPE_GAP / sd, rel=0.02)
-    assert d_diff.units == "baseline SD" and d_diff.rope == pytest.approx(0.15 / sd)
+    for d in ("d_I", "d_II", "d_difference"):  # the margin of 0.15 units in baseline SDs
+        assert quantities[d].units == "baseline SD"
+        assert quantities[d].rope == pytest.approx(0.15 / sd, rel=1e-9)

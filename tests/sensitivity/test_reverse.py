@@ -176,5 +176,6 @@ def test_rows_give_box_p_beside_each_limit(two_period_register, bsi_spec, fit_wi
     assert decided["d_I"] == "difference" and decided["contrast_at_24"] != "difference"
     assert rows["d_I"]["setting"].startswith("sceptical limit: prior SD")
     assert 0 < rows["d_I"]["prior_data_conflict_p"] < 1
-    assert "(from the ROPE edge)" in rows["contrast_at_24"]["setting"]
+    assert "prior 95% interval from the ROPE edge" in rows["contrast_at_24"]["setting"]
+    assert "lies inside the ROPE" in rows["contrast_intercept"]["setting"]  # mean about 0
     assert 0 < rows["contrast_at_24"]["prior_data_conflict_p"] < 1

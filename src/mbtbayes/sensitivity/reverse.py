@@ -208,16 +208,15 @@ def _row(fit, q, decided: str, kind: str, limit: float, prior, m: float, s: floa
     if not math.isfinite(limit):
         summary = {"mean": float("nan"), "hdi_low": float("nan"), "hdi_high": float("nan"),
                    "rope_half_width": q.rope, "decision": THRESHOLD}
-        setting = (f"{kind} limit: none (no such prior changes the conclusion)" if
-                   math.isnan(limit) else f"{kind} limit: any (every such prior reaches "
-                   "'difference': the normal approximation already does)")
+        setting = f"{kind} limit: " + _no_limit(kind, limit, m, q.rope)
     else:
         mean, sd = _posterior(m, s, *prior)
         conflict = box_p(m, s, prior_mean=prior[0], prior_sd=prior[1])
         summary = {"mean": mean, "hdi_low": mean - Z * sd, "hdi_high": mean + Z * sd,
                    "rope_half_width": q.rope, "decision": THRESHOLD}
+        side = math.copysign(1.0, m)
         what = ("prior SD" if kind == "sceptical" else
-                f"prior 95% interval [{q.rope:.4g}, a] (from the ROPE edge), a =")
+                f"prior 95% interval from the ROPE edge {side * q.rope:.4g} to a, |a| =")
         divisor, label = in_sd
         in_units = f" ({limit / divisor:.3g} {label})" if label else ""
         setting = f"{kind} limit: {what} {limit:.4g} {q.units}{in_units}"
@@ -229,6 +228,17 @@ def _row(fit, q, decided: str, kind: str, limit: float, prior, m: float, s: floa
                   "decision": rope_decision(summary["hdi_low"], summary["hdi_high"],
                                             half_width=q.rope) + " (at the threshold)"
                   if math.isfinite(limit) else THRESHOLD}
+
+
+def _no_limit(kind: str, limit: float, m: float, rope: float) -> str:
+    """Why a limit does not exist, or that every prior of the family reaches it."""
+    if math.isinf(limit):
+        return ("any (every such prior reaches 'difference': the normal approximation already "
+                "does)")
+    if kind == "advocacy" and abs(m) <= rope:
+        return (f"none (the likelihood's mean {m:.4g} lies inside the ROPE +-{rope:.4g}: only a "
+                "prior that itself excludes the ROPE reaches 'difference')")
+    return "none (no such prior changes the conclusion)"
 
 
 def _meaning(kind: str, decided: str, conflict: float) -> str:

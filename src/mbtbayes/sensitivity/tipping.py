@@ -38,8 +38,12 @@ a scenario is the smallest delta (searched up to :data:`DELTA_MAX`) at which it 
 
 Rows per scenario and quantity: :data:`TABLE_DELTAS` (up to :data:`PLAUSIBLE_DELTA`, the range
 whose settings decide "robust"), and the tipping point (setting ``... tipping point: delta =
-...``; a threshold like reverse-Bayes, shown beside the verdict), or "no tipping point up to"
-:data:`DELTA_MAX`.
+... SD (MC error ...)``; a threshold like reverse-Bayes, shown beside the verdict), or "no
+tipping point up to" :data:`DELTA_MAX`. A tipping point's Monte Carlo error is that of the
+summary that decides (the larger HDI end's, bootstrapped over the draws and scaled by their
+relative efficiency; the mean's for "large") divided by how far the draws move per unit of
+delta: about 0.1 SD for an HDI-decided conclusion of the bundled register, 0.02 for "large";
+the row's ``mcse_*`` columns hold the summary's errors at the tip.
 
 Examples
 --------
@@ -326,6 +330,7 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
                  is_baseline=True)
             for n, q in with_large(moved).items() if n.startswith("large_")]
     counts = _counts_text(fit, data)
+    mcse = _mcse(fit, len(prepared.sd_draws), seed=seed)
     for scenario in scenarios:
         def shifted(delta, scenario=scenario):
             return with_large(delta_quantities(fit, data, delta, scenario=scenario,
@@ -334,21 +339,38 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
         note = _note(fit, scenario, prepared.exposure[scenario.shape], counts)
         for name, (ref_summary, ref) in reference.items():
             tip = tipping_point(shifted, name, ref, better=better)
+            error = None if tip is None else tip_error(shifted, name, tip, mcse=mcse)
             decided = baseline.get(name, ref_summary["decision"])
             for delta in deltas:
                 q = shifted(delta)[name]
                 s, key = conclusion(q, better=better)
                 rows.append(_row(fit, q, s, setting=f"{scenario.label}: delta = {delta:g} SD",
                                  decided=key, reference=ref, baseline=decided,
-                                 note=note + _tip_text(tip)))
+                                 note=note + _tip_text(tip, error)))
             at = tip if tip is not None else DELTA_MAX
             q = shifted(at)[name]
             s, key = conclusion(q, better=better)
-            setting = (f"{scenario.label}: {TIP_SETTING}: delta = {tip:.2f} SD" if tip is not None
-                       else f"{scenario.label}: no {TIP_SETTING} up to delta = {DELTA_MAX:g} SD")
+            if error is not None:
+                s |= error[1]
+            setting = (f"{scenario.label}: {TIP_SETTING}: {_tip_text(tip, error, short=True)}"
+                       if tip is not None else
+                       f"{scenario.label}: no {TIP_SETTING} up to delta = {DELTA_MAX:g} SD")
             rows.append(_row(fit, q, s, setting=setting, decided=key, reference=ref,
-                             baseline=decided, note=note + _tip_text(tip)))
+                             baseline=decided, note=note + _tip_text(tip, error)))
     return rows
+
+
+def tip_error(shifted, name: str, tip: float, *, mcse) -> tuple[float, dict]:
+    """Monte Carlo error of a tipping point: the Monte Carlo error of the summary that decides
+    (an HDI end, the larger of the two; the mean for a ``large_`` conclusion) at the tip,
+    divided by how far the quantity's draws move per unit of delta. ``mcse(draws)`` gives
+    :func:`mbtbayes.sensitivity.quantities.weighted_mcse`'s errors of unweighted draws."""
+    q = shifted(tip)[name]
+    errors = mcse(q.draws)
+    rate = float(np.mean(np.abs(shifted(tip + 1.0)[name].draws - q.draws)))
+    end = (errors["mcse_mean"] if name.startswith("large_") else
+           max(errors["mcse_hdi_low"], errors["mcse_hdi_high"]))
+    return end / rate, errors
 
 
 def not_run_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str], reason: str,
@@ -394,7 +416,25 @@ def _note(fit, scenario: Scenario, exposure: dict[str, float], counts: str) -> s
             f"{share}; ")
 
 
-def _tip_text(tip: float | None) -> str:
+def _mcse(fit, n: int, *, seed: int):
+    """Monte Carlo errors of a quantity's unweighted draws (bootstrap over the draws, scaled
+    by their relative efficiency), one resampling for the fit."""
+    from mbtbayes.core.seeds import seed_for
+    from mbtbayes.sensitivity.quantities import (
+        bootstrap_counts,
+        relative_efficiency,
+        weighted_mcse,
+    )
+
+    chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
+    counts = bootstrap_counts(n, seed=seed_for(seed, fit.spec.name, "tipping point"))
+    return lambda draws: weighted_mcse(draws, np.ones(n), counts=counts,
+                                       r_eff=relative_efficiency(draws, chains=chains))
+
+
+def _tip_text(tip: float | None, error: tuple[float, dict] | None = None, *,
+              short: bool = False) -> str:
     if tip is None:
         return f"no tipping point up to delta = {DELTA_MAX:g} SD"
-    return f"tipping point: delta = {tip:.2f} SD"
+    point = f"delta = {tip:.2f} SD" + ("" if error is None else f" (MC error {error[0]:.2g})")
+    return point if short else f"tipping point: {point}"
