@@ -331,15 +331,20 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
             for n, q in with_large(moved).items() if n.startswith("large_")]
     counts = _counts_text(fit, data)
     mcse = _mcse(fit, len(prepared.sd_draws), seed=seed)
+    searched: dict[tuple, tuple] = {}
     for scenario in scenarios:
         def shifted(delta, scenario=scenario):
             return with_large(delta_quantities(fit, data, delta, scenario=scenario,
                                                prepared=prepared))
 
         note = _note(fit, scenario, prepared.exposure[scenario.shape], counts)
+        moves = (scenario.signs, tuple(prepared.exposure[scenario.shape].values()))
         for name, (ref_summary, ref) in reference.items():
-            tip = tipping_point(shifted, name, ref, better=better)
-            error = None if tip is None else tip_error(shifted, name, tip, mcse=mcse)
+            if (name, moves) not in searched:  # level and slope alike: searched once
+                tip = tipping_point(shifted, name, ref, better=better)
+                searched[name, moves] = (tip, None if tip is None else
+                                         tip_error(shifted, name, tip, mcse=mcse))
+            tip, error = searched[name, moves]
             decided = baseline.get(name, ref_summary["decision"])
             for delta in deltas:
                 q = shifted(delta)[name]
