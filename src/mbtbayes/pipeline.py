@@ -301,7 +301,7 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
     log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(analyses)}")
     result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed,
                          analyses=analyses, cache=cache, log=log)
-    log("sensitivity (robust: no checked setting changes the HDI + ROPE decision):\n"
+    log("sensitivity (robust: no setting that could have changed a conclusion did):\n"
         + result.summary)
     return result
 

@@ -21,8 +21,8 @@ from mbtbayes.sensitivity.prior_grid import GridPrior, refit_with_priors, transl
 from mbtbayes.sensitivity.quantities import baseline_sd
 from mbtbayes.sensitivity.refits import ASSESSMENTS, refit_rows
 
-BASE = dict.fromkeys(["contrast_intercept", "contrast_slope", "contrast_at_24", "d_I", "d_II"],
-                     "undecided")
+BASE = dict.fromkeys(["contrast_intercept", "contrast_slope", "contrast_at_24", "d_I", "d_II",
+                      "change_difference", "d_difference"], "undecided")
 
 
 def _data(seed: int = 4) -> pd.DataFrame:

@@ -132,7 +132,11 @@ SENSITIVITY_FIGURES = {
     "sensitivity": ("Sensitivity of the 24-month period contrast",
                     "the Period II - I contrast at the later d time point", "contrast_at_"),
     "sensitivity_d": ("Sensitivity of Cohen's d per period",
-                      "d (0-24 month change / observed pooled baseline SD) per period", "d_"),
+                      "d (0-24 month change / observed pooled baseline SD) per period and "
+                      "d_II - d_I", "d_"),
+    "sensitivity_change": ("Sensitivity of the difference in change",
+                           "the II - I difference of the 0-24 month change (measure units)",
+                           "change_difference"),
     "sensitivity_remission": ("Sensitivity of the remission difference",
                               "the remission difference II - I under each missing-data "
                               "scenario", "remission_diff"),
@@ -154,11 +158,14 @@ def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
     """Specification curve: each quantity (name starting with ``prefix``) per measure across
     every setting (95% HDI; a row without a point, such as Manski bounds, as a dashed bar
     between its bounds), the baseline setting as a filled square, the ROPE as a grey band,
-    and a red cross where the conclusion changes. Reverse-Bayes (thresholds) and power-scaling
-    rows (flags on the baseline posterior) are left out. None when no row's quantity starts
-    with ``prefix``."""
+    and a red cross where the conclusion changes. Reverse-Bayes and drop-out tipping-point
+    rows (thresholds) and power-scaling rows (flags on the baseline posterior) are left out.
+    None when no row's quantity starts with ``prefix``."""
+    from mbtbayes.sensitivity.tipping import TIP_SETTING
+
     table = sensitivity[sensitivity["quantity"].astype(str).str.startswith(prefix)]
-    table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))]
+    table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))
+                  & ~table["setting"].astype(str).str.contains(TIP_SETTING)]
     if table.empty:
         return None
     panels = list(table.groupby(["measure", "quantity"], sort=False).groups)

@@ -416,16 +416,36 @@ def sensitivity_section(inputs: ReportInputs) -> list:
     table = inputs.table("sensitivity")
     if table is None:
         return []
-    blocks = [Heading("Sensitivity"), *_flag(inputs)]
-    if "conclusion_changed" in table:
-        changed = table[table["conclusion_changed"].astype(bool)]
-        blocks.append(Paragraph(f"The conclusion changes in {len(changed)} of {len(table)} "
-                                "settings." + ("" if changed.empty else " Changed: " + "; ".join(
-                                    f"{r.measure} {r.analysis} {r.setting}"
-                                    for r in changed.itertuples(index=False)) + ".")))
+    blocks = [Heading("Sensitivity"), *_flag(inputs), *_sensitivity_verdicts(table)]
     figures = [block for name in SENSITIVITY_FIGURES for block in _figure(inputs, name)]
     return blocks + [*figures,
                      Table(table, "Sensitivity analyses (sensitivity.csv)")]
+
+
+SENSITIVITY_SUMMARY_COLUMNS = {"measure", "analysis", "setting", "quantity", "decision",
+                               "baseline", "passed", "conclusion_changed"}
+"""Columns of ``sensitivity.csv`` the per-conclusion verdicts need."""
+
+
+def _sensitivity_verdicts(table: pd.DataFrame) -> list:
+    """Per measure and quantity, robust or fragile over the settings that could have changed
+    the conclusion (the suite's summary); a table without those columns: the changed rows."""
+    from mbtbayes.sensitivity.suite import summary_text
+
+    if set(table.columns) >= SENSITIVITY_SUMMARY_COLUMNS:
+        return [Paragraph("Each conclusion, robust or fragile, counted over the settings that "
+                          "could have changed it (that moved its posterior toward another "
+                          "decision); settings that left it or moved it away are no test. "
+                          "Drop-out tipping points and reverse-Bayes limits (with Box's "
+                          "prior-data conflict p) follow each verdict."),
+                Bullets(summary_text(table).splitlines())]
+    if "conclusion_changed" not in table:
+        return []
+    changed = table[table["conclusion_changed"].astype(bool)]
+    return [Paragraph(f"The conclusion changes in {len(changed)} of {len(table)} settings."
+                      + ("" if changed.empty else " Changed: " + "; ".join(
+                          f"{r.measure} {r.analysis} {r.setting}"
+                          for r in changed.itertuples(index=False)) + "."))]
 
 
 def joint_section(inputs: ReportInputs) -> list:

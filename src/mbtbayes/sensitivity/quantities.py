@@ -4,10 +4,13 @@ of ``sensitivity.csv``.
 For a period fit the main quantities, per posterior draw, are the Period II - I contrasts
 (:func:`mbtbayes.growth.trajectories.period_contrasts`: ``contrast_intercept`` at month 0,
 ``contrast_slope`` per month, ``contrast_at_24`` at the later d time point, in the measure's
-units) and Cohen's d of the 0-24 month change per period (``d_I``, ``d_II``: change divided by
+units), Cohen's d of the 0-24 month change per period (``d_I``, ``d_II``: change divided by
 the observed pooled baseline SD, with the SD's uncertainty: the same d as
-``effect_sizes.csv``). Each carries its ROPE half-width (the measure's ROPE; per month for the
-slope; the margin / its reference SD for d) and is decided by the HDI + ROPE rule
+``effect_sizes.csv``), and the difference in change, the study's question whether the
+improvement was sustained: ``change_difference`` (the II - I difference of the 0-24 month
+change in the measure's units, ``24 x contrast_slope``) and ``d_difference`` (``d_II - d_I``,
+per draw over the same SD draw). Each carries its ROPE half-width (the measure's margin; per
+month for the slope; the margin / its reference SD for d) and is decided by the HDI + ROPE rule
 (:func:`mbtbayes.core.decisions.rope_decision`). A setting's conclusion *changes* when its
 decision differs from the baseline analysis's.
 
@@ -34,7 +37,7 @@ from mbtbayes.core.posterior import INTERVAL, summarize_draws
 COLUMNS = ("measure", "analysis", "setting", "quantity", "units", "mean", "hdi_low", "hdi_high",
            "rope_half_width", "decision", "baseline_decision", "conclusion_changed", "method",
            "ess", "mcse_mean", "mcse_hdi_low", "mcse_hdi_high", "diagnostic", "passed",
-           "baseline", "note", "interval")
+           "baseline", "note", "interval", "prior_data_conflict_p")
 """Columns of ``sensitivity.csv``, in order."""
 
 METHODS = ("baseline", "reweighted", "refit", "closed form", "normal approximation",
@@ -71,7 +74,8 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
     Returns
     -------
     dict of str to Quantity
-        ``contrast_intercept``, ``contrast_slope``, ``contrast_at_<t1>``, ``d_<period>``.
+        ``contrast_intercept``, ``contrast_slope``, ``contrast_at_<t1>``, ``d_<period>``,
+        ``change_difference`` and ``d_difference`` (the last two with a two-level period).
     """
     from mbtbayes.growth.baseline import spec_sd_draws
     from mbtbayes.growth.rope import rope_for
@@ -88,11 +92,26 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
             rope / later if slope else rope)
     changes = change_draws(fit)
     n_draws = len(next(iter(changes.values())))
-    sd, base = spec_sd_draws(spec, data, draws=n_draws, seed=seed)
+    sd, _ = spec_sd_draws(spec, data, draws=n_draws, seed=seed)
     for level, change in changes.items():
         out[f"d_{level}"] = Quantity(f"d_{level}", change / sd, "baseline SD",
                                      margin.in_sd().half_width)
-    return out
+    return out | _change_difference(out, spec, rope=rope, d_rope=margin.in_sd().half_width)
+
+
+def _change_difference(out: dict[str, Quantity], spec, *, rope: float,
+                       d_rope: float) -> dict[str, Quantity]:
+    """The II - I difference of the 0-t1 change: in units (the slope contrast times the span)
+    and as ``d_II - d_I`` (both d over the same SD draw); empty without two periods."""
+    d = [name for name in out if name.startswith("d_")]
+    if "contrast_slope" not in out or len(d) != 2:
+        return {}
+    span = spec.d_months[1] - spec.d_months[0]
+    units = out["contrast_slope"].units.removesuffix(" per month")
+    return {"change_difference": Quantity("change_difference", out["contrast_slope"].draws * span,
+                                          units, rope),
+            "d_difference": Quantity("d_difference", out[d[1]].draws - out[d[0]].draws,
+                                     "baseline SD", d_rope)}
 
 
 def baseline_sd(spec, data: pd.DataFrame) -> float:

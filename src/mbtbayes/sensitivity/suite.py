@@ -17,16 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from mbtbayes.core.decisions import DIFFERENCE, NONZERO
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
 from mbtbayes.sensitivity.quantities import COLUMNS, baseline_rows, main_quantities
+from mbtbayes.sensitivity.tipping import ANALYSIS as TIPPING
+from mbtbayes.sensitivity.tipping import LARGE, SCENARIOS, SHAPES, TIP_SETTING
 
 REVERSE = "reverse-Bayes"
 POWER = "power-scaling"
 REMISSION = "remission: missing end data"
-QUICK = ("prior grid", REVERSE, "drop-out tipping point", POWER, REMISSION)
+QUICK = ("prior grid", REVERSE, TIPPING, POWER, REMISSION)
 """The analyses that reuse the baseline draws (refits only where a Pareto k > 0.7): the
 default, and ``--sensitivity``."""
 REFITS = ("robust likelihood", "random-effect structure", "assessments as predictor",
@@ -186,10 +190,16 @@ def _reverse(fit, data, *, baseline, seed, **_):
     return reverse_bayes_rows(fit, data, baseline=baseline, seed=seed)
 
 
-def _tipping(fit, data, *, baseline, seed, **_):
-    from mbtbayes.sensitivity.tipping import tipping_rows
+def _tipping(fit, data, *, baseline, seed, log=None, **_):
+    from mbtbayes.core.errors import DataError
+    from mbtbayes.sensitivity.tipping import not_run_rows, tipping_rows
 
-    return tipping_rows(fit, data, baseline=baseline, seed=seed)
+    try:
+        return tipping_rows(fit, data, baseline=baseline, seed=seed)
+    except DataError as err:  # no drop-out column: one row per quantity says so
+        if log is not None:
+            log(f"sensitivity: {fit.spec.name}: drop-out tipping point not run ({err})")
+        return not_run_rows(fit, data, baseline=baseline, reason=str(err), seed=seed)
 
 
 def _power(fit, data, *, baseline, seed, **_):
@@ -220,53 +230,184 @@ def _refits(name):
     return run
 
 
-RUNNERS = {"prior grid": _prior_grid, REVERSE: _reverse, "drop-out tipping point": _tipping,
+RUNNERS = {"prior grid": _prior_grid, REVERSE: _reverse, TIPPING: _tipping,
            POWER: _power} | {name: _refits(name) for name in REFITS}
 FLAGS = (REVERSE, POWER)
 """Analyses whose rows state a threshold or a flag rather than a new conclusion."""
 
 
 def summary_text(table: pd.DataFrame) -> str:
-    """Per measure and quantity: robust (no setting changes the conclusion) or fragile.
+    """Per measure (one block) and quantity (one line each, ``<measure> <quantity>: ...``):
+    the baseline conclusion, and robust or fragile counted over the settings that *could*
+    have changed it.
 
-    Only rows whose fit passed its checks count; reverse-Bayes rows state a threshold and are
-    summarised by it.
+    A setting could have changed a conclusion when it moved the posterior toward another
+    decision (:func:`could_change`): for a claim on one side (a "difference" beyond the ROPE, a
+    "nonzero" existence, a "large" d) the interval end (or d's mean) nearest the boundary
+    moved toward it; for any other conclusion the interval moved at all. A setting that left
+    the posterior where it was (a shift of the other period's drop-outs) or moved it away from
+    the boundary is no test and is counted apart. Only rows whose fit passed its checks count;
+    reverse-Bayes and power-scaling rows state a threshold or a flag, and tipping-point rows
+    state where a conclusion tips; they follow the verdict. "Robust" needs at least one
+    setting that could have changed the conclusion; "fragile at" names each setting (once;
+    per drop-out scenario its smallest delta) that changed it.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"measure": ["bsi"] * 2, "analysis": ["baseline", "prior grid"],
-    ...                   "setting": ["as specified", "sceptical, strong"],
-    ...                   "quantity": ["d_I"] * 2, "decision": ["difference"] * 2,
-    ...                   "conclusion_changed": [False, False], "passed": [True, True],
-    ...                   "baseline": [True, False]})
-    >>> print(summary_text(t))
-    bsi d_I: difference, robust (1 setting(s) checked).
+    >>> t = pd.DataFrame({"measure": ["bsi"] * 3,
+    ...                   "analysis": ["baseline", "prior grid", "prior grid"],
+    ...                   "setting": ["as specified", "sceptical, strong", "enthusiastic, strong"],
+    ...                   "quantity": ["d_I"] * 3, "decision": ["difference"] * 3,
+    ...                   "mean": [1.0, 0.8, 1.2], "hdi_low": [0.6, 0.4, 0.8],
+    ...                   "hdi_high": [1.4, 1.2, 1.6],
+    ...                   "conclusion_changed": [False] * 3, "passed": [True] * 3,
+    ...                   "baseline": [True, False, False]})
+    >>> print(summary_text(t))  # doctest: +NORMALIZE_WHITESPACE
+    bsi d_I: difference, robust: 1 setting could have changed it and none did (prior grid 1);
+    no test (left it or moved it away from the other decisions): prior grid 1.
     """
     lines = []
-    for (measure, quantity), part in table.groupby(["measure", "quantity"], sort=False):
-        base = part[part["baseline"].astype(bool)]
-        decision = base["decision"].iloc[0] if len(base) else "?"
-        reverse = part[part["analysis"] == REVERSE]
-        others = part[~part["baseline"].astype(bool) & part["passed"].astype(bool)
-                      & ~part["analysis"].isin(FLAGS)]
-        changed = others[others["conclusion_changed"].astype(bool)]
-        limit = "".join(f" Reverse-Bayes {r.setting}." for r in reverse.itertuples(index=False))
-        power = part[(part["analysis"] == POWER)
-                     & ~part.get("diagnostic", part["analysis"]).astype(str).str.contains(
-                         "no flag")]
-        limit += "".join(f" Power-scaling of the {r.setting}: {r.diagnostic}."
-                         for r in power.itertuples(index=False))
-        if len(base) and not bool(base["passed"].iloc[0]):
-            lines.append(f"{measure} {quantity}: {decision}, NOT ASSESSED: the baseline fit "
-                         "failed its diagnostics (see the diagnostic column).")
-            continue
-        if changed.empty:
-            lines.append(f"{measure} {quantity}: {decision}, robust "
-                         f"({len(others)} setting(s) checked).{limit}")
-            continue
-        where = "; ".join(f"{r.analysis} {r.setting} -> {r.decision}"
-                          for r in changed.head(4).itertuples(index=False))
-        more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
-        lines.append(f"{measure} {quantity}: {decision}, FRAGILE: changes under {where}{more} "
-                     f"({len(changed)} of {len(others)} settings).{limit}")
+    for _, part in table.groupby("measure", sort=False):
+        for (measure, quantity), rows in part.groupby(["measure", "quantity"], sort=False):
+            lines.append(_quantity_line(measure, quantity, rows))
     return "\n".join(lines)
+
+
+def _quantity_line(measure: str, quantity: str, part: pd.DataFrame) -> str:
+    """One quantity's verdict, fragile settings, tipping points and thresholds."""
+    flags = _bools(part["baseline"])
+    base = part[flags]
+    decision = (base["decision"].iloc[0] if len(base) else
+                part["baseline_decision"].iloc[0] if len(part) else "?")
+    head = f"{measure} {quantity}: {decision}"
+    if len(base) and not _bools(base["passed"]).iloc[0]:
+        return (f"{head}, NOT ASSESSED: the baseline fit failed its diagnostics (see the "
+                "diagnostic column).")
+    settings = part[~flags & _bools(part["passed"]) & ~part["analysis"].isin(FLAGS)
+                    & ~_is_tipping_point(part)]
+    reference = base.iloc[0] if len(base) else None
+    test = settings.apply(lambda r: could_change(r, reference), axis=1).astype(bool)
+    checks, idle = settings[test], settings[~test]
+    changed = checks[_bools(checks["conclusion_changed"])]
+    if checks.empty:
+        verdict = ", NOT CHECKED: no setting could have changed it"
+    elif changed.empty:
+        verdict = (f", robust: {_count(len(checks))} could have changed it and none did "
+                   f"({_by_analysis(checks)})")
+    else:
+        verdict = (f", FRAGILE at {_fragile(changed)} ({len(changed)} of {_count(len(checks))} "
+                   "that could have changed it)")
+    idle_text = ("" if idle.empty else "; no test (left it or moved it away from the other "
+                 f"decisions): {_by_analysis(idle)}")
+    return head + verdict + idle_text + "." + _tipping_points(part) + _thresholds(part)
+
+
+def _bools(values: pd.Series) -> pd.Series:
+    """A flag column as booleans, also when read back from a CSV as text."""
+    if values.dtype == bool:
+        return values
+    return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+
+
+def could_change(r, base) -> bool:
+    """Whether a setting's row moved the posterior toward another decision than the
+    baseline's (``base``: the baseline row, or None when there is none: then it counts)."""
+    if base is None:
+        return True
+    ends = ("mean", "hdi_low", "hdi_high")
+    now = np.array([_number(r, c) for c in ends])
+    then = np.array([_number(base, c) for c in ends])
+    scale = max(1.0, float(np.nanmax(np.abs(then)))) if np.isfinite(then).any() else 1.0
+    same = np.isclose(now, then, rtol=0, atol=1e-9 * scale, equal_nan=True)
+    if same.all():
+        return False
+    decision = str(base["decision"])
+    if decision == LARGE:
+        return bool(abs(now[0]) < abs(then[0])) if np.isfinite(now[0]) else True
+    if decision in (DIFFERENCE, NONZERO) and np.isfinite(then[1:]).all():
+        if then[1] > 0:
+            return bool(not np.isfinite(now[1]) or now[1] < then[1])
+        if then[2] < 0:
+            return bool(not np.isfinite(now[2]) or now[2] > then[2])
+    return True
+
+
+def _number(r, column: str) -> float:
+    value = r.get(column, float("nan")) if hasattr(r, "get") else float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _is_tipping_point(part: pd.DataFrame) -> pd.Series:
+    return (part["analysis"] == TIPPING) & part["setting"].astype(str).str.contains(TIP_SETTING)
+
+
+def _count(n: int) -> str:
+    return f"{n} setting" + ("" if n == 1 else "s")
+
+
+def _by_analysis(rows: pd.DataFrame) -> str:
+    return ", ".join(f"{a} {n}" for a, n in rows.groupby("analysis", sort=False).size().items())
+
+
+def _fragile(changed: pd.DataFrame) -> str:
+    """Each changing setting once: a drop-out scenario and shape at its first (smallest)
+    delta, the level and slope shifts together when they agree."""
+    out: dict[tuple, list[str]] = {}
+    seen = set()
+    for r in changed.itertuples(index=False):
+        setting = str(r.setting)
+        if r.analysis != TIPPING:
+            out.setdefault((r.analysis, setting, "", r.decision), [])
+            continue
+        scenario, _, delta = setting.partition(": ")
+        name, _, shape = scenario.rpartition(", ")
+        if (name, shape) in seen:
+            continue
+        seen.add((name, shape))
+        out.setdefault((r.analysis, name, delta, r.decision), []).append(
+            shape.removesuffix(" shift"))
+    return "; ".join(f"{analysis}: {setting}" + (f" ({' and '.join(shapes)} shift): {delta}"
+                                                  if shapes else "") + f" (-> {decision})"
+                     for (analysis, setting, delta, decision), shapes in out.items())
+
+
+def _tipping_points(part: pd.DataFrame) -> str:
+    """The drop-out tipping points of a quantity, scenarios with the same point together."""
+    tips = part[_is_tipping_point(part) | part["setting"].astype(str).str.contains(
+        f"no {TIP_SETTING}")]
+    tips = tips[tips["analysis"] == TIPPING]
+    if tips.empty:
+        return ""
+    by_point: dict[str, dict[str, list[str]]] = {}
+    for setting in tips["setting"].astype(str):
+        scenario, _, point = setting.partition(": ")
+        name, _, shape = scenario.rpartition(", ")
+        point = point.removeprefix(f"{TIP_SETTING}: ")
+        by_point.setdefault(point, {}).setdefault(name, []).append(shape.removesuffix(" shift"))
+    every = {s.name for s in SCENARIOS}
+    parts = []
+    for point, names in by_point.items():
+        whole = {n for n, shapes in names.items() if set(shapes) >= set(SHAPES)}
+        if whole >= every:
+            parts.append(f"{point} (every scenario)")
+            continue
+        parts.append(point + " (" + ", ".join(
+            name if name in whole else f"{name}: {' and '.join(shapes)} shift"
+            for name, shapes in names.items()) + ")")
+    return (" Drop-out tipping points (level and slope shifts alike unless one is named): "
+            + "; ".join(parts) + ".")
+
+
+def _thresholds(part: pd.DataFrame) -> str:
+    """Reverse-Bayes limits (with Box's prior-data conflict p) and power-scaling flags."""
+    text = "".join(f" Reverse-Bayes {r.setting}" + (
+        f", Box's prior-data conflict p = {r.prior_data_conflict_p:.3g}"
+        if pd.notna(getattr(r, "prior_data_conflict_p", float("nan"))) else "") + "."
+        for r in part[part["analysis"] == REVERSE].itertuples(index=False))
+    power = part[(part["analysis"] == POWER)
+                 & ~part.get("diagnostic", part["analysis"]).astype(str).str.contains("no flag")]
+    return text + "".join(f" Power-scaling of the {r.setting}: {r.diagnostic}."
+                          for r in power.itertuples(index=False))
