@@ -241,8 +241,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     -------
     dict of str to DataFrame
         ``growth_models``, ``period_effects``, ``effect_sizes``, ``variance_explained``,
-        ``model_comparison``, ``diagnostics``, ``ppc`` and ``trajectories``, as ``reanalyze``
-        writes them.
+        ``model_comparison``, ``diagnostics``, ``ppc``, ``trajectories``, ``prior_predictive``
+        and ``loo_pit``, as ``reanalyze`` writes them.
 
     Examples
     --------
@@ -255,7 +255,9 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
 
     from mbtbayes.growth import summaries
     from mbtbayes.growth.loo import kfold_patients
+    from mbtbayes.growth.loo_pit import loo_pit_table
     from mbtbayes.growth.ppc import ppc_table
+    from mbtbayes.growth.prior_predictive import prior_predictive_table
     from mbtbayes.growth.trajectories import trajectory_table
 
     kfold = None
@@ -269,8 +271,10 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
         "variance_explained": summaries.variance_explained(fits, data),
         "model_comparison": summaries.model_comparison(fits, kfold=kfold),
         "diagnostics": summaries.diagnostics_table(fits),
-        "ppc": ppc_table(fits),
+        "ppc": ppc_table(fits, seed=seed),
         "trajectories": trajectory_table(fits),
+        "prior_predictive": prior_predictive_table(fits, data, seed=seed),
+        "loo_pit": loo_pit_table(fits, seed=seed),
     }
 
 

@@ -104,7 +104,8 @@ def test_the_spec_priors_reach_the_bambi_model(robust):
     assert prior.name == "Normal" and prior.args["sigma"] == 1.0
     assert fit.model.components["nu"].prior.name == "Gamma"  # the default nu prior
     intercept = fit.model.components["mu"].intercept_term.prior
-    assert intercept.args["mu"] == 25.0 and intercept.args["sigma"] == 25.0  # mid-range, R/2
+    assert intercept.args["mu"] == 25.0  # mid-range
+    assert intercept.args["sigma"] == pytest.approx(50 / 6, rel=1e-3)  # R/6
 
 
 def test_bambi_fit_predicts_checks_and_saves(robust, tmp_path):
