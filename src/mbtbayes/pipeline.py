@@ -242,7 +242,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     dict of str to DataFrame
         ``growth_models``, ``period_effects``, ``effect_sizes``, ``variance_explained``,
         ``model_comparison``, ``diagnostics``, ``ppc``, ``trajectories``, ``prior_predictive``
-        and ``loo_pit``, as ``reanalyze`` writes them.
+        and ``loo_pit``, as ``reanalyze`` writes them, and ``likelihood_comparison`` when
+        specs of one measure differ in likelihood (:func:`~.censoring.recorded_comparison`).
 
     Examples
     --------
@@ -254,6 +255,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     from functools import partial
 
     from mbtbayes.growth import summaries
+    from mbtbayes.growth.censoring import recorded_comparison
     from mbtbayes.growth.loo import kfold_patients
     from mbtbayes.growth.loo_pit import loo_pit_table
     from mbtbayes.growth.ppc import ppc_table
@@ -264,7 +266,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     if engine is not None:
         kfold = partial(kfold_patients, engine=engine, seed=seed, log=log)
 
-    return {
+    tables = {
         "growth_models": summaries.growth_table(fits),
         "period_effects": summaries.period_effects(fits, data),
         "effect_sizes": summaries.effect_sizes(fits, data, seed=seed),
@@ -276,6 +278,10 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
         "prior_predictive": prior_predictive_table(fits, data, seed=seed),
         "loo_pit": loo_pit_table(fits, seed=seed),
     }
+    likelihoods = recorded_comparison(fits)  # specs of one measure with other likelihoods
+    if not likelihoods.empty:
+        tables["likelihood_comparison"] = likelihoods
+    return tables
 
 
 def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=None,

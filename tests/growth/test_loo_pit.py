@@ -112,6 +112,37 @@ def test_pit_weights_leave_the_patient_out():
         assert np.allclose(pit, reference, atol=0.01) == close
 
 
+def test_pit_of_a_recorded_score_is_uniform_within_its_interval():
+    """A BSI score stands for (y - 1/36, y + 1/36], a 0 for everything up to 1/36: each PIT
+    lies between the predictive CDF at the interval's ends (computed here with SciPy, plain
+    importance weights), at a uniform place inside it (randomised PIT)."""
+    fit, beta, sigma, loglik = fake_fit(seed=2)
+    spec = mb.load_specs()["bsi"]
+    frame = fit.design.frame.rename(columns={"id": "patient_id", "arm": "period",
+                                             "t": "months", "y": "bsi"})
+    frame["bsi"] = np.round(np.clip(frame["bsi"] - 4.2, 0, 4) * 18) / 18  # a pile at 0
+    design = make_design(spec, frame, variant="period")
+    shift = np.array([4.2, 0.0, 0.0, 0.0])  # the model moved with the data
+    params = fit.params.assign(beta=fit.params["beta"] - shift).assign_coords(
+        coef=list(design.columns))
+    beta = beta - shift
+    bsi_fit = GrowthFit(spec, "period", design, fit.idata.rename({"y": "bsi"}).rename_dims(
+        {"id__factor_dim": "patient_id__factor_dim"}), fit.diagnostics, "x", 0.0, params=params)
+    pit, _ = loo_pit(bsi_fit, seed=4)
+    w = np.exp(-loglik)
+    w /= w.sum(axis=0)
+    sd = np.sqrt(0.5**2 + design.time**2 * 0.01**2 + sigma[:, None] ** 2)
+    mean = beta @ design.X.T
+    at_floor = design.y == 0
+    lo = np.where(at_floor, -np.inf, design.y - 1 / 36)
+    ends = [np.einsum("sn,sn->n", w[:, design.group], stats.norm.cdf(edge, mean, sd))
+            for edge in (lo, design.y + 1 / 36)]
+    assert at_floor.mean() >= 0.15 and (ends[0][at_floor] == 0).all()
+    assert ((pit >= ends[0] - 0.01) & (pit <= ends[1] + 0.01)).all()
+    place = (pit - ends[0]) / (ends[1] - ends[0])
+    assert stats.kstest(np.clip(place, 0, 1), "uniform").pvalue > 0.001  # 90 places
+
+
 def test_ks_pvalue_with_independent_values_is_scipys():
     pit = np.random.default_rng(3).uniform(size=150) ** 1.2
     assert ks_pvalue(pit, n_eff=150) == pytest.approx(

@@ -102,6 +102,7 @@ def new_patient_draws(fit, *, seed: int = SEED) -> np.ndarray:
     row the family's noise; seeded by the run seed and the fit's name.
     """
     from mbtbayes.growth import patients
+    from mbtbayes.growth.censoring import predictive_bounds
     from mbtbayes.growth.loo_pit import fit_draws, predictive_draws
 
     design, (_, rows) = fit.design, predictive_draws(fit)
@@ -111,7 +112,7 @@ def new_patient_draws(fit, *, seed: int = SEED) -> np.ndarray:
     effects = np.einsum("sij,sgj->sgi", L, rng.standard_normal(
         (len(rows), len(design.groups), draws.sds.shape[1])))
     return patients.predictive(draws, effects, rng, X=design.X, Z=design.Z, group=design.group,
-                               X_sigma=design.X_sigma)
+                               X_sigma=design.X_sigma, bounds=predictive_bounds(fit.spec))
 
 
 def fit_ppc(fit, *, seed: int = SEED) -> list[dict]:

@@ -56,7 +56,8 @@ HalfNormal priors); ``bambi``: ``bmb.Model`` with patient effects sampled; ``aut
 when the spec qualifies, else Bambi."""
 
 TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
-            "correlated", "formulas", "priors", "prior_horizon", "rope", "effect_size")
+            "correlated", "censored", "formulas", "priors", "prior_horizon", "rope",
+            "effect_size")
 DEFAULT_ROPE_SD_UNITS = 0.1
 """ROPE half-width in baseline-SD units when a spec gives none (bayestestR's convention)."""
 ROPE_KEYS = ("sd_units", "half_width", "source", "justification")
@@ -113,6 +114,9 @@ class ModelSpec:
         ``"auto"``, ``"marginal"`` or ``"bambi"`` (see :data:`ENGINES`).
     auxiliary : dict
         Variant -> formulas of distributional parameters, e.g. ``("sigma ~ period",)``.
+    censored : bool
+        Scores at the range's floor (ceiling) are censored: "at or below (above)" it, a
+        Tobit likelihood (:mod:`mbtbayes.growth.censoring`), fitted by the Bambi engine.
     """
 
     name: str
@@ -135,6 +139,7 @@ class ModelSpec:
     correlated: bool = False
     engine: str = "auto"
     auxiliary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    censored: bool = False
 
     @property
     def variants(self) -> tuple[str, ...]:
@@ -298,7 +303,7 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
         correlated=bool(raw.get("correlated", False)), engine=raw.get("engine", "auto"),
-        auxiliary=auxiliary)
+        auxiliary=auxiliary, censored=_flag(raw, "censored"))
     _check_spec(spec)
     return spec
 
@@ -324,6 +329,13 @@ def _check_rope(spec: ModelSpec) -> None:
                             "difference comes from); or give sd_units instead")
     elif spec.rope_sd_units is None or not spec.rope_sd_units > 0:
         raise SpecError("[rope] sd_units must be > 0 (the default is 0.1 baseline SD)")
+
+
+def _flag(raw: dict, key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise SpecError(f"'{key}' must be true or false, got {value!r}")
+    return value
 
 
 def _number(value: object, key: str) -> float:
@@ -420,6 +432,7 @@ def make_spec(
     rope_source: str = "",
     d_months: tuple[float, float] = (0.0, 24.0),
     correlated: bool = False,
+    censored: bool = False,
     family: str = "gaussian",
     engine: str = "auto",
     random: str = "slope",
@@ -450,6 +463,8 @@ def make_spec(
         Times for Cohen's d.
     correlated : bool
         Correlated random intercept and slope (LKJ; marginal engine).
+    censored : bool
+        Scores at the range's bounds censored (a Tobit likelihood; the Bambi engine).
     family : {"gaussian", "t"}
     engine : {"auto", "marginal", "bambi"}
     random : {"slope", "intercept"}
@@ -494,7 +509,7 @@ def make_spec(
         formulas=formulas, prior_horizon=float(prior_horizon),
         rope_sd_units=None if rope_half_width is not None else rope_sd_units,
         rope_half_width=rope_half_width, rope_source=rope_source, d_months=d_months,
-        correlated=correlated,
+        correlated=correlated, censored=censored,
         engine=engine,
         auxiliary={v: (f"sigma ~ {sigma}",) for v in formulas} if sigma is not None else {})
     if not spec.prior_horizon > 0:

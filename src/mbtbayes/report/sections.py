@@ -257,7 +257,7 @@ def posteriors_section(inputs: ReportInputs) -> list:
 def predictive_checks_section(inputs: ReportInputs) -> list:
     """Prior predictive checks, posterior predictive checks (in-sample and for new patients)
     and the new-patient LOO-PIT; absent without their tables."""
-    names = ("prior_predictive", "ppc", "loo_pit")
+    names = ("prior_predictive", "ppc", "loo_pit", "likelihood_comparison")
     if all(inputs.table(n) is None for n in names):
         return []
     blocks = [Heading("Predictive checks"), *_flag(inputs), Paragraph(
@@ -288,6 +288,13 @@ def predictive_checks_section(inputs: ReportInputs) -> list:
                          "(0.025 each), Kolmogorov-Smirnov distance and p-value at the Kish "
                          "effective size n_eff (conservative for the dependence within "
                          "patients), the largest Pareto k of the patients' weights")]
+    likelihoods = inputs.table("likelihood_comparison")
+    if likelihoods is not None:
+        blocks.append(Table(likelihoods, "Specs of one measure with different likelihoods "
+                                         "(e.g. Gaussian, censored), compared by the leave-one-"
+                                         "patient-out ELPD of the recorded scores: the same data "
+                                         "and the same convention (a probability per recorded "
+                                         "score) for each; elpd_diff against the measure's best"))
     return blocks
 
 
