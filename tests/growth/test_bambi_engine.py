@@ -132,7 +132,9 @@ def test_bambi_fit_predicts_checks_and_saves(robust, tmp_path):
     matplotlib.use("Agg")
     az.plot_ppc(back, num_pp_samples=20)
     table = ppc_table([fit])
-    assert set(table["statistic"]) == {"mean", "sd", "floor_share", "ceiling_share"}
+    assert set(table["statistic"]) == {"mean", "sd", "floor_share", "ceiling_share",
+                                       "outside_scale"}
+    assert set(table["predictive"]) == {"in-sample", "new patients"}
     assert table["engine"].eq("bambi").all() and table["ppp"].between(0, 1).all()
 
 
