@@ -87,8 +87,9 @@ def new_patient_cdf(draws: patients.Draws, *, y: np.ndarray, X: np.ndarray, Z: n
     ----------
     draws : Draws
         Population-level parameters.
-    y : (n,) array
-        Where the CDF is evaluated (may hold -inf and inf).
+    y : (n,) or (k, n) array
+        Where the CDF is evaluated (may hold -inf and inf); with k rows (e.g. both ends of
+        each score's interval) the result is ``(k, S, n)``.
     X, Z : arrays
         Fixed-effect and patient-effect design rows of the observations.
     X_sigma : array, optional
@@ -112,23 +113,27 @@ def new_patient_cdf(draws: patients.Draws, *, y: np.ndarray, X: np.ndarray, Z: n
     0.8413447460685429
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    out = np.empty((len(draws.beta), len(y)))
-    outer = (Z[:, :, None] * Z[:, None, :]).reshape(len(y), -1)  # z z' per row, flattened
-    for rows in patients.chunks(len(draws.beta), len(y) * max(1, Z.shape[1])):
+    points = np.atleast_2d(np.asarray(y, float))
+    n = points.shape[1]
+    out = np.empty((len(points), len(draws.beta), n))
+    outer = (Z[:, :, None] * Z[:, None, :]).reshape(n, -1)  # z z' per row, flattened
+    for rows in patients.chunks(len(draws.beta), n * max(1, Z.shape[1])):
         part = draws.take(rows)
         mean = part.beta @ X.T
         spread = part.covariance().reshape(len(part.beta), -1) @ outer.T  # var of z'u
-        scale = part.scale(X_sigma, len(y))
+        scale = part.scale(X_sigma, n)
         if part.nu is None:
-            out[rows] = special.ndtr((y[None] - mean) / np.sqrt(spread + scale**2))
+            sd = np.sqrt(spread + scale**2)
+            for i, values in enumerate(points):
+                out[i, rows] = special.ndtr((values - mean) / sd)
             continue
         nu = part.nu[:, None]
         levels = (np.arange(T_DRAWS) + rng.uniform(size=(len(nu), 1))) / T_DRAWS
         mixing = stats.gamma.ppf(levels, nu / 2, scale=2 / nu)  # (S, T_DRAWS), mean 1
-        out[rows] = np.mean([special.ndtr((y[None] - mean)
-                                          / np.sqrt(spread + scale**2 / mixing[:, [k]]))
-                             for k in range(T_DRAWS)], axis=0)
-    return out
+        sds = [np.sqrt(spread + scale**2 / mixing[:, [k]]) for k in range(T_DRAWS)]
+        for i, values in enumerate(points):
+            out[i, rows] = np.mean([special.ndtr((values - mean) / sd) for sd in sds], axis=0)
+    return out if np.ndim(y) == 2 else out[0]
 
 
 _MEMO: dict[int, tuple] = {}
@@ -185,10 +190,9 @@ def compute_loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     below = np.zeros((2, len(design.y)))  # predictive P(Y <= lo), P(Y <= hi)
     for part in patients.chunks(len(draws.beta), 2 * len(design.y)):  # memory bounded
         weights = np.exp(row_weights[:, part])
-        for i, edge in enumerate(bounds):
-            cdf = new_patient_cdf(draws.take(part), y=edge, X=design.X, Z=design.Z,
-                                  X_sigma=design.X_sigma, rng=rng)
-            below[i] += np.einsum("ns,sn->n", weights, cdf)
+        cdf = new_patient_cdf(draws.take(part), y=np.stack(bounds), X=design.X, Z=design.Z,
+                              X_sigma=design.X_sigma, rng=rng)
+        below += np.einsum("ns,ksn->kn", weights, cdf)
     v = rng.uniform(size=len(design.y))
     return np.clip(below[0] + v * (below[1] - below[0]), 0.0, 1.0), k
 

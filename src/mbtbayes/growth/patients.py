@@ -287,7 +287,8 @@ def predictive(draws: Draws, effects: np.ndarray, rng: np.random.Generator, *, X
     out = np.empty((len(draws.beta), X.shape[0]), dtype=dtype)
     for rows in chunks(len(draws.beta), X.shape[0] * Z.shape[1]):
         part = draws.take(rows)
-        eta = part.beta @ X.T + np.einsum("nd,snd->sn", Z, effects[rows][:, group])
+        own = effects[rows]
+        eta = part.beta @ X.T + sum(Z[:, k] * own[:, :, k][:, group] for k in range(Z.shape[1]))
         scale = part.scale(X_sigma, X.shape[0])
         noise = (rng.standard_normal(eta.shape) if part.nu is None
                  else rng.standard_t(part.nu[:, None], size=eta.shape))
