@@ -244,7 +244,9 @@ def check_rows(check: PriorPredictive) -> list[dict]:
                     "meets_target": check.mean_share() >= TARGET_SHARE},
             base | {"quantity": "observation_in_range", "scale": "share",
                     "estimand": "share of prior predictive observations (new patients at the "
-                                "data's rows: times, periods, covariates) " + scale_text,
+                                "data's rows: times, periods, covariates"
+                                + ("; the latent outcome, before censoring" if spec.censored
+                                   else "") + ") " + scale_text,
                     "value": check.observation_share(),
                     "n_draws": len(check.observations)}]
     t0, t1 = spec.d_months
