@@ -246,9 +246,10 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     -------
     dict of str to DataFrame
         ``growth_models``, ``period_effects``, ``rope_curve``, ``effect_sizes``,
-        ``variance_explained``,
-        ``model_comparison``, ``diagnostics``, ``ppc`` and ``trajectories``, as ``reanalyze``
-        writes them.
+        ``variance_explained``, ``model_comparison``, ``diagnostics``, ``ppc``,
+        ``trajectories``, ``prior_predictive`` and ``loo_pit``, as ``reanalyze`` writes them,
+        and ``likelihood_comparison`` when specs of one measure differ in likelihood
+        (:func:`~.censoring.recorded_comparison`).
 
     Examples
     --------
@@ -260,8 +261,11 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     from functools import partial
 
     from mbtbayes.growth import summaries
+    from mbtbayes.growth.censoring import recorded_comparison
     from mbtbayes.growth.loo import kfold_patients
+    from mbtbayes.growth.loo_pit import loo_pit_table
     from mbtbayes.growth.ppc import ppc_table
+    from mbtbayes.growth.prior_predictive import prior_predictive_table
     from mbtbayes.growth.rope_curve import rope_curve
     from mbtbayes.growth.trajectories import trajectory_table
 
@@ -269,7 +273,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     if engine is not None:
         kfold = partial(kfold_patients, engine=engine, seed=seed, log=log)
 
-    return {
+    tables = {
         "growth_models": summaries.growth_table(fits),
         "period_effects": summaries.period_effects(fits, data, seed=seed),
         "rope_curve": rope_curve(fits, data, seed=seed),
@@ -277,9 +281,15 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
         "variance_explained": summaries.variance_explained(fits, data),
         "model_comparison": summaries.model_comparison(fits, kfold=kfold),
         "diagnostics": summaries.diagnostics_table(fits),
-        "ppc": ppc_table(fits),
+        "ppc": ppc_table(fits, seed=seed),
         "trajectories": trajectory_table(fits),
+        "prior_predictive": prior_predictive_table(fits, data, seed=seed),
+        "loo_pit": loo_pit_table(fits, seed=seed),
     }
+    likelihoods = recorded_comparison(fits)  # specs of one measure with other likelihoods
+    if not likelihoods.empty:
+        tables["likelihood_comparison"] = likelihoods
+    return tables
 
 
 def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=None,

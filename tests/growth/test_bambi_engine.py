@@ -104,7 +104,8 @@ def test_the_spec_priors_reach_the_bambi_model(robust):
     assert prior.name == "Normal" and prior.args["sigma"] == 1.0
     assert fit.model.components["nu"].prior.name == "Gamma"  # the default nu prior
     intercept = fit.model.components["mu"].intercept_term.prior
-    assert intercept.args["mu"] == 25.0 and intercept.args["sigma"] == 25.0  # mid-range, R/2
+    assert intercept.args["mu"] == 25.0  # mid-range
+    assert intercept.args["sigma"] == pytest.approx(50 / 6, rel=1e-3)  # R/6
 
 
 def test_bambi_fit_predicts_checks_and_saves(robust, tmp_path):
@@ -131,7 +132,9 @@ def test_bambi_fit_predicts_checks_and_saves(robust, tmp_path):
     matplotlib.use("Agg")
     az.plot_ppc(back, num_pp_samples=20)
     table = ppc_table([fit])
-    assert set(table["statistic"]) == {"mean", "sd", "floor_share", "ceiling_share"}
+    assert set(table["statistic"]) == {"mean", "sd", "floor_share", "ceiling_share",
+                                       "outside_scale"}
+    assert set(table["predictive"]) == {"in-sample", "new patients"}
     assert table["engine"].eq("bambi").all() and table["ppp"].between(0, 1).all()
 
 

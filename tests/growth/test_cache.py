@@ -89,7 +89,8 @@ def test_what_decides_the_draws_misses_and_the_rope_hits(spec, data, engines, ca
     fit(spec, changed, engines, tmp_path)
     assert calls["n"] > n, "other data must sample"
     n = calls["n"]
-    priors = dict(spec.priors) | {"sigma": {"dist": "HalfNormal", "sigma": 0.5}}
+    priors = dict(spec.priors) | {"sigma": {"dist": "HalfNormal",
+                                            "sigma": 2 * spec.priors["sigma"]["sigma"]}}
     fit(dataclasses.replace(spec, priors=priors), data, engines, tmp_path)
     assert calls["n"] > n, "another prior must sample"
     n = calls["n"]

@@ -1,8 +1,9 @@
 """Default priors do not depend on the path: a spec built in Python (``make_spec``) and a TOML
 spec that names no prior get the same prior for every parameter of every fit.
 
-References: hand computation from the range and the horizon (R / 36 per month for a 36-month
-horizon), and the bundled TOML files, whose priors were written out by hand from the same rule.
+References: hand computation from the range and the horizon (R / 180 per month for the slope
+over a 36-month horizon), and the bundled TOML files, whose priors were written out from the same
+rule.
 """
 
 from __future__ import annotations
@@ -63,17 +64,19 @@ def test_defaults_by_hand_from_the_range_and_a_36_month_horizon():
                      d_months=(0.0, 24.0))  # d's horizon is not the prior's
     assert DEFAULT_HORIZON == 36.0
     p = spec.priors
-    assert p["Intercept"] == {"dist": "Normal", "mu": 7.0, "sigma": 5.0}
-    assert p["t"]["sigma"] == pytest.approx(10 / 36, rel=1e-3)  # not 10 / 24 (d's horizon)
-    assert p["t:g"]["sigma"] == pytest.approx(10 / 72, rel=1e-3)
-    assert p["t|id"]["sigma"] == {"dist": "HalfNormal", "sigma": pytest.approx(10 / 72, rel=1e-3)}
-    assert p["g"]["sigma"] == p["sigma"]["sigma"] == 2.5
+    assert p["Intercept"] == {"dist": "Normal", "mu": 7.0, "sigma": pytest.approx(10 / 6,
+                                                                                rel=1e-3)}
+    assert p["t"]["sigma"] == pytest.approx(10 / 180, rel=1e-3)  # not 10 / 120 (d's horizon)
+    assert p["t:g"]["sigma"] == pytest.approx(10 / 288, rel=1e-3)
+    assert p["t|id"]["sigma"] == {"dist": "HalfNormal",
+                                  "sigma": pytest.approx(10 / 144, rel=1e-3)}
+    assert p["g"]["sigma"] == p["sigma"]["sigma"] == 1.25
 
 
 def test_a_spec_sets_its_own_horizon_in_python_and_in_toml(data):
     made = make_spec(outcome="y", time="t", group="id", period="g", range=(0, 12),
                      prior_horizon=24)
-    assert made.priors["t"]["sigma"] == pytest.approx(0.5)
+    assert made.priors["t"]["sigma"] == pytest.approx(12 / (5 * 24))
     toml = spec_from_dict(_as_toml(made) | {"prior_horizon": 24}, name="y")
     assert make_design(toml, data, variant="period").priors == made.priors | {
         k: v for k, v in make_design(made, data, variant="period").priors.items()

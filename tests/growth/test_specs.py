@@ -87,7 +87,7 @@ def test_make_spec_for_other_column_names():
     spec = make_spec(outcome="score", time="week", group="subject", range=(0, 10))
     assert spec.variants == ("linear",)
     assert spec.formulas["linear"] == "score ~ week + (week | subject)"
-    assert spec.priors["Intercept"] == {"dist": "Normal", "mu": 5.0, "sigma": 5.0}
+    assert spec.priors["Intercept"] == {"dist": "Normal", "mu": 5.0, "sigma": 1.667}  # R / 6
 
 
 # ---------------------------------------------------------------- load-time refusals
@@ -204,6 +204,9 @@ def test_example_specs_load_and_go_to_the_bambi_engine():
     from mbtbayes.growth.specs import models_dir
 
     specs = load_specs(models_dir() / "examples")
+    censored = specs["bsi_censored"]
+    assert censored.censored and censored.family == "gaussian"
+    assert censored.engine_used == "bambi"  # no closed-form marginal
     robust = specs["bsi_robust"]
     assert robust.family == "t" and robust.engine_used == "bambi"
     assert robust.sigma_modelled("period") and {"sigma_Intercept", "sigma_period", "nu"} <= set(

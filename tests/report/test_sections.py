@@ -145,3 +145,38 @@ def test_the_rope_curve_gets_its_figure_and_the_decision_at_the_margin(tmp_path)
     at = shown[0].table.set_index("measure")
     assert at.loc["bsi", "decision"] == "difference" and at.loc["gaf", "decision"] == "undecided"
     assert {b.path for b in blocks if isinstance(b, ImageBlock)} == {"figures/rope_curve.png"}
+
+
+def test_predictive_checks_section_renders_its_tables(tmp_path):
+    """Prior predictive, PPC (in-sample and new patients), LOO-PIT and likelihood tables in
+    one section, after the posteriors; absent without them (see above)."""
+    prior = pd.DataFrame({
+        "measure": ["bsi"] * 4, "model": ["period"] * 4,
+        "quantity": ["population_mean_in_range", "observation_in_range", "change_I",
+                     "difference_in_change"],
+        "scale": ["share", "share", "baseline_sd", "baseline_sd"],
+        "value": [0.965, 0.907, None, None], "q_low": [None, None, -1.2, -0.6],
+        "q_high": [None, None, 1.2, 0.6]})
+    pit = pd.DataFrame({"measure": ["bsi"], "model": ["period"], "period": ["all"],
+                        "pit_mean": [0.49], "ks_p": [0.92], "uniform": [True]})
+    likelihoods = pd.DataFrame({"measure": ["bsi", "bsi"], "spec": ["bsi", "bsi_censored"],
+                                "likelihood": ["gaussian", "gaussian, censored"],
+                                "elpd_diff": [-0.6, 0.0]})
+    table = ppc().assign(predictive="new patients")
+    tables = {"prior_predictive": prior, "loo_pit": pit, "ppc": table,
+              "likelihood_comparison": likelihoods}
+    figures = make_figures(tmp_path, tables=tables, fits=[], data=pd.DataFrame(),
+                           synthetic=False)
+    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures))
+    names = headings(blocks)
+    assert names.index("Predictive checks") == names.index("Posterior distributions") + 1
+    from mbtbayes.report.document import Table
+
+    captions = [b.caption for b in blocks if isinstance(b, Table)]
+    assert any(c.startswith("Prior predictive checks") for c in captions)
+    assert any(c.startswith("New-patient LOO-PIT") for c in captions)
+    assert any("recorded scores" in c for c in captions)
+    shares = next(b.table for b in blocks if isinstance(b, Table)
+                  and b.caption.startswith("Prior predictive checks"))
+    assert shares.loc[0, "population_mean_in_range"] == 0.965
+    assert shares.loc[0, "difference_in_change"] == "-0.60 to 0.60"

@@ -60,6 +60,8 @@ def unlike_reasons(spec: ModelSpec) -> tuple[str, ...]:
     time, reasons, extra = spec.time, [], {}
     if spec.family != "gaussian":
         reasons.append(f"{spec.family} likelihood (ML: Gaussian)")
+    if spec.censored:
+        reasons.append("censored at the scale's bounds (ML: not censored)")
     for variant in spec.variants:
         formula = spec.formula(variant)
         expected = {"Intercept", time, *spec.covariates(variant)}

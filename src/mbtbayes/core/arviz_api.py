@@ -127,10 +127,45 @@ def psis_loo(loglik: np.ndarray) -> tuple[float, float, float, np.ndarray, np.nd
     tuple
         ``(elpd, se, p_loo, pointwise_elpd, pareto_k)``.
     """
+    from scipy.special import logsumexp
+
+    loglik = np.asarray(loglik, float)
+    draws = loglik.shape[0] * loglik.shape[1]
+    flat = loglik.reshape(draws, -1).T  # (units, S)
+    weights, k = psis_log_weights(loglik)
+    pointwise = logsumexp(weights + flat, axis=1)
+    lppd = logsumexp(flat, axis=1) - np.log(draws)
+    se = float(np.sqrt(len(pointwise) * pointwise.var(ddof=1)))
+    return float(pointwise.sum()), se, float((lppd - pointwise).sum()), pointwise, k
+
+
+def psis_log_weights(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pareto-smoothed leave-one-unit-out importance weights from a log-likelihood array.
+
+    The importance ratio of draw s for unit i is ``1 / p(y_i | theta_s)``; each unit's tail is
+    smoothed with its own relative efficiency (:func:`relative_eff`), as in :func:`psis_loo`
+    (which uses these weights).
+
+    Parameters
+    ----------
+    loglik : numpy.ndarray
+        Log-likelihood per chain, draw and unit, ``(chains, draws, units)``.
+
+    Returns
+    -------
+    tuple
+        ``(log_weights, pareto_k)``: normalised log weights ``(units, chains x draws)`` (each
+        row's weights sum to 1; draws in chain-major order) and the Pareto k of each unit.
+
+    Examples
+    --------
+    >>> w, k = psis_log_weights(np.zeros((2, 500, 3)))
+    >>> np.allclose(np.exp(w).sum(axis=1), 1.0)
+    True
+    """
     import warnings
 
     import arviz as az
-    from scipy.special import logsumexp
 
     loglik = np.asarray(loglik, float)
     draws = loglik.shape[0] * loglik.shape[1]
@@ -143,10 +178,33 @@ def psis_loo(loglik: np.ndarray) -> tuple[float, float, float, np.ndarray, np.nd
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the caller reports Pareto k itself
             weights[rows], k[rows] = az.psislw(-flat[rows], reff=float(r_eff[rows[0]]))
-    pointwise = logsumexp(weights + flat, axis=1)
-    lppd = logsumexp(flat, axis=1) - np.log(draws)
-    se = float(np.sqrt(len(pointwise) * pointwise.var(ddof=1)))
-    return float(pointwise.sum()), se, float((lppd - pointwise).sum()), pointwise, k
+    return weights, k
+
+
+def plot_ppc(idata, *, var_name: str, ax, num_pp_samples: int = 50, kind: str = "kde",
+             seed: int = 0) -> None:
+    """``az.plot_ppc`` of one variable onto a matplotlib Axes: the observed data's density
+    over the densities of ``num_pp_samples`` posterior predictive draws (and their mean).
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        With ``observed_data`` and ``posterior_predictive`` groups.
+    var_name : str
+    ax : matplotlib.axes.Axes
+    num_pp_samples : int
+    kind : {"kde", "cumulative", "scatter"}
+    seed : int
+        Which predictive draws are shown.
+    """
+    import warnings
+
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        az.plot_ppc(idata, var_names=[var_name], kind=kind, num_pp_samples=num_pp_samples,
+                    random_seed=seed, ax=ax, legend=False, show=False)
 
 
 def summary(idata, *, var_names: list[str], ci_prob: float = CI_PROB):

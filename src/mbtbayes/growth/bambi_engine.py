@@ -1,7 +1,8 @@
 """The Bambi engine: ``bmb.Model(formula, data, family=..., priors=...)`` with the patient
 effects sampled, by nutpie through ``inference_method="nutpie"``.
 
-It fits what the marginal engine cannot: the Student-t family, an intercept-only or any other
+It fits what the marginal engine cannot: the Student-t family, a censored likelihood at the
+scale's bounds (``censored = true``), an intercept-only or any other
 set of patient effects by the patient column, a modelled residual SD (``sigma ~ period``),
 nonlinear time (``I(months**2)``, ``bs4(months)``) and other covariates. The spec's priors
 (:func:`mbtbayes.growth.priors.fit_priors`) become ``bmb.Prior`` objects; predictors are not
@@ -33,6 +34,7 @@ import xarray as xr
 from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
+from mbtbayes.growth.censoring import fit_pointwise, predictive_bounds
 from mbtbayes.growth.design import Design, FitsData, bambi_model
 from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
 from mbtbayes.growth.priors import bambi_priors
@@ -116,7 +118,7 @@ class BambiEngine(FitsData):
             population_draws(params, spec, design), y=design.y[rows], X=design.X[rows],
             Z=design.Z[rows], group=design.group[rows], n_groups=len(design.groups),
             X_sigma=None if design.X_sigma is None else design.X_sigma[rows],
-            family=spec.family)
+            family=spec.family, pointwise=fit_pointwise(spec))
         return ll[:, held], diag
 
     def with_options(self, options: SamplerOptions) -> BambiEngine:
@@ -216,7 +218,8 @@ def _add_patient_level(idata, params, spec: ModelSpec, design: Design, *, seed: 
     chains, n_draws = idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
     ll = patients.quadrature_loglik(draws, y=design.y, X=design.X, Z=design.Z,
                                     group=design.group, n_groups=len(design.groups),
-                                    X_sigma=design.X_sigma, family=spec.family)
+                                    X_sigma=design.X_sigma, family=spec.family,
+                                    pointwise=fit_pointwise(spec))
     keep = thinned_draws(n_draws=n_draws, n_chains=chains)
     rows = (np.arange(chains)[:, None] * n_draws + keep[None]).ravel()
     pdim = patient_dim(spec)
@@ -227,7 +230,8 @@ def _add_patient_level(idata, params, spec: ModelSpec, design: Design, *, seed: 
         effects[:, design.observed, i] = values.reshape(chains * n_draws, -1)[rows]
     rng = np.random.default_rng(seed_for(seed, "posterior-predictive"))
     pred = patients.predictive(draws.take(rows), effects, rng, X=design.X, Z=design.Z,
-                               group=design.group, X_sigma=design.X_sigma)
+                               group=design.group, X_sigma=design.X_sigma,
+                               bounds=predictive_bounds(spec))
     add_fit_groups(idata, spec, design,
                    loglik=ll[:, design.observed].reshape(chains, n_draws, -1),
                    predictive=pred.reshape(chains, len(keep), -1), draws=keep)

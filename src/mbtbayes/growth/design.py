@@ -27,6 +27,7 @@ import pandas as pd
 
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.hints import did_you_mean
+from mbtbayes.growth.censoring import censored_model_input
 from mbtbayes.growth.priors import fit_priors
 from mbtbayes.growth.specs import ModelSpec
 from mbtbayes.growth.terms import formula_namespace
@@ -206,6 +207,8 @@ def bambi_model(spec: ModelSpec, frame: pd.DataFrame, *, variant: str, priors: d
             parts = spec.formula_parts(variant)
             if common_only:
                 parts = (_without_group_terms(parts[0]), *parts[1:])
+            if spec.censored:
+                frame, parts = censored_model_input(spec, frame, parts)
             return bmb.Model(bmb.Formula(*parts), frame,
                              family=spec.family, priors=priors, center_predictors=False,
                              extra_namespace=formula_namespace())

@@ -55,6 +55,8 @@ def marginal_obstacles(spec: ModelSpec) -> list[str]:
     out = []
     if spec.family != "gaussian":
         out.append(f"family '{spec.family}' (it is Gaussian only)")
+    if spec.censored:
+        out.append("censored = true (a censored likelihood has no closed-form marginal)")
     wanted = {f"1|{spec.group}", f"{spec.time}|{spec.group}"}
     for variant in spec.formulas:
         groups = {g.name for g in spec.formula(variant).group}

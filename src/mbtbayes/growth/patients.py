@@ -192,22 +192,27 @@ def draw_effects(draws: Draws, rng: np.random.Generator, *, dtype=np.float64,
 
 
 def quadrature_loglik(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None,
-                      family: str = "gaussian", nodes: int | None = None) -> np.ndarray:
+                      family: str = "gaussian", nodes: int | None = None,
+                      pointwise=None) -> np.ndarray:
     """Per-patient log-likelihood with the patient effects integrated out, ``(S, G)``.
 
     Adaptive Gauss-Hermite quadrature with ``nodes`` points per effect (default
-    :data:`NODES`), centred and scaled by :func:`conditional`. Patients without rows get 0.
+    :data:`NODES`; 9 with another ``pointwise``), centred and scaled by :func:`conditional`.
+    Patients without rows get 0. ``pointwise`` replaces the family's density of each row: a
+    function ``(y, scale, nu) -> (eta -> (S, n) log-likelihood)``, e.g. the censored
+    likelihood (:func:`mbtbayes.growth.censoring.censored_pointwise`).
     """
-    nodes = nodes or NODES[family]
+    nodes = nodes or (NODES[family] if pointwise is None else NODES["t"])
     order = np.argsort(group, kind="stable")  # rows by patient: per-patient sums by reduceat
     data = {"y": y[order], "X": X[order], "Z": Z[order], "group": group[order],
             "n_groups": n_groups, "X_sigma": None if X_sigma is None else X_sigma[order]}
-    out = [_quadrature(draws.take(rows), nodes, **data)
+    out = [_quadrature(draws.take(rows), nodes, pointwise=pointwise or _pointwise, **data)
            for rows in chunks(len(draws.beta), len(y) * Z.shape[1])]
     return np.concatenate(out)
 
 
-def _quadrature(draws: Draws, nodes: int, *, y, X, Z, group, n_groups, X_sigma):
+def _quadrature(draws: Draws, nodes: int, *, y, X, Z, group, n_groups, X_sigma,
+                pointwise=None):
     """:func:`quadrature_loglik` for rows sorted by patient."""
     m, C = conditional(draws, y=y, X=X, Z=Z, group=group, n_groups=n_groups, X_sigma=X_sigma)
     L = np.linalg.cholesky(C)
@@ -219,14 +224,14 @@ def _quadrature(draws: Draws, nodes: int, *, y, X, Z, group, n_groups, X_sigma):
     centre = draws.beta @ X.T + np.einsum("nd,snd->sn", Z, m[:, group])
     W = [np.ascontiguousarray(w) for w in np.moveaxis(
         np.einsum("ni,snij->snj", Z, L[:, group]), -1, 0)]
-    pointwise = _pointwise(y, draws.scale(X_sigma, len(y)), draws.nu)
+    row_loglik = (pointwise or _pointwise)(y, draws.scale(X_sigma, len(y)), draws.nu)
     const, a0, a1, A2 = _prior_terms(m, L, draws.covariance())
     best = np.full(m.shape[:2], -np.inf)
     total = np.zeros(m.shape[:2])
     for point, lw in zip(grid, log_w, strict=True):  # a running log-sum-exp over the nodes
         term = np.zeros(m.shape[:2])
         eta = centre + sum(wj * zj for wj, zj in zip(W, point, strict=True))
-        term[:, present] = np.add.reduceat(pointwise(eta), starts, axis=1)
+        term[:, present] = np.add.reduceat(row_loglik(eta), starts, axis=1)
         quad = a0 + sum(a1[..., i] * point[i] + sum(A2[..., i, j] * point[i] * point[j]
                                                    for j in range(d)) for i in range(d))
         term += lw - 0.5 * quad
@@ -274,15 +279,19 @@ def _pointwise(y: np.ndarray, scale: np.ndarray, nu: np.ndarray | None):
 
 
 def predictive(draws: Draws, effects: np.ndarray, rng: np.random.Generator, *, X, Z, group,
-               X_sigma=None, dtype=np.float64) -> np.ndarray:
+               X_sigma=None, dtype=np.float64, bounds: tuple[float, float] | None = None
+               ) -> np.ndarray:
     """Posterior predictive draws of every observation, ``(S, n)``, given patient effects
-    (computed in float64, stored as ``dtype``)."""
+    (computed in float64, stored as ``dtype``); clipped to ``bounds`` when given (a censored
+    model's recorded scores)."""
     out = np.empty((len(draws.beta), X.shape[0]), dtype=dtype)
     for rows in chunks(len(draws.beta), X.shape[0] * Z.shape[1]):
         part = draws.take(rows)
-        eta = part.beta @ X.T + np.einsum("nd,snd->sn", Z, effects[rows][:, group])
+        own = effects[rows]
+        eta = part.beta @ X.T + sum(Z[:, k] * own[:, :, k][:, group] for k in range(Z.shape[1]))
         scale = part.scale(X_sigma, X.shape[0])
         noise = (rng.standard_normal(eta.shape) if part.nu is None
                  else rng.standard_t(part.nu[:, None], size=eta.shape))
-        out[rows] = eta + scale * noise
+        values = eta + scale * noise
+        out[rows] = values if bounds is None else np.clip(values, *bounds)
     return out

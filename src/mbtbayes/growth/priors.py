@@ -148,14 +148,20 @@ def default_priors(
 ) -> dict[str, dict]:
     """Weakly informative priors scaled to an outcome's range ``R = high - low`` and a horizon.
 
-    The intercept is centred mid-range with SD ``R / 2``; the slope SD lets the outcome cross
-    its whole range over ``horizon`` time units (``R / horizon``); the period shift has SD
-    ``R / 4`` and the period difference in slope ``R / (2 horizon)``; the SDs of the patient
-    intercepts and of the residual are half-normal with scale ``R / 4``, of the patient slopes
-    ``R / (2 horizon)``. The Student-t degrees of freedom take :data:`NU_PRIOR`; the terms of a
-    residual-SD formula (log scale) ``Normal(log(R / 8), 1)`` for its intercept and
-    ``Normal(0, 1)`` for the others. Covariates and other terms of time are not named here:
-    :func:`fit_priors` scales them to the spread of their design columns in the data.
+    The scales were set by the prior predictive check (:mod:`mbtbayes.growth.prior_predictive`):
+    at least 95% of the prior predictive population means of both periods, at every time
+    from 0 to ``horizon``, fall inside the range (96-98% for the bundled specs; the earlier
+    scales below in brackets put half of them outside). The intercept is centred mid-range
+    with SD ``R / 6`` [``R / 2``]; the slope SD lets the outcome move ``R / 5`` over ``horizon``
+    time units, ``R / (5 horizon)`` [``R / horizon``]; the period shift has SD ``R / 8``
+    [``R / 4``] and the period difference in slope ``R / (8 horizon)`` [``R / (2 horizon)``];
+    the SDs of the patient intercepts and of the residual are half-normal with scale ``R / 8``
+    [``R / 4``], of the patient slopes ``R / (4 horizon)`` [``R / (2 horizon)``]. Each is
+    still several times as wide as the posterior on the study's data. The Student-t degrees
+    of freedom take :data:`NU_PRIOR`; the terms of a residual-SD formula (log scale)
+    ``Normal(log(R / 8), 1)`` for its intercept and ``Normal(0, 1)`` for the others.
+    Covariates and other terms of time are not named here: :func:`fit_priors` scales them to
+    the spread of their design columns in the data.
 
     This is the one source of default priors: :func:`spec_default_priors` applies it to a
     spec, for :func:`~mbtbayes.growth.specs.make_spec` and for the terms a TOML spec leaves
@@ -169,21 +175,21 @@ def default_priors(
     Examples
     --------
     >>> p = default_priors(low=0, high=4, time="months", group="id", period="period")
-    >>> p["months"]["sigma"], p["months:period"]["sigma"]  # 4 / 36 and 4 / 72 per month
-    (0.1111, 0.05556)
+    >>> p["months"]["sigma"], p["months:period"]["sigma"]  # 4 / 180 and 4 / 288 per month
+    (0.02222, 0.01389)
     """
     if not horizon > 0:
         raise SpecError(f"the prior horizon must be > 0 time units, got {horizon:g}")
     width = high - low
-    slope = width / horizon
-    priors = {"Intercept": _normal((low + high) / 2, width / 2), time: _normal(0, slope),
-              f"1|{group}": {"dist": "Normal", "mu": 0, "sigma": _half(width / 4)},
-              f"{time}|{group}": {"dist": "Normal", "mu": 0, "sigma": _half(slope / 2)},
-              "sigma": _half(width / 4), "nu": dict(NU_PRIOR),
+    per_time = width / horizon
+    priors = {"Intercept": _normal((low + high) / 2, width / 6), time: _normal(0, per_time / 5),
+              f"1|{group}": {"dist": "Normal", "mu": 0, "sigma": _half(width / 8)},
+              f"{time}|{group}": {"dist": "Normal", "mu": 0, "sigma": _half(per_time / 4)},
+              "sigma": _half(width / 8), "nu": dict(NU_PRIOR),
               "sigma_Intercept": _normal(np.log(width / 8), 1.0)}
     if period is not None:
-        priors[period] = _normal(0, width / 4)
-        priors[f"{time}:{period}"] = _normal(0, slope / 2)
+        priors[period] = _normal(0, width / 8)
+        priors[f"{time}:{period}"] = _normal(0, per_time / 8)
     return priors
 
 

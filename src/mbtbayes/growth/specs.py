@@ -60,7 +60,8 @@ HalfNormal priors); ``bambi``: ``bmb.Model`` with patient effects sampled; ``aut
 when the spec qualifies, else Bambi."""
 
 TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
-            "correlated", "formulas", "priors", "prior_horizon", "rope", "effect_size")
+            "correlated", "censored", "formulas", "priors", "prior_horizon", "rope",
+            "effect_size")
 DEFAULT_ROPE_SD_UNITS = 0.1
 """ROPE half-width in baseline-SD units when a spec gives none (bayestestR's convention)."""
 ROPE_KEYS = ("sd_units", "half_width", "source", "label", "reference_sd", "reference_sd_source",
@@ -128,6 +129,9 @@ class ModelSpec:
         ``"auto"``, ``"marginal"`` or ``"bambi"`` (see :data:`ENGINES`).
     auxiliary : dict
         Variant -> formulas of distributional parameters, e.g. ``("sigma ~ period",)``.
+    censored : bool
+        Scores at the range's floor (ceiling) are censored: "at or below (above)" it, a
+        Tobit likelihood (:mod:`mbtbayes.growth.censoring`), fitted by the Bambi engine.
     """
 
     name: str
@@ -153,6 +157,7 @@ class ModelSpec:
     correlated: bool = False
     engine: str = "auto"
     auxiliary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    censored: bool = False
 
     @property
     def variants(self) -> tuple[str, ...]:
@@ -318,7 +323,8 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         rope_reference_sd_source=str(rope.get("reference_sd_source", "")),
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
-        correlated=False, engine=raw.get("engine", "auto"), auxiliary=auxiliary)
+        correlated=False, engine=raw.get("engine", "auto"), auxiliary=auxiliary,
+        censored=_flag(raw, "censored"))
     _check_spec(spec)  # the spec's own checks first: their messages, not a KeyError
     correlated = resolve_correlated(spec, raw.get("correlated", AUTO))
     if correlated:
@@ -385,6 +391,13 @@ def _check_rope(spec: ModelSpec) -> None:
         if not spec.rope_reference_sd_source.strip():
             raise SpecError("[rope] reference_sd needs reference_sd_source: published, derived "
                             "(from what) or assumed (why)")
+
+
+def _flag(raw: dict, key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise SpecError(f"'{key}' must be true or false, got {value!r}")
+    return value
 
 
 def _number(value: object, key: str) -> float:
@@ -483,6 +496,7 @@ def make_spec(
     rope_reference_sd_source: str = "",
     d_months: tuple[float, float] = (0.0, 24.0),
     correlated: bool | str = AUTO,
+    censored: bool = False,
     family: str = "gaussian",
     engine: str = "auto",
     random: str = "slope",
@@ -517,6 +531,8 @@ def make_spec(
     correlated : bool or "auto"
         Correlated random intercept and slope (LKJ; marginal engine). ``"auto"`` (default):
         correlated whenever the marginal engine can fit the spec (:func:`resolve_correlated`).
+    censored : bool
+        Scores at the range's bounds censored (a Tobit likelihood; the Bambi engine).
     family : {"gaussian", "t"}
     engine : {"auto", "marginal", "bambi"}
     random : {"slope", "intercept"}
@@ -563,7 +579,7 @@ def make_spec(
         rope_half_width=rope_half_width, rope_source=rope_source,
         rope_reference_sd=rope_reference_sd, rope_reference_sd_source=rope_reference_sd_source,
         d_months=d_months,
-        correlated=False,
+        correlated=False, censored=censored,
         engine=engine,
         auxiliary={v: (f"sigma ~ {sigma}",) for v in formulas} if sigma is not None else {})
     if not spec.prior_horizon > 0:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from mbtbayes.report import figures_calibration as calibration
+from mbtbayes.report import figures_checks as checks
 from mbtbayes.report import figures_growth as growth
 from mbtbayes.report import figures_more as more
 from mbtbayes.report.style import figure_style, save, stamp
@@ -119,6 +120,41 @@ PRIOR_POSTERIOR = ("prior_posterior", "Prior and posterior of the period terms",
                    "and the period x time term of each period model.")
 
 
+PRIOR_PREDICTIVE = ("Prior predictive check: {name}",
+                    "Before the data: the prior population mean per period at months 0-36 "
+                    "(bands: central 50% and 95% of 4000 prior draws; thin lines: single draws; "
+                    "dashed: the scale) and the implied prior of d (0-24 month change in "
+                    "observed pooled baseline SDs) per period and of d_II - d_I.")
+LOO_PIT = ("loo_pit", "Out-of-sample check: new-patient LOO-PIT",
+           "Empirical CDF of the leave-one-patient-out PIT of every observation (its value's "
+           "place in a new patient's predictive distribution, PSIS on the patient's marginal "
+           "likelihood) minus the uniform CDF; solid: period model, dotted: linear; grey: 95% "
+           "Kolmogorov-Smirnov band at the Kish effective size (observations of one patient "
+           "are dependent). A calibrated model stays inside the band.")
+PPC_OVERLAY = ("ppc_overlay", "Observed data over posterior predictive draws",
+               "ArviZ plot_ppc of each measure's period model: density of the observed scores "
+               "(dark), of 40 in-sample posterior predictive data sets (light) and their mean "
+               "(dashed); vertical dashed lines: the scale's bounds, beyond which a Gaussian "
+               "model predicts impossible scores.")
+
+
+def _check_figures(fits: list, data: pd.DataFrame) -> list:
+    """The predictive-check figures: a prior predictive check per spec, the LOO-PIT and the
+    PPC overlay."""
+    chosen: dict[str, object] = {}
+    for fit in fits:
+        if fit.variant == "period" or fit.spec.name not in chosen:
+            chosen[fit.spec.name] = fit
+    title, caption = PRIOR_PREDICTIVE
+    plan = [(f"prior_predictive_{name}", title.format(name=name), caption,
+             lambda f=fit: checks.prior_predictive_figure(f, data))
+            for name, fit in chosen.items()]
+    if fits:
+        plan += [(*LOO_PIT, lambda: checks.loo_pit_figure(fits)),
+                 (*PPC_OVERLAY, lambda: checks.ppc_overlay_figure(fits))]
+    return plan
+
+
 def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
                 data: pd.DataFrame) -> list[tuple[str, str, str, Callable]]:
     """(name, title, caption, build) of every figure the inputs allow, in report order."""
@@ -133,6 +169,7 @@ def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
                          g, data, table=tables.get("trajectories"))))
     if any(f.variant == "period" for f in fits):
         plan.append((*PRIOR_POSTERIOR, lambda: growth.prior_posterior_figure(fits)))
+    plan += _check_figures(fits, data)
     for name, title, caption, needs, build in TABLE_FIGURES:
         if all(more.has_columns(tables.get(t), cols) for t, cols in needs.items()):
             plan.append((name, title, caption, lambda b=build: b(tables)))

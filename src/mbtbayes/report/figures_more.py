@@ -97,15 +97,23 @@ def ppc_figure(ppc: pd.DataFrame):
     or 1 (outside the grey band, 0.025-0.975) mean the model rarely reproduces that
     statistic. Look for patterns, not single rows: among many checks some fall out by chance.
     """
-    models = list(dict.fromkeys(ppc["model"]))
+    panel = ppc["model"] + " model"
+    if "predictive" in ppc:  # in-sample and new-patient checks in their own panels
+        panel = panel + ", " + ppc["predictive"]
+    models = list(dict.fromkeys(panel))
     measures = list(dict.fromkeys(ppc["measure"]))
     stats = list(dict.fromkeys(ppc["statistic"]))
     markers = dict(zip(stats, "osD^v<>p", strict=False))
-    fig, axes = new_figure(1, len(models), height=0.36 * len(measures) + 1.5, sharey=True)
+    cols = min(2, len(models))
+    rows_n = -(-len(models) // cols)
+    fig, axes = new_figure(rows_n, cols, height=rows_n * (0.36 * len(measures) + 0.9) + 0.6,
+                           sharey=True)
+    for ax in axes.flat[len(models):]:
+        ax.set_visible(False)
     rng = np.random.default_rng(0)  # jitter only, for legibility
-    for ax, model in zip(axes.flat, models, strict=True):
+    for ax, model in zip(axes.flat, models, strict=False):
         ax.axvspan(PPP_LIMITS[0], PPP_LIMITS[1], color="#eeeeee", zorder=0)
-        rows = ppc[ppc["model"] == model]
+        rows = ppc[panel == model]
         for stat in stats:
             part = rows[rows["statistic"] == stat]
             y = part["measure"].map({m: i for i, m in enumerate(measures)}).to_numpy(float)
@@ -118,7 +126,7 @@ def ppc_figure(ppc: pd.DataFrame):
         ax.set_yticks(range(len(measures)), measures)
         ax.set_ylim(len(measures) - 0.5, -0.5)
         ax.set_xlim(-0.02, 1.02)
-        ax.set_title(f"{model} model")
+        ax.set_title(model)
         ax.set_xlabel("posterior predictive p-value")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))

@@ -1,7 +1,7 @@
 """The report's sections, after the Bayesian Analysis Reporting Guidelines (Kruschke 2021,
-*Nat Hum Behav* 5:1282): data, models and priors, computation, posteriors, decisions with
-their ROPE, model comparison, concordance with the frequentist analysis, sensitivity, the joint
-model, and reproducibility.
+*Nat Hum Behav* 5:1282): data, models and priors, computation, posteriors, predictive checks
+(prior, posterior, LOO-PIT), decisions with their ROPE, model comparison, concordance with the
+frequentist analysis, sensitivity, the joint model, and reproducibility.
 
 Every section renders from the tables the run made; a section whose tables are absent is left
 out (sensitivity and joint model appear only when ``sensitivity`` / ``joint_model`` exist).
@@ -232,7 +232,7 @@ def computation_section(inputs: ReportInputs) -> list:
 
 
 def posteriors_section(inputs: ReportInputs) -> list:
-    """Trajectories, the paper's tables with Bayesian columns, prior vs posterior, PPC."""
+    """Trajectories, the paper's tables with Bayesian columns, prior vs posterior."""
     blocks = [Heading("Posterior distributions"), *_flag(inputs)]
     for name in inputs.figures:
         if name.startswith("trajectories_"):
@@ -255,10 +255,77 @@ def posteriors_section(inputs: ReportInputs) -> list:
             "(posterior median, 95% HDI). sd_at_zero: the SD's posterior piles at zero (95% "
             "HDI starting below a tenth of its median), so the row is not to be read; the "
             "component is hardly identified"))
-    if inputs.table("ppc") is not None:
+    return blocks
+
+
+# ---------------------------------------------------------------- predictive checks
+
+
+def predictive_checks_section(inputs: ReportInputs) -> list:
+    """Prior predictive checks, posterior predictive checks (in-sample and for new patients)
+    and the new-patient LOO-PIT; absent without their tables."""
+    names = ("prior_predictive", "ppc", "loo_pit", "likelihood_comparison")
+    if all(inputs.table(n) is None for n in names):
+        return []
+    blocks = [Heading("Predictive checks"), *_flag(inputs), Paragraph(
+        "Before the data: do the priors predict scores on the scale? After: do replicated "
+        "data look like the observed ones, for the patients fitted (in-sample) and for new "
+        "patients of the same population, and is each observation where a model fitted "
+        "without its patient expects it (LOO-PIT)?")]
+    blocks += _prior_predictive_blocks(inputs)
+    ppc = inputs.table("ppc")
+    if ppc is not None:
+        shown = ppc[ppc["misfit"].astype(bool) | ~ppc["statistic"].isin(["mean", "sd"])]
         blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc"),
-                   Table(inputs.tables["ppc"], "Posterior predictive checks per measure, "
-                                               "model and statistic")]
+                   *_figure(inputs, "ppc_overlay"),
+                   Table(shown, "Posterior predictive checks: floor, ceiling and outside-the-"
+                                "scale shares per measure, model, predictive (in-sample: each "
+                                "patient's own effects; new patients: effects drawn from the "
+                                "population) and period, and every flagged mean or SD (all "
+                                "rows in ppc.csv)")]
+    pit = inputs.table("loo_pit")
+    if pit is not None:
+        blocks += [Heading("Out-of-sample check: LOO-PIT", 3), *_figure(inputs, "loo_pit"),
+                   Table(pick(pit, ["measure", "model", "period", "n_obs", "n_patients",
+                                    "n_eff", "pit_mean", "pit_sd", "share_low", "share_high",
+                                    "ks_distance", "ks_p", "uniform", "max_pareto_k",
+                                    "passed"]),
+                         "New-patient LOO-PIT per fit and period: mean and SD of the PIT "
+                         "(uniform: 0.5 and 0.289), shares below 0.025 and above 0.975 "
+                         "(0.025 each), Kolmogorov-Smirnov distance and p-value at the Kish "
+                         "effective size n_eff (conservative for the dependence within "
+                         "patients), the largest Pareto k of the patients' weights")]
+    likelihoods = inputs.table("likelihood_comparison")
+    if likelihoods is not None:
+        blocks.append(Table(likelihoods, "Specs of one measure with different likelihoods "
+                                         "(e.g. Gaussian, censored), compared by the leave-one-"
+                                         "patient-out ELPD of the recorded scores: the same data "
+                                         "and the same convention (a probability per recorded "
+                                         "score) for each; elpd_diff against the measure's best"))
+    return blocks
+
+
+def _prior_predictive_blocks(inputs: ReportInputs) -> list:
+    table = inputs.table("prior_predictive")
+    if table is None:
+        return []
+    shares = table[table["scale"] == "share"].pivot_table(
+        index=["measure", "model"], columns="quantity", values="value").reset_index()
+    implied = table[(table["scale"] == "baseline_sd")]
+    implied = implied.assign(interval=implied["q_low"].map("{:.2f}".format) + " to "
+                             + implied["q_high"].map("{:.2f}".format)).pivot_table(
+        index=["measure", "model"], columns="quantity", values="interval",
+        aggfunc="first").reset_index()
+    blocks = [Heading("Prior predictive checks", 3),
+              Table(shares.merge(implied, on=["measure", "model"], how="left"),
+                    "Prior predictive checks: share of prior population means (both periods, "
+                    "months 0-36) and of prior predictive observations inside the scale "
+                    "(target for the means: at least 0.95), and the 95% central interval of "
+                    "the implied prior of each change and of the difference in change, in "
+                    "observed pooled baseline SDs (prior_predictive.csv has them in units)")]
+    for name in inputs.figures:
+        if name.startswith("prior_predictive_"):
+            blocks += _figure(inputs, name)
     return blocks
 
 
@@ -491,8 +558,9 @@ def reproducibility_section(inputs: ReportInputs) -> list:
 
 
 SECTIONS = (summary_section, data_section, models_section, computation_section,
-            posteriors_section, decisions_section, comparison_section, concordance_section,
-            sensitivity_section, joint_section, reproducibility_section)
+            posteriors_section, predictive_checks_section, decisions_section,
+            comparison_section, concordance_section, sensitivity_section, joint_section,
+            reproducibility_section)
 """The report's sections, in order."""
 
 
