@@ -101,7 +101,9 @@ def specs(edit: Callable[[str], str] | None, *, files: dict[str, str] | None = N
         models.mkdir()
         if edit is not None:
             text = (models_dir() / "bsi.toml").read_text(encoding="utf-8")
-            (models / "bsi.toml").write_text(edit(text), encoding="utf-8")
+            changed = edit(text)
+            assert changed != text, "the edit no longer matches bsi.toml: the case tests nothing"
+            (models / "bsi.toml").write_text(changed, encoding="utf-8")
         for name, text in (files or {}).items():
             (models / name).write_text(text, encoding="utf-8")
         return ["reanalyze", "--models", str(models), "--out", str(folder / "out")]
@@ -312,8 +314,8 @@ CASES: list[Case] = [
          specs(lambda t: t.replace('linear = "bsi ~', 'linear = "cip ~')),
          "formula 'linear' models 'cip', but measure is 'bsi'", silent=False),
     Case("spec unknown distribution",
-         specs(lambda t: t.replace('sigma = { dist = "HalfNormal", sigma = 1.0 }',
-                                   'sigma = { dist = "HalfNormall", sigma = 1.0 }')),
+         specs(lambda t: t.replace('sigma = { dist = "HalfNormal", sigma = 0.5 }',
+                                   'sigma = { dist = "HalfNormall", sigma = 0.5 }')),
          "dist must be one of", silent=False),
     Case("spec unknown family", specs(lambda t: t.replace('"gaussian"', '"poisson"')),
          "family 'poisson' is not supported", silent=False),
