@@ -52,7 +52,10 @@ def test_bad_scheduler_is_refused_with_the_accepted_forms(bad):
         parse_scheduler(bad)
 
 
-def test_unreachable_dask_scheduler_is_one_clear_error():
+def test_unreachable_dask_scheduler_is_one_clear_error(monkeypatch):
+    import mbtbayes.core.execute as execute
+
+    monkeypatch.setattr(execute, "CONNECT_TIMEOUT", "2s")  # nothing listens: no need to wait
     with (pytest.raises(SpecError, match="cannot reach the Dask scheduler"),
           executor_for("tcp://127.0.0.1:1")):
         pass

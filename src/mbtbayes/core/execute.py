@@ -74,6 +74,11 @@ class ProcessExecutor:
         self._pool.shutdown(cancel_futures=True)
 
 
+CONNECT_TIMEOUT = "30s"
+"""How long to wait for a Dask scheduler (a just-started local cluster on a loaded 2-core machine
+can take more than 5 s to answer)."""
+
+
 class DaskExecutor:
     """Runs jobs on a Dask distributed cluster given by its scheduler address."""
 
@@ -81,7 +86,7 @@ class DaskExecutor:
         from distributed import Client
 
         try:
-            self._client = Client(address, timeout="30s")
+            self._client = Client(address, timeout=CONNECT_TIMEOUT)
         except OSError as err:
             raise SpecError(f"cannot reach the Dask scheduler at {address}: {err}") from None
         self.name = f"dask:{address}"
