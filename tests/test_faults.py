@@ -34,6 +34,7 @@ def digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("signum, status, message", [
     (signal.SIGINT, 130, "mbtbayes: error: interrupted by the user (Ctrl-C)"),
     (signal.SIGTERM, 143, "mbtbayes: error: terminated (SIGTERM)"),

@@ -35,6 +35,7 @@ def test_ipynb_is_in_sync_with_its_py_source(source):
         f"run `uv run jupytext --to ipynb {source.relative_to(FOLDER.parent)}`")
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(source, tmp_path, monkeypatch):
     import nbclient

@@ -36,6 +36,7 @@ def test_blocked_socket_fixture_really_blocks(no_network):
         socket.create_connection(("example.org", 80), timeout=1)
 
 
+@pytest.mark.e2e
 def test_same_seed_same_tables_and_no_network(quick_run, tmp_path, no_network):
     """A second run with the same seed, with the network blocked, writes byte-identical CSVs."""
     from mbtbayes.cli import main

@@ -92,6 +92,7 @@ def test_frequentist_power_matches_the_normal_approximation():
         assert ci.low <= truth <= ci.high, (effect, hits, n, truth)
 
 
+@pytest.mark.e2e
 def test_replicates_run_in_worker_processes():
     """As ``mbtbayes calibrate --scheduler processes:2`` runs them: the jobs pickle (the design
     travels without its formula object) and each worker fits its replicates. A small run: one
