@@ -3,7 +3,7 @@
 Table-driven: each case builds one bad input in a temporary folder (a data file, a mapping, an
 option value, a model-spec folder, an output folder), runs ``mbtbayes.cli.main`` and checks
 
-- the exit status (2: bad input; the README's "Exit status"),
+- the exit status (2: bad input; docs/usage.md, "Exit status and error messages"),
 - exactly one ``mbtbayes: error: ...`` line on stderr, the last one, saying what is wrong,
 - no traceback,
 - that the folder holds exactly what the case put there: no output folder, no temporary folder.

@@ -1,7 +1,8 @@
 """The command line: exit codes, one-line errors, what it says it ran on.
 
-The exit statuses and the one-line form are the CLI's documented contract (README, "Exit
-status"); each test checks one of them from the outside: the status, the lines printed.
+The exit statuses and the one-line form are the CLI's documented contract (docs/usage.md,
+"Exit status and error messages"); each test checks one of them from the outside: the status,
+the lines printed.
 """
 
 from __future__ import annotations
