@@ -40,6 +40,7 @@ _WHERE = {
     "concordance": "mbtbayes.compare",
     "ConvergenceError": "mbtbayes.core.errors",
     "DataError": "mbtbayes.core.errors",
+    "DependencyError": "mbtbayes.core.errors",
     "MbtbayesError": "mbtbayes.core.errors",
     "OutputError": "mbtbayes.core.errors",
     "SpecError": "mbtbayes.core.errors",
