@@ -15,12 +15,39 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes import compare
+from mbtbayes.binary import adherence, change, remission
 from mbtbayes.compare import concordance_summary
+from mbtbayes.core.arviz_api import save_inference
+from mbtbayes.core.cache import default_cache_dir
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.execute import parse_scheduler
+from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.growth import summaries
+from mbtbayes.growth.bayes_factor import bayes_factor_table
+from mbtbayes.growth.cache import FitCache
+from mbtbayes.growth.engines import engines_for
+from mbtbayes.growth.fanout import fit_specs_on
 from mbtbayes.growth.fit import fit_specs
-from mbtbayes.io.output import check_output, write_run
+from mbtbayes.growth.joint.data import OUTCOMES
+from mbtbayes.growth.likelihood_comparison import recorded_comparison
+from mbtbayes.growth.loo import kfold_patients
+from mbtbayes.growth.loo_pit import loo_pit_table
+from mbtbayes.growth.ppc import ppc_table
+from mbtbayes.growth.prior_predictive import prior_predictive_table
+from mbtbayes.growth.rope_curve import rope_curve
+from mbtbayes.growth.specs import load_specs
+from mbtbayes.growth.trajectories import trajectory_table
+from mbtbayes.io.output import check_output, write_run, write_tables
 from mbtbayes.io.register import describe, load_register, summarise
+from mbtbayes.report import headline_text, run_record, write_report, write_run_json
+from mbtbayes.report.figures import make_figures
+from mbtbayes.sensitivity.calibration import sbc
+from mbtbayes.sensitivity.power import power_table
+from mbtbayes.sensitivity.suite import ANALYSES, QUICK, sensitivity
+from mbtbayes.study.numbers import published_table
+from mbtbayes.study.reanalysis import inconsistencies, published_posteriors, published_summary
 
 
 def reanalyze(
@@ -148,8 +175,6 @@ def reanalyze(
         clock.lap("sensitivity")
 
     def extra(folder: Path) -> None:
-        from mbtbayes.report import run_record, write_report, write_run_json
-
         _save_fits(fits, folder)
         (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
         if robustness is not None:
@@ -169,8 +194,6 @@ def reanalyze(
     if headline is not None:
         headline(tables)
     else:
-        from mbtbayes.report import headline_text
-
         log(headline_text(tables))
     return written
 
@@ -195,9 +218,6 @@ class _Clock:
 def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Remission, start-end change and adherence tables (those whose columns are present)."""
-    from mbtbayes.binary import adherence, change, remission
-    from mbtbayes.core.errors import DataError
-
     makers = {"remission": lambda: remission.remission_table(data, seed=seed, engine=engine),
               "start_end_change": lambda: change.start_end_change(data, seed=seed,
                                                                   engine=engine),
@@ -218,9 +238,6 @@ def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
     """The frequentist tables, AIC beside LOO, the Bayes factors of the period terms, and the
     concordance of the two analyses (the ML fits read from ``store``, the run's fit cache,
     when it holds them)."""
-    from mbtbayes import compare
-    from mbtbayes.growth.bayes_factor import bayes_factor_table
-
     ml = compare.frequentist_fits(specs, data, log=log, store=store)
     comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
     factors = bayes_factor_table(fits)
@@ -249,7 +266,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
         ``variance_explained``, ``model_comparison``, ``diagnostics``, ``ppc``,
         ``trajectories``, ``prior_predictive`` and ``loo_pit``, as ``reanalyze`` writes them,
         and ``likelihood_comparison`` when specs of one measure differ in likelihood
-        (:func:`~.censoring.recorded_comparison`).
+        (:func:`~.likelihood_comparison.recorded_comparison`).
 
     Examples
     --------
@@ -259,15 +276,6 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     >>> mb.growth_tables(fits, reg.data)["period_effects"]  # doctest: +SKIP
     """
     from functools import partial
-
-    from mbtbayes.growth import summaries
-    from mbtbayes.growth.censoring import recorded_comparison
-    from mbtbayes.growth.loo import kfold_patients
-    from mbtbayes.growth.loo_pit import loo_pit_table
-    from mbtbayes.growth.ppc import ppc_table
-    from mbtbayes.growth.prior_predictive import prior_predictive_table
-    from mbtbayes.growth.rope_curve import rope_curve
-    from mbtbayes.growth.trajectories import trajectory_table
 
     kfold = None
     if engine is not None:
@@ -303,8 +311,6 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
     -------
     mbtbayes.sensitivity.suite.Sensitivity
     """
-    from mbtbayes.sensitivity.suite import ANALYSES, QUICK, sensitivity
-
     with_period = {k: s for k, s in specs.items()
                    if any(f.spec.name == k and f.variant == "period" for f in fits)}
     analyses = ANALYSES if full else QUICK
@@ -337,9 +343,7 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
     """
     from functools import partial
 
-    from mbtbayes.core.sampling import Sampler, SamplerOptions
-    from mbtbayes.growth.joint.data import OUTCOMES
-    from mbtbayes.growth.joint.fit import fit_joint
+    from mbtbayes.growth.joint.fit import fit_joint  # numba kernels: only with --joint
     from mbtbayes.growth.joint.summaries import comparison_table, joint_table, kfold_joint
 
     outcomes = [o for o in OUTCOMES if o in data and data[o].notna().any()]
@@ -363,8 +367,6 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
 def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], None]):
     """The run's fit cache (None without one); a folder it may not use fails here, before
     any work."""
-    from mbtbayes.growth.cache import FitCache, default_cache_dir
-
     if cache is False or cache is None:
         return None
     return FitCache(default_cache_dir(out) if cache is True else cache, log=log)
@@ -376,15 +378,12 @@ def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engine, log, pro
     if parse_scheduler(scheduler)[0] == "inline":
         return fit_specs(specs, data, seed=seed, engine=engine, log=log, progress=progress,
                          cache=cache)
-    from mbtbayes.growth.fanout import fit_specs_on
 
     return fit_specs_on(scheduler, specs, data, seed=seed, engine=engine, log=log,
                         progress=progress, cache=cache)
 
 
 def _specs_for(register, models, log) -> dict:
-    from mbtbayes.growth.specs import load_specs
-
     specs = load_specs(models)
     kept = {k: s for k, s in specs.items() if s.measure in register.data}
     for name in sorted(set(specs) - set(kept)):
@@ -393,9 +392,6 @@ def _specs_for(register, models, log) -> dict:
 
 
 def _engine(*, sampler: str, draws: int, chains: int, quick: bool):
-    from mbtbayes.core.sampling import SamplerOptions
-    from mbtbayes.growth.engines import engines_for
-
     if quick:
         return engines_for(SamplerOptions(sampler, 200, 200, 2))
     return engines_for(SamplerOptions(sampler, draws, draws, chains))
@@ -409,8 +405,6 @@ def _save_fits(fits: list, folder: Path) -> None:
     """Each fit as ArviZ netCDF: posterior (patient effects included), per-patient
     log-likelihood, observed and constant data, posterior predictive draws; thinned to
     :data:`SAVED_DRAWS` draws."""
-    from mbtbayes.core.arviz_api import save_inference
-
     (folder / "fits").mkdir()
     for fit in fits:
         save_inference(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc",
@@ -444,8 +438,6 @@ def published(*, out: str | Path = "mbtbayes-published",
     >>> mb.published(out="published")  # doctest: +SKIP
     PosixPath('.../published')
     """
-    from mbtbayes.io.output import write_tables
-
     check_output(out)
     log("published numbers: reconstructing cell counts and fitting the conjugate models")
     return write_tables(out, published_tables(),
@@ -467,13 +459,6 @@ def published_tables() -> dict[str, pd.DataFrame]:
     >>> sorted(mb.published_tables())  # doctest: +SKIP
     ['inconsistencies', 'published_numbers', 'published_posteriors', 'published_summary']
     """
-    from mbtbayes.study.numbers import published_table
-    from mbtbayes.study.reanalysis import (
-        inconsistencies,
-        published_posteriors,
-        published_summary,
-    )
-
     posteriors = published_posteriors()
     return {"published_numbers": published_table(), "published_posteriors": posteriors,
             "published_summary": published_summary(posteriors),
@@ -528,12 +513,6 @@ def calibrate(
     >>> from mbtbayes.pipeline import calibrate
     >>> calibrate(out="calibration", replicates=200, scheduler="processes")  # doctest: +SKIP
     """
-    from mbtbayes.core.errors import SpecError
-    from mbtbayes.core.execute import parse_scheduler
-    from mbtbayes.growth.specs import load_specs
-    from mbtbayes.sensitivity.calibration import sbc
-    from mbtbayes.sensitivity.power import power_table
-
     parse_scheduler(scheduler)
     check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping, encoding=encoding)
@@ -558,7 +537,5 @@ def calibrate(
 
 def _calibration_figures(folder: Path, *, tables: dict, register) -> None:
     """The power figure (when the power table was made) into ``folder/figures``."""
-    from mbtbayes.report.figures import make_figures
-
     make_figures(folder, tables=tables, fits=[], data=register.data,
                  synthetic=register.synthetic)

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import mbtbayes as mb
+from mbtbayes.core.cache import MARKER, default_cache_dir
 from mbtbayes.core.errors import OutputError
 from mbtbayes.core.sampling import Sampler, SamplerOptions
-from mbtbayes.growth.cache import MARKER, FitCache, default_cache_dir
+from mbtbayes.growth.cache import FitCache
 from mbtbayes.growth.engines import engines_for
 
 

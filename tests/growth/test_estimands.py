@@ -23,8 +23,8 @@ from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.baseline import baseline, bootstrap_sd
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import kfold_patients
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.summaries import (
     effect_sizes,
     model_comparison,

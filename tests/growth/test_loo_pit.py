@@ -17,7 +17,6 @@ from scipy import integrate, stats
 import mbtbayes as mb
 from mbtbayes.core.sampling import Diagnostics, SamplerOptions
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo_pit import (
     kish_size,
     ks_pvalue,
@@ -26,6 +25,7 @@ from mbtbayes.growth.loo_pit import (
     new_patient_cdf,
 )
 from mbtbayes.growth.patients import Draws
+from mbtbayes.growth.result import GrowthFit
 
 
 def test_gaussian_cdf_is_the_normal_cdf_with_the_new_patient_variance():

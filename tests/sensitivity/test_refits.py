@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import mbtbayes as mb
-from mbtbayes.growth.engines import resolve_engine
+from mbtbayes.growth.engine_choice import resolve_engine
 from mbtbayes.sensitivity.refits import COUNT, alternatives
 
 

@@ -23,8 +23,9 @@ import pandas as pd
 from mbtbayes.core.errors import ConvergenceError, DataError
 from mbtbayes.frequentist.effects import compare_aic, mixed_cohens_d
 from mbtbayes.frequentist.mixed import ENGINE, MixedResult, fit_mixed
+from mbtbayes.frequentist.stored import from_record, to_record
 from mbtbayes.growth.baseline import observed_baseline_sd
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,6 @@ def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple
             log: Callable[[str], None]) -> MixedResult | FailedFit:
     """One ML fit, from the store when it holds it."""
     from importlib.metadata import version
-
-    from mbtbayes.frequentist.stored import from_record, to_record
 
     options = {"outcome": spec.measure, "time": spec.time, "group": spec.group,
                "period": spec.period if variant == "period" else None,

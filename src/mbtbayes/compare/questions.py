@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mbtbayes.compare.frequentist import FailedFit, unlike_reasons
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.decisions import (
     ALPHA,
@@ -75,8 +76,9 @@ from mbtbayes.frequentist.prepare import wald_interval
 from mbtbayes.frequentist.proportions import chi_square, logistic_wald, mcnemar
 from mbtbayes.growth.bayes_factor import RULE as BF_RULE
 from mbtbayes.growth.bayes_factor import bf_decision
-from mbtbayes.growth.fit import GrowthFit
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.rope import rope_for
 
 PERIOD_MODEL, LINEAR_MODEL, NO_DIFFERENCE = "period", "linear", "no difference"
 """Predictive model-choice labels (both sides)."""
@@ -138,8 +140,6 @@ def growth_questions_for(spec: ModelSpec) -> tuple[tuple[str, str], ...]:
 def _rope_half_width(spec: ModelSpec, data: pd.DataFrame) -> tuple[float, str]:
     """The measure's equivalence margin (absolute half-width) and its basis:
     :func:`mbtbayes.growth.rope.rope_for`, as in ``period_effects``."""
-    from mbtbayes.growth.rope import rope_for
-
     rope = rope_for(spec, data)
     return rope.half_width, rope.basis
 
@@ -259,8 +259,6 @@ def growth_questions(fits: list[GrowthFit], ml: dict, data: pd.DataFrame) -> lis
     say so (``models_alike = False``, ``model_difference``); without the linear time and
     period coefficients there is nothing to compare and the row says why.
     """
-    from mbtbayes.compare.frequentist import FailedFit, unlike_reasons
-
     rows = []
     for fit in (f for f in fits if f.variant == "period" and (f.spec.name, "period") in ml):
         res, spec, beta = ml[(fit.spec.name, "period")], fit.spec, fit.beta()

@@ -33,7 +33,9 @@ from mbtbayes.compare.questions import (
     passed_flag,
 )
 from mbtbayes.core.decisions import ALPHA, NEGLIGIBLE, NONZERO, P_DIRECTION_MIN
-from mbtbayes.growth.fit import GrowthFit
+from mbtbayes.growth.bayes_factor import bayes_factor_table
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.summaries import model_comparison
 
 
 def concordance(
@@ -100,9 +102,6 @@ def concordance(
     >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
     >>> mb.concordance(fits, reg.data)["agree_existence"].mean()  # doctest: +SKIP
     """
-    from mbtbayes.growth.bayes_factor import bayes_factor_table
-    from mbtbayes.growth.summaries import model_comparison
-
     specs = {f.spec.name: f.spec for f in fits}
     ml = ml if ml is not None else frequentist_fits(specs, data, log=log or (lambda _: None))
     if comparison is None:

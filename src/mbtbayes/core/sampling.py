@@ -35,6 +35,8 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
+from mbtbayes.core import graphs
+from mbtbayes.core.arviz_api import convergence
 from mbtbayes.core.errors import SpecError
 
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
@@ -140,8 +142,6 @@ def diagnose(idata, *, var_names: list[str], attempts: int = 1) -> Diagnostics:
     -------
     Diagnostics
     """
-    from mbtbayes.core.arviz_api import convergence
-
     r_hat, bulk, tail, divergences = convergence(idata, var_names=var_names)
     failed = [f"R-hat {r_hat:.3f} > {GATE['max_r_hat']}" if not r_hat <= GATE["max_r_hat"] else "",
               f"bulk ESS {bulk:.0f} < {GATE['min_ess_bulk']:.0f}"
@@ -348,8 +348,6 @@ class Sampler:
 
     def _graph(self, key: Hashable, build: Callable[[], object], *,
                keep: list[str] | None = None) -> tuple[object, object]:
-        from mbtbayes.core import graphs
-
         new = not graphs.is_compiled(key, keep)
         with quiet():
             graph = graphs.compiled_graph(key, build, keep=keep)

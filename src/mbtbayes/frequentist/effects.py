@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.multivariate.manova import MANOVA
 
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.frequentist.mixed import MixedResult
@@ -155,6 +154,8 @@ def manova_pillai(data: pd.DataFrame, *, outcomes: Sequence[str], group: str) ->
     --------
     >>> manova_pillai(baseline, outcomes=["bsi", "sipp"], group="period")  # doctest: +SKIP
     """
+    from statsmodels.multivariate.manova import MANOVA  # statsmodels takes a second to import
+
     outcomes = list(outcomes)
     require_columns(data, [*outcomes, group])
     complete = data[[*outcomes, group]].dropna()

@@ -34,11 +34,13 @@ import xarray as xr
 from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
+from mbtbayes.growth.cache import fit_key
 from mbtbayes.growth.censoring import fit_pointwise, predictive_bounds
 from mbtbayes.growth.design import Design, FitsData, bambi_model
 from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.priors import bambi_priors
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.result import GrowthFit, population_draws, sd_name
 
 NUTPIE = {"low_rank_modified_mass_matrix": True}
 """nutpie's low-rank mass-matrix adaptation: with predictors not centred, the intercept and the
@@ -75,12 +77,10 @@ class BambiEngine(FitsData):
 
         Returns
         -------
-        mbtbayes.growth.fit.GrowthFit
+        mbtbayes.growth.result.GrowthFit
             With ``model`` the Bambi model and ``idata`` its InferenceData, with the
             per-patient log-likelihood, data and posterior predictive groups added.
         """
-        from mbtbayes.growth.fit import GrowthFit
-
         start = _time.perf_counter()
         model = self.build(spec, design, variant=variant)
         model.build()
@@ -99,8 +99,6 @@ class BambiEngine(FitsData):
         model and data: two specs of one name, or one spec on other data, get their own) and
         return their marginal log-likelihood per draw, ``(S, len(held))``, and the refit's
         diagnostics. The refit's draws are kept in the sampler's store when it has one."""
-        from mbtbayes.growth.cache import fit_key
-
         spec, design, variant = fit.spec, fit.design, fit.variant
         weight = np.where(np.isin(design.group, held), 0.0, 1.0)
         names = population_names(fit.model)
@@ -188,27 +186,6 @@ def tidy_parameters(posterior, spec: ModelSpec, design: Design, model) -> xr.Dat
               "coef": list(design.columns), "sigma_coef": list(design.sigma_columns)}
     dataset = xr.Dataset(out, coords=coords)
     return dataset.drop_dims("sigma_coef") if design.X_sigma is None else dataset
-
-
-def sd_name(spec: ModelSpec, effect: str) -> str:
-    """The table name of a patient effect's SD: ``sd_intercept``, ``sd_slope`` (time) or
-    ``sd_<column>``."""
-    expr = effect.split("|")[0]
-    return {"1": "sd_intercept", spec.time: "sd_slope"}.get(expr, f"sd_{expr}")
-
-
-def population_draws(params: xr.Dataset, spec: ModelSpec, design: Design) -> patients.Draws:
-    """The population-level draws of a fit (tidy names), stacked: :class:`Draws`."""
-    def stacked(name: str) -> np.ndarray | None:
-        if name not in params:
-            return None
-        values = params[name].values
-        return values.reshape(-1, *values.shape[2:])
-
-    sds = np.column_stack([stacked(sd_name(spec, e)) for e in design.effects])
-    return patients.Draws(beta=stacked("beta"), sds=sds, sigma=stacked("sigma"),
-                          beta_sigma=stacked("beta_sigma"), nu=stacked("nu"),
-                          corr=stacked("corr"))
 
 
 def _add_patient_level(idata, params, spec: ModelSpec, design: Design, *, seed: int) -> None:

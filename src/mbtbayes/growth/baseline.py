@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.seeds import seed_for
+
 BASELINE_WINDOW = 3.0
 """An observation counts as baseline when it is a patient's first and lies within this many
 time units of the first d time point (month 0)."""
@@ -180,8 +182,6 @@ def sd_draws(data: pd.DataFrame, *, outcome: str, time: str, group: str, period:
     >>> bool((a == b).all()), round(base.sd, 3)
     (True, 11.69)
     """
-    from mbtbayes.core.seeds import seed_for
-
     base = baseline(data, outcome=outcome, time=time, group=group, period=period, start=start)
     return bootstrap_sd(base, draws=draws, seed=seed_for(seed, outcome, "baseline_sd")), base
 

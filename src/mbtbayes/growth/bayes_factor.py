@@ -352,7 +352,7 @@ def bayes_factors(fit, *, scales=PRIOR_SCALES) -> pd.DataFrame:
 
     Parameters
     ----------
-    fit : mbtbayes.growth.fit.GrowthFit
+    fit : mbtbayes.growth.result.GrowthFit
         A period-model fit.
     scales : sequence of float
         Multipliers of the period terms' prior SDs.

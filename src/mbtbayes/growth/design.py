@@ -28,8 +28,8 @@ import pandas as pd
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.hints import did_you_mean
 from mbtbayes.growth.censoring import censored_model_input
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.priors import fit_priors
-from mbtbayes.growth.specs import ModelSpec
 from mbtbayes.growth.terms import formula_namespace
 from mbtbayes.io import schema
 

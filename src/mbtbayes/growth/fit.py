@@ -19,70 +19,18 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from mbtbayes.core.defaults import SEED
-from mbtbayes.core.sampling import Diagnostics, SamplerOptions
+from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.cache import fit_cached, open_cache
 from mbtbayes.growth.design import Design, check_prior_keys, make_design
-from mbtbayes.growth.engines import Engines, engines_for, resolve_engine
-from mbtbayes.growth.specs import ModelSpec
-
-
-@dataclass(frozen=True)
-class GrowthFit:
-    """One fitted variant of one spec.
-
-    Attributes
-    ----------
-    spec : ModelSpec
-    variant : str
-    design : Design
-    idata : arviz.InferenceData
-        The engine's posterior (marginal: ``beta``, ``sd_intercept``, ``sd_slope``, ``sigma``,
-        ``corr`` when correlated, and the patient effects ``1|patient_id``,
-        ``months|patient_id``; Bambi: Bambi's names), and the groups ``log_likelihood`` (per
-        patient, patient effects integrated out), ``observed_data``, ``constant_data`` and
-        ``posterior_predictive``.
-    diagnostics : Diagnostics
-    sampler : str
-    seconds : float
-        Wall time of the fit: sampling and diagnostics of every attempt, plus compilation
-        for the first fit of a compiled graph.
-    engine : str
-        ``"marginal"`` or ``"bambi"``.
-    model : bambi.Model or None
-        The Bambi model (Bambi engine), for ``predict``, ``interpret`` and PPC plots.
-    params : xarray.Dataset
-        The population-level parameters in the same names for both engines: ``beta`` (dim
-        ``coef``), ``sd_intercept``, ``sd_slope``, ``sigma`` (or ``beta_sigma``, log scale,
-        when the residual SD is modelled), ``nu`` (Student-t), ``corr`` (correlated).
-    """
-
-    spec: ModelSpec
-    variant: str
-    design: Design
-    idata: object
-    diagnostics: Diagnostics
-    sampler: str
-    seconds: float
-    engine: str = "marginal"
-    model: object = None
-    params: object = None
-
-    def draws(self, name: str) -> np.ndarray:
-        """Posterior draws of a parameter, chains and draws stacked first: (S, ...)."""
-        source = self.params if self.params is not None and name in self.params else \
-            self.idata.posterior
-        values = source[name].values
-        return values.reshape(-1, *values.shape[2:])
-
-    def beta(self) -> pd.DataFrame:
-        """Fixed-effect draws, one column per design column."""
-        return pd.DataFrame(self.draws("beta"), columns=list(self.design.columns))
+from mbtbayes.growth.engine_choice import resolve_engine
+from mbtbayes.growth.engines import Engines, engines_for
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 
 def fit_growth(
@@ -194,8 +142,6 @@ def fit_specs(
     >>> len(fits)  # doctest: +SKIP
     18
     """
-    from mbtbayes.growth.cache import fit_cached, open_cache
-
     engines, requested = _engines(engine, options)
     jobs = growth_jobs(specs, data, requested=requested)
     store = open_cache(cache, log=log)

@@ -16,7 +16,7 @@ import xarray as xr
 
 from mbtbayes.core.arviz_api import add_groups
 from mbtbayes.growth.design import Design
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
 
 PPC_DRAWS = 1000
 """Posterior predictive draws kept per fit (all chains together), thinned evenly."""

@@ -31,6 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mbtbayes.core.arviz_api import psis_loo as _psis
+from mbtbayes.core.errors import DataError
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.patients import chunks
+
 LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -73,8 +78,6 @@ def marginal_loglik(
     (S, G) array
         log p(y_i | b, G, sigma) for draw s and patient i; patients with no observation get 0.
     """
-    from mbtbayes.growth.patients import chunks
-
     n_groups = int(group.max()) + 1 if n_groups is None else n_groups
     corr = np.zeros(beta.shape[0]) if corr is None else corr
     stats = patient_sums(y, X, time, group, n_groups)
@@ -205,8 +208,6 @@ def elpd_difference(a: LooResult, b: LooResult) -> tuple[float, float]:
     DataError
         If the two results were computed on different units.
     """
-    from mbtbayes.core.errors import DataError
-
     if a.units and b.units:
         if set(a.units) != set(b.units):
             raise DataError(f"cannot compare ELPDs over different patients ({len(a.units)} vs "
@@ -237,8 +238,6 @@ def psis_loo(loglik: np.ndarray, *, method: str, units: tuple[str, ...] = ()) ->
     -------
     LooResult
     """
-    from mbtbayes.core.arviz_api import psis_loo as _psis
-
     elpd, se, p_loo, pointwise, k = _psis(loglik)
     return LooResult(elpd, se, p_loo, pointwise, k, method, tuple(units))
 
@@ -294,8 +293,6 @@ def patient_folds(patients, *, k: int, seed: int, measure: str) -> list[np.ndarr
     >>> sorted(len(f) for f in folds)
     [2, 3]
     """
-    from mbtbayes.core.seeds import seed_for
-
     ids = np.asarray([str(p) for p in patients])
     keys = np.array([seed_for(seed, measure, "kfold-folds", p) for p in ids], dtype=np.int64)
     return np.array_split(ids[np.lexsort((ids, keys))], k)
@@ -313,7 +310,7 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
 
     Parameters
     ----------
-    fit : mbtbayes.growth.fit.GrowthFit
+    fit : mbtbayes.growth.result.GrowthFit
     engine : Engines or an engine
         Has ``heldout_loglik(fit, held, seed=...)``.
     k : int
@@ -329,8 +326,6 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
         ``refits_passed`` says whether every refit passed the gate.
     """
     from scipy.special import logsumexp
-
-    from mbtbayes.core.seeds import seed_for
 
     design, name = fit.design, (fit.spec.name, fit.variant)
     observed = design.observed

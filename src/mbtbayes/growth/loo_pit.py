@@ -45,10 +45,13 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from mbtbayes.core.arviz_api import psis_log_weights
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
 from mbtbayes.growth.censoring import half_step, score_bounds
+from mbtbayes.growth.loo import patient_loglik
+from mbtbayes.growth.result import population_draws
 
 T_DRAWS = 16
 """Student-t family: mixing variables per posterior draw in the CDF (randomised
@@ -64,8 +67,6 @@ ALPHA = 0.05
 
 def fit_draws(fit) -> patients.Draws:
     """The population-level draws of a fit of either engine (stacked chains)."""
-    from mbtbayes.growth.bambi_engine import population_draws
-
     return population_draws(fit.params, fit.spec, fit.design)
 
 
@@ -174,9 +175,6 @@ def compute_loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
         ``(pit, pareto_k)``: one PIT per row of ``fit.design`` and one k per observed patient
         (``design.observed`` order; k > 0.7: that patient's weights are unreliable).
     """
-    from mbtbayes.core.arviz_api import psis_log_weights
-    from mbtbayes.growth.loo import patient_loglik
-
     design = fit.design
     kept, rows = predictive_draws(fit)
     draws = fit_draws(fit).take(rows)  # chain-major, as the weights

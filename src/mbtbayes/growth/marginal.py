@@ -48,7 +48,8 @@ from mbtbayes.growth.design import (
 )
 from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
 from mbtbayes.growth.loo import LOG_2PI, marginal_loglik, patient_sums
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 LKJ_ETA = 2.0
 """LKJ shape of the correlated variant (mildly favours small correlations)."""
@@ -167,10 +168,8 @@ class MarginalEngine(FitsData):
 
         Returns
         -------
-        mbtbayes.growth.fit.GrowthFit
+        mbtbayes.growth.result.GrowthFit
         """
-        from mbtbayes.growth.fit import GrowthFit
-
         priors = prior_values(spec, design)
         if self.sampler.options.sampler == "nutpie":
             design_used, priors = pad_design(design, priors, width=self.width)

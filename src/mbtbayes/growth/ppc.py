@@ -44,6 +44,9 @@ import pandas as pd
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth import patients
+from mbtbayes.growth.censoring import predictive_bounds
+from mbtbayes.growth.loo_pit import fit_draws, predictive_draws
 from mbtbayes.io import schema
 
 MISFIT_LIMITS = (0.025, 0.975)
@@ -101,10 +104,6 @@ def new_patient_draws(fit, *, seed: int = SEED) -> np.ndarray:
     Per posterior draw, each patient gets effects from ``N(0, G)`` (not its own) and every
     row the family's noise; seeded by the run seed and the fit's name.
     """
-    from mbtbayes.growth import patients
-    from mbtbayes.growth.censoring import predictive_bounds
-    from mbtbayes.growth.loo_pit import fit_draws, predictive_draws
-
     design, (_, rows) = fit.design, predictive_draws(fit)
     draws = fit_draws(fit).take(rows)
     rng = np.random.default_rng(seed_for(seed, fit.spec.name, fit.variant, "new-patient-ppc"))

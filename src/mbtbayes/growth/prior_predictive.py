@@ -41,6 +41,10 @@ from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
+from mbtbayes.growth.baseline import spec_sd_draws
+from mbtbayes.growth.design import make_design
+from mbtbayes.growth.marginal import LKJ_ETA
+from mbtbayes.growth.trajectories import mean_design, period_levels
 
 PRIOR_DRAWS = 4000
 """Prior draws per fit (the Monte Carlo error of the means' share is at most 0.008)."""
@@ -117,7 +121,6 @@ def correlation_draws(spec, design, *, draws: int, rng: np.random.Generator):
     marginal engine's LKJ(eta) for two effects, ``(corr + 1) / 2 ~ Beta(eta, eta)``."""
     if not spec.correlated or len(design.effects) != 2:
         return None
-    from mbtbayes.growth.marginal import LKJ_ETA
 
     return 2 * rng.beta(LKJ_ETA, LKJ_ETA, draws) - 1
 
@@ -192,10 +195,6 @@ def prior_predictive(spec, data: pd.DataFrame, *, variant: str = "period",
     -------
     PriorPredictive
     """
-    from mbtbayes.growth.baseline import spec_sd_draws
-    from mbtbayes.growth.design import make_design
-    from mbtbayes.growth.trajectories import mean_design, period_levels
-
     design = design if design is not None else make_design(spec, data, variant=variant)
     rng = np.random.default_rng(seed_for(seed, spec.name, variant, "prior-predictive"))
     params = prior_parameters(spec, design, draws=draws, rng=rng)

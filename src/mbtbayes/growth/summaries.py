@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.arviz_api import summary
+from mbtbayes.core.decisions import rope_decision
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.growth.baseline import spec_sd_draws
-from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.rope import rope_for
 from mbtbayes.growth.trajectories import (
     change_draws,
     period_contrasts,
@@ -197,9 +199,6 @@ def period_effects(fits: list[GrowthFit], data: pd.DataFrame, *,
         ``rope_curve.csv`` and the spec), standardisation (the same, pooled covariate mix in
         both periods), decision, interval, passed.
     """
-    from mbtbayes.core.decisions import rope_decision
-    from mbtbayes.growth.rope import rope_for
-
     rows = []
     for fit in (f for f in fits if f.variant == "period"):
         margin, better = rope_for(fit.spec, data), better_if(fit.spec.measure)

@@ -43,6 +43,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.posterior import INTERVAL, summarize_draws
+
 GRID_STEP = 3.0
 """Spacing of the time grid of the trajectories table (months)."""
 
@@ -293,8 +295,6 @@ def trajectory_table(fits: list, *, standardise: str = "observed_mix",
         "no covariates"), covariate_values (the values: shares of each level or a mean, e.g.
         "wai_version: S 2%, SR 98%"), passed.
     """
-    from mbtbayes.core.posterior import INTERVAL, summarize_draws
-
     rows = []
     for fit in fits:
         times = time_grid(fit, end=end)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from mbtbayes.core.arviz_api import plot_ppc
+from mbtbayes.growth.loo_pit import kish_size, loo_pit
+from mbtbayes.growth.prior_predictive import prior_predictive
 from mbtbayes.report.style import INK, ROPE_COLOR, new_figure, period_style
 
 MODEL_LINE = {"linear": ":", "period": "-"}
@@ -38,8 +41,6 @@ def prior_predictive_figure(fit, data):
     share inside. Right: densities of the implied prior of the 0-24 month change in observed
     baseline SDs (d) per period, and of d_II - d_I.
     """
-    from mbtbayes.growth.prior_predictive import prior_predictive
-
     check = prior_predictive(fit.spec, data, variant=fit.variant, design=fit.design)
     low, high = fit.spec.range
     fig, axes = new_figure(1, 2, height=2.6)
@@ -94,8 +95,6 @@ def loo_pit_figure(fits: list):
     effective size of the period fit); a curve above the band in the lower half means too
     many small PIT values (observations below what the model predicts), and so on.
     """
-    from mbtbayes.growth.loo_pit import kish_size, loo_pit
-
     by_measure: dict[str, list] = {}
     for fit in fits:
         by_measure.setdefault(fit.spec.name, []).append(fit)
@@ -125,8 +124,6 @@ def ppc_overlay_figure(fits: list):
     """``az.plot_ppc`` of each measure's period fit (linear when it has none): the observed
     density (dark) over the densities of 40 in-sample posterior predictive draws and their
     mean; dashed: the scale's bounds."""
-    from mbtbayes.core.arviz_api import plot_ppc
-
     chosen: dict[str, object] = {}
     for fit in fits:
         if fit.variant == "period" or fit.spec.name not in chosen:

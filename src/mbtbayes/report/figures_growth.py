@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.errors import SpecError
+from mbtbayes.growth.design import prior_values
 from mbtbayes.growth.trajectories import trajectory_table
 from mbtbayes.report.style import INK, ROPE_COLOR, new_figure, period_style
 from mbtbayes.report.trajectories import observed_waves
@@ -295,9 +297,6 @@ def loo_aic_figure(comparison: pd.DataFrame):
 def prior_posterior_figure(fits: list):
     """Prior (line) and posterior (filled) density of the period terms of each period fit."""
     from scipy import stats
-
-    from mbtbayes.core.errors import SpecError
-    from mbtbayes.growth.design import prior_values
 
     fits = [f for f in fits if f.variant == "period"]
     fig, axes = new_figure(len(fits), 2, height=1.15 * len(fits) + 0.8)

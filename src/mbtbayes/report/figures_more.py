@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.report.style import INK, new_figure, period_style
+from mbtbayes.sensitivity.tipping import TIP_SETTING
 
 PPC_COLUMNS = ("measure", "model", "statistic", "ppp")
 """Columns of ``ppc.csv`` the PPC figure reads (one row per check: statistic, period, wave)."""
@@ -169,8 +170,6 @@ def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
     and a red cross where the conclusion changes. Reverse-Bayes and drop-out tipping-point
     rows (thresholds) and power-scaling rows (flags on the baseline posterior) are left out.
     None when no row's quantity starts with ``prefix``."""
-    from mbtbayes.sensitivity.tipping import TIP_SETTING
-
     table = sensitivity[sensitivity["quantity"].astype(str).str.startswith(prefix)]
     table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))
                   & ~table["setting"].astype(str).str.contains(TIP_SETTING)]
@@ -229,7 +228,7 @@ def joint_figure(joint: pd.DataFrame):
     Tables of :func:`mbtbayes.growth.joint.summaries.joint_table` show their forest rows (the
     24-month period contrast per outcome and pooled, in baseline SDs, higher = better).
     """
-    from mbtbayes.growth.joint.summaries import FOREST_QUANTITIES, STD
+    from mbtbayes.growth.joint.summaries import FOREST_QUANTITIES, STD  # numba: on first use
 
     forest = joint[joint["quantity"].isin(FOREST_QUANTITIES)]
     if not forest.empty:

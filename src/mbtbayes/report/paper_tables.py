@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mbtbayes import compare
+from mbtbayes.core.errors import SpecError
 from mbtbayes.core.formatting import markdown_table, significant
+from mbtbayes.growth import summaries
 from mbtbayes.report.headline import interval_text
 
 TITLES = {
@@ -141,10 +144,6 @@ def paper_table(fits: list, data: pd.DataFrame, *, kind: str = "outcome") -> pd.
     >>> fits = mb.fit_specs(mb.load_specs(), mb.load_register().data)  # doctest: +SKIP
     >>> mb.paper_table(fits, mb.load_register().data, kind="outcome")  # doctest: +SKIP
     """
-    from mbtbayes import compare
-    from mbtbayes.core.errors import SpecError
-    from mbtbayes.growth import summaries
-
     specs = {f.spec.name: f.spec for f in fits if f.spec.kind == kind}
     chosen = [f for f in fits if f.spec.name in specs]
     if not chosen:

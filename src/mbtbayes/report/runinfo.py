@@ -26,6 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes.core.sampling import GATE, RETRY
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.specs import models_dir
+from mbtbayes.io.register import bundled_path
+
 PACKAGES = ("mbtbayes", "pymc", "pytensor", "nutpie", "numba", "bambi", "arviz", "numpy",
             "scipy", "pandas", "statsmodels", "xarray", "matplotlib", "formulae")
 """Packages whose versions a run records."""
@@ -58,8 +63,6 @@ def versions() -> dict[str, str]:
 
 def data_record(data, register) -> dict:
     """Where the data came from and its SHA-256 (a DataFrame: of its CSV text)."""
-    from mbtbayes.io.register import bundled_path
-
     record = {"label": register.label, "synthetic": bool(register.synthetic),
               "rows": int(len(register.data)),
               "patients": int(register.data["patient_id"].nunique())
@@ -74,8 +77,6 @@ def data_record(data, register) -> dict:
 
 def spec_records(specs: dict, models: str | Path | None) -> dict[str, dict]:
     """Per spec: its TOML file and that file's SHA-256 (or of its fields, for a made spec)."""
-    from mbtbayes.growth.specs import models_dir
-
     folder = Path(models) if models is not None else models_dir()
     out = {}
     for name, spec in specs.items():
@@ -134,9 +135,6 @@ def run_record(*, options: dict, data, register, specs: dict, engine=None,
     -------
     dict
     """
-    from mbtbayes.core.sampling import GATE, RETRY
-    from mbtbayes.core.seeds import seed_for
-
     seed = options.get("seed")
     sampler = {}
     if engine is not None:

@@ -28,6 +28,8 @@ from typing import IO
 
 import pandas as pd
 
+from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, headline, headline_text
+
 
 class Terminal:
     """Progress bars, log lines and the headline, for the command line.
@@ -98,8 +100,6 @@ class Terminal:
 
     def headline(self, tables: dict[str, pd.DataFrame]) -> None:
         """The answer: rich tables on a terminal, plain text otherwise."""
-        from mbtbayes.report.headline import headline_text
-
         self.close()
         if self.quiet:
             return
@@ -129,8 +129,6 @@ def _rich_headline(tables: dict[str, pd.DataFrame]) -> list:
     from rich import box
     from rich.table import Table
     from rich.text import Text
-
-    from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, headline
 
     parts = headline(tables)
     out = []

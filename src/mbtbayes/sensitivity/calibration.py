@@ -28,10 +28,12 @@ from scipy import stats
 
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.execute import chunked, executor_for
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.design import Design, make_design, prior_values
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.marginal import engine_for
+from mbtbayes.growth.modelspec import ModelSpec
 
 RANK_DRAWS = 99
 """Thinned posterior draws a true value is ranked among (ranks 0..99)."""
@@ -76,8 +78,6 @@ def prior_draw(priors: dict[str, np.ndarray], rng: np.random.Generator) -> dict[
 
 def run_chunk(job: SbcJob) -> list[dict]:
     """Run a chunk of replicates with one engine; one row per replicate and parameter."""
-    from mbtbayes.growth.marginal import engine_for
-
     engine = engine_for(job.options)
     priors = prior_values(job.spec, job.design)
     rows = []
@@ -160,8 +160,6 @@ def sbc(
     >>> ranks, summary = sbc(mb.load_specs()["bsi"], mb.load_register().data,  # doctest: +SKIP
     ...                      replicates=20)
     """
-    from mbtbayes.core.execute import chunked, executor_for
-
     options = options or SamplerOptions(draws=500, tune=500, chains=2)
     design = make_design(spec, data, variant="period")
     with executor_for(scheduler) as executor:

@@ -21,6 +21,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from mbtbayes.growth.cache import fit_cached, open_cache
+from mbtbayes.growth.design import check_prior_keys, make_design
+
 
 def refit(engines, spec, data: pd.DataFrame, *, variant: str, seed: int, cache=None,
           requested: str | None = None, log: Callable[[str], None] | None = None,
@@ -49,9 +52,6 @@ def refit(engines, spec, data: pd.DataFrame, *, variant: str, seed: int, cache=N
     tuple
         ``(GrowthFit, cached)``.
     """
-    from mbtbayes.growth.cache import fit_cached, open_cache
-    from mbtbayes.growth.design import check_prior_keys, make_design
-
     design = make_design(spec, data, variant=variant)
     check_prior_keys(spec, [design])
     fit, cached = fit_cached(engines, open_cache(cache, log=log), spec, design,

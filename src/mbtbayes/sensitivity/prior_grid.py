@@ -41,6 +41,7 @@ from scipy import stats
 from mbtbayes.core.arviz_api import psis_weights
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.trajectories import period_contrasts
 from mbtbayes.io import schema
 from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import (
@@ -133,8 +134,6 @@ def implied_priors(fit, new: dict[str, dict]) -> dict[str, tuple[float, float]]:
         ``at_<t1>`` (difference at t1): ``(mean, sd)`` in the measure's units and direction.
     """
     import xarray as xr
-
-    from mbtbayes.growth.trajectories import period_contrasts
 
     mu, sigma = [], []
     for term in fit.design.terms:

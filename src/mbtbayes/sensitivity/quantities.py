@@ -30,9 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.arviz_api import ess_bulk
 from mbtbayes.core.decisions import rope_decision
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import spec_baseline, spec_sd_draws
+from mbtbayes.growth.rope import rope_for
+from mbtbayes.growth.trajectories import change_draws, period_contrasts
 
 COLUMNS = ("measure", "analysis", "setting", "quantity", "units", "mean", "hdi_low", "hdi_high",
            "rope_half_width", "decision", "baseline_decision", "conclusion_changed", "method",
@@ -77,10 +82,6 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
         ``contrast_intercept``, ``contrast_slope``, ``contrast_at_<t1>``, ``d_<period>``,
         ``change_difference`` and ``d_difference`` (the last two with a two-level period).
     """
-    from mbtbayes.growth.baseline import spec_sd_draws
-    from mbtbayes.growth.rope import rope_for
-    from mbtbayes.growth.trajectories import change_draws, period_contrasts
-
     spec = fit.spec
     margin = rope_for(spec, data)
     rope, later = margin.half_width, spec.d_months[1]
@@ -116,8 +117,6 @@ def _change_difference(out: dict[str, Quantity], spec, *, rope: float,
 
 def baseline_sd(spec, data: pd.DataFrame) -> float:
     """The observed pooled baseline SD of a spec's measure (the d denominator)."""
-    from mbtbayes.growth.baseline import spec_baseline
-
     return spec_baseline(spec, data).sd
 
 
@@ -223,8 +222,6 @@ def weighted_mcse(draws: np.ndarray, weights: np.ndarray, *, counts: np.ndarray,
 
 def relative_efficiency(draws: np.ndarray, *, chains: int) -> float:
     """Bulk ESS of flat draws (chains stacked first) over their number, at most 1."""
-    from mbtbayes.core.arviz_api import ess_bulk
-
     x = np.asarray(draws, float).reshape(chains, -1)
     return float(min(ess_bulk(x) / x.size, 1.0))
 
@@ -265,8 +262,6 @@ def row(*, measure: str, analysis: str, setting: str, quantity: Quantity, summar
 def baseline_rows(fit, quantities: dict[str, Quantity], *, seed: int = SEED) -> list[dict]:
     """The baseline analysis's rows: the fit as specified, with the Monte Carlo SE of each
     summary (:func:`weighted_mcse` with equal weights; ``ess``: the bulk ESS)."""
-    from mbtbayes.core.seeds import seed_for
-
     d = fit.diagnostics
     chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
     rows = []

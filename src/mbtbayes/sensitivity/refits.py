@@ -39,7 +39,8 @@ import pandas as pd
 
 from mbtbayes.core.posterior import summarize_draws
 from mbtbayes.core.seeds import seed_for
-from mbtbayes.growth.engines import marginal_obstacles
+from mbtbayes.growth.engine_choice import marginal_obstacles
+from mbtbayes.growth.loo import elpd_difference, kfold_patients, patient_loo
 from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import gate_text, main_quantities, row, summarize
 
@@ -189,8 +190,6 @@ class Comparison:
 
     def text(self, refit, *, label: str = "refit") -> str:
         """The comparison of ``refit`` with the baseline, for the diagnostic column."""
-        from mbtbayes.growth.loo import patient_loo
-
         if "psis" not in self._base:
             self._base["psis"] = patient_loo(self.fit)
         base, alt = self._base["psis"], patient_loo(refit)
@@ -213,8 +212,6 @@ class Comparison:
         return text
 
     def _kfold(self, fit, engines, label: str):
-        from mbtbayes.growth.loo import kfold_patients
-
         say = self.log
         return kfold_patients(fit, engine=engines, k=self.folds, seed=self.seed,
                               log=None if say is None else
@@ -222,8 +219,6 @@ class Comparison:
 
 
 def _elpd_text(method: str, alt, base) -> str:
-    from mbtbayes.growth.loo import elpd_difference
-
     diff, se = elpd_difference(alt, base)
     return (f"{method} ELPD vs baseline {diff:+.1f} (SE {se:.1f}; > 0 favours this model)")
 

@@ -22,10 +22,27 @@ import pandas as pd
 
 from mbtbayes.core.decisions import DIFFERENCE, NONZERO
 from mbtbayes.core.defaults import SEED
-from mbtbayes.core.errors import SpecError
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.cache import open_cache
+from mbtbayes.growth.fit import _engines
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.sensitivity.fitting import refit
+from mbtbayes.sensitivity.power_scaling import power_scaling_rows
+from mbtbayes.sensitivity.prior_grid import prior_grid_rows
 from mbtbayes.sensitivity.quantities import COLUMNS, baseline_rows, main_quantities
+from mbtbayes.sensitivity.refits import KFOLD, Comparison, refit_rows
+from mbtbayes.sensitivity.remission import remission_rows
+from mbtbayes.sensitivity.reverse import reverse_bayes_rows
 from mbtbayes.sensitivity.tipping import ANALYSIS as TIPPING
-from mbtbayes.sensitivity.tipping import LARGE, SCENARIOS, SHAPES, TIP_SETTING
+from mbtbayes.sensitivity.tipping import (
+    LARGE,
+    SCENARIOS,
+    SHAPES,
+    TIP_SETTING,
+    not_run_rows,
+    tipping_rows,
+)
 
 REVERSE = "reverse-Bayes"
 POWER = "power-scaling"
@@ -116,10 +133,6 @@ def sensitivity(
     >>> s = mb.sensitivity(mb.load_specs(), mb.load_register().data)  # doctest: +SKIP
     >>> s.table.groupby("analysis").size()  # doctest: +SKIP
     """
-    from mbtbayes.growth.cache import open_cache
-    from mbtbayes.growth.fit import _engines
-    from mbtbayes.growth.specs import ModelSpec
-
     unknown = [a for a in analyses if a not in ANALYSES]
     if unknown:
         raise SpecError(f"unknown sensitivity analysis {unknown}; choose from {ANALYSES}")
@@ -143,9 +156,6 @@ def sensitivity(
 def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: int,
                  cache=None, log=None) -> list:
     """The period fit of every spec: reused from ``fits`` or fitted (through the cache)."""
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.sensitivity.fitting import refit
-
     have = {f.spec.name: f for f in fits if f.variant == "period"}
     out = []
     for name, spec in specs.items():
@@ -164,8 +174,6 @@ def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
             analyses: tuple[str, ...] = QUICK, cache=None, kfold: bool = True,
             log: Callable[[str], None] | None = None) -> list[dict]:
     """The baseline rows and every analysis's rows of one period fit."""
-    from mbtbayes.sensitivity.refits import KFOLD, Comparison
-
     quantities = main_quantities(fit, data, seed=seed)
     rows = baseline_rows(fit, quantities, seed=seed)
     decided = {r["quantity"]: r["decision"] for r in rows}
@@ -178,22 +186,15 @@ def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
 
 
 def _prior_grid(fit, data, *, engines, seed, baseline, cache, log, **_):
-    from mbtbayes.sensitivity.prior_grid import prior_grid_rows
-
     return prior_grid_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
                            cache=cache, log=log)
 
 
 def _reverse(fit, data, *, baseline, seed, **_):
-    from mbtbayes.sensitivity.reverse import reverse_bayes_rows
-
     return reverse_bayes_rows(fit, data, baseline=baseline, seed=seed)
 
 
 def _tipping(fit, data, *, baseline, seed, log=None, **_):
-    from mbtbayes.core.errors import DataError
-    from mbtbayes.sensitivity.tipping import not_run_rows, tipping_rows
-
     try:
         return tipping_rows(fit, data, baseline=baseline, seed=seed)
     except DataError as err:  # no drop-out column: one row per quantity says so
@@ -203,16 +204,10 @@ def _tipping(fit, data, *, baseline, seed, log=None, **_):
 
 
 def _power(fit, data, *, baseline, seed, **_):
-    from mbtbayes.sensitivity.power_scaling import power_scaling_rows
-
     return power_scaling_rows(fit, data, baseline=baseline, seed=seed)
 
 
 def _remission(data, *, seed, log) -> list[dict]:
-    from mbtbayes.core.errors import DataError
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.sensitivity.remission import remission_rows
-
     try:
         return remission_rows(data, seed=seed_for(seed, "sensitivity", "remission"))
     except DataError as err:  # the register has no remission columns: say so, go on
@@ -223,8 +218,6 @@ def _remission(data, *, seed, log) -> list[dict]:
 
 def _refits(name):
     def run(fit, data, *, engines, seed, baseline, cache, compare, log):
-        from mbtbayes.sensitivity.refits import refit_rows
-
         return refit_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
                           analyses=(name,), cache=cache, compare=compare, log=log)
     return run

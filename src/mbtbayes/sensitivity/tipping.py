@@ -61,12 +61,20 @@ import pandas as pd
 from mbtbayes.core.decisions import DIFFERENCE
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import DataError
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import spec_sd_draws
+from mbtbayes.growth.trajectories import period_levels
+from mbtbayes.io.patients import binary_column
+from mbtbayes.sensitivity.prior_grid import better_sign
 from mbtbayes.sensitivity.quantities import (
     Quantity,
     baseline_sd,
+    bootstrap_counts,
     main_quantities,
+    relative_efficiency,
     row,
     summarize,
+    weighted_mcse,
 )
 
 ANALYSIS = "drop-out tipping point"
@@ -128,8 +136,6 @@ def dropouts(fit, data: pd.DataFrame) -> np.ndarray:
     DataError
         The data have no ``dropout`` column.
     """
-    from mbtbayes.io.patients import binary_column
-
     group = fit.spec.group
     if DROPOUT not in data.columns:
         raise DataError(f"the drop-out tipping point needs the patient-level column '{DROPOUT}' "
@@ -149,8 +155,6 @@ def last_assessment(fit) -> np.ndarray:
 
 def patient_periods(fit) -> np.ndarray:
     """Per patient, the index of their period level (-1 when not observed)."""
-    from mbtbayes.growth.trajectories import period_levels
-
     levels = period_levels(fit)
     frame = fit.design.frame
     out = np.full(len(fit.design.groups), -1)
@@ -173,8 +177,6 @@ def shift_fractions(fit, data: pd.DataFrame, shape: str) -> np.ndarray:
 
 def exposures(fit, data: pd.DataFrame, shape: str) -> dict[str, float]:
     """Per period level, the mean of ``f_i`` over its patients with the measure observed."""
-    from mbtbayes.growth.trajectories import period_levels
-
     periods, f = patient_periods(fit), shift_fractions(fit, data, shape)
     return {level: float(f[periods == i].mean()) if (periods == i).any() else 0.0
             for i, level in enumerate(period_levels(fit))}
@@ -182,8 +184,6 @@ def exposures(fit, data: pd.DataFrame, shape: str) -> dict[str, float]:
 
 def dropout_counts(fit, data: pd.DataFrame) -> dict[str, tuple[int, int, int]]:
     """Per period level: drop-outs unobserved at t1, drop-outs, patients (measure observed)."""
-    from mbtbayes.growth.trajectories import period_levels
-
     periods, drops = patient_periods(fit), dropouts(fit, data)
     shifted = shift_fractions(fit, data, "level") > 0
     return {level: (int((shifted & (periods == i)).sum()), int((drops & (periods == i)).sum()),
@@ -205,8 +205,6 @@ class Prepared:
 def prepare(fit, data: pd.DataFrame, *, seed: int = SEED) -> Prepared:
     """The :class:`Prepared` inputs of a fit (``seed``: the run seed, as for
     :func:`main_quantities`)."""
-    from mbtbayes.growth.baseline import spec_sd_draws
-
     base = main_quantities(fit, data, seed=seed)
     moved = {n: q for n, q in base.items() if n != "contrast_intercept"}
     n = len(next(iter(base.values())).draws)
@@ -240,9 +238,6 @@ def delta_quantities(fit, data: pd.DataFrame, delta: float, *, scenario: Scenari
         ``contrast_slope``, ``contrast_at_<t1>``, ``d_<period>``, ``change_difference``,
         ``d_difference``; the baseline's own draws at ``delta = 0``.
     """
-    from mbtbayes.growth.trajectories import period_levels
-    from mbtbayes.sensitivity.prior_grid import better_sign
-
     spec = fit.spec
     prepared = prepared or prepare(fit, data, seed=seed)
     levels = period_levels(fit)
@@ -318,8 +313,6 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
     DataError
         The data have no ``dropout`` column.
     """
-    from mbtbayes.sensitivity.prior_grid import better_sign
-
     better = better_sign(fit.spec.measure)[0]
     prepared = prepare(fit, data, seed=seed)
     moved = prepared.quantities
@@ -424,13 +417,6 @@ def _note(fit, scenario: Scenario, exposure: dict[str, float], counts: str) -> s
 def _mcse(fit, n: int, *, seed: int):
     """Monte Carlo errors of a quantity's unweighted draws (bootstrap over the draws, scaled
     by their relative efficiency), one resampling for the fit."""
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.sensitivity.quantities import (
-        bootstrap_counts,
-        relative_efficiency,
-        weighted_mcse,
-    )
-
     chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
     counts = bootstrap_counts(n, seed=seed_for(seed, fit.spec.name, "tipping point"))
     return lambda draws: weighted_mcse(draws, np.ones(n), counts=counts,

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import SpecError
 from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.joint.data import OUTCOMES, JointData, Scaling, prepare
@@ -154,8 +155,6 @@ def fit_joint(
     >>> from mbtbayes.growth.joint.summaries import joint_table
     >>> joint_table(fit, reg.data)  # doctest: +SKIP
     """
-    from mbtbayes.core.errors import SpecError
-
     if variant not in VARIANTS:
         raise SpecError(f"variant must be one of {', '.join(VARIANTS)}, got '{variant}'")
     if parameterisation not in PARAMETERISATIONS:
@@ -175,8 +174,6 @@ def fit_joint(
 
 
 def _priors(priors: dict | None, n_out: int) -> dict[str, np.ndarray]:
-    from mbtbayes.core.errors import SpecError
-
     base = default_priors(n_out)
     unknown = sorted(set(priors or {}) - set(base))
     if unknown:

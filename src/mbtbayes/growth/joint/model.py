@@ -101,7 +101,7 @@ def build_model(values: dict[str, np.ndarray], *, outcomes: tuple[str, ...], poo
     """
     import pymc as pm
 
-    from mbtbayes.growth.joint.ops import marginal_loglik_sum_op
+    from mbtbayes.growth.joint.ops import marginal_loglik_sum_op  # PyTensor Ops: on first use
 
     n_out = len(outcomes)
     with pm.Model(coords={"outcome": list(outcomes)}) as model:

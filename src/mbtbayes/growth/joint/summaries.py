@@ -23,10 +23,14 @@ import pandas as pd
 from mbtbayes.core.arviz_api import psis_loo
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import sd_draws, spec_sd_draws
 from mbtbayes.growth.joint.data import JointData
-from mbtbayes.growth.joint.fit import JointFit
+from mbtbayes.growth.joint.fit import JointFit, sample_joint
 from mbtbayes.growth.joint.kernel import marginal_loglik
 from mbtbayes.growth.joint.model import residuals
+from mbtbayes.growth.loo import patient_folds
+from mbtbayes.growth.trajectories import change_draws, period_contrasts
 
 HORIZON = 24.0
 """Months at which period contrasts are taken and to which d measures the change (from 0)."""
@@ -81,9 +85,6 @@ def single_draws(growth_fits: list, outcome: str, data: pd.DataFrame, *,
     there is none, or its d time points are not 0 and ``horizon``); d with the SD's
     uncertainty, as in ``effect_sizes.csv`` (:func:`mbtbayes.growth.baseline.spec_sd_draws`),
     the standardised contrast by the fixed ``sd`` the joint model standardises by."""
-    from mbtbayes.growth.baseline import spec_sd_draws
-    from mbtbayes.growth.trajectories import change_draws, period_contrasts
-
     fit = next((f for f in growth_fits if f.variant == "period" and f.spec.measure == outcome
                 and tuple(f.spec.d_months) == (0, horizon)), None)
     if fit is None:
@@ -101,8 +102,6 @@ def joint_d(fit: JointFit, dq: dict[str, np.ndarray], data: pd.DataFrame, *, see
     """The joint model's d per period with the SD's uncertainty: each draw's change in
     outcome units divided by a Bayesian-bootstrap draw of the observed pooled baseline SD
     (the same draws as the single-outcome d of the same outcome)."""
-    from mbtbayes.growth.baseline import sd_draws
-
     sc = fit.data.scaling
     n = len(dq["d_I"])
     sds = np.column_stack([sd_draws(data, outcome=o, start=0.0, draws=n, seed=seed,
@@ -248,10 +247,6 @@ def kfold_joint(fit: JointFit, *, sampler, k: int = 10, seed: int,
     with and without the period terms leave out the same patients.
     """
     from scipy.special import logsumexp
-
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.growth.joint.fit import sample_joint
-    from mbtbayes.growth.loo import patient_folds
 
     jd = fit.data
     ids = np.asarray(jd.patients)
