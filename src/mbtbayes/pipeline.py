@@ -19,15 +19,15 @@ from mbtbayes import compare
 from mbtbayes.binary import adherence, change, remission
 from mbtbayes.compare import concordance_summary
 from mbtbayes.core.arviz_api import save_inference
-from mbtbayes.core.cache import default_cache_dir
+from mbtbayes.core.cache import DiskCache, default_cache_dir
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.execute import parse_scheduler
-from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.growth import summaries
 from mbtbayes.growth.bayes_factor import bayes_factor_table
 from mbtbayes.growth.cache import FitCache
-from mbtbayes.growth.engines import engines_for
+from mbtbayes.growth.engines import Engines, engines_for
 from mbtbayes.growth.fanout import fit_specs_on
 from mbtbayes.growth.fit import fit_specs
 from mbtbayes.growth.joint.data import OUTCOMES
@@ -131,46 +131,46 @@ def reanalyze(
     >>> mb.reanalyze(out="results", quick=True)  # doctest: +SKIP
     PosixPath('.../results')
     """
-    engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
+    engines = _engines(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
     parse_scheduler(scheduler)  # a bad scheduler fails before any work
     options = {"data": data, "mapping": mapping, "encoding": encoding, "models": models,
                "out": out, "seed": seed, "draws": draws, "chains": chains, "sampler": sampler,
                "quick": quick, "sensitivity": sensitivity, "joint": joint}
     clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
-    store = _cache_for(cache, out, log)
-    engine.sampler.store = store  # the remission and GLMM draws are cached beside the fits
+    cache = _cache_for(cache, out, log)
+    engines.sampling.cache = cache  # the K-fold refits' draws are cached beside the fits
     register = load_register(data, mapping=mapping, encoding=encoding)
     log(f"data: {register.label}")
     log(describe(register))
     parts = summarise(register)
     tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
     specs = _specs_for(register, models, log)
-    opts = engine.sampler.options
+    opts = engines.sampling.options
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
-    if store is not None:
-        log(f"fit cache: {store.folder} (--no-cache to sample every fit)")
-    fits = _growth_fits(specs, register.data, seed=seed, engine=engine, log=log,
+    if cache is not None:
+        log(f"fit cache: {cache.folder} (--no-cache to sample every fit)")
+    fits = _growth_fits(specs, register.data, seed=seed, engines=engines, log=log,
                         progress=None if progress is None else partial(progress, "growth models"),
-                        cache=store, scheduler=scheduler)
+                        cache=cache, scheduler=scheduler)
     clock.lap("growth_fits")
-    tables |= growth_tables(fits, register.data, engine=engine, seed=seed, log=log)
+    tables |= growth_tables(fits, register.data, engines=engines, seed=seed, log=log)
     if joint:
-        tables |= joint_tables(fits, register.data, sampler=engine.sampler, seed=seed, log=log)
+        tables |= joint_tables(fits, register.data, options=opts, seed=seed, log=log)
         clock.lap("joint_model")
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
-    tables |= binary_tables(register.data, seed=seed, engine=engine.sampler, log=log)
-    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, store=store)
+    tables |= binary_tables(register.data, seed=seed, options=opts, cache=cache, log=log)
+    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, cache=cache)
     summary = concordance_summary(tables["concordance"])
     log(summary)
     clock.lap("tables")
     robustness = None
     if sensitivity:
-        robustness = sensitivity_tables(fits, specs, register.data, engine=engine, seed=seed,
-                                        full=sensitivity == "full", cache=store, log=log)
+        robustness = sensitivity_tables(fits, specs, register.data, engines=engines, seed=seed,
+                                        full=sensitivity == "full", cache=cache, log=log)
         tables["sensitivity"] = robustness.table
         clock.lap("sensitivity")
 
@@ -182,7 +182,7 @@ def reanalyze(
                                                             encoding="utf-8")
         clock.lap("fits_saved")
         record = run_record(options=options, data=data, register=register, specs=specs,
-                            engine=engine, fits=fits, models=models, mapping=mapping)
+                            engines=engines, fits=fits, models=models, mapping=mapping)
         if report:
             log("writing figures and the report")
             write_report(folder, tables=tables, fits=fits, specs=specs, register=register,
@@ -215,12 +215,14 @@ class _Clock:
             "total_before_swap": round(time.perf_counter() - self._start, 2)}
 
 
-def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
+def binary_tables(data: pd.DataFrame, *, seed: int = SEED,
+                  options: SamplerOptions | None = None, cache: DiskCache | None = None,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
-    """Remission, start-end change and adherence tables (those whose columns are present)."""
-    makers = {"remission": lambda: remission.remission_table(data, seed=seed, engine=engine),
-              "start_end_change": lambda: change.start_end_change(data, seed=seed,
-                                                                  engine=engine),
+    """Remission, start-end change and adherence tables (those whose columns are present);
+    the sampled models' draws through ``cache``, the run's fit cache, when there is one."""
+    sampled = {"seed": seed, "options": options, "cache": cache}
+    makers = {"remission": lambda: remission.remission_table(data, **sampled),
+              "start_end_change": lambda: change.start_end_change(data, **sampled),
               "adherence": lambda: adherence.adherence_table(data, seed=seed)}
     tables = {}
     for name, make in makers.items():
@@ -234,11 +236,11 @@ def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
 def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
                        bayes: dict[str, pd.DataFrame], *,
                        log: Callable[[str], None] = print,
-                       store=None) -> dict[str, pd.DataFrame]:
+                       cache: DiskCache | None = None) -> dict[str, pd.DataFrame]:
     """The frequentist tables, AIC beside LOO, the Bayes factors of the period terms, and the
-    concordance of the two analyses (the ML fits read from ``store``, the run's fit cache,
+    concordance of the two analyses (the ML fits read from ``cache``, the run's fit cache,
     when it holds them)."""
-    ml = compare.frequentist_fits(specs, data, log=log, store=store)
+    ml = compare.frequentist_fits(specs, data, log=log, cache=cache)
     comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
     factors = bayes_factor_table(fits)
     table = compare.concordance(fits, data, binary=bayes, ml=ml, comparison=comparison,
@@ -252,11 +254,12 @@ def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
     }
 
 
-def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SEED,
+def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = None,
+                  seed: int = SEED,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Every Bayesian growth-model table of the contract, from a list of fits.
 
-    With ``engine`` (the run's engines), measures whose PSIS-LOO has a Pareto k above 0.7 are
+    With ``engines`` (the run's), measures whose PSIS-LOO has a Pareto k above 0.7 are
     compared by grouped K-fold refits instead (gated, seeded by the run seed, logged).
 
     Returns
@@ -278,8 +281,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     from functools import partial
 
     kfold = None
-    if engine is not None:
-        kfold = partial(kfold_patients, engine=engine, seed=seed, log=log)
+    if engines is not None:
+        kfold = partial(kfold_patients, engines=engines, seed=seed, log=log)
 
     tables = {
         "growth_models": summaries.growth_table(fits),
@@ -300,7 +303,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     return tables
 
 
-def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=None,
+def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *,
+                       engines: Engines | None = None,
                        seed: int = SEED, full: bool = False, cache=None,
                        log: Callable[[str], None] = print):
     """The sensitivity analyses of a run's period fits (``--sensitivity``), logged with their
@@ -315,19 +319,21 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
                    if any(f.spec.name == k and f.variant == "period" for f in fits)}
     analyses = ANALYSES if full else QUICK
     log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(analyses)}")
-    result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed,
+    result = sensitivity(with_period, data, fits=fits, engines=engines, seed=seed,
                          analyses=analyses, cache=cache, log=log)
     log("sensitivity (robust: no setting that could have changed a conclusion did):\n"
         + result.summary)
     return result
 
 
-def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SEED,
+def joint_tables(fits: list, data: pd.DataFrame, *, options: SamplerOptions | None = None,
+                 seed: int = SEED,
                  log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """The joint model of the clinical outcomes beside the run's single-outcome fits.
 
     Fits the joint model with and without the period terms on the outcomes of
-    :data:`~mbtbayes.growth.joint.data.OUTCOMES` the data has (at least two).
+    :data:`~mbtbayes.growth.joint.data.OUTCOMES` the data has (at least two), sampled with
+    ``options`` (default: the package's, 4 chains x 1000 draws).
 
     Returns
     -------
@@ -351,14 +357,13 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
         log(f"skipped the joint model: it needs two of {', '.join(OUTCOMES)}")
         return {}
     log(f"joint model of {', '.join(outcomes)}, with and without the period terms")
-    sampler = sampler or Sampler(SamplerOptions())
-    joint = {v: fit_joint(data, outcomes=outcomes, variant=v, seed=seed, sampler=sampler)
+    joint = {v: fit_joint(data, outcomes=outcomes, variant=v, seed=seed, options=options)
              for v in ("period", "no_period")}
     for fit in joint.values():
         gate = "passed" if fit.diagnostics.passed else f"FAILED: {fit.diagnostics.reason}"
         log(f"joint {fit.variant}: compile {fit.compile_seconds:.0f} s, sampling "
             f"{fit.seconds:.0f} s, gate {gate}")
-    kfold = partial(kfold_joint, sampler=sampler, seed=seed, log=log)
+    kfold = partial(kfold_joint, options=options, seed=seed, log=log)
     return {"joint_model": joint_table(joint["period"], data, single=fits, seed=seed),
             "joint_model_comparison": comparison_table(joint["period"], joint["no_period"],
                                                        kfold=kfold)}
@@ -372,14 +377,14 @@ def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], N
     return FitCache(default_cache_dir(out) if cache is True else cache, log=log)
 
 
-def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engine, log, progress, cache,
+def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engines, log, progress, cache,
                  scheduler: str | None) -> list:
     """The growth fits of a run: in this process, or fanned out by ``scheduler``."""
     if parse_scheduler(scheduler)[0] == "inline":
-        return fit_specs(specs, data, seed=seed, engine=engine, log=log, progress=progress,
+        return fit_specs(specs, data, seed=seed, engines=engines, log=log, progress=progress,
                          cache=cache)
 
-    return fit_specs_on(scheduler, specs, data, seed=seed, engine=engine, log=log,
+    return fit_specs_on(scheduler, specs, data, seed=seed, engines=engines, log=log,
                         progress=progress, cache=cache)
 
 
@@ -391,7 +396,7 @@ def _specs_for(register, models, log) -> dict:
     return kept
 
 
-def _engine(*, sampler: str, draws: int, chains: int, quick: bool):
+def _engines(*, sampler: str, draws: int, chains: int, quick: bool) -> Engines:
     if quick:
         return engines_for(SamplerOptions(sampler, 200, 200, 2))
     return engines_for(SamplerOptions(sampler, draws, draws, chains))

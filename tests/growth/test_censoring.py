@@ -132,8 +132,8 @@ def floor_fits():
     data = simulate_floor()
     spec = mb.load_specs(mb.growth.specs.models_dir() / "examples")["bsi_censored"]
     gaussian = mb.load_specs()["bsi"]
-    engine = mb.growth.engines.engines_for(SamplerOptions(draws=500, tune=500, chains=2))
-    return data, {s.name: mb.fit_growth(s, data, variant="period", engine=engine)
+    engines = mb.growth.engines.engines_for(SamplerOptions(draws=500, tune=500, chains=2))
+    return data, {s.name: mb.fit_growth(s, data, variant="period", engines=engines)
                   for s in (spec, gaussian)}
 
 

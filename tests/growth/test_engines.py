@@ -109,8 +109,8 @@ def test_engines_agree_on_the_bundled_register():
         fits = {}
         for engine in ("marginal", "bambi"):
             start = time.perf_counter()
-            fits[engine] = mb.fit_growth(spec, reg.data, variant="period",
-                                         engine=engines.get(engine))
+            fits[engine] = mb.fit_growth(spec, reg.data, variant="period", engine=engine,
+                                         engines=engines)
             seconds[(name, engine)] = time.perf_counter() - start
             assert fits[engine].diagnostics.passed, (name, engine, fits[engine].diagnostics)
         table = growth_table(list(fits.values())).set_index(["engine", "term"])

@@ -307,12 +307,12 @@ def test_kfold_joint_shares_folds_and_leaves_each_patient_out_once(monkeypatch):
     trained: dict[str, list] = {"period": [], "no_period": []}
     refits = {"period": period, "no_period": no_period}
 
-    def fake_sample(jd, *, sampler, variant, seed, priors, pooled, **_):
+    def fake_sample(jd, *, sampling, variant, seed, priors, pooled, **_):
         trained[variant].append(set(jd.patients))
         return refits[variant]  # the draws do not depend on the training set here
 
     monkeypatch.setattr(joint_summaries, "sample_joint", fake_sample)
-    results = {v: kfold_joint(f, sampler=None, k=3, seed=11) for v, f in refits.items()}
+    results = {v: kfold_joint(f, k=3, seed=11) for v, f in refits.items()}
     assert trained["period"] == trained["no_period"] and len(trained["period"]) == 3
     everyone = set(period.data.patients)
     held = [everyone - t for t in trained["period"]]

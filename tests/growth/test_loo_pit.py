@@ -170,9 +170,9 @@ def simulate(*, seed: int, skewed: bool, n: int = 300) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def real_fits():
     spec = mb.make_spec(outcome="y", time="t", group="id", period="arm", range=(0, 40))
-    engine = mb.growth.engines.engines_for(SamplerOptions(draws=500, tune=500, chains=2))
+    engines = mb.growth.engines.engines_for(SamplerOptions(draws=500, tune=500, chains=2))
     return {kind: mb.fit_growth(spec, simulate(seed=7, skewed=kind == "skewed"),
-                                variant="period", engine=engine)
+                                variant="period", engines=engines)
             for kind in ("gaussian", "skewed")}
 
 

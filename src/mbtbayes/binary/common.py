@@ -92,9 +92,9 @@ def ordered(table: pd.DataFrame, first: list[str], models: Sequence[str]) -> pd.
 
 
 def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
-              sampler: Sampler, seed: int):
+              sampling: Sampler, seed: int):
     """Build a Bambi model, check its prior keys, and sample it behind the gate (or read its
-    draws from the sampler's store, the run's fit cache, when it holds them).
+    draws from the sampler's cache, the run's fit cache, when it holds them).
 
     Parameters
     ----------
@@ -105,7 +105,8 @@ def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
     priors : dict
         Term name -> ``bambi.Prior``; every key must name a term of the model (Bambi 0.17
         silently ignores unknown keys, so this is checked here).
-    sampler : Sampler
+    sampling : Sampler
+        Options, gate and fit cache.
     seed : int
 
     Returns
@@ -120,7 +121,7 @@ def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
         check_prior_keys(model, priors)
     identity = {"formula": formula, "family": family, "frame": frame,
                 "priors": {name: repr(prior) for name, prior in priors.items()}}
-    idata, diag = sampler.sample_bambi(model, seed=seed, var_names=_sampled(model, priors),
+    idata, diag = sampling.sample_bambi(model, seed=seed, var_names=_sampled(model, priors),
                                        identity=identity)
     return model, idata, diag
 

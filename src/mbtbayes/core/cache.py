@@ -38,6 +38,7 @@ import tempfile
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,25 @@ class DiskCache:
         (self.folder / MARKER).write_text(json.dumps(
             {"written_by": "mbtbayes", "kind": "fit cache", "version": __version__}) + "\n",
             encoding="utf-8")
+
+    @classmethod
+    def open(cls, cache: DiskCache | str | Path | bool | None, *,
+             log: Callable[[str], None] | None = None) -> Self | None:
+        """The cache a ``cache`` argument names: None or False (no cache), a folder, or a cache
+        (a :class:`DiskCache` of another class is opened again on its folder as this class).
+
+        Examples
+        --------
+        >>> DiskCache.open(None) is None and DiskCache.open(False) is None
+        True
+        """
+        if cache is None or cache is False:
+            return None
+        if isinstance(cache, cls):
+            return cache
+        if isinstance(cache, DiskCache):
+            return cls(cache.folder, log=cache.log)
+        return cls(cache, log=log)
 
     def identity_key(self, identity: dict) -> str:
         """The entry key of any other model (remission, GLMM, ML fits): the SHA-256 of its

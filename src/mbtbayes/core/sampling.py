@@ -9,10 +9,11 @@ PyMC's NUTS on request), checks the gate (:data:`GATE`: max R-hat <= 1.01, bulk 
 still fails is kept with ``passed = False`` and a ``reason``. nutpie's compiled graphs are
 kept by the sampler object, keyed by the caller, and reused through ``with_data``.
 
-A sampler may hold a ``store`` of draws (the run's fit cache,
-:class:`mbtbayes.growth.cache.FitCache`): a model sampled with an ``identity`` (everything
-that decides its draws besides the seed and the options) is then read from the store when it
-holds it, and stored after sampling, so that a rerun neither compiles nor samples it again.
+A sampler may hold a ``cache`` of draws (the run's fit cache,
+:class:`mbtbayes.core.cache.DiskCache`): a model sampled with an ``identity`` (everything
+that decides its draws besides the seed and the options) is then read from the cache when it
+holds it, and stored in it after sampling, so that a rerun neither compiles nor samples it
+again.
 
 Examples
 --------
@@ -203,7 +204,7 @@ class Sampler:
     """
 
     options: SamplerOptions = field(default_factory=SamplerOptions)
-    store: DrawStore | None = field(default=None, repr=False)
+    cache: DrawCache | None = field(default=None, repr=False)
     n_compiled: int = field(default=0, repr=False)
     """Graphs this sampler compiled (structures no sampler of the process had compiled)."""
     n_graphs: int = field(default=0, repr=False)
@@ -225,26 +226,26 @@ class Sampler:
             False: one attempt, diagnosed but never refitted.
         identity : dict, optional
             What decides the draws besides the seed and the options (JSON values, arrays,
-            data frames); with a :attr:`store`, the fit is read from it or stored in it.
+            data frames); with a :attr:`cache`, the fit is read from it or stored in it.
 
         Returns
         -------
         tuple
             ``(idata, Diagnostics)``.
         """
-        key = self._store_key(identity, seed=seed, var_names=var_names, gate=gate)
-        if key is not None and (stored := self.store.get_draws(key)) is not None:
-            return stored
+        key = self._cache_key(identity, seed=seed, var_names=var_names, gate=gate)
+        if key is not None and (cached := self.cache.get_draws(key)) is not None:
+            return cached
         idata, diag = self._attempts(sample, seed=seed, var_names=var_names, gate=gate)
         if key is not None:
-            self.store.put_draws(key, idata, diag)
+            self.cache.put_draws(key, idata, diag)
         return idata, diag
 
-    def _store_key(self, identity: dict | None, **what) -> str | None:
-        if self.store is None or identity is None:
+    def _cache_key(self, identity: dict | None, **what) -> str | None:
+        if self.cache is None or identity is None:
             return None
-        return self.store.identity_key({"model": identity, "options": asdict(self.options),
-                                     **what})
+        return self.cache.identity_key({"model": identity, "options": asdict(self.options),
+                                        **what})
 
     def _attempts(self, sample: SampleFn, *, seed: int, var_names: list[str],
                   gate: bool) -> tuple[object, Diagnostics]:
@@ -262,7 +263,7 @@ class Sampler:
     def sample_model(self, *, key: Hashable, build: Callable[[dict], object], data: dict,
                      seed: int, var_names: list[str], keep: list[str] | None = None,
                      gate: bool = True, nutpie_kwargs: dict | None = None,
-                     stored: bool = False):
+                     cached: bool = False):
         """Sample a PyMC model built from data containers, behind the gate.
 
         With nutpie the graph is compiled once per ``key`` (from ``build(data)``) and reused
@@ -284,9 +285,9 @@ class Sampler:
         gate : bool
         nutpie_kwargs : dict, optional
             Passed to ``nutpie.sample`` (e.g. ``low_rank_modified_mass_matrix``).
-        stored : bool
-            Read the draws from the sampler's :attr:`store` when it holds them (neither
-            compiling nor sampling), and store them otherwise; the identity is ``key``,
+        cached : bool
+            Read the draws from the sampler's :attr:`cache` when it holds them (neither
+            compiling nor sampling), and store them there otherwise; the identity is ``key``,
             ``data``, ``keep`` and ``nutpie_kwargs``.
 
         Returns
@@ -295,10 +296,10 @@ class Sampler:
             ``(idata, Diagnostics)``.
         """
         identity = ({"key": repr(key), "data": data, "keep": keep,
-                     "nutpie_kwargs": nutpie_kwargs} if stored else None)
+                     "nutpie_kwargs": nutpie_kwargs} if cached else None)
 
         @functools.cache
-        def prepared():  # compiled (or built) only when the draws are not in the store
+        def prepared():  # compiled (or built) only when the draws are not in the cache
             if self.options.sampler == "pymc":
                 return build(data)
             compiled, model = self._graph(key, lambda: build(data), keep=keep)
@@ -319,7 +320,7 @@ class Sampler:
 
         ``nutpie_kwargs`` go to nutpie (e.g. ``low_rank_modified_mass_matrix``). With an
         ``identity`` (what decides the model: formula, family, priors, data) the draws are
-        read from the sampler's :attr:`store` when it holds them, and stored otherwise.
+        read from the sampler's :attr:`cache` when it holds them, and stored there otherwise.
 
         Returns
         -------
@@ -356,9 +357,9 @@ class Sampler:
         return graph
 
     def with_options(self, options: SamplerOptions) -> Sampler:
-        """A sampler with other options (and the same store); compiled graphs are shared by
+        """A sampler with other options (and the same cache); compiled graphs are shared by
         every sampler of the process."""
-        return Sampler(options, self.store)
+        return Sampler(options, self.cache)
 
     def _nutpie(self, compiled, seed: int, draws: int, tune: int, target_accept: float,
                 **kwargs):
@@ -382,9 +383,10 @@ class Sampler:
         return whole(idata, chains=self.options.chains, draws=draws)
 
 
-class DrawStore(Protocol):
-    """Where a :class:`Sampler` keeps draws between runs (the fit cache,
-    :class:`mbtbayes.growth.cache.FitCache`)."""
+class DrawCache(Protocol):
+    """Where a :class:`Sampler` keeps draws between runs: the fit cache
+    (:class:`mbtbayes.core.cache.DiskCache`; a protocol here, since that cache reads
+    :class:`Diagnostics` from this module)."""
 
     def identity_key(self, identity: dict) -> str: ...
 

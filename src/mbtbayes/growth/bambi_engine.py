@@ -57,11 +57,11 @@ class BambiEngine(FitsData):
 
     Parameters
     ----------
-    sampler : Sampler
+    sampling : Sampler
         Sampling options, the gate (``Sampler.sample_bambi``) and the compiled K-fold graphs.
     """
 
-    sampler: Sampler = field(default_factory=Sampler)
+    sampling: Sampler = field(default_factory=Sampler)
     name: str = "bambi"
 
     def build(self, spec: ModelSpec, design: Design, *, variant: str):
@@ -85,31 +85,31 @@ class BambiEngine(FitsData):
         model = self.build(spec, design, variant=variant)
         model.build()
         names = population_names(model) + list(design.effects)
-        idata, diag = self.sampler.sample_bambi(model, seed=seed, var_names=names, gate=gate,
+        idata, diag = self.sampling.sample_bambi(model, seed=seed, var_names=names, gate=gate,
                                                 nutpie_kwargs=NUTPIE)
         idata.posterior = idata.posterior.drop_vars(
             [v for v in idata.posterior.data_vars if v.endswith(("_log__", "_logodds__"))])
         params = tidy_parameters(idata.posterior, spec, design, model)
         _add_patient_level(idata, params, spec, design, seed=seed)
-        return GrowthFit(spec, variant, design, idata, diag, self.sampler.options.sampler,
+        return GrowthFit(spec, variant, design, idata, diag, self.sampling.options.sampler,
                          _time.perf_counter() - start, self.name, model=model, params=params)
 
     def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
         """Refit with the rows of the patients ``held`` weighted 0 (one compiled graph per
         model and data: two specs of one name, or one spec on other data, get their own) and
         return their marginal log-likelihood per draw, ``(S, len(held))``, and the refit's
-        diagnostics. The refit's draws are kept in the sampler's store when it has one."""
+        diagnostics. The refit's draws are kept in the sampler's cache when it has one."""
         spec, design, variant = fit.spec, fit.design, fit.variant
         weight = np.where(np.isin(design.group, held), 0.0, 1.0)
         names = population_names(fit.model)
         model_key = fit_key(spec, design, variant=variant, seed=0, engine=self.name, width=0,
-                            options=self.sampler.options)
-        idata, diag = self.sampler.sample_model(
+                            options=self.sampling.options)
+        idata, diag = self.sampling.sample_model(
             key=("bambi-kfold", spec.name, variant, model_key),
             build=lambda data: weighted_model(self.build(spec, design, variant=variant),
                                               data[KFOLD_WEIGHT]),
             data={KFOLD_WEIGHT: weight}, seed=seed, var_names=names, nutpie_kwargs=NUTPIE,
-            stored=True)
+            cached=True)
         params = tidy_parameters(idata.posterior, spec, design, fit.model)
         rows = weight == 0
         ll = patients.quadrature_loglik(
@@ -121,7 +121,7 @@ class BambiEngine(FitsData):
 
     def with_options(self, options: SamplerOptions) -> BambiEngine:
         """An engine with other sampler options that shares this one's compiled graphs."""
-        return BambiEngine(self.sampler.with_options(options))
+        return BambiEngine(self.sampling.with_options(options))
 
 
 def weighted_model(model, weight: np.ndarray):

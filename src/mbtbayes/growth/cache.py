@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -97,43 +96,34 @@ class FitCache(DiskCache):
                   f"{fit.spec.name} {fit.variant}")
 
 
-def open_cache(cache, *, log: Callable[[str], None] | None = None) -> FitCache | None:
-    """A FitCache from a ``cache`` argument: None/False (no cache), a path, or a FitCache."""
-    if cache is None or cache is False:
-        return None
-    if isinstance(cache, FitCache):
-        return cache
-    return FitCache(cache, log=log)
-
-
-def fit_cached(engines, store: FitCache | None, spec, design, *, variant: str, seed: int,
-               requested: str | None = None):
-    """Fit one design through ``engines``, or take it from ``store`` when it holds it.
+def fit_cached(engines, cache: FitCache | None, spec, design, *, variant: str, seed: int,
+               engine: str | None = None):
+    """Fit one design through ``engines`` (with the engine ``engine``, default the spec's),
+    or take it from ``cache`` when it holds it.
 
     Returns
     -------
     tuple
         ``(GrowthFit, cached)``, ``cached`` True when the fit came from the cache.
     """
-    if store is None:
+    if cache is None:
         return engines.fit_design(spec, design, variant=variant, seed=seed,
-                                  requested=requested), False
-    key, fit = lookup(store, engines, spec, design, variant=variant, seed=seed,
-                      requested=requested)
+                                  engine=engine), False
+    key, fit = lookup(cache, engines, spec, design, variant=variant, seed=seed, engine=engine)
     if fit is not None:
         return fit, True
-    fit = engines.fit_design(spec, design, variant=variant, seed=seed, requested=requested)
-    store.put(key, fit)
+    fit = engines.fit_design(spec, design, variant=variant, seed=seed, engine=engine)
+    cache.put(key, fit)
     return fit, False
 
 
-def lookup(store: FitCache, engines, spec, design, *, variant: str, seed: int,
-           requested: str | None = None):
+def lookup(cache: FitCache, engines, spec, design, *, variant: str, seed: int,
+           engine: str | None = None):
     """The key of one fit fitted by ``engines``, and the cached fit (None when absent)."""
-    key = store.key(spec, design, variant=variant, seed=seed,
-                    engine=resolve_engine(spec, requested), width=engines.width,
-                    options=engines.sampler.options)
-    return key, store.get(key, spec=spec, design=design, variant=variant,
+    key = cache.key(spec, design, variant=variant, seed=seed,
+                    engine=resolve_engine(spec, engine), width=engines.width,
+                    options=engines.sampling.options)
+    return key, cache.get(key, spec=spec, design=design, variant=variant,
                           rebuild=partial(rebuild_model, engines))
 
 

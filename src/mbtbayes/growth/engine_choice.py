@@ -72,8 +72,8 @@ def bambi_obstacles(spec: ModelSpec) -> list[str]:
     return out
 
 
-def resolve_engine(spec: ModelSpec, requested: str | None = None) -> str:
-    """The engine that fits a spec: the requested one, or by ``spec.engine``.
+def resolve_engine(spec: ModelSpec, engine: str | None = None) -> str:
+    """The engine that fits a spec: ``engine`` when given, else by ``spec.engine``.
 
     ``auto`` takes the marginal engine when the spec qualifies (Gaussian, exactly
     ``(time | group)``, Normal and HalfNormal priors, no ``sigma ~`` formula) and Bambi
@@ -96,7 +96,7 @@ def resolve_engine(spec: ModelSpec, requested: str | None = None) -> str:
     ...
     mbtbayes.core.errors.SpecError: y: the marginal engine cannot fit family 't' (it is ...
     """
-    want = requested or spec.engine
+    want = engine or spec.engine
     if want not in ENGINES:
         raise SpecError(f"engine must be one of {', '.join(ENGINES)}, got '{want}'"
                         f"{did_you_mean(str(want), ENGINES)}")

@@ -11,7 +11,7 @@ design.
 Examples
 --------
 >>> engines = Engines(Sampler(SamplerOptions(draws=500)))
->>> engines.get("marginal").name, engines.sampler.options.draws
+>>> engines.get("marginal").name, engines.sampling.options.draws
 ('marginal', 500)
 """
 
@@ -49,20 +49,23 @@ class Engine(Protocol):
 
 @dataclass
 class Engines:
-    """The two engines of a run, sharing one sampler (options, gate, compiled graphs).
+    """The two engines of a run, sharing one sampling path (options, gate, fit cache; the
+    compiled graphs are the process's, :mod:`mbtbayes.core.graphs`).
 
     Parameters
     ----------
-    sampler : Sampler
+    sampling : Sampler
+    width : int
+        Fixed-effect columns the marginal engine pads every design to (one compiled graph).
 
     Examples
     --------
     >>> engines = Engines(Sampler(SamplerOptions(draws=500)))
-    >>> engines.get("bambi").name, engines.sampler.options.draws
+    >>> engines.get("bambi").name, engines.sampling.options.draws
     ('bambi', 500)
     """
 
-    sampler: Sampler = field(default_factory=Sampler)
+    sampling: Sampler = field(default_factory=Sampler)
     width: int = 5
     _engines: dict = field(default_factory=dict, repr=False)
 
@@ -70,30 +73,30 @@ class Engines:
         """The engine called ``name`` (``"marginal"`` or ``"bambi"``)."""
         if name not in self._engines:
             if name == "marginal":
-                self._engines[name] = MarginalEngine(self.sampler, self.width)
+                self._engines[name] = MarginalEngine(self.sampling, self.width)
             elif name == "bambi":
-                self._engines[name] = BambiEngine(self.sampler)
+                self._engines[name] = BambiEngine(self.sampling)
             else:
                 raise SpecError(f"engine must be 'marginal' or 'bambi', got '{name}'"
                                 f"{did_you_mean(str(name), ENGINES)}")
         return self._engines[name]
 
-    def for_spec(self, spec: ModelSpec, requested: str | None = None):
-        """The engine that fits ``spec`` (see
-        :func:`~mbtbayes.growth.engine_choice.resolve_engine`)."""
-        return self.get(resolve_engine(spec, requested))
+    def for_spec(self, spec: ModelSpec, engine: str | None = None):
+        """The engine that fits ``spec``: ``engine`` (``"auto"``, ``"marginal"``, ``"bambi"``)
+        or, by default, the spec's (see :func:`~mbtbayes.growth.engine_choice.resolve_engine`)."""
+        return self.get(resolve_engine(spec, engine))
 
     def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
-            gate: bool = True, requested: str | None = None):
+            gate: bool = True, engine: str | None = None):
         """Fit one variant of a spec with the engine it resolves to."""
-        return self.for_spec(spec, requested).fit(spec, data, variant=variant, seed=seed,
-                                                 gate=gate)
+        return self.for_spec(spec, engine).fit(spec, data, variant=variant, seed=seed,
+                                              gate=gate)
 
     def fit_design(self, spec: ModelSpec, design, *, variant: str, seed: int,
-                   requested: str | None = None):
+                   engine: str | None = None):
         """Fit a prepared design with the engine the spec resolves to."""
-        return self.for_spec(spec, requested).fit_design(spec, design, variant=variant,
-                                                        seed=seed)
+        return self.for_spec(spec, engine).fit_design(spec, design, variant=variant,
+                                                     seed=seed)
 
     def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
         """Refit a fit's engine without some patients (see :class:`Engine`)."""
@@ -101,9 +104,9 @@ class Engines:
 
     def with_options(self, options: SamplerOptions) -> Engines:
         """Engines with other sampler options that share these engines' compiled graphs."""
-        return Engines(self.sampler.with_options(options), self.width)
+        return Engines(self.sampling.with_options(options), self.width)
 
 
 def engines_for(options: SamplerOptions | None = None) -> Engines:
-    """Both engines with one new sampler (and compiled-graph cache)."""
+    """Both engines with one new sampling path (no fit cache)."""
     return Engines(Sampler(options or SamplerOptions()))

@@ -298,7 +298,7 @@ def patient_folds(patients, *, k: int, seed: int, measure: str) -> list[np.ndarr
     return np.array_split(ids[np.lexsort((ids, keys))], k)
 
 
-def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResult:
+def kfold_patients(fit, *, engines, k: int = 10, seed: int, log=None) -> LooResult:
     """Grouped K-fold cross-validation by patient on the marginal likelihood.
 
     Patients are split into ``k`` folds (:func:`patient_folds`: the same folds for every model
@@ -311,8 +311,8 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
     Parameters
     ----------
     fit : mbtbayes.growth.result.GrowthFit
-    engine : Engines or an engine
-        Has ``heldout_loglik(fit, held, seed=...)``.
+    engines : Engines
+        The run's engines (anything with ``heldout_loglik(fit, held, seed=...)``).
     k : int
     seed : int
         The run seed.
@@ -334,7 +334,7 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
              for fold in patient_folds(list(index), k=k, seed=seed, measure=fit.spec.measure)]
     elpd, passed = np.zeros(len(design.groups)), []
     for i, fold in enumerate(folds):
-        ll, diag = engine.heldout_loglik(fit, fold, seed=seed_for(seed, *name, "kfold", i))
+        ll, diag = engines.heldout_loglik(fit, fold, seed=seed_for(seed, *name, "kfold", i))
         passed.append(diag.passed)
         if log is not None:
             log(f"K-fold {'/'.join(name)} fold {i + 1}/{k}: "

@@ -136,15 +136,15 @@ class MarginalEngine(FitsData):
 
     Parameters
     ----------
-    sampler : Sampler
-        Sampling options, the gate, and the compiled-graph cache.
+    sampling : Sampler
+        Sampling options, the gate and the fit cache (compiled graphs: the process's).
     width : int
         Fixed-effect columns of the compiled graph: narrower designs are padded with zero
         columns (whose coefficients keep a N(0, 1) prior and are dropped from the output), so
         that one compiled graph serves every measure and variant up to that width.
     """
 
-    sampler: Sampler = field(default_factory=Sampler)
+    sampling: Sampler = field(default_factory=Sampler)
     width: int = 5
     name: str = "marginal"
 
@@ -164,29 +164,29 @@ class MarginalEngine(FitsData):
         extras : bool
             Draw the patient effects and add the log-likelihood, data and posterior
             predictive groups. K-fold refits skip them; their draws are then kept in the
-            sampler's store (the run's fit cache) when it has one.
+            sampler's cache (the run's fit cache) when it has one.
 
         Returns
         -------
         mbtbayes.growth.result.GrowthFit
         """
         priors = prior_values(spec, design)
-        if self.sampler.options.sampler == "nutpie":
+        if self.sampling.options.sampler == "nutpie":
             design_used, priors = pad_design(design, priors, width=self.width)
         else:
             design_used = design
         start = _time.perf_counter()
         data = _data_values(design_used, priors)
-        idata, diag = self.sampler.sample_model(
+        idata, diag = self.sampling.sample_model(
             key=("marginal", design_used.X.shape[1], spec.correlated),
             build=lambda _: build_model(design_used, priors, correlated=spec.correlated),
-            data=data, seed=seed, gate=gate, stored=not extras,
+            data=data, seed=seed, gate=gate, cached=not extras,
             var_names=[p for p in PARAMETERS if p != "corr_01" or spec.correlated])
         idata = _label_coefficients(idata, design)
         if extras:
             _add_patient_level(idata, spec, design, seed=seed)
         names = ["beta", "sd_intercept", "sd_slope", "sigma"] + (["corr"] * spec.correlated)
-        return GrowthFit(spec, variant, design, idata, diag, self.sampler.options.sampler,
+        return GrowthFit(spec, variant, design, idata, diag, self.sampling.options.sampler,
                          _time.perf_counter() - start, self.name, params=idata.posterior[names])
 
     def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
@@ -203,7 +203,7 @@ class MarginalEngine(FitsData):
 
     def with_options(self, options: SamplerOptions) -> MarginalEngine:
         """An engine with other sampler options that shares this one's compiled graphs."""
-        return MarginalEngine(self.sampler.with_options(options), self.width)
+        return MarginalEngine(self.sampling.with_options(options), self.width)
 
 
 def _label_coefficients(idata, design: Design):
@@ -273,5 +273,5 @@ def _add_patient_level(idata, spec: ModelSpec, design: Design, *, seed: int) -> 
 
 
 def engine_for(options: SamplerOptions | None = None) -> MarginalEngine:
-    """A marginal engine with its own sampler (and compiled-graph cache)."""
+    """A marginal engine with its own sampling path (no fit cache)."""
     return MarginalEngine(Sampler(options or SamplerOptions()))

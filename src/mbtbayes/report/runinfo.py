@@ -28,6 +28,7 @@ import pandas as pd
 
 from mbtbayes.core.sampling import GATE, RETRY
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.engines import Engines
 from mbtbayes.growth.specs import models_dir
 from mbtbayes.io.register import bundled_path
 
@@ -107,7 +108,7 @@ def command_line(options: dict) -> str:
     return shlex.join(words)
 
 
-def run_record(*, options: dict, data, register, specs: dict, engine=None,
+def run_record(*, options: dict, data, register, specs: dict, engines: Engines | None = None,
                fits: list | None = None, models: str | Path | None = None,
                mapping=None, seconds: dict | None = None) -> dict:
     """Everything ``run.json`` holds.
@@ -121,8 +122,8 @@ def run_record(*, options: dict, data, register, specs: dict, engine=None,
         As passed to the run (None: the bundled synthetic register).
     register : Register
     specs : dict of str to ModelSpec
-    engine : MarginalEngine, optional
-        Gives the sampler settings actually used.
+    engines : Engines, optional
+        The run's engines: they give the sampler settings actually used.
     fits : list of GrowthFit, optional
         Gives each fit's seed and attempts.
     models : path, optional
@@ -137,8 +138,8 @@ def run_record(*, options: dict, data, register, specs: dict, engine=None,
     """
     seed = options.get("seed")
     sampler = {}
-    if engine is not None:
-        sampler = dataclasses.asdict(engine.sampler.options)
+    if engines is not None:
+        sampler = dataclasses.asdict(engines.sampling.options)
     sampler |= {"gate": dict(GATE), "retry": dict(RETRY)}
     fit_seeds = {f"{f.spec.name}/{f.variant}": seed_for(seed, f.spec.name, f.variant)
                  for f in (fits or [])}

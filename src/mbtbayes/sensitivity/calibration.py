@@ -78,16 +78,16 @@ def prior_draw(priors: dict[str, np.ndarray], rng: np.random.Generator) -> dict[
 
 def run_chunk(job: SbcJob) -> list[dict]:
     """Run a chunk of replicates with one engine; one row per replicate and parameter."""
-    engine = engine_for(job.options)
+    marginal = engine_for(job.options)
     priors = prior_values(job.spec, job.design)
     rows = []
     for r in job.replicates:
         rng = np.random.default_rng(seed_for(job.seed, "sbc", job.spec.name, r))
         truth = prior_draw(priors, rng)
         simulated = replace(job.design, y=simulate_outcome(job.design, truth, rng))
-        fit = engine.fit_design(job.spec, simulated, variant="period",
-                                seed=seed_for(job.seed, "sbc-fit", job.spec.name, r),
-                                extras=False)
+        fit = marginal.fit_design(job.spec, simulated, variant="period",
+                                  seed=seed_for(job.seed, "sbc-fit", job.spec.name, r),
+                                  extras=False)
         rows += _replicate_rows(fit, truth, r, job.spec.d_months[1])
     return rows
 

@@ -91,15 +91,15 @@ def nuisance_truth(spec: ModelSpec, data: pd.DataFrame, design: Design) -> dict:
 
 def run_power_chunk(job: PowerJob) -> list[dict]:
     """Simulate and analyse a chunk of tasks both ways, with one engine; one row per task."""
-    engine = engine_for(job.options)
+    marginal = engine_for(job.options)
     rows = []
     for scenario, r in job.tasks:
         name = ("power", scenario.kind, scenario.effect_sd, r)
         rng = np.random.default_rng(seed_for(job.seed, *name))
         simulated = replace(job.design, y=simulate_outcome(job.design, scenario.truth, rng))
         p_value = _ml_p_value(simulated, scenario.column)
-        fit = engine.fit_design(job.spec, simulated, variant="period",
-                                seed=seed_for(job.seed, *name, "fit"), extras=False)
+        fit = marginal.fit_design(job.spec, simulated, variant="period",
+                                  seed=seed_for(job.seed, *name, "fit"), extras=False)
         low, high = hdi(fit.draws("beta")[:, scenario.column], ci_prob=CI_PROB)
         rows.append({"kind": scenario.kind, "effect_sd": scenario.effect_sd, "replicate": r,
                      "p_value": p_value, "hdi_low": low, "hdi_high": high,

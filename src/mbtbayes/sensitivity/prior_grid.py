@@ -327,4 +327,4 @@ def refit_with_priors(fit, data: pd.DataFrame, priors: dict[str, dict], *, engin
     fit cache when ``cache`` is given)."""
     spec = replace(fit.spec, priors={**fit.spec.priors, **priors})
     return fit_through(engines, spec, data, variant=fit.variant, seed=seed, cache=cache,
-                       requested=fit.engine, log=log, label=label or "prior refit")[0]
+                       engine=fit.engine, log=log, label=label or "prior refit")[0]

@@ -213,7 +213,7 @@ class Comparison:
 
     def _kfold(self, fit, engines, label: str):
         say = self.log
-        return kfold_patients(fit, engine=engines, k=self.folds, seed=self.seed,
+        return kfold_patients(fit, engines=engines, k=self.folds, seed=self.seed,
                               log=None if say is None else
                               (lambda line: say(f"sensitivity, {label}: {line}")))
 

@@ -23,9 +23,10 @@ import pandas as pd
 from mbtbayes.core.decisions import DIFFERENCE, NONZERO
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
-from mbtbayes.growth.cache import open_cache
-from mbtbayes.growth.fit import _engines
+from mbtbayes.growth.cache import FitCache
+from mbtbayes.growth.engines import Engines, engines_for
 from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.sensitivity.fitting import refit
 from mbtbayes.sensitivity.power_scaling import power_scaling_rows
@@ -78,8 +79,8 @@ def sensitivity(
     data: pd.DataFrame,
     *,
     fits: list | None = None,
-    engine=None,
-    options=None,
+    engines: Engines | None = None,
+    options: SamplerOptions | None = None,
     seed: int = SEED,
     analyses: tuple[str, ...] = QUICK,
     cache=None,
@@ -97,9 +98,9 @@ def sensitivity(
     fits : list of GrowthFit, optional
         Existing fits to reuse (their period fits are analysed); the period variant of each
         spec without one is fitted.
-    engine : Engines, optional
-        Engines to fit and refit with (compiled graphs reused); default: new engines with
-        ``options``.
+    engines : Engines, optional
+        The engines to fit and refit with (their sampling options and fit cache); default:
+        new engines with ``options``.
     options : SamplerOptions, optional
     seed : int
         Run seed; refits derive their seeds from it.
@@ -137,13 +138,13 @@ def sensitivity(
     if unknown:
         raise SpecError(f"unknown sensitivity analysis {unknown}; choose from {ANALYSES}")
     specs = {specs.name: specs} if isinstance(specs, ModelSpec) else dict(specs)
-    engines, _ = _engines(engine, options)
-    store = open_cache(cache, log=log)
+    engines = engines or engines_for(options)
+    cache = FitCache.open(cache, log=log)
     period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed,
-                               cache=store, log=log)
+                               cache=cache, log=log)
     rows = []
     for fit in period_fits:
-        rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses, cache=store,
+        rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses, cache=cache,
                         kfold=kfold, log=log)
         if log is not None:
             log(f"sensitivity: {fit.spec.name} done")

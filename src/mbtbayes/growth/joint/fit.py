@@ -92,7 +92,6 @@ def fit_joint(
     period: str = "period",
     seed: int = SEED,
     options: SamplerOptions | None = None,
-    sampler: Sampler | None = None,
     priors: dict[str, np.ndarray] | None = None,
     pooled: bool = True,
     parameterisation: str = "split",
@@ -123,8 +122,6 @@ def fit_joint(
         The run seed; this fit's seed is ``seed_for(seed, "joint", *outcomes, variant)``.
     options : SamplerOptions, optional
         Draws, tuning, chains (default: the package's: 4 x 1000 after 1000).
-    sampler : Sampler, optional
-        A sampler to share compiled graphs with (its options win over ``options``).
     priors : dict, optional
         Prior values in model units (default :func:`default_priors`; override single keys).
     pooled : bool
@@ -166,8 +163,7 @@ def fit_joint(
                  scaling=scaling)
     if variant == "no_period":
         jd = jd.without_period()
-    sampler = sampler or Sampler(options or SamplerOptions())
-    return sample_joint(jd, sampler=sampler, variant=variant,
+    return sample_joint(jd, sampling=Sampler(options or SamplerOptions()), variant=variant,
                         seed=seed_for(seed, "joint", *jd.outcomes, variant),
                         priors=_priors(priors, len(jd.outcomes)), pooled=pooled,
                         parameterisation=parameterisation, gate=gate)
@@ -186,7 +182,7 @@ def _priors(priors: dict | None, n_out: int) -> dict[str, np.ndarray]:
     return out
 
 
-def sample_joint(jd: JointData, *, sampler: Sampler, variant: str, seed: int,
+def sample_joint(jd: JointData, *, sampling: Sampler, variant: str, seed: int,
                  priors: dict[str, np.ndarray], pooled: bool = True,
                  parameterisation: str = "split", gate: bool = True) -> JointFit:
     """Sample prepared data behind the gate (compiling the graph the first time)."""
@@ -201,10 +197,10 @@ def sample_joint(jd: JointData, *, sampler: Sampler, variant: str, seed: int,
                            parameterisation=parameterisation)
 
     start = _time.perf_counter()
-    if sampler.options.sampler == "nutpie":
-        sampler.compiled(key, lambda: build(values))
+    if sampling.options.sampler == "nutpie":
+        sampling.compiled(key, lambda: build(values))
     compiled = _time.perf_counter() - start
-    idata, diagnostics = sampler.sample_model(key=key, build=build, data=values, seed=seed,
+    idata, diagnostics = sampling.sample_model(key=key, build=build, data=values, seed=seed,
                                               var_names=gated_names(len(jd.outcomes), pooled,
                                                                     parameterisation), gate=gate)
     return JointFit(jd, variant, pooled, idata, diagnostics,

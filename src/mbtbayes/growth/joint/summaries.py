@@ -23,6 +23,7 @@ import pandas as pd
 from mbtbayes.core.arviz_api import psis_loo
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.baseline import sd_draws, spec_sd_draws
 from mbtbayes.growth.joint.data import JointData
@@ -236,11 +237,11 @@ class JointKfold:
     k: int
 
 
-def kfold_joint(fit: JointFit, *, sampler, k: int = 10, seed: int,
-                log: Callable[[str], None] | None = None) -> JointKfold:
+def kfold_joint(fit: JointFit, *, options: SamplerOptions | None = None, k: int = 10,
+                seed: int, log: Callable[[str], None] | None = None) -> JointKfold:
     """Grouped K-fold by patient for a joint fit: each fold's patients left out, the model
     refitted on the others (same compiled graph, priors, pooling and scaling; behind the gate;
-    through the sampler's fit cache when it has one), and the left-out patients' marginal log
+    sampled with ``options``, default the package's), and the left-out patients' marginal log
     predictive density averaged over the refit's draws.
 
     The folds are :func:`mbtbayes.growth.loo.patient_folds` of the outcome set, so the models
@@ -248,13 +249,14 @@ def kfold_joint(fit: JointFit, *, sampler, k: int = 10, seed: int,
     """
     from scipy.special import logsumexp
 
+    sampling = Sampler(options or SamplerOptions())
     jd = fit.data
     ids = np.asarray(jd.patients)
     name = "joint:" + "+".join(jd.outcomes)
     elpd, passed = np.zeros(len(ids)), []
     for i, fold in enumerate(patient_folds(ids, k=k, seed=seed, measure=name)):
         held = np.isin(ids, fold)
-        refit = sample_joint(jd.subset(~held), sampler=sampler, variant=fit.variant,
+        refit = sample_joint(jd.subset(~held), sampling=sampling, variant=fit.variant,
                              seed=seed_for(seed, name, fit.variant, "kfold", i),
                              priors=fit.priors, pooled=fit.pooled)
         passed.append(refit.diagnostics.passed)
