@@ -78,7 +78,7 @@ _WHERE = {
 mbtbayes`` and the command line start fast)."""
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _WHERE:
         value = getattr(import_module(_WHERE[name]), name)
         globals()[name] = value

@@ -40,12 +40,12 @@ from mbtbayes.growth.rope_curve import rope_curve
 from mbtbayes.growth.specs import load_specs
 from mbtbayes.growth.trajectories import trajectory_table
 from mbtbayes.io.output import check_output, write_run, write_tables
-from mbtbayes.io.register import describe, load_register, summarise
+from mbtbayes.io.register import Register, describe, load_register, summarise
 from mbtbayes.report import headline_text, run_record, write_report, write_run_json
 from mbtbayes.report.figures import make_figures
 from mbtbayes.sensitivity.calibration import sbc
 from mbtbayes.sensitivity.power import power_table
-from mbtbayes.sensitivity.suite import ANALYSES, QUICK, sensitivity
+from mbtbayes.sensitivity.suite import ANALYSES, QUICK, Sensitivity, sensitivity
 from mbtbayes.study.numbers import published_table
 from mbtbayes.study.reanalysis import inconsistencies, published_posteriors, published_summary
 
@@ -305,8 +305,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = N
 
 def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *,
                        engines: Engines | None = None,
-                       seed: int = SEED, full: bool = False, cache=None,
-                       log: Callable[[str], None] = print):
+                       seed: int = SEED, full: bool = False, cache: FitCache | None = None,
+                       log: Callable[[str], None] = print) -> Sensitivity:
     """The sensitivity analyses of a run's period fits (``--sensitivity``), logged with their
     plain-language summary; refits go through the run's fit cache (``cache``, a FitCache or
     None), so a rerun samples none of them again (K-fold comparison refits excepted).
@@ -369,7 +369,8 @@ def joint_tables(fits: list, data: pd.DataFrame, *, options: SamplerOptions | No
                                                        kfold=kfold)}
 
 
-def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], None]):
+def _cache_for(cache: str | Path | bool, out: str | Path,
+               log: Callable[[str], None]) -> FitCache | None:
     """The run's fit cache (None without one); a folder it may not use fails here, before
     any work."""
     if cache is False or cache is None:
@@ -377,8 +378,9 @@ def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], N
     return FitCache(default_cache_dir(out) if cache is True else cache, log=log)
 
 
-def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engines, log, progress, cache,
-                 scheduler: str | None) -> list:
+def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engines: Engines,
+                 log: Callable[[str], None], progress: Callable[[int, int], None] | None,
+                 cache: FitCache | None, scheduler: str | None) -> list:
     """The growth fits of a run: in this process, or fanned out by ``scheduler``."""
     if parse_scheduler(scheduler)[0] == "inline":
         return fit_specs(specs, data, seed=seed, engines=engines, log=log, progress=progress,
@@ -388,7 +390,7 @@ def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engines, log, pr
                         progress=progress, cache=cache)
 
 
-def _specs_for(register, models, log) -> dict:
+def _specs_for(register: Register, models: str | Path | None, log: Callable[[str], None]) -> dict:
     specs = load_specs(models)
     kept = {k: s for k, s in specs.items() if s.measure in register.data}
     for name in sorted(set(specs) - set(kept)):
@@ -540,7 +542,7 @@ def calibrate(
         _calibration_figures, tables=tables, register=register))
 
 
-def _calibration_figures(folder: Path, *, tables: dict, register) -> None:
+def _calibration_figures(folder: Path, *, tables: dict, register: Register) -> None:
     """The power figure (when the power table was made) into ``folder/figures``."""
     make_figures(folder, tables=tables, fits=[], data=register.data,
                  synthetic=register.synthetic)

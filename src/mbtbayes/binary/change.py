@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.io import schema
 from mbtbayes.io.patients import binary_column, patient_rows
+
+if TYPE_CHECKING:
+    import pymc as pm
 
 CHANGE_MODELS: tuple[str, ...] = ("dirichlet", "glmm", "glmm_bambi")
 
@@ -144,7 +148,7 @@ GLMM_NODES = 60
 
 
 def glmm_pattern_model(counts: np.ndarray, behaviours: Sequence[str], *,
-                       logit_prior: tuple[float, float], re_prior_sd: float):
+                       logit_prior: tuple[float, float], re_prior_sd: float) -> pm.Model:
     """The Bernoulli random-intercept GLMM of paired start/end indicators, as a PyMC model.
 
     ``logit P(y = 1) = eta[behaviour, period, time] + u[patient, behaviour]``,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,10 @@ from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.io import schema
 from mbtbayes.io.patients import binary_column, patient_rows
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    from arviz import InferenceData
 
 REMISSION_MODELS: tuple[str, ...] = ("beta_binomial", "logistic")
 
@@ -198,7 +203,7 @@ def _logistic_rows(data: pd.DataFrame, *, covariates: Sequence[str], logit_prior
     return table.assign(**diagnostic_columns(diag))
 
 
-def _standardised_rows(model, idata, risk: pd.DataFrame, behaviour: str,
+def _standardised_rows(model: bmb.Model, idata: InferenceData, risk: pd.DataFrame, behaviour: str,
                        ci_prob: float) -> list[dict]:
     """Period probabilities averaged over the behaviour's at-risk patients (g-formula)."""
     base = risk.drop(columns=["remitted", "has_end"]).copy()
@@ -209,7 +214,8 @@ def _standardised_rows(model, idata, risk: pd.DataFrame, behaviour: str,
     return _draw_rows(behaviour, draws, ci_prob)
 
 
-def _average_at(model, idata, base: pd.DataFrame, periods: Sequence[str]) -> np.ndarray:
+def _average_at(model: bmb.Model, idata: InferenceData, base: pd.DataFrame,
+                periods: Sequence[str]) -> np.ndarray:
     """Posterior draws of the mean predicted probability with ``period`` set as given."""
     grid = base.assign(period=pd.Categorical(list(periods), categories=schema.PERIODS))
     return predict(model, idata, grid).mean(axis=1)

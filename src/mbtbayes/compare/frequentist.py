@@ -116,8 +116,8 @@ def frequentist_fits(
     return fits
 
 
-def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple, *, cache,
-            log: Callable[[str], None]) -> MixedResult | FailedFit:
+def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple, *,
+            cache: DiskCache | None, log: Callable[[str], None]) -> MixedResult | FailedFit:
     """One ML fit, from the cache when it holds it."""
     from importlib.metadata import version
 

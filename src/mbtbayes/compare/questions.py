@@ -359,7 +359,7 @@ def penalty_only(elpd_diff: float, p_loo_diff: float) -> bool:
     return bool(elpd_diff < 0 and p_loo_diff >= PENALTY_SHARE * -elpd_diff)
 
 
-def _predictive_layer(r) -> dict:
+def _predictive_layer(r: tuple) -> dict:
     delta_aic = r.aic_linear - r.aic_period
     p_loo_diff = getattr(r, "p_loo_period", np.nan) - getattr(r, "p_loo_linear", np.nan)
     freq, bayes = aic_choice(delta_aic), loo_choice(r.elpd_diff, r.elpd_diff_se)
@@ -387,7 +387,7 @@ def _bayes_factor_layer(measure: str, factors: pd.DataFrame | None) -> dict:
             "bf_prior_sensitive": len(decisions) > 1, "bf_passed": passed_flag(one.passed)}
 
 
-def _tested_layer(r, factors: pd.DataFrame | None) -> dict:
+def _tested_layer(r: tuple, factors: pd.DataFrame | None) -> dict:
     lrt = PERIOD_MODEL if r.lrt_p_value < ALPHA else NOT_REJECTED
     bf = _bayes_factor_layer(r.measure, factors)
     out = {"lrt_chi2": r.lrt_chi2, "lrt_df": r.lrt_df, "lrt_p_value": r.lrt_p_value,
@@ -539,7 +539,7 @@ def _remission_rows(remission: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _dirichlet_change(r, concentration: float) -> np.ndarray:
+def _dirichlet_change(r: tuple, concentration: float) -> np.ndarray:
     """Exact posterior draws of p_end - p_start from the Dirichlet of the paired cells."""
     rng = np.random.default_rng(seed_for(SEED, "concordance", "change", r.behaviour, r.period))
     cells = np.array([r.n_yes_yes, r.n_yes_no, r.n_no_yes, r.n_no_no], float)

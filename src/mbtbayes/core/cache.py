@@ -38,7 +38,7 @@ import tempfile
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,9 @@ from mbtbayes import __version__
 from mbtbayes.core.arviz_api import read_exact, write_exact
 from mbtbayes.core.errors import OutputError
 from mbtbayes.core.sampling import Diagnostics
+
+if TYPE_CHECKING:
+    from arviz import InferenceData
 
 MARKER = ".mbtbayes-cache.json"
 """The file marking a folder as an mbtbayes fit cache."""
@@ -149,13 +152,13 @@ class DiskCache:
         _update_identity(digest, {"identity": identity, "versions": package_versions()})
         return digest.hexdigest()
 
-    def get_draws(self, key: str):
+    def get_draws(self, key: str) -> tuple[InferenceData, Diagnostics] | None:
         """``(idata, Diagnostics)`` stored under ``key`` by :meth:`put_draws`, or None."""
         return self._load(key, lambda entry, record: (
             read_exact(entry / "idata.nc"), Diagnostics(**record["diagnostics"])),
             f"the entry {key[:12]}", "sampling it again")
 
-    def put_draws(self, key: str, idata, diagnostics) -> None:
+    def put_draws(self, key: str, idata: InferenceData, diagnostics: Diagnostics) -> None:
         """Store the draws of a sampled model under ``key``, atomically."""
         def write(folder: Path) -> None:
             write_exact(idata, folder / "idata.nc")
@@ -170,7 +173,7 @@ class DiskCache:
             (entry / "record.json").read_text(encoding="utf-8")),
             f"the entry {key[:12]}", "fitting it again")
 
-    def _load(self, key: str, read: Callable[[Path, dict], object], what: str, then: str):
+    def _load(self, key: str, read: Callable[[Path, dict], object], what: str, then: str) -> object:
         """``read(entry, record)`` of a present entry whose files match their checksums;
         None (counted as a miss, an unreadable entry noted) otherwise."""
         entry = self.folder / key
@@ -224,7 +227,7 @@ class DiskCache:
             self.log(message)
 
 
-def digest_array(digest, array) -> None:
+def digest_array(digest: hashlib._Hash, array: np.ndarray | None) -> None:
     if array is None:
         digest.update(b"none")
         return
@@ -233,7 +236,7 @@ def digest_array(digest, array) -> None:
     digest.update(array.tobytes())
 
 
-def _update_identity(digest, value) -> None:
+def _update_identity(digest: hashlib._Hash, value: object) -> None:
     """Feed a nested identity (dicts, lists, JSON values, arrays, data frames) to ``digest``."""
     if isinstance(value, dict):
         for name in sorted(value, key=str):

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from multiprocessing import get_context
+from types import ModuleType
 from typing import Any
 
 from mbtbayes.core.errors import DependencyError, SpecError
@@ -103,7 +104,7 @@ class DaskExecutor:
         self._client.close()
 
 
-def _distributed():
+def _distributed() -> ModuleType:
     """The ``distributed`` module (imported on first use: Dask is an optional extra).
 
     Raises
@@ -171,7 +172,8 @@ def parse_scheduler(scheduler: str | None) -> tuple[str, str | int | None]:
 
 
 @contextmanager
-def executor_for(scheduler: str | None = None):
+def executor_for(
+        scheduler: str | None = None) -> Iterator[InlineExecutor | ProcessExecutor | DaskExecutor]:
     """An executor for ``scheduler`` (see the module docstring), closed on exit.
 
     Parameters

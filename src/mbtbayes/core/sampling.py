@@ -34,11 +34,17 @@ import logging
 import warnings
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mbtbayes.core import graphs
 from mbtbayes.core.arviz_api import convergence
 from mbtbayes.core.errors import SpecError
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    import pymc as pm
+    from arviz import InferenceData
+    from nutpie.compile_pymc import CompiledModel
 
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
 """NUTS implementations: nutpie (numba; the default) and PyMC's own."""
@@ -129,7 +135,7 @@ class Diagnostics:
         return asdict(self)
 
 
-def diagnose(idata, *, var_names: list[str], attempts: int = 1) -> Diagnostics:
+def diagnose(idata: InferenceData, *, var_names: list[str], attempts: int = 1) -> Diagnostics:
     """Apply the gate (:data:`GATE`) over the named posterior variables of a fit.
 
     Parameters
@@ -241,7 +247,7 @@ class Sampler:
             self.cache.put_draws(key, idata, diag)
         return idata, diag
 
-    def _cache_key(self, identity: dict | None, **what) -> str | None:
+    def _cache_key(self, identity: dict | None, **what: object) -> str | None:
         if self.cache is None or identity is None:
             return None
         return self.cache.identity_key({"model": identity, "options": asdict(self.options),
@@ -263,7 +269,7 @@ class Sampler:
     def sample_model(self, *, key: Hashable, build: Callable[[dict], object], data: dict,
                      seed: int, var_names: list[str], keep: list[str] | None = None,
                      gate: bool = True, nutpie_kwargs: dict | None = None,
-                     cached: bool = False):
+                     cached: bool = False) -> tuple[InferenceData, Diagnostics]:
         """Sample a PyMC model built from data containers, behind the gate.
 
         With nutpie the graph is compiled once per ``key`` (from ``build(data)``) and reused
@@ -299,14 +305,14 @@ class Sampler:
                      "nutpie_kwargs": nutpie_kwargs} if cached else None)
 
         @functools.cache
-        def prepared():  # compiled (or built) only when the draws are not in the cache
+        def prepared() -> CompiledModel | pm.Model:  # built when the draws are not cached
             if self.options.sampler == "pymc":
                 return build(data)
             compiled, model = self._graph(key, lambda: build(data), keep=keep)
             _set_initial_data(model, data)
             return compiled.with_data(**data)
 
-        def sample(*args):
+        def sample(*args: int | float) -> InferenceData:
             if self.options.sampler == "pymc":
                 return self._pymc(prepared(), *args)
             return self._nutpie(prepared(), *args, **(nutpie_kwargs or {}))
@@ -314,8 +320,9 @@ class Sampler:
         return self.gated(sample, seed=seed, var_names=var_names, gate=gate,
                           identity=identity)
 
-    def sample_bambi(self, model, *, seed: int, var_names: list[str], gate: bool = True,
-                     nutpie_kwargs: dict | None = None, identity: dict | None = None):
+    def sample_bambi(self, model: bmb.Model, *, seed: int, var_names: list[str], gate: bool = True,
+                     nutpie_kwargs: dict | None = None,
+                     identity: dict | None = None) -> tuple[InferenceData, Diagnostics]:
         """Fit a ``bambi.Model`` behind the gate (Bambi compiles its own graph).
 
         ``nutpie_kwargs`` go to nutpie (e.g. ``low_rank_modified_mass_matrix``). With an
@@ -330,7 +337,7 @@ class Sampler:
         extra = ({"nuts_sampler_kwargs": {"save_warmup": False, **(nutpie_kwargs or {})}}
                  if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)})
 
-        def sample(seed: int, draws: int, tune: int, target_accept: float):
+        def sample(seed: int, draws: int, tune: int, target_accept: float) -> InferenceData:
             with quiet():
                 return model.fit(inference_method=self.options.sampler, draws=draws, tune=tune,
                                  chains=self.options.chains, random_seed=seed,
@@ -342,7 +349,7 @@ class Sampler:
         return self.gated(sample, seed=seed, var_names=var_names, gate=gate, identity=identity)
 
     def compiled(self, key: Hashable, build: Callable[[], object], *,
-                 keep: list[str] | None = None):
+                 keep: list[str] | None = None) -> CompiledModel:
         """nutpie's compiled graph for ``key``, compiling ``build()`` the first time in the
         process (:func:`mbtbayes.core.graphs.compiled_graph`)."""
         return self._graph(key, build, keep=keep)[0]
@@ -361,8 +368,8 @@ class Sampler:
         every sampler of the process."""
         return Sampler(options, self.cache)
 
-    def _nutpie(self, compiled, seed: int, draws: int, tune: int, target_accept: float,
-                **kwargs):
+    def _nutpie(self, compiled: CompiledModel, seed: int, draws: int, tune: int,
+                target_accept: float, **kwargs: object) -> InferenceData:
         import nutpie
 
         with quiet():
@@ -371,7 +378,8 @@ class Sampler:
                                   save_warmup=False, target_accept=target_accept, **kwargs)
         return whole(idata, chains=self.options.chains, draws=draws)
 
-    def _pymc(self, model, seed: int, draws: int, tune: int, target_accept: float):
+    def _pymc(self, model: pm.Model, seed: int, draws: int, tune: int,
+              target_accept: float) -> InferenceData:
         import pymc as pm
 
         with quiet():
@@ -392,10 +400,10 @@ class DrawCache(Protocol):
 
     def get_draws(self, key: str) -> tuple[object, Diagnostics] | None: ...
 
-    def put_draws(self, key: str, idata, diagnostics: Diagnostics) -> None: ...
+    def put_draws(self, key: str, idata: InferenceData, diagnostics: Diagnostics) -> None: ...
 
 
-def _set_initial_data(model, data: dict) -> None:
+def _set_initial_data(model: pm.Model, data: dict) -> None:
     """Give the PyMC model behind a compiled graph this fit's data.
 
     nutpie's ``with_data`` swaps the data of the log-density only; its initial points come
@@ -410,7 +418,7 @@ def _set_initial_data(model, data: dict) -> None:
             pm.set_data(data, model=model)
 
 
-def whole(idata, *, chains: int, draws: int):
+def whole(idata: InferenceData, *, chains: int, draws: int) -> InferenceData:
     """``idata`` when it holds every chain and draw asked for; otherwise the sampler was
     interrupted (nutpie and PyMC answer Ctrl-C by returning the draws so far), and a partial
     posterior must not pass for a fit: :class:`KeyboardInterrupt` is raised.

@@ -16,13 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from mbtbayes.core.errors import DataError, SpecError
-from mbtbayes.frequentist.mixed import MixedResult
-from mbtbayes.frequentist.prepare import (
-    linear_combination,
-    require_columns,
-    require_numeric,
-    wald_interval,
-)
+from mbtbayes.frequentist.mixed import MixedResult, linear_combination
+from mbtbayes.frequentist.prepare import require_columns, require_numeric, wald_interval
 
 PAPER_BASELINE_THRESHOLD: float = 0.001
 """Per-test significance threshold the paper uses for baseline differences (Bonferroni)."""

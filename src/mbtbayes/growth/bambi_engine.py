@@ -27,20 +27,26 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
-from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
-from mbtbayes.growth.cache import fit_key
 from mbtbayes.growth.censoring import fit_pointwise, predictive_bounds
-from mbtbayes.growth.design import Design, FitsData, bambi_model
+from mbtbayes.growth.design import Design, bambi_model
+from mbtbayes.growth.fit_identity import fit_key
 from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
 from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.priors import bambi_priors
-from mbtbayes.growth.result import GrowthFit, population_draws, sd_name
+from mbtbayes.growth.result import FitsData, GrowthFit, population_draws, sd_name
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    import pymc as pm
+    from arviz import InferenceData
 
 NUTPIE = {"low_rank_modified_mass_matrix": True}
 """nutpie's low-rank mass-matrix adaptation: with predictors not centred, the intercept and the
@@ -64,13 +70,13 @@ class BambiEngine(FitsData):
     sampling: Sampler = field(default_factory=Sampler)
     name: str = "bambi"
 
-    def build(self, spec: ModelSpec, design: Design, *, variant: str):
+    def build(self, spec: ModelSpec, design: Design, *, variant: str) -> bmb.Model:
         """The ``bambi.Model`` of a design, with the fit's priors."""
         frame = design.frame[list(spec.columns(variant))]
         return bambi_model(spec, frame, variant=variant, priors=bambi_priors(design.priors))
 
     def fit_design(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
-                   gate: bool = True):
+                   gate: bool = True) -> GrowthFit:
         """Build and fit the Bambi model of a design behind the gate.
 
         The gate checks every population-level parameter and every patient effect.
@@ -94,7 +100,8 @@ class BambiEngine(FitsData):
         return GrowthFit(spec, variant, design, idata, diag, self.sampling.options.sampler,
                          _time.perf_counter() - start, self.name, model=model, params=params)
 
-    def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
+    def heldout_loglik(self, fit: GrowthFit, held: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, Diagnostics]:
         """Refit with the rows of the patients ``held`` weighted 0 (one compiled graph per
         model and data: two specs of one name, or one spec on other data, get their own) and
         return their marginal log-likelihood per draw, ``(S, len(held))``, and the refit's
@@ -124,7 +131,7 @@ class BambiEngine(FitsData):
         return BambiEngine(self.sampling.with_options(options))
 
 
-def weighted_model(model, weight: np.ndarray):
+def weighted_model(model: bmb.Model, weight: np.ndarray) -> pm.Model:
     """The PyMC graph of a built Bambi model with a likelihood weight per row.
 
     A potential adds ``(w - 1) * log p(y_j | ...)`` to the model's density, so a row of weight
@@ -144,7 +151,7 @@ def weighted_model(model, weight: np.ndarray):
     return graph
 
 
-def population_names(model) -> list[str]:
+def population_names(model: bmb.Model) -> list[str]:
     """The population-level parameters of a Bambi model (the gate checks these)."""
     names = []
     for component_name, component in model.components.items():
@@ -157,7 +164,7 @@ def population_names(model) -> list[str]:
     return names
 
 
-def _stack_terms(posterior, slices: dict, prefix: str = "") -> np.ndarray:
+def _stack_terms(posterior: xr.Dataset, slices: dict, prefix: str = "") -> np.ndarray:
     """The coefficients of a design's terms, in design order: ``(chain, draw, p)``."""
     parts = []
     for term in slices:
@@ -166,7 +173,8 @@ def _stack_terms(posterior, slices: dict, prefix: str = "") -> np.ndarray:
     return np.concatenate(parts, axis=-1)
 
 
-def tidy_parameters(posterior, spec: ModelSpec, design: Design, model) -> xr.Dataset:
+def tidy_parameters(posterior: xr.Dataset, spec: ModelSpec, design: Design,
+                    model: bmb.Model) -> xr.Dataset:
     """The population-level parameters in the package's names (as the marginal engine's):
     ``beta`` (dim ``coef``), ``sd_intercept``, ``sd_slope`` (or ``sd_<column>``), ``sigma`` or
     ``beta_sigma`` (dim ``sigma_coef``, log scale), and ``nu``."""
@@ -188,7 +196,8 @@ def tidy_parameters(posterior, spec: ModelSpec, design: Design, model) -> xr.Dat
     return dataset.drop_dims("sigma_coef") if design.X_sigma is None else dataset
 
 
-def _add_patient_level(idata, params, spec: ModelSpec, design: Design, *, seed: int) -> None:
+def _add_patient_level(idata: InferenceData, params: xr.Dataset, spec: ModelSpec, design: Design, *,
+                       seed: int) -> None:
     """The per-patient marginal log-likelihood (quadrature) and posterior predictive draws
     from the sampled patient effects (seeded by the fit's seed)."""
     draws = population_draws(params, spec, design)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.modelspec import ModelSpec
 
 BASELINE_WINDOW = 3.0
 """An observation counts as baseline when it is a patient's first and lies within this many
@@ -160,7 +161,7 @@ def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: 
                     start=start).sd
 
 
-def spec_baseline(spec, data: pd.DataFrame) -> Baseline:
+def spec_baseline(spec: ModelSpec, data: pd.DataFrame) -> Baseline:
     """The observed baseline of a spec's measure (its d denominator's patients and values)."""
     return baseline(data, outcome=spec.measure, time=spec.time, group=spec.group,
                     period=spec.period if spec.period in data else None, start=spec.d_months[0])
@@ -186,7 +187,7 @@ def sd_draws(data: pd.DataFrame, *, outcome: str, time: str, group: str, period:
     return bootstrap_sd(base, draws=draws, seed=seed_for(seed, outcome, "baseline_sd")), base
 
 
-def spec_sd_draws(spec, data: pd.DataFrame, *, draws: int,
+def spec_sd_draws(spec: ModelSpec, data: pd.DataFrame, *, draws: int,
                   seed: int) -> tuple[np.ndarray, Baseline]:
     """:func:`sd_draws` of a spec's measure (its *measure*, not its name: alternatives of one
     measure share the SD draws)."""

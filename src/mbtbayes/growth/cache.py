@@ -31,30 +31,28 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import xarray as xr
 
 from mbtbayes.core.arviz_api import read_exact, write_exact
-from mbtbayes.core.cache import (
-    ENTRY_FILES,
-    DiskCache,
-    digest_array,
-    package_versions,
-    write_entry_record,
-)
-from mbtbayes.core.sampling import Diagnostics
+from mbtbayes.core.cache import ENTRY_FILES, DiskCache, write_entry_record
+from mbtbayes.core.sampling import Diagnostics, SamplerOptions
+from mbtbayes.growth.design import Design
 from mbtbayes.growth.engine_choice import resolve_engine
+from mbtbayes.growth.engines import Engines
+from mbtbayes.growth.fit_identity import fit_key
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.result import GrowthFit
 
-SUMMARY_ONLY = ("label", "kind", "rope_sd_units", "rope_half_width", "rope_source",
-                "rope_label", "rope_reference_sd", "rope_reference_sd_source",
-                "rope_justification", "d_months")
-"""Spec fields that only the summaries and the report use: changing them keeps the fit."""
+if TYPE_CHECKING:
+    import bambi as bmb
+
+Rebuild = Callable[[ModelSpec, Design, str], "bmb.Model"]
+"""``rebuild(spec, design, variant)``: the built (not sampled) Bambi model of a Bambi fit."""
 
 
 class FitCache(DiskCache):
@@ -74,13 +72,14 @@ class FitCache(DiskCache):
         If ``folder`` is a file, or a non-empty folder that is not an mbtbayes cache.
     """
 
-    def key(self, spec, design, *, variant: str, seed: int, engine: str, width: int,
-            options) -> str:
+    def key(self, spec: ModelSpec, design: Design, *, variant: str, seed: int, engine: str,
+            width: int, options: SamplerOptions) -> str:
         """The entry key of one fit (hex SHA-256)."""
         return fit_key(spec, design, variant=variant, seed=seed, engine=engine, width=width,
                        options=options)
 
-    def get(self, key: str, *, spec, design, variant: str, rebuild=None):
+    def get(self, key: str, *, spec: ModelSpec, design: Design, variant: str,
+            rebuild: Rebuild | None = None) -> GrowthFit | None:
         """The cached fit under ``key`` as a GrowthFit, or None (absent or unreadable).
 
         ``rebuild(spec, design, variant)`` returns the Bambi model of a Bambi fit (built, not
@@ -90,14 +89,14 @@ class FitCache(DiskCache):
             entry, record, spec=spec, design=design, variant=variant, rebuild=rebuild),
             f"the entry for {spec.name} {variant}", "refitting it")
 
-    def put(self, key: str, fit) -> None:
+    def put(self, key: str, fit: GrowthFit) -> None:
         """Store a fit under ``key``, atomically (a failure to write is logged, not raised)."""
         self._put(key, lambda folder: _write_entry(folder, fit),
                   f"{fit.spec.name} {fit.variant}")
 
 
-def fit_cached(engines, cache: FitCache | None, spec, design, *, variant: str, seed: int,
-               engine: str | None = None):
+def fit_cached(engines: Engines, cache: FitCache | None, spec: ModelSpec, design: Design, *,
+               variant: str, seed: int, engine: str | None = None) -> tuple[GrowthFit, bool]:
     """Fit one design through ``engines`` (with the engine ``engine``, default the spec's),
     or take it from ``cache`` when it holds it.
 
@@ -117,8 +116,8 @@ def fit_cached(engines, cache: FitCache | None, spec, design, *, variant: str, s
     return fit, False
 
 
-def lookup(cache: FitCache, engines, spec, design, *, variant: str, seed: int,
-           engine: str | None = None):
+def lookup(cache: FitCache, engines: Engines, spec: ModelSpec, design: Design, *, variant: str,
+           seed: int, engine: str | None = None) -> tuple[str, GrowthFit | None]:
     """The key of one fit fitted by ``engines``, and the cached fit (None when absent)."""
     key = cache.key(spec, design, variant=variant, seed=seed,
                     engine=resolve_engine(spec, engine), width=engines.width,
@@ -127,49 +126,14 @@ def lookup(cache: FitCache, engines, spec, design, *, variant: str, seed: int,
                           rebuild=partial(rebuild_model, engines))
 
 
-def rebuild_model(engines, spec, design, variant: str):
+def rebuild_model(engines: Engines, spec: ModelSpec, design: Design, variant: str) -> bmb.Model:
     """The built (not sampled) ``bambi.Model`` of a Bambi fit."""
     model = engines.get("bambi").build(spec, design, variant=variant)
     model.build()
     return model
 
 
-def fit_key(spec, design, *, variant: str, seed: int, engine: str, width: int,
-            options) -> str:
-    """SHA-256 of everything that decides one fit's draws (see the module docstring).
-
-    Examples
-    --------
-    >>> import mbtbayes as mb
-    >>> from mbtbayes.growth.design import make_design
-    >>> spec = mb.load_specs()["bsi"]
-    >>> design = make_design(spec, mb.load_register().data, variant="period")
-    >>> opts = mb.SamplerOptions()
-    >>> a = fit_key(spec, design, variant="period", seed=1, engine="marginal", width=5,
-    ...             options=opts)
-    >>> a == fit_key(spec, design, variant="period", seed=2, engine="marginal", width=5,
-    ...              options=opts)
-    False
-    """
-    digest = hashlib.sha256()
-    identity = {
-        "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k not in SUMMARY_ONLY},
-        "variant": variant, "seed": int(seed), "engine": engine, "width": int(width),
-        "options": dataclasses.asdict(options), "versions": package_versions(),
-        "design": {"columns": design.columns, "terms": design.terms, "groups": design.groups,
-                   "effects": design.effects, "sigma_columns": design.sigma_columns,
-                   "n_excluded": design.n_excluded, "priors": design.priors},
-    }
-    digest.update(json.dumps(identity, sort_keys=True, default=str).encode())
-    for name in ("y", "X", "time", "group", "Z", "X_sigma"):
-        digest_array(digest, getattr(design, name))
-    if design.frame is not None:
-        digest.update(json.dumps(list(map(str, design.frame.columns))).encode())
-        digest.update(pd.util.hash_pandas_object(design.frame, index=True).values.tobytes())
-    return digest.hexdigest()
-
-
-def _write_entry(folder: Path, fit) -> None:
+def _write_entry(folder: Path, fit: GrowthFit) -> None:
     write_exact(fit.idata, folder / "idata.nc")
     params = fit.params if fit.params is not None else fit.idata.posterior[[]]
     params.to_netcdf(folder / "params.nc", engine="h5netcdf")
@@ -179,7 +143,8 @@ def _write_entry(folder: Path, fit) -> None:
                   files=ENTRY_FILES[:2])
 
 
-def _read_entry(folder: Path, entry: dict, *, spec, design, variant: str, rebuild):
+def _read_entry(folder: Path, entry: dict, *, spec: ModelSpec, design: Design, variant: str,
+                rebuild: Rebuild | None) -> GrowthFit:
     idata = read_exact(folder / "idata.nc")
     with xr.open_dataset(folder / "params.nc", engine="h5netcdf") as stored:
         params = stored.load()

@@ -26,10 +26,14 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
-from mbtbayes.growth.patients import logpdf
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.patients import Pointwise, logpdf
 from mbtbayes.io import schema
 
 STATUS = "{measure}__censoring"
@@ -37,7 +41,8 @@ STATUS = "{measure}__censoring"
 model reads."""
 
 
-def censored_model_input(spec, frame, parts: tuple[str, ...]):
+def censored_model_input(spec: ModelSpec, frame: pd.DataFrame,
+                         parts: tuple[str, ...]) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The frame and formulas of a censored spec's Bambi model: a status column
     (:data:`STATUS`) and the response written ``censored(y, status)``.
 
@@ -58,7 +63,7 @@ def censored_model_input(spec, frame, parts: tuple[str, ...]):
     return frame, (f"censored({spec.measure}, {name}) ~{rhs}", *parts[1:])
 
 
-def half_step(spec) -> float:
+def half_step(spec: ModelSpec) -> float:
     """Half the step of a spec's measure (0 for a measure the schema does not know)."""
     measure = schema.MEASURES.get(spec.measure)
     return measure.step / 2 if measure is not None else 0.0
@@ -81,11 +86,11 @@ def status(y: np.ndarray, *, low: float, high: float) -> np.ndarray:
     return np.where(y <= low, "left", np.where(y >= high, "right", "none"))
 
 
-def _cdf(z: np.ndarray, nu) -> np.ndarray:
+def _cdf(z: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
     return special.ndtr(z) if nu is None else stats.t.cdf(z, nu)
 
 
-def _logcdf(z: np.ndarray, nu) -> np.ndarray:
+def _logcdf(z: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
     return special.log_ndtr(z) if nu is None else stats.t.logcdf(z, nu)
 
 
@@ -118,24 +123,26 @@ def censored_logpdf(y: np.ndarray, eta: np.ndarray, scale: np.ndarray,
     return out
 
 
-def censored_pointwise(*, low: float, high: float):
+def censored_pointwise(*, low: float, high: float) -> Pointwise:
     """A pointwise log-likelihood maker for :func:`mbtbayes.growth.patients.quadrature_loglik`:
     the censored likelihood at the scale's bounds."""
-    def make(y, scale, nu):
+    def make(y: np.ndarray, scale: np.ndarray,
+             nu: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
         return lambda eta: censored_logpdf(y, eta, scale, nu, low=low, high=high)
     return make
 
 
-def recorded_pointwise(*, low: float, high: float, half: float):
+def recorded_pointwise(*, low: float, high: float, half: float) -> Pointwise:
     """A pointwise log-likelihood maker: the probability of each recorded score's interval
     (:func:`score_bounds`)."""
-    def make(y, scale, nu):
+    def make(y: np.ndarray, scale: np.ndarray,
+             nu: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
         lo, hi = score_bounds(y, low=low, high=high, half=half)
         return lambda eta: interval_logprob(lo, hi, eta, scale, nu)
     return make
 
 
-def fit_pointwise(spec):
+def fit_pointwise(spec: ModelSpec) -> Pointwise | None:
     """The pointwise likelihood a spec's per-patient log-likelihood takes: the censored one
     for a censored spec, else None (the family's density)."""
     if not spec.censored:
@@ -144,7 +151,7 @@ def fit_pointwise(spec):
     return censored_pointwise(low=low, high=high)
 
 
-def predictive_bounds(spec) -> tuple[float, float] | None:
+def predictive_bounds(spec: ModelSpec) -> tuple[float, float] | None:
     """Where a spec's predictive draws are clipped: a censored model predicts recorded scores
     inside the range; the others are not clipped."""
     return tuple(spec.range) if spec.censored else None

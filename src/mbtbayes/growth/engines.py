@@ -25,11 +25,13 @@ import pandas as pd
 
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import did_you_mean
-from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.growth.bambi_engine import BambiEngine
+from mbtbayes.growth.design import Design
 from mbtbayes.growth.engine_choice import ENGINES, resolve_engine
 from mbtbayes.growth.marginal import MarginalEngine
 from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 
 class Engine(Protocol):
@@ -38,10 +40,11 @@ class Engine(Protocol):
     name: str
 
     def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
-            gate: bool = True):
+            gate: bool = True) -> GrowthFit:
         """Fit one variant of a spec to long-format data behind the gate -> GrowthFit."""
 
-    def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
+    def heldout_loglik(self, fit: GrowthFit, held: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, Diagnostics]:
         """Refit without the patients ``held`` (indices into ``fit.design.groups``) and return
         their marginal log-likelihood per draw, ``(S, len(held))``, and the refit's
         diagnostics."""
@@ -69,7 +72,7 @@ class Engines:
     width: int = 5
     _engines: dict = field(default_factory=dict, repr=False)
 
-    def get(self, name: str):
+    def get(self, name: str) -> MarginalEngine | BambiEngine:
         """The engine called ``name`` (``"marginal"`` or ``"bambi"``)."""
         if name not in self._engines:
             if name == "marginal":
@@ -81,24 +84,25 @@ class Engines:
                                 f"{did_you_mean(str(name), ENGINES)}")
         return self._engines[name]
 
-    def for_spec(self, spec: ModelSpec, engine: str | None = None):
+    def for_spec(self, spec: ModelSpec, engine: str | None = None) -> MarginalEngine | BambiEngine:
         """The engine that fits ``spec``: ``engine`` (``"auto"``, ``"marginal"``, ``"bambi"``)
         or, by default, the spec's (see :func:`~mbtbayes.growth.engine_choice.resolve_engine`)."""
         return self.get(resolve_engine(spec, engine))
 
     def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
-            gate: bool = True, engine: str | None = None):
+            gate: bool = True, engine: str | None = None) -> GrowthFit:
         """Fit one variant of a spec with the engine it resolves to."""
         return self.for_spec(spec, engine).fit(spec, data, variant=variant, seed=seed,
                                               gate=gate)
 
-    def fit_design(self, spec: ModelSpec, design, *, variant: str, seed: int,
-                   engine: str | None = None):
+    def fit_design(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
+                   engine: str | None = None) -> GrowthFit:
         """Fit a prepared design with the engine the spec resolves to."""
         return self.for_spec(spec, engine).fit_design(spec, design, variant=variant,
                                                      seed=seed)
 
-    def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
+    def heldout_loglik(self, fit: GrowthFit, held: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, Diagnostics]:
         """Refit a fit's engine without some patients (see :class:`Engine`)."""
         return self.get(fit.engine).heldout_loglik(fit, held, seed=seed)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,9 +33,9 @@ from mbtbayes.growth.fit import fit_line, growth_jobs
 
 def fit_specs_on(scheduler: str | None, specs: dict, data: pd.DataFrame, *, seed: int = SEED,
                  engine: str | None = None, engines: Engines | None = None,
-                 options: SamplerOptions | None = None,
-                 log: Callable[[str], None] | None = None,
-                 progress: Callable[[int, int], None] | None = None, cache=None) -> list:
+                 options: SamplerOptions | None = None, log: Callable[[str], None] | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 cache: FitCache | str | Path | bool | None = None) -> list:
     """:func:`mbtbayes.fit_specs` with the fits run by ``scheduler``'s executor.
 
     Parameters

@@ -27,9 +27,11 @@ from mbtbayes.growth import patients
 from mbtbayes.growth.censoring import half_step, recorded_pointwise
 from mbtbayes.growth.loo import LooResult, elpd_difference, observed_patients, patient_loglik
 from mbtbayes.growth.loo_pit import fit_draws, predictive_draws
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 
-def recorded_loglik(fit) -> np.ndarray:
+def recorded_loglik(fit: GrowthFit) -> np.ndarray:
     """Per-patient log-probability of a fit's recorded scores (:func:`score_bounds`),
     patient effects integrated out by adaptive quadrature, at the draws the fit keeps for
     predictive checks: ``(kept draws, patients with data)``."""
@@ -47,7 +49,7 @@ RECORDED_METHOD = "psis_recorded_score_patient"
 """``loo_method`` of :func:`recorded_loo`."""
 
 
-def recorded_loo(fit):
+def recorded_loo(fit: GrowthFit) -> LooResult:
     """Leave-one-patient-out ELPD of a fit's recorded scores: the same data and the same
     convention (a probability per recorded score) whatever the fit's likelihood, so that a
     Gaussian and a censored model can be compared.
@@ -72,12 +74,12 @@ def recorded_loo(fit):
                      RECORDED_METHOD, observed_patients(fit))
 
 
-def likelihood_label(spec) -> str:
+def likelihood_label(spec: ModelSpec) -> str:
     """The likelihood of a spec in words, e.g. ``gaussian``, ``t, censored``."""
     return spec.family + (", censored" if spec.censored else "")
 
 
-def recorded_comparison(fits: list):
+def recorded_comparison(fits: list) -> pd.DataFrame:
     """Specs of the same measure compared on their recorded scores (:func:`recorded_loo`):
     one row per spec of a measure that has more than one, its period model (linear without
     one); empty when no measure has two specs.

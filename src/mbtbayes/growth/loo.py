@@ -27,14 +27,18 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from mbtbayes.core.arviz_api import psis_loo as _psis
 from mbtbayes.core.errors import DataError
+from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.patients import chunks
+from mbtbayes.growth.result import GrowthFit
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -88,7 +92,8 @@ def marginal_loglik(
     return out
 
 
-def _marginal_chunk(stats: dict, beta, sd_intercept, sd_slope, sigma, corr) -> np.ndarray:
+def _marginal_chunk(stats: dict, beta: np.ndarray, sd_intercept: np.ndarray, sd_slope: np.ndarray,
+                    sigma: np.ndarray, corr: np.ndarray) -> np.ndarray:
     """:func:`marginal_loglik` for some draws, from the patients' sufficient statistics."""
     # Per draw and patient: residual sums r'r and u = Z'r, with r = y - X b.
     rr = (stats["yy"][None] - 2 * beta @ stats["Xy"].T
@@ -107,7 +112,8 @@ def _marginal_chunk(stats: dict, beta, sd_intercept, sd_slope, sigma, corr) -> n
     return np.where(k > 0, -0.5 * (k * LOG_2PI + logdet + quad), 0.0)
 
 
-def patient_sums(y, X, time, group, n_groups) -> dict[str, np.ndarray]:
+def patient_sums(y: np.ndarray, X: np.ndarray, time: np.ndarray, group: np.ndarray,
+                 n_groups: int) -> dict[str, np.ndarray]:
     """Per-patient sufficient statistics of the Gaussian growth model (``Z = [1, time]``).
 
     Returns
@@ -247,23 +253,23 @@ LOO_METHODS = {"marginal": "psis_marginal_patient", "bambi": "psis_marginal_pati
 (patient effects integrated out exactly, or by adaptive Gauss-Hermite quadrature)."""
 
 
-def patient_loglik(fit) -> np.ndarray:
+def patient_loglik(fit: GrowthFit) -> np.ndarray:
     """A fit's per-patient marginal log-likelihood, ``(chains, draws, patients with data)``."""
     return fit.idata.log_likelihood[fit.spec.measure].values
 
 
-def observed_patients(fit) -> tuple[str, ...]:
+def observed_patients(fit: GrowthFit) -> tuple[str, ...]:
     """Ids of the patients with at least one observation in the fit, in design order."""
     return tuple(fit.design.groups[i] for i in fit.design.observed)
 
 
-def patient_loo(fit) -> LooResult:
+def patient_loo(fit: GrowthFit) -> LooResult:
     """Leave-one-patient-out PSIS-LOO on a fit's marginal log-likelihood."""
     return psis_loo(patient_loglik(fit), method=LOO_METHODS[fit.engine],
                     units=observed_patients(fit))
 
 
-def patient_folds(patients, *, k: int, seed: int, measure: str) -> list[np.ndarray]:
+def patient_folds(patients: Sequence[str], *, k: int, seed: int, measure: str) -> list[np.ndarray]:
     """The K-fold assignment of patients: one per measure and run seed, whichever model.
 
     Each patient's place comes from a hash of the run seed, the measure and the patient's id
@@ -298,7 +304,17 @@ def patient_folds(patients, *, k: int, seed: int, measure: str) -> list[np.ndarr
     return np.array_split(ids[np.lexsort((ids, keys))], k)
 
 
-def kfold_patients(fit, *, engines, k: int = 10, seed: int, log=None) -> LooResult:
+class HeldOut(Protocol):
+    """What K-fold asks of the run's engines (:class:`~mbtbayes.growth.engines.Engines`): a
+    refit without some patients."""
+
+    def heldout_loglik(self, fit: GrowthFit, held: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, Diagnostics]:
+        """The held-out patients' log-likelihood per draw and the refit's diagnostics."""
+
+
+def kfold_patients(fit: GrowthFit, *, engines: HeldOut, k: int = 10, seed: int,
+                   log: Callable[[str], None] | None = None) -> LooResult:
     """Grouped K-fold cross-validation by patient on the marginal likelihood.
 
     Patients are split into ``k`` folds (:func:`patient_folds`: the same folds for every model

@@ -51,7 +51,7 @@ from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
 from mbtbayes.growth.censoring import half_step, score_bounds
 from mbtbayes.growth.loo import patient_loglik
-from mbtbayes.growth.result import population_draws
+from mbtbayes.growth.result import GrowthFit, population_draws
 
 T_DRAWS = 16
 """Student-t family: mixing variables per posterior draw in the CDF (randomised
@@ -65,12 +65,12 @@ ALPHA = 0.05
 """``uniform`` is False when the uniformity p-value is below this."""
 
 
-def fit_draws(fit) -> patients.Draws:
+def fit_draws(fit: GrowthFit) -> patients.Draws:
     """The population-level draws of a fit of either engine (stacked chains)."""
     return population_draws(fit.params, fit.spec, fit.design)
 
 
-def predictive_draws(fit) -> tuple[np.ndarray, np.ndarray]:
+def predictive_draws(fit: GrowthFit) -> tuple[np.ndarray, np.ndarray]:
     """The draws a fit keeps for predictive checks: their index within each chain, and their
     rows among the stacked (chain-major) draws."""
     post = fit.idata.posterior
@@ -142,7 +142,7 @@ _MEMO: dict[int, tuple] = {}
 and the figure of a run compute them once."""
 
 
-def loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+def loo_pit(fit: GrowthFit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """The new-patient LOO-PIT of every observation of a fit, and each patient's Pareto k
     (computed once per fit and seed: :func:`compute_loo_pit`)."""
     key = (id(fit.idata), seed)
@@ -156,7 +156,7 @@ def loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     return result
 
 
-def compute_loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+def compute_loo_pit(fit: GrowthFit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """The new-patient LOO-PIT of every recorded score of a fit, and each patient's Pareto k.
 
     A recorded score stands for an interval (:func:`mbtbayes.growth.censoring.score_bounds`:

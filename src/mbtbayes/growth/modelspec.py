@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from mbtbayes.growth.priors import DEFAULT_HORIZON
 from mbtbayes.growth.terms import ParsedFormula, parse_formula
 
 VARIANTS: tuple[str, ...] = ("linear", "period")
@@ -26,6 +25,10 @@ VARIANTS: tuple[str, ...] = ("linear", "period")
 
 FAMILIES: tuple[str, ...] = ("gaussian", "t")
 """Likelihood families: normal, and Student-t (robust; the marginal engine cannot fit it)."""
+
+DEFAULT_HORIZON = 36.0
+"""Time horizon of the default slope priors: the longest planned treatment of the study
+(36 months). A spec may set its own (``prior_horizon``)."""
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
 from mbtbayes.growth.censoring import predictive_bounds
 from mbtbayes.growth.loo_pit import fit_draws, predictive_draws
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.io import schema
 
 MISFIT_LIMITS = (0.025, 0.975)
@@ -63,7 +64,7 @@ def ppp(replicated: np.ndarray, observed: float) -> float:
     return float((replicated > observed).mean() + 0.5 * (replicated == observed).mean())
 
 
-def _waves(fit) -> tuple[str, np.ndarray] | None:
+def _waves(fit: GrowthFit) -> tuple[str, np.ndarray] | None:
     frame = fit.design.frame
     if schema.ASSESSMENT in frame:
         return schema.ASSESSMENT, frame[schema.ASSESSMENT].to_numpy()
@@ -73,18 +74,18 @@ def _waves(fit) -> tuple[str, np.ndarray] | None:
     return None
 
 
-def _label(value) -> str:
+def _label(value: object) -> str:
     return f"{float(value):g}" if np.issubdtype(type(value), np.number) else str(value)
 
 
-def _periods(fit) -> np.ndarray:
+def _periods(fit: GrowthFit) -> np.ndarray:
     frame, period = fit.design.frame, fit.spec.period
     if period is not None and period in frame:
         return frame[period].astype(str).to_numpy()
     return np.full(len(frame), "all", dtype=object)
 
 
-def _row(fit, predictive: str, statistic: str, period: str, wave: str, observed: float,
+def _row(fit: GrowthFit, predictive: str, statistic: str, period: str, wave: str, observed: float,
          replicated: np.ndarray, n_obs: int) -> dict:
     s = summarize_draws(replicated)
     p = ppp(replicated, observed)
@@ -97,7 +98,7 @@ def _row(fit, predictive: str, statistic: str, period: str, wave: str, observed:
             "passed": fit.diagnostics.passed}
 
 
-def new_patient_draws(fit, *, seed: int = SEED) -> np.ndarray:
+def new_patient_draws(fit: GrowthFit, *, seed: int = SEED) -> np.ndarray:
     """Replicated data of new patients at a fit's rows, one set per predictive draw kept
     (the draws of the in-sample replicates): ``(draws, n)``.
 
@@ -114,7 +115,7 @@ def new_patient_draws(fit, *, seed: int = SEED) -> np.ndarray:
                                X_sigma=design.X_sigma, bounds=predictive_bounds(fit.spec))
 
 
-def fit_ppc(fit, *, seed: int = SEED) -> list[dict]:
+def fit_ppc(fit: GrowthFit, *, seed: int = SEED) -> list[dict]:
     """The posterior predictive check rows of one fit: in-sample, and for new patients when
     the fit has its population parameters (``fit.params``).
 
@@ -128,7 +129,7 @@ def fit_ppc(fit, *, seed: int = SEED) -> list[dict]:
     return rows
 
 
-def _checks(fit, predictive: str, replicated: np.ndarray) -> list[dict]:
+def _checks(fit: GrowthFit, predictive: str, replicated: np.ndarray) -> list[dict]:
     """The check rows of one set of replicated data sets, ``(draws, n)``."""
     both = np.vstack([fit.design.y[None], replicated])
     periods, waves = _periods(fit), _waves(fit)

@@ -22,7 +22,7 @@ import xarray as xr
 
 from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.growth import patients
-from mbtbayes.growth.design import Design
+from mbtbayes.growth.design import Design, check_prior_keys, make_design
 from mbtbayes.growth.modelspec import ModelSpec
 
 
@@ -98,3 +98,15 @@ def population_draws(params: xr.Dataset, spec: ModelSpec, design: Design) -> pat
     return patients.Draws(beta=stacked("beta"), sds=sds, sigma=stacked("sigma"),
                           beta_sigma=stacked("beta_sigma"), nu=stacked("nu"),
                           corr=stacked("corr"))
+
+
+class FitsData:
+    """What both engines share: ``fit(spec, data, ...)`` builds the design, checks the prior
+    keys against it and calls the engine's ``fit_design``."""
+
+    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
+            gate: bool = True) -> GrowthFit:
+        """Fit one variant of a spec to long-format data behind the gate."""
+        design = make_design(spec, data, variant=variant)
+        check_prior_keys(spec, [design])
+        return self.fit_design(spec, design, variant=variant, seed=seed, gate=gate)

@@ -35,10 +35,9 @@ from pathlib import Path
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
 from mbtbayes.growth.engine_choice import ENGINES, marginal_obstacles, resolve_engine
-from mbtbayes.growth.modelspec import FAMILIES, VARIANTS, ModelSpec
+from mbtbayes.growth.modelspec import DEFAULT_HORIZON, FAMILIES, VARIANTS, ModelSpec
 from mbtbayes.growth.priors import (
     AUX_PARAMETERS,
-    DEFAULT_HORIZON,
     check_prior,
     check_prior_terms,
     flat_priors,

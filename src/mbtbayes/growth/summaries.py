@@ -25,6 +25,7 @@ from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.growth.baseline import spec_sd_draws
 from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.rope import rope_for
 from mbtbayes.growth.trajectories import (
@@ -150,7 +151,7 @@ def contrast_draws(fit: GrowthFit, data: pd.DataFrame, *,
             "slope": base["slope"], later: base[later]}
 
 
-def _row_meaning(contrast: str, spec) -> tuple[str, str, str]:
+def _row_meaning(contrast: str, spec: ModelSpec) -> tuple[str, str, str]:
     """(estimand, role, units) of a row of :func:`period_effects`."""
     t0, t1 = spec.d_months
     units = f"{spec.measure} units"

@@ -9,13 +9,21 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from mbtbayes.core.arviz_api import plot_ppc
 from mbtbayes.growth.loo_pit import kish_size, loo_pit
-from mbtbayes.growth.prior_predictive import prior_predictive
+from mbtbayes.growth.prior_predictive import PriorPredictive, prior_predictive
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.report.style import INK, ROPE_COLOR, new_figure, period_style
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MODEL_LINE = {"linear": ":", "period": "-"}
 """Line style of each model in the LOO-PIT figure."""
@@ -24,7 +32,7 @@ SPAGHETTI = 30
 """Prior draws drawn as single trajectories in the prior predictive figure."""
 
 
-def _panels(n: int, *, cols: int = 3, height: float = 2.0):
+def _panels(n: int, *, cols: int = 3, height: float = 2.0) -> tuple[Figure, np.ndarray]:
     rows = int(np.ceil(n / cols))
     fig, axes = new_figure(rows, cols, height=height * rows + 0.7)
     for ax in axes.flat[n:]:
@@ -32,7 +40,7 @@ def _panels(n: int, *, cols: int = 3, height: float = 2.0):
     return fig, axes.flat[:n]
 
 
-def prior_predictive_figure(fit, data):
+def prior_predictive_figure(fit: GrowthFit, data: pd.DataFrame) -> Figure:
     """The prior predictive check of one spec: prior population-mean trajectories against the
     scale, and the implied priors of d per period and of d_II - d_I.
 
@@ -67,7 +75,7 @@ def prior_predictive_figure(fit, data):
     return fig
 
 
-def _implied_d(ax, check) -> None:
+def _implied_d(ax: Axes, check: PriorPredictive) -> None:
     """Densities of the implied prior of d per period and of d_II - d_I."""
     curves = {level: change / check.sd for level, change in check.changes.items()}
     if set(curves) >= {"I", "II"}:
@@ -88,7 +96,7 @@ def _implied_d(ax, check) -> None:
     ax.legend(loc="upper right", fontsize=7)
 
 
-def loo_pit_figure(fits: list):
+def loo_pit_figure(fits: list) -> Figure:
     """The empirical CDF of each fit's new-patient LOO-PIT minus the uniform CDF, per measure.
 
     A calibrated model stays inside the grey band (a 95% Kolmogorov-Smirnov band at the Kish
@@ -120,7 +128,7 @@ def loo_pit_figure(fits: list):
     return fig
 
 
-def ppc_overlay_figure(fits: list):
+def ppc_overlay_figure(fits: list) -> Figure:
     """``az.plot_ppc`` of each measure's period fit (linear when it has none): the observed
     density (dark) over the densities of 40 in-sample posterior predictive draws and their
     mean; dashed: the scale's bounds."""

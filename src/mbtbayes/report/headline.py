@@ -113,7 +113,7 @@ def _intake(intake: pd.DataFrame, measure: str, better: str) -> str:
     return text
 
 
-def _negligible_from(row) -> str:
+def _negligible_from(row: tuple) -> str:
     """The smallest margin, in reference SDs, at which the difference in change would be
     negligible (:func:`mbtbayes.growth.rope_curve.decision_limits`), e.g. ``"0.30 SD"``."""
     sd = getattr(row, "reference_sd", float("nan"))
@@ -145,7 +145,7 @@ def decision(low: float, high: float, half_width: float) -> str:
     return "too imprecise" if label == TOO_IMPRECISE else label
 
 
-def _get(series: pd.Series, key) -> str:
+def _get(series: pd.Series, key: str) -> str:
     return f"{float(series[key]):.2f}" if key in series.index else ""
 
 

@@ -20,6 +20,7 @@ from mbtbayes import compare
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.formatting import markdown_table, significant
 from mbtbayes.growth import summaries
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.report.headline import interval_text
 
 TITLES = {
@@ -36,7 +37,7 @@ NOTE = ("ML: maximum likelihood (as lme4 fits it, checked against lme4), estimat
         "growth_models.csv.")
 
 
-def _roles(spec) -> dict[str, str]:
+def _roles(spec: ModelSpec) -> dict[str, str]:
     return {"intercept": "Intercept", "slope": spec.time, "delta intercept": f"{spec.period}[",
             "delta slope": f"{spec.time}:{spec.period}["}
 
@@ -47,7 +48,7 @@ def _pick(terms: pd.DataFrame, prefix: str) -> pd.Series | None:
     return None if hit.empty else hit.iloc[0]
 
 
-def _cells(spec, model: str, bayes: pd.DataFrame, ml: pd.DataFrame) -> dict[str, str]:
+def _cells(spec: ModelSpec, model: str, bayes: pd.DataFrame, ml: pd.DataFrame) -> dict[str, str]:
     out = {}
     b = bayes[(bayes["measure"] == spec.name) & (bayes["model"] == model)]
     f = ml[(ml["measure"] == spec.name) & (ml["model"] == model)] if not ml.empty else ml

@@ -30,7 +30,7 @@ from mbtbayes.core.sampling import GATE, RETRY
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.engines import Engines
 from mbtbayes.growth.specs import models_dir
-from mbtbayes.io.register import bundled_path
+from mbtbayes.io.register import Register, bundled_path
 
 PACKAGES = ("mbtbayes", "pymc", "pytensor", "nutpie", "numba", "bambi", "arviz", "numpy",
             "scipy", "pandas", "statsmodels", "xarray", "matplotlib", "formulae")
@@ -62,7 +62,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def data_record(data, register) -> dict:
+def data_record(data: str | Path | pd.DataFrame | None, register: Register) -> dict:
     """Where the data came from and its SHA-256 (a DataFrame: of its CSV text)."""
     record = {"label": register.label, "synthetic": bool(register.synthetic),
               "rows": int(len(register.data)),
@@ -108,9 +108,10 @@ def command_line(options: dict) -> str:
     return shlex.join(words)
 
 
-def run_record(*, options: dict, data, register, specs: dict, engines: Engines | None = None,
-               fits: list | None = None, models: str | Path | None = None,
-               mapping=None, seconds: dict | None = None) -> dict:
+def run_record(*, options: dict, data: str | Path | pd.DataFrame | None, register: Register,
+               specs: dict, engines: Engines | None = None, fits: list | None = None,
+               models: str | Path | None = None, mapping: str | Path | dict | None = None,
+               seconds: dict | None = None) -> dict:
     """Everything ``run.json`` holds.
 
     Parameters
@@ -166,7 +167,7 @@ def run_record(*, options: dict, data, register, specs: dict, engines: Engines |
     return record
 
 
-def _mapping_record(mapping) -> dict | None:
+def _mapping_record(mapping: str | Path | dict | None) -> dict | None:
     if mapping is None:
         return None
     if isinstance(mapping, str | Path):

@@ -24,11 +24,15 @@ False
 from __future__ import annotations
 
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
 from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, headline, headline_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 
 class Terminal:
@@ -65,7 +69,7 @@ class Terminal:
     def __enter__(self) -> Terminal:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def log(self, message: str) -> None:
@@ -110,7 +114,7 @@ class Terminal:
             self._out.print(renderable)
 
 
-def _progress_bar(console):
+def _progress_bar(console: Console) -> Progress:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

@@ -34,6 +34,7 @@ from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.design import Design, make_design, prior_values
 from mbtbayes.growth.marginal import engine_for
 from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 RANK_DRAWS = 99
 """Thinned posterior draws a true value is ranked among (ranks 0..99)."""
@@ -92,7 +93,7 @@ def run_chunk(job: SbcJob) -> list[dict]:
     return rows
 
 
-def _replicate_rows(fit, truth: dict, replicate: int, later: float) -> list[dict]:
+def _replicate_rows(fit: GrowthFit, truth: dict, replicate: int, later: float) -> list[dict]:
     draws = {f"beta[{c}]": fit.draws("beta")[:, i] for i, c in enumerate(fit.design.columns)}
     true = {f"beta[{c}]": truth["beta"][i] for i, c in enumerate(fit.design.columns)}
     for name in ("sd_intercept", "sd_slope", "sigma"):

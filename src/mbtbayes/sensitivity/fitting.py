@@ -18,16 +18,20 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
 from mbtbayes.growth.cache import FitCache, fit_cached
 from mbtbayes.growth.design import check_prior_keys, make_design
+from mbtbayes.growth.engines import Engines
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 
-def refit(engines, spec, data: pd.DataFrame, *, variant: str, seed: int, cache=None,
-          engine: str | None = None, log: Callable[[str], None] | None = None,
-          label: str = ""):
+def refit(engines: Engines, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
+          cache: FitCache | str | Path | bool | None = None, engine: str | None = None,
+          log: Callable[[str], None] | None = None, label: str = "") -> tuple[GrowthFit, bool]:
     """Fit one variant of a spec, or read it from the fit cache.
 
     Parameters

@@ -34,8 +34,11 @@ from mbtbayes.core.arviz_api import ess_bulk
 from mbtbayes.core.decisions import rope_decision
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.baseline import spec_baseline, spec_sd_draws
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.rope import rope_for
 from mbtbayes.growth.trajectories import change_draws, period_contrasts
 
@@ -62,7 +65,7 @@ class Quantity:
     rope: float
 
 
-def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Quantity]:
+def main_quantities(fit: GrowthFit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Quantity]:
     """The main quantities of a period fit, per draw.
 
     Parameters
@@ -100,7 +103,7 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
     return out | _change_difference(out, spec, rope=rope, d_rope=margin.in_sd().half_width)
 
 
-def _change_difference(out: dict[str, Quantity], spec, *, rope: float,
+def _change_difference(out: dict[str, Quantity], spec: ModelSpec, *, rope: float,
                        d_rope: float) -> dict[str, Quantity]:
     """The II - I difference of the 0-t1 change: in units (the slope contrast times the span)
     and as ``d_II - d_I`` (both d over the same SD draw); empty without two periods."""
@@ -115,7 +118,7 @@ def _change_difference(out: dict[str, Quantity], spec, *, rope: float,
                                      "baseline SD", d_rope)}
 
 
-def baseline_sd(spec, data: pd.DataFrame) -> float:
+def baseline_sd(spec: ModelSpec, data: pd.DataFrame) -> float:
     """The observed pooled baseline SD of a spec's measure (the d denominator)."""
     return spec_baseline(spec, data).sd
 
@@ -259,7 +262,8 @@ def row(*, measure: str, analysis: str, setting: str, quantity: Quantity, summar
             "baseline": baseline, "note": note, "interval": INTERVAL}
 
 
-def baseline_rows(fit, quantities: dict[str, Quantity], *, seed: int = SEED) -> list[dict]:
+def baseline_rows(fit: GrowthFit, quantities: dict[str, Quantity], *,
+                  seed: int = SEED) -> list[dict]:
     """The baseline analysis's rows: the fit as specified, with the Monte Carlo SE of each
     summary (:func:`weighted_mcse` with equal weights; ``ess``: the bulk ESS)."""
     d = fit.diagnostics
@@ -277,6 +281,6 @@ def baseline_rows(fit, quantities: dict[str, Quantity], *, seed: int = SEED) -> 
     return rows
 
 
-def gate_text(diagnostics) -> str:
+def gate_text(diagnostics: Diagnostics) -> str:
     """The gate's verdict of a fit for the diagnostic column."""
     return "gate passed" if diagnostics.passed else f"gate FAILED: {diagnostics.reason}"

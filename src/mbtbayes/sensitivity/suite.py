@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.cache import FitCache
 from mbtbayes.growth.engines import Engines, engines_for
 from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.sensitivity.fitting import refit
 from mbtbayes.sensitivity.power_scaling import power_scaling_rows
 from mbtbayes.sensitivity.prior_grid import prior_grid_rows
@@ -75,7 +77,7 @@ class Sensitivity:
 
 
 def sensitivity(
-    specs,
+    specs: ModelSpec | dict[str, ModelSpec],
     data: pd.DataFrame,
     *,
     fits: list | None = None,
@@ -83,7 +85,7 @@ def sensitivity(
     options: SamplerOptions | None = None,
     seed: int = SEED,
     analyses: tuple[str, ...] = QUICK,
-    cache=None,
+    cache: FitCache | str | Path | bool | None = None,
     kfold: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> Sensitivity:
@@ -154,8 +156,8 @@ def sensitivity(
     return Sensitivity(table, summary_text(table))
 
 
-def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: int,
-                 cache=None, log=None) -> list:
+def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines: Engines, seed: int,
+                 cache: FitCache | None = None, log: Callable[[str], None] | None = None) -> list:
     """The period fit of every spec: reused from ``fits`` or fitted (through the cache)."""
     have = {f.spec.name: f for f in fits if f.variant == "period"}
     out = []
@@ -171,8 +173,8 @@ def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: 
     return out
 
 
-def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
-            analyses: tuple[str, ...] = QUICK, cache=None, kfold: bool = True,
+def analyse(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
+            analyses: tuple[str, ...] = QUICK, cache: FitCache | None = None, kfold: bool = True,
             log: Callable[[str], None] | None = None) -> list[dict]:
     """The baseline rows and every analysis's rows of one period fit."""
     quantities = main_quantities(fit, data, seed=seed)
@@ -186,16 +188,20 @@ def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
     return rows
 
 
-def _prior_grid(fit, data, *, engines, seed, baseline, cache, log, **_):
+def _prior_grid(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
+                baseline: dict[str, str], cache: FitCache | None, log: Callable[[str], None] | None,
+                **_: object) -> list[dict]:
     return prior_grid_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
                            cache=cache, log=log)
 
 
-def _reverse(fit, data, *, baseline, seed, **_):
+def _reverse(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str], seed: int,
+             **_: object) -> list[dict]:
     return reverse_bayes_rows(fit, data, baseline=baseline, seed=seed)
 
 
-def _tipping(fit, data, *, baseline, seed, log=None, **_):
+def _tipping(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str], seed: int,
+             log: Callable[[str], None] | None = None, **_: object) -> list[dict]:
     try:
         return tipping_rows(fit, data, baseline=baseline, seed=seed)
     except DataError as err:  # no drop-out column: one row per quantity says so
@@ -204,11 +210,12 @@ def _tipping(fit, data, *, baseline, seed, log=None, **_):
         return not_run_rows(fit, data, baseline=baseline, reason=str(err), seed=seed)
 
 
-def _power(fit, data, *, baseline, seed, **_):
+def _power(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str], seed: int,
+           **_: object) -> list[dict]:
     return power_scaling_rows(fit, data, baseline=baseline, seed=seed)
 
 
-def _remission(data, *, seed, log) -> list[dict]:
+def _remission(data: pd.DataFrame, *, seed: int, log: Callable[[str], None] | None) -> list[dict]:
     try:
         return remission_rows(data, seed=seed_for(seed, "sensitivity", "remission"))
     except DataError as err:  # the register has no remission columns: say so, go on
@@ -217,8 +224,10 @@ def _remission(data, *, seed, log) -> list[dict]:
         return []
 
 
-def _refits(name):
-    def run(fit, data, *, engines, seed, baseline, cache, compare, log):
+def _refits(name: str) -> Callable[..., list[dict]]:
+    def run(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
+            baseline: dict[str, str], cache: FitCache | None, compare: Comparison,
+            log: Callable[[str], None] | None) -> list[dict]:
         return refit_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
                           analyses=(name,), cache=cache, compare=compare, log=log)
     return run
@@ -303,7 +312,7 @@ def _bools(values: pd.Series) -> pd.Series:
     return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
 
 
-def could_change(r, base) -> bool:
+def could_change(r: pd.Series, base: pd.Series | None) -> bool:
     """Whether a setting's row moved the posterior toward another decision than the
     baseline's (``base``: the baseline row, or None when there is none: then it counts)."""
     if base is None:
@@ -326,7 +335,7 @@ def could_change(r, base) -> bool:
     return True
 
 
-def _number(r, column: str) -> float:
+def _number(r: pd.Series, column: str) -> float:
     value = r.get(column, float("nan")) if hasattr(r, "get") else float("nan")
     try:
         return float(value)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.joint.data import OUTCOMES, JointData, Scaling, prepare
 from mbtbayes.growth.joint.model import PARAMETERISATIONS, build_model, default_priors
+
+if TYPE_CHECKING:
+    import pymc as pm
 
 VARIANTS = ("period", "no_period")
 """``period``: the full model; ``no_period``: without the period terms (for LOO)."""
@@ -192,7 +196,7 @@ def sample_joint(jd: JointData, *, sampling: Sampler, variant: str, seed: int,
                             if not k.startswith(unused)}
     key = ("joint", jd.outcomes, pooled, parameterisation)
 
-    def build(v: dict):
+    def build(v: dict) -> pm.Model:
         return build_model(v, outcomes=jd.outcomes, pooled=pooled,
                            parameterisation=parameterisation)
 

@@ -195,7 +195,7 @@ def _pooled_rows(fit: JointFit, h: str) -> list[tuple[str, str, str]]:
 
 
 def _row(outcome: str, quantity: str, scale: str, estimand: str, joint: np.ndarray,
-         single: np.ndarray | None, single_passed, *, direction: str) -> dict:
+         single: np.ndarray | None, single_passed: bool | None, *, direction: str) -> dict:
     post = summarize_draws(joint)
     other = summarize_draws(single) if single is not None else {}
     return {"outcome": outcome, "quantity": quantity, "scale": scale, "estimand": estimand,
