@@ -120,13 +120,14 @@ def run_fits(args) -> tuple[list, list[str], Buckets, float, object, list]:
     from mbtbayes.core import sampling
     from mbtbayes.core.defaults import SEED
     from mbtbayes.growth import marginal
+    from mbtbayes.growth.engines import engines_for
 
     data = mb.load_register().data
     specs = mb.load_specs()
     tune = args.draws if args.tune is None else args.tune
     options = mb.SamplerOptions(draws=args.draws, tune=tune, chains=args.chains)
     seed = SEED if args.seed is None else args.seed
-    engine = marginal.engine_for(options)
+    engines = engines_for(options)
     print(f"{len(specs)} specs ({', '.join(specs)}); {options.chains} chains x {options.draws} "
           f"draws ({options.tune} tune), seed {seed}")
     buckets = Buckets()
@@ -157,7 +158,8 @@ def run_fits(args) -> tuple[list, list[str], Buckets, float, object, list]:
     marginal.build_model = buckets.wrap("build", marginal.build_model)
     t = time.perf_counter()
     try:
-        fits = mb.fit_specs(specs, data, seed=seed, engine=engine, log=log)
+        fits = mb.fit_specs(specs, data, seed=seed, engine="marginal", engines=engines,
+                            log=log)
     finally:
         (nutpie.compile_pymc_model, nutpie.sample, sampling.diagnose,
          marginal.build_model) = originals

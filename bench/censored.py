@@ -43,7 +43,7 @@ def main() -> None:
 
     import mbtbayes as mb
     from mbtbayes.growth import summaries
-    from mbtbayes.growth.censoring import recorded_comparison, recorded_loo
+    from mbtbayes.growth.likelihood_comparison import recorded_comparison, recorded_loo
     from mbtbayes.growth.loo import elpd_difference
     from mbtbayes.growth.loo_pit import loo_pit_table
     from mbtbayes.growth.ppc import ppc_table

@@ -44,7 +44,7 @@ def main() -> None:
     fits = {}
     for engine in ("marginal", "bambi"):
         for name in ("bsi", "gaf"):
-            fit = mb.fit_growth(specs[name], reg.data, engine=engines.get(engine))
+            fit = mb.fit_growth(specs[name], reg.data, engine=engine, engines=engines)
             fits[(engine, name)] = fit
             print(f"{engine:8s} {name}: {fit.seconds:6.1f} s, attempts {fit.diagnostics.attempts},"
                   f" passed {fit.diagnostics.passed}")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 import mbtbayes as mb
-from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.growth.joint.data import OUTCOMES
 from mbtbayes.growth.joint.summaries import comparison_table, joint_table
 
@@ -43,13 +43,13 @@ def main() -> None:
     warnings.simplefilter("ignore")
     args.out.mkdir(exist_ok=True)
     data = mb.load_register().data
-    sampler = Sampler(SamplerOptions(draws=args.draws, tune=args.draws))
+    options = SamplerOptions(draws=args.draws, tune=args.draws)
     specs = {k: v for k, v in mb.load_specs().items() if k in OUTCOMES}
     single = timed("single-outcome fits (8)", lambda: mb.fit_specs(specs, data, seed=args.seed))
     fits = {}
     for variant in ("period", "no_period"):
         fits[variant] = timed(f"joint {variant} (compile + sample)", lambda v=variant: mb.fit_joint(
-            data, variant=v, seed=args.seed, sampler=sampler))
+            data, variant=v, seed=args.seed, options=options))
         f = fits[variant]
         print(f"  compile wall {f.compile_seconds:.1f} s, sampling wall {f.seconds:.1f} s; "
               f"{f.diagnostics}", flush=True)

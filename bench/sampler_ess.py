@@ -126,14 +126,14 @@ def run_sampler(sampler: str, spec, design, engine_kwargs: dict, repeats: int) -
     pymc.sample = timings.wrap("pm.sample", pymc.sample)
     bayes.build_model = timings.wrap("build", bayes.build_model)
     seed = engine_kwargs.pop("seed")
-    engine = bayes.engine_for(SamplerOptions(sampler=sampler, **engine_kwargs))
+    marginal = bayes.engine_for(SamplerOptions(sampler=sampler, **engine_kwargs))
     results = []
     try:
         for i in range(repeats):
             before = dict(timings.seconds)
             t = time.perf_counter()
-            fit = engine.fit_design(spec, design, variant=VARIANT, seed=seed + i,
-                                    gate=False)
+            fit = marginal.fit_design(spec, design, variant=VARIANT, seed=seed + i,
+                                      gate=False)
             whole = time.perf_counter() - t
             spent = {k: v - before.get(k, 0.0) for k, v in timings.seconds.items()}
             results.append(_split_times(sampler, fit, whole, spent))

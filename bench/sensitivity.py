@@ -60,7 +60,7 @@ def main() -> None:
     engines = engines_for(mb.SamplerOptions(draws=args.draws, tune=args.draws,
                                             chains=args.chains))
     start = time.perf_counter()
-    fits = [mb.fit_growth(s, reg.data, engine=engines) for s in specs.values()]
+    fits = [mb.fit_growth(s, reg.data, engines=engines) for s in specs.values()]
     fitted = time.perf_counter() - start
     print(f"{len(fits)} period fits (warm-up, not counted): {fitted:.1f} s; "
           f"passed {sum(f.diagnostics.passed for f in fits)}/{len(fits)}")
@@ -69,7 +69,7 @@ def main() -> None:
     analyses = ANALYSES if args.full else tuple(args.analyses or QUICK)
     for run in ("first", "second")[:1 + args.twice]:
         start = time.perf_counter()
-        result = mb.sensitivity(specs, reg.data, fits=fits, engine=engines, analyses=analyses,
+        result = mb.sensitivity(specs, reg.data, fits=fits, engines=engines, analyses=analyses,
                                 cache=args.cache)
         suite = time.perf_counter() - start
         table = result.table

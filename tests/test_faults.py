@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mbtbayes.growth.cache import ENTRY_LAYOUTS, MARKER
+from mbtbayes.core.cache import ENTRY_LAYOUTS, MARKER
 
 
 def default_sigint() -> None:

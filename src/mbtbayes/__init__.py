@@ -40,17 +40,18 @@ _WHERE = {
     "concordance": "mbtbayes.compare",
     "ConvergenceError": "mbtbayes.core.errors",
     "DataError": "mbtbayes.core.errors",
+    "DependencyError": "mbtbayes.core.errors",
     "MbtbayesError": "mbtbayes.core.errors",
     "OutputError": "mbtbayes.core.errors",
     "SpecError": "mbtbayes.core.errors",
     "SamplerOptions": "mbtbayes.core.sampling",
     "fit_mixed": "mbtbayes.frequentist.mixed",
-    "GrowthFit": "mbtbayes.growth.fit",
+    "GrowthFit": "mbtbayes.growth.result",
     "JointFit": "mbtbayes.growth.joint.fit",
     "fit_joint": "mbtbayes.growth.joint.fit",
     "fit_growth": "mbtbayes.growth.fit",
     "fit_specs": "mbtbayes.growth.fit",
-    "ModelSpec": "mbtbayes.growth.specs",
+    "ModelSpec": "mbtbayes.growth.modelspec",
     "load_specs": "mbtbayes.growth.specs",
     "make_spec": "mbtbayes.growth.specs",
     "Register": "mbtbayes.io.register",
@@ -77,7 +78,7 @@ _WHERE = {
 mbtbayes`` and the command line start fast)."""
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _WHERE:
         value = getattr(import_module(_WHERE[name]), name)
         globals()[name] = value

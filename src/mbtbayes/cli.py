@@ -34,8 +34,10 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import MbtbayesError
@@ -62,12 +64,12 @@ class Interrupted(BaseException):  # noqa: N818 - named for the signal, as Keybo
     return the draws so far, which would let a run go on after Ctrl-C."""
 
 
-def _raise_for(signum, frame) -> None:
+def _raise_for(signum: int, frame: FrameType | None) -> None:
     raise Interrupted() if signum == signal.SIGINT else Terminated()
 
 
 @contextlib.contextmanager
-def _signals_raise():
+def _signals_raise() -> Iterator[None]:
     """While running, SIGTERM raises :class:`Terminated` and Ctrl-C :class:`Interrupted` (in
     the main thread only; a SIGINT ignored by the parent, as for a background job, stays
     ignored)."""
@@ -155,11 +157,11 @@ def describe_failure(err: BaseException) -> tuple[int, str]:
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's hook
+    def error(self, message: str) -> NoReturn:  # noqa: D401 - argparse's hook
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def whole_number(minimum: int):
+def whole_number(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number >= ``minimum``."""
 
     def parse(text: str) -> int:

@@ -15,12 +15,39 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes import compare
+from mbtbayes.binary import adherence, change, remission
 from mbtbayes.compare import concordance_summary
+from mbtbayes.core.arviz_api import save_inference
+from mbtbayes.core.cache import DiskCache, default_cache_dir
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.execute import parse_scheduler
+from mbtbayes.core.sampling import SamplerOptions
+from mbtbayes.growth import summaries
+from mbtbayes.growth.bayes_factor import bayes_factor_table
+from mbtbayes.growth.cache import FitCache
+from mbtbayes.growth.engines import Engines, engines_for
+from mbtbayes.growth.fanout import fit_specs_on
 from mbtbayes.growth.fit import fit_specs
-from mbtbayes.io.output import check_output, write_run
-from mbtbayes.io.register import describe, load_register, summarise
+from mbtbayes.growth.joint.data import OUTCOMES
+from mbtbayes.growth.likelihood_comparison import recorded_comparison
+from mbtbayes.growth.loo import kfold_patients
+from mbtbayes.growth.loo_pit import loo_pit_table
+from mbtbayes.growth.ppc import ppc_table
+from mbtbayes.growth.prior_predictive import prior_predictive_table
+from mbtbayes.growth.rope_curve import rope_curve
+from mbtbayes.growth.specs import load_specs
+from mbtbayes.growth.trajectories import trajectory_table
+from mbtbayes.io.output import check_output, write_run, write_tables
+from mbtbayes.io.register import Register, describe, load_register, summarise
+from mbtbayes.report import headline_text, run_record, write_report, write_run_json
+from mbtbayes.report.figures import make_figures
+from mbtbayes.sensitivity.calibration import sbc
+from mbtbayes.sensitivity.power import power_table
+from mbtbayes.sensitivity.suite import ANALYSES, QUICK, Sensitivity, sensitivity
+from mbtbayes.study.numbers import published_table
+from mbtbayes.study.reanalysis import inconsistencies, published_posteriors, published_summary
 
 
 def reanalyze(
@@ -104,52 +131,50 @@ def reanalyze(
     >>> mb.reanalyze(out="results", quick=True)  # doctest: +SKIP
     PosixPath('.../results')
     """
-    engine = _engine(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
+    engines = _engines(sampler=sampler, draws=draws, chains=chains, quick=quick)  # options first
     parse_scheduler(scheduler)  # a bad scheduler fails before any work
     options = {"data": data, "mapping": mapping, "encoding": encoding, "models": models,
                "out": out, "seed": seed, "draws": draws, "chains": chains, "sampler": sampler,
                "quick": quick, "sensitivity": sensitivity, "joint": joint}
     clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
-    store = _cache_for(cache, out, log)
-    engine.sampler.store = store  # the remission and GLMM draws are cached beside the fits
+    cache = _cache_for(cache, out, log)
+    engines.sampling.cache = cache  # the K-fold refits' draws are cached beside the fits
     register = load_register(data, mapping=mapping, encoding=encoding)
     log(f"data: {register.label}")
     log(describe(register))
     parts = summarise(register)
     tables = {"data_summary": parts["periods"], "missing_values": parts["missing"]}
     specs = _specs_for(register, models, log)
-    opts = engine.sampler.options
+    opts = engines.sampling.options
     log(f"fitting {2 * len(specs)} growth models with {opts.sampler} "
         f"({opts.chains} chains x {opts.draws} draws; each new model structure compiles "
         "once, which takes a while)")
-    if store is not None:
-        log(f"fit cache: {store.folder} (--no-cache to sample every fit)")
-    fits = _growth_fits(specs, register.data, seed=seed, engine=engine, log=log,
+    if cache is not None:
+        log(f"fit cache: {cache.folder} (--no-cache to sample every fit)")
+    fits = _growth_fits(specs, register.data, seed=seed, engines=engines, log=log,
                         progress=None if progress is None else partial(progress, "growth models"),
-                        cache=store, scheduler=scheduler)
+                        cache=cache, scheduler=scheduler)
     clock.lap("growth_fits")
-    tables |= growth_tables(fits, register.data, engine=engine, seed=seed, log=log)
+    tables |= growth_tables(fits, register.data, engines=engines, seed=seed, log=log)
     if joint:
-        tables |= joint_tables(fits, register.data, sampler=engine.sampler, seed=seed, log=log)
+        tables |= joint_tables(fits, register.data, options=opts, seed=seed, log=log)
         clock.lap("joint_model")
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
-    tables |= binary_tables(register.data, seed=seed, engine=engine.sampler, log=log)
-    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, store=store)
+    tables |= binary_tables(register.data, seed=seed, options=opts, cache=cache, log=log)
+    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, cache=cache)
     summary = concordance_summary(tables["concordance"])
     log(summary)
     clock.lap("tables")
     robustness = None
     if sensitivity:
-        robustness = sensitivity_tables(fits, specs, register.data, engine=engine, seed=seed,
-                                        full=sensitivity == "full", cache=store, log=log)
+        robustness = sensitivity_tables(fits, specs, register.data, engines=engines, seed=seed,
+                                        full=sensitivity == "full", cache=cache, log=log)
         tables["sensitivity"] = robustness.table
         clock.lap("sensitivity")
 
     def extra(folder: Path) -> None:
-        from mbtbayes.report import run_record, write_report, write_run_json
-
         _save_fits(fits, folder)
         (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
         if robustness is not None:
@@ -157,7 +182,7 @@ def reanalyze(
                                                             encoding="utf-8")
         clock.lap("fits_saved")
         record = run_record(options=options, data=data, register=register, specs=specs,
-                            engine=engine, fits=fits, models=models, mapping=mapping)
+                            engines=engines, fits=fits, models=models, mapping=mapping)
         if report:
             log("writing figures and the report")
             write_report(folder, tables=tables, fits=fits, specs=specs, register=register,
@@ -169,8 +194,6 @@ def reanalyze(
     if headline is not None:
         headline(tables)
     else:
-        from mbtbayes.report import headline_text
-
         log(headline_text(tables))
     return written
 
@@ -192,15 +215,14 @@ class _Clock:
             "total_before_swap": round(time.perf_counter() - self._start, 2)}
 
 
-def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
+def binary_tables(data: pd.DataFrame, *, seed: int = SEED,
+                  options: SamplerOptions | None = None, cache: DiskCache | None = None,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
-    """Remission, start-end change and adherence tables (those whose columns are present)."""
-    from mbtbayes.binary import adherence, change, remission
-    from mbtbayes.core.errors import DataError
-
-    makers = {"remission": lambda: remission.remission_table(data, seed=seed, engine=engine),
-              "start_end_change": lambda: change.start_end_change(data, seed=seed,
-                                                                  engine=engine),
+    """Remission, start-end change and adherence tables (those whose columns are present);
+    the sampled models' draws through ``cache``, the run's fit cache, when there is one."""
+    sampled = {"seed": seed, "options": options, "cache": cache}
+    makers = {"remission": lambda: remission.remission_table(data, **sampled),
+              "start_end_change": lambda: change.start_end_change(data, **sampled),
               "adherence": lambda: adherence.adherence_table(data, seed=seed)}
     tables = {}
     for name, make in makers.items():
@@ -214,14 +236,11 @@ def binary_tables(data: pd.DataFrame, *, seed: int = SEED, engine=None,
 def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
                        bayes: dict[str, pd.DataFrame], *,
                        log: Callable[[str], None] = print,
-                       store=None) -> dict[str, pd.DataFrame]:
+                       cache: DiskCache | None = None) -> dict[str, pd.DataFrame]:
     """The frequentist tables, AIC beside LOO, the Bayes factors of the period terms, and the
-    concordance of the two analyses (the ML fits read from ``store``, the run's fit cache,
+    concordance of the two analyses (the ML fits read from ``cache``, the run's fit cache,
     when it holds them)."""
-    from mbtbayes import compare
-    from mbtbayes.growth.bayes_factor import bayes_factor_table
-
-    ml = compare.frequentist_fits(specs, data, log=log, store=store)
+    ml = compare.frequentist_fits(specs, data, log=log, cache=cache)
     comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
     factors = bayes_factor_table(fits)
     table = compare.concordance(fits, data, binary=bayes, ml=ml, comparison=comparison,
@@ -235,11 +254,12 @@ def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
     }
 
 
-def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SEED,
+def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = None,
+                  seed: int = SEED,
                   log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Every Bayesian growth-model table of the contract, from a list of fits.
 
-    With ``engine`` (the run's engines), measures whose PSIS-LOO has a Pareto k above 0.7 are
+    With ``engines`` (the run's), measures whose PSIS-LOO has a Pareto k above 0.7 are
     compared by grouped K-fold refits instead (gated, seeded by the run seed, logged).
 
     Returns
@@ -249,7 +269,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
         ``variance_explained``, ``model_comparison``, ``diagnostics``, ``ppc``,
         ``trajectories``, ``prior_predictive`` and ``loo_pit``, as ``reanalyze`` writes them,
         and ``likelihood_comparison`` when specs of one measure differ in likelihood
-        (:func:`~.censoring.recorded_comparison`).
+        (:func:`~.likelihood_comparison.recorded_comparison`).
 
     Examples
     --------
@@ -260,18 +280,9 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     """
     from functools import partial
 
-    from mbtbayes.growth import summaries
-    from mbtbayes.growth.censoring import recorded_comparison
-    from mbtbayes.growth.loo import kfold_patients
-    from mbtbayes.growth.loo_pit import loo_pit_table
-    from mbtbayes.growth.ppc import ppc_table
-    from mbtbayes.growth.prior_predictive import prior_predictive_table
-    from mbtbayes.growth.rope_curve import rope_curve
-    from mbtbayes.growth.trajectories import trajectory_table
-
     kfold = None
-    if engine is not None:
-        kfold = partial(kfold_patients, engine=engine, seed=seed, log=log)
+    if engines is not None:
+        kfold = partial(kfold_patients, engines=engines, seed=seed, log=log)
 
     tables = {
         "growth_models": summaries.growth_table(fits),
@@ -292,9 +303,10 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engine=None, seed: int = SE
     return tables
 
 
-def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=None,
-                       seed: int = SEED, full: bool = False, cache=None,
-                       log: Callable[[str], None] = print):
+def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *,
+                       engines: Engines | None = None,
+                       seed: int = SEED, full: bool = False, cache: FitCache | None = None,
+                       log: Callable[[str], None] = print) -> Sensitivity:
     """The sensitivity analyses of a run's period fits (``--sensitivity``), logged with their
     plain-language summary; refits go through the run's fit cache (``cache``, a FitCache or
     None), so a rerun samples none of them again (K-fold comparison refits excepted).
@@ -303,25 +315,25 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *, engine=No
     -------
     mbtbayes.sensitivity.suite.Sensitivity
     """
-    from mbtbayes.sensitivity.suite import ANALYSES, QUICK, sensitivity
-
     with_period = {k: s for k, s in specs.items()
                    if any(f.spec.name == k and f.variant == "period" for f in fits)}
     analyses = ANALYSES if full else QUICK
     log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(analyses)}")
-    result = sensitivity(with_period, data, fits=fits, engine=engine, seed=seed,
+    result = sensitivity(with_period, data, fits=fits, engines=engines, seed=seed,
                          analyses=analyses, cache=cache, log=log)
     log("sensitivity (robust: no setting that could have changed a conclusion did):\n"
         + result.summary)
     return result
 
 
-def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SEED,
+def joint_tables(fits: list, data: pd.DataFrame, *, options: SamplerOptions | None = None,
+                 seed: int = SEED,
                  log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """The joint model of the clinical outcomes beside the run's single-outcome fits.
 
     Fits the joint model with and without the period terms on the outcomes of
-    :data:`~mbtbayes.growth.joint.data.OUTCOMES` the data has (at least two).
+    :data:`~mbtbayes.growth.joint.data.OUTCOMES` the data has (at least two), sampled with
+    ``options`` (default: the package's, 4 chains x 1000 draws).
 
     Returns
     -------
@@ -337,9 +349,7 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
     """
     from functools import partial
 
-    from mbtbayes.core.sampling import Sampler, SamplerOptions
-    from mbtbayes.growth.joint.data import OUTCOMES
-    from mbtbayes.growth.joint.fit import fit_joint
+    from mbtbayes.growth.joint.fit import fit_joint  # numba kernels: only with --joint
     from mbtbayes.growth.joint.summaries import comparison_table, joint_table, kfold_joint
 
     outcomes = [o for o in OUTCOMES if o in data and data[o].notna().any()]
@@ -347,44 +357,40 @@ def joint_tables(fits: list, data: pd.DataFrame, *, sampler=None, seed: int = SE
         log(f"skipped the joint model: it needs two of {', '.join(OUTCOMES)}")
         return {}
     log(f"joint model of {', '.join(outcomes)}, with and without the period terms")
-    sampler = sampler or Sampler(SamplerOptions())
-    joint = {v: fit_joint(data, outcomes=outcomes, variant=v, seed=seed, sampler=sampler)
+    joint = {v: fit_joint(data, outcomes=outcomes, variant=v, seed=seed, options=options)
              for v in ("period", "no_period")}
     for fit in joint.values():
         gate = "passed" if fit.diagnostics.passed else f"FAILED: {fit.diagnostics.reason}"
         log(f"joint {fit.variant}: compile {fit.compile_seconds:.0f} s, sampling "
             f"{fit.seconds:.0f} s, gate {gate}")
-    kfold = partial(kfold_joint, sampler=sampler, seed=seed, log=log)
+    kfold = partial(kfold_joint, options=options, seed=seed, log=log)
     return {"joint_model": joint_table(joint["period"], data, single=fits, seed=seed),
             "joint_model_comparison": comparison_table(joint["period"], joint["no_period"],
                                                        kfold=kfold)}
 
 
-def _cache_for(cache: str | Path | bool, out: str | Path, log: Callable[[str], None]):
+def _cache_for(cache: str | Path | bool, out: str | Path,
+               log: Callable[[str], None]) -> FitCache | None:
     """The run's fit cache (None without one); a folder it may not use fails here, before
     any work."""
-    from mbtbayes.growth.cache import FitCache, default_cache_dir
-
     if cache is False or cache is None:
         return None
     return FitCache(default_cache_dir(out) if cache is True else cache, log=log)
 
 
-def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engine, log, progress, cache,
-                 scheduler: str | None) -> list:
+def _growth_fits(specs: dict, data: pd.DataFrame, *, seed: int, engines: Engines,
+                 log: Callable[[str], None], progress: Callable[[int, int], None] | None,
+                 cache: FitCache | None, scheduler: str | None) -> list:
     """The growth fits of a run: in this process, or fanned out by ``scheduler``."""
     if parse_scheduler(scheduler)[0] == "inline":
-        return fit_specs(specs, data, seed=seed, engine=engine, log=log, progress=progress,
+        return fit_specs(specs, data, seed=seed, engines=engines, log=log, progress=progress,
                          cache=cache)
-    from mbtbayes.growth.fanout import fit_specs_on
 
-    return fit_specs_on(scheduler, specs, data, seed=seed, engine=engine, log=log,
+    return fit_specs_on(scheduler, specs, data, seed=seed, engines=engines, log=log,
                         progress=progress, cache=cache)
 
 
-def _specs_for(register, models, log) -> dict:
-    from mbtbayes.growth.specs import load_specs
-
+def _specs_for(register: Register, models: str | Path | None, log: Callable[[str], None]) -> dict:
     specs = load_specs(models)
     kept = {k: s for k, s in specs.items() if s.measure in register.data}
     for name in sorted(set(specs) - set(kept)):
@@ -392,10 +398,7 @@ def _specs_for(register, models, log) -> dict:
     return kept
 
 
-def _engine(*, sampler: str, draws: int, chains: int, quick: bool):
-    from mbtbayes.core.sampling import SamplerOptions
-    from mbtbayes.growth.engines import engines_for
-
+def _engines(*, sampler: str, draws: int, chains: int, quick: bool) -> Engines:
     if quick:
         return engines_for(SamplerOptions(sampler, 200, 200, 2))
     return engines_for(SamplerOptions(sampler, draws, draws, chains))
@@ -409,8 +412,6 @@ def _save_fits(fits: list, folder: Path) -> None:
     """Each fit as ArviZ netCDF: posterior (patient effects included), per-patient
     log-likelihood, observed and constant data, posterior predictive draws; thinned to
     :data:`SAVED_DRAWS` draws."""
-    from mbtbayes.core.arviz_api import save_inference
-
     (folder / "fits").mkdir()
     for fit in fits:
         save_inference(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc",
@@ -444,8 +445,6 @@ def published(*, out: str | Path = "mbtbayes-published",
     >>> mb.published(out="published")  # doctest: +SKIP
     PosixPath('.../published')
     """
-    from mbtbayes.io.output import write_tables
-
     check_output(out)
     log("published numbers: reconstructing cell counts and fitting the conjugate models")
     return write_tables(out, published_tables(),
@@ -467,13 +466,6 @@ def published_tables() -> dict[str, pd.DataFrame]:
     >>> sorted(mb.published_tables())  # doctest: +SKIP
     ['inconsistencies', 'published_numbers', 'published_posteriors', 'published_summary']
     """
-    from mbtbayes.study.numbers import published_table
-    from mbtbayes.study.reanalysis import (
-        inconsistencies,
-        published_posteriors,
-        published_summary,
-    )
-
     posteriors = published_posteriors()
     return {"published_numbers": published_table(), "published_posteriors": posteriors,
             "published_summary": published_summary(posteriors),
@@ -528,12 +520,6 @@ def calibrate(
     >>> from mbtbayes.pipeline import calibrate
     >>> calibrate(out="calibration", replicates=200, scheduler="processes")  # doctest: +SKIP
     """
-    from mbtbayes.core.errors import SpecError
-    from mbtbayes.core.execute import parse_scheduler
-    from mbtbayes.growth.specs import load_specs
-    from mbtbayes.sensitivity.calibration import sbc
-    from mbtbayes.sensitivity.power import power_table
-
     parse_scheduler(scheduler)
     check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping, encoding=encoding)
@@ -556,9 +542,7 @@ def calibrate(
         _calibration_figures, tables=tables, register=register))
 
 
-def _calibration_figures(folder: Path, *, tables: dict, register) -> None:
+def _calibration_figures(folder: Path, *, tables: dict, register: Register) -> None:
     """The power figure (when the power table was made) into ``folder/figures``."""
-    from mbtbayes.report.figures import make_figures
-
     make_figures(folder, tables=tables, fits=[], data=register.data,
                  synthetic=register.synthetic)

@@ -3,7 +3,7 @@ data and options reads them (no graph compiled, nothing sampled) and gives the s
 other options or seeds sample again; a damaged entry is sampled again with a note.
 
 The reference is the first run's own table (the cache must return exactly what sampling
-returned) and the sampler's count of compiled graphs (nothing compiled on a hit).
+returned) and the count of graph look-ups and sampling runs (neither on a hit).
 """
 
 from __future__ import annotations
@@ -13,54 +13,75 @@ import pytest
 
 from mbtbayes.binary.change import start_end_change
 from mbtbayes.binary.remission import remission_table
+from mbtbayes.core import graphs
+from mbtbayes.core.cache import DiskCache
 from mbtbayes.core.sampling import Sampler, SamplerOptions
-from mbtbayes.growth.cache import FitCache
 
 OPTIONS = SamplerOptions(draws=200, tune=200, chains=2, progress=False)
 
 
-def _sampler(folder, notes=None) -> Sampler:
-    return Sampler(OPTIONS, store=FitCache(folder, log=None if notes is None else notes.append))
+def _cache(folder, notes=None) -> DiskCache:
+    return DiskCache(folder, log=None if notes is None else notes.append)
+
+
+@pytest.fixture
+def work(monkeypatch) -> dict[str, int]:
+    """How often a sampler looked up (or compiled) a graph and sampled: a hit does neither."""
+    counts = {"graphs": 0, "sampled": 0}
+    graph, attempts = Sampler._graph, Sampler._attempts
+
+    def counted_graph(self, *args, **kwargs):
+        counts["graphs"] += 1
+        return graph(self, *args, **kwargs)
+
+    def counted_attempts(self, *args, **kwargs):
+        counts["sampled"] += 1
+        return attempts(self, *args, **kwargs)
+
+    monkeypatch.setattr(Sampler, "_graph", counted_graph)
+    monkeypatch.setattr(Sampler, "_attempts", counted_attempts)
+    return counts
 
 
 @pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS")
-def test_glmm_draws_are_read_back(synthetic, tmp_path):
-    first = _sampler(tmp_path)
-    table = start_end_change(synthetic, models=("glmm",), engine=first)
-    assert first.n_graphs == 1 and first.store.misses == 1
+def test_glmm_draws_are_read_back(synthetic, tmp_path, work):
+    first = _cache(tmp_path)
+    table = start_end_change(synthetic, models=("glmm",), options=OPTIONS, cache=first)
+    assert work == {"graphs": 1, "sampled": 1} and first.misses == 1
 
-    again = _sampler(tmp_path)
-    pd.testing.assert_frame_equal(start_end_change(synthetic, models=("glmm",), engine=again),
-                                  table)
-    assert again.n_graphs == 0 and again.store.hits == 1  # neither compiled nor sampled
+    again = _cache(tmp_path)
+    pd.testing.assert_frame_equal(start_end_change(synthetic, models=("glmm",),
+                                                   options=OPTIONS, cache=again), table)
+    assert work == {"graphs": 1, "sampled": 1} and again.hits == 1  # neither compiled nor sampled
 
-    other = Sampler(SamplerOptions(draws=300, tune=200, chains=2, progress=False),
-                    store=FitCache(tmp_path))
-    start_end_change(synthetic, models=("glmm",), engine=other)
-    assert other.store.misses == 1 and other.n_graphs == 1
-    assert other.n_compiled == 0  # the process compiled that structure for the first sampler
+    other = _cache(tmp_path)
+    compiled = graphs.count()
+    start_end_change(synthetic, models=("glmm",), cache=other,
+                     options=SamplerOptions(draws=300, tune=200, chains=2, progress=False))
+    assert other.misses == 1 and work == {"graphs": 2, "sampled": 2}
+    assert graphs.count() == compiled  # the process compiled that structure for the first run
 
 
 def test_remission_draws_are_read_back_and_a_damaged_entry_is_resampled(synthetic, tmp_path):
-    first = _sampler(tmp_path)
-    table = remission_table(synthetic, models=("logistic",), engine=first)
-    assert first.store.misses == 1
+    first = _cache(tmp_path)
+    table = remission_table(synthetic, models=("logistic",), options=OPTIONS, cache=first)
+    assert first.misses == 1
 
-    again = _sampler(tmp_path)
+    again = _cache(tmp_path)
     pd.testing.assert_frame_equal(remission_table(synthetic, models=("logistic",),
-                                                  engine=again), table)
-    assert again.store.hits == 1
+                                                  options=OPTIONS, cache=again), table)
+    assert again.hits == 1
 
     (entry,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     with (entry / "idata.nc").open("r+b") as handle:
         handle.seek(200)
         handle.write(b"\0" * 64)
     notes: list[str] = []
-    damaged = _sampler(tmp_path, notes)
+    damaged = _cache(tmp_path, notes)
     pd.testing.assert_frame_equal(remission_table(synthetic, models=("logistic",),
-                                                  engine=damaged), table)
-    assert damaged.store.misses == 1 and any("unreadable" in n for n in notes)
+                                                  options=OPTIONS, cache=damaged), table)
+    assert damaged.misses == 1 and any("unreadable" in n for n in notes)
 
-    changed = _sampler(tmp_path)
-    remission_table(synthetic, models=("logistic",), engine=changed, seed=2)
-    assert changed.store.misses == 1
+    changed = _cache(tmp_path)
+    remission_table(synthetic, models=("logistic",), options=OPTIONS, cache=changed, seed=2)
+    assert changed.misses == 1

@@ -22,8 +22,9 @@ from mbtbayes.binary.change import (
 )
 from mbtbayes.binary.conjugate import BetaPosterior, beta_hdi, prob_less
 from mbtbayes.binary.remission import remission_table
+from mbtbayes.core.cache import DiskCache
 from mbtbayes.core.errors import DataError, SpecError
-from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.io.synthetic import COUNTS
 
 N_DRAWS = 100_000
@@ -391,10 +392,11 @@ def test_glmm_gate_checks_parameters_bambi_keeps(synthetic):
                                                "behaviour|patient_id_sigma"]
 
 
-class _Recorder:
-    """A sampler store that keeps every fit's draws (and never returns stored ones)."""
+class _Recorder(DiskCache):
+    """A fit cache that keeps every fit's draws in memory (and never returns stored ones)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder) -> None:
+        super().__init__(folder)
         self.idata: list = []
 
     def identity_key(self, identity: dict) -> str:
@@ -443,7 +445,7 @@ def _glmm_quantity_draws(idata, behaviour: str, n_pairs: pd.Series) -> dict[str,
 
 
 @pytest.mark.slow
-def test_marginal_glmm_agrees_with_bambi_glmm(synthetic, mcse):
+def test_marginal_glmm_agrees_with_bambi_glmm(synthetic, mcse, tmp_path):
     """The pattern likelihood and Bambi's patient-level GLMM are one model: same posterior.
 
     Every reported mean (start, end, change per period and pooled, the difference of the
@@ -452,9 +454,8 @@ def test_marginal_glmm_agrees_with_bambi_glmm(synthetic, mcse):
     checked against the table): 14 comparisons per behaviour, each |z| > 4 with probability
     6e-5 when the posteriors are equal.
     """
-    recorder = _Recorder()
-    table = start_end_change(synthetic, models=("glmm", "glmm_bambi"),
-                             engine=Sampler(SamplerOptions(), store=recorder))
+    recorder = _Recorder(tmp_path)
+    table = start_end_change(synthetic, models=("glmm", "glmm_bambi"), cache=recorder)
     fits = dict(zip(("glmm", "glmm_bambi"), recorder.idata, strict=True))
     for behaviour in ("self_harm", "suicide_attempt"):
         rows = table[table["behaviour"] == behaviour]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 
 import pytest
 
-from mbtbayes.core.errors import SpecError
+from mbtbayes.core.errors import DependencyError, MbtbayesError, SpecError
 from mbtbayes.core.execute import executor_for, parse_scheduler
 from mbtbayes.core.seeds import seed_for
 
@@ -59,3 +60,17 @@ def test_unreachable_dask_scheduler_is_one_clear_error(monkeypatch):
     with (pytest.raises(SpecError, match="cannot reach the Dask scheduler"),
           executor_for("tcp://127.0.0.1:1")):
         pass
+
+
+def test_dask_without_distributed_names_the_extra(monkeypatch):
+    """A Dask scheduler asked for where `distributed` is not installed: one error naming the
+    extra, raised before any connection is tried (sys.modules[name] = None makes the import
+    fail as an absent package does)."""
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(DependencyError) as err, executor_for("tcp://127.0.0.1:1"):
+        pass
+    message = str(err.value)
+    assert 'pip install "mbtbayes[dask]"' in message and "uv sync --extra dask" in message
+    assert isinstance(err.value, ImportError) and isinstance(err.value, MbtbayesError)
+    with executor_for("processes:1") as ex:  # the other executors do not need it
+        assert ex.map(abs, [-1]) == [1]

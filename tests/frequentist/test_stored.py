@@ -1,5 +1,5 @@
 """ML fits in the fit cache: a fit written as a JSON record and read back equals the fit
-(every table, the AIC, the predictions), and ``frequentist_fits`` with a store fits each
+(every table, the AIC, the predictions), and ``frequentist_fits`` with a cache fits each
 model once: a second call reads every fit, a failed fit included, and gives the same fits.
 
 The reference is the fit fit_mixed returned in the same test (the cache must give back
@@ -15,9 +15,9 @@ import pytest
 
 import mbtbayes as mb
 from mbtbayes.compare.frequentist import FailedFit, frequentist_fits
+from mbtbayes.core.cache import DiskCache
 from mbtbayes.frequentist.mixed import fit_mixed
 from mbtbayes.frequentist.stored import from_record, to_record
-from mbtbayes.growth.cache import FitCache
 
 
 def _assert_same(a, b) -> None:
@@ -41,12 +41,12 @@ def test_a_record_reads_back_as_the_same_fit(synthetic, outcome, options):
     _assert_same(from_record(json.loads(json.dumps(to_record(fit)))), fit)
 
 
-def test_frequentist_fits_are_read_from_the_store(synthetic, tmp_path, monkeypatch):
+def test_frequentist_fits_are_read_from_the_cache(synthetic, tmp_path, monkeypatch):
     specs = {k: v for k, v in mb.load_specs().items() if k in ("bsi", "gaf")}
-    first = frequentist_fits(specs, synthetic, store=FitCache(tmp_path), log=lambda m: None)
-    store = FitCache(tmp_path)
-    again = frequentist_fits(specs, synthetic, store=store, log=lambda m: None)
-    assert store.hits == len(first) == 4 and store.misses == 0
+    first = frequentist_fits(specs, synthetic, cache=DiskCache(tmp_path), log=lambda m: None)
+    cache = DiskCache(tmp_path)
+    again = frequentist_fits(specs, synthetic, cache=cache, log=lambda m: None)
+    assert cache.hits == len(first) == 4 and cache.misses == 0
     for key, fit in first.items():
         _assert_same(again[key], fit)
 
@@ -55,10 +55,10 @@ def test_frequentist_fits_are_read_from_the_store(synthetic, tmp_path, monkeypat
 
     monkeypatch.setattr("mbtbayes.compare.frequentist.fit_mixed", fail)
     other = synthetic.assign(bsi=synthetic["bsi"] + 1.0)
-    failed = frequentist_fits(specs, other, store=FitCache(tmp_path), log=lambda m: None)
+    failed = frequentist_fits(specs, other, cache=DiskCache(tmp_path), log=lambda m: None)
     assert isinstance(failed[("bsi", "period")], FailedFit)
     notes: list[str] = []
-    store = FitCache(tmp_path)
-    read = frequentist_fits(specs, other, store=store, log=notes.append)
+    cache = DiskCache(tmp_path)
+    read = frequentist_fits(specs, other, cache=cache, log=notes.append)
     assert read[("bsi", "period")].reason == failed[("bsi", "period")].reason
-    assert store.hits == 4 and any("FAILED (fit cache)" in n for n in notes)
+    assert cache.hits == 4 and any("FAILED (fit cache)" in n for n in notes)

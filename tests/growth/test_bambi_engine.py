@@ -64,7 +64,7 @@ def robust(engines):
                         "linear": "score ~ bs4(week) + age + (week || subject)"},
            "priors": {"age": {"dist": "Normal", "mu": 0, "sigma": 1.0}}}
     spec = spec_from_dict(raw, name="robust")
-    return spec, data, mb.fit_growth(spec, data, variant="period", engine=engines)
+    return spec, data, mb.fit_growth(spec, data, variant="period", engines=engines)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def quadratic(engines):
     spec = mb.make_spec(outcome="score", time="week", group="subject", period="arm",
                         range=(0, 50), time_terms=("week", "I(week**2)"), random="intercept",
                         sigma="arm", d_months=(0, 10))
-    return spec, data, mb.fit_growth(spec, data, variant="period", engine=engines)
+    return spec, data, mb.fit_growth(spec, data, variant="period", engines=engines)
 
 
 def within(row, truth) -> bool:
@@ -154,7 +154,7 @@ def test_intercept_only_sigma_by_arm_and_quadratic_time(quadratic):
 def test_kfold_by_patient_refits_one_weighted_graph_and_agrees_with_psis(quadratic, engines):
     spec, data, fit = quadratic
     psis = patient_loo(fit)
-    kfold = kfold_patients(fit, engine=engines, k=3, seed=2)
+    kfold = kfold_patients(fit, engines=engines, k=3, seed=2)
     assert kfold.method == "kfold_marginal_quadrature_patient_3" and kfold.refits_passed
     assert kfold.units == psis.units
     diff, se = elpd_difference(kfold, psis)  # paired by patient
@@ -183,7 +183,7 @@ def test_kfold_graphs_are_keyed_by_the_model_not_its_name():
         keys.append(key)
         raise StopIteration
 
-    engine.sampler.sample_model = record
+    engine.sampling.sample_model = record
     for spec in (base, other, base):
         design = make_design(spec, data, variant="period")
         model = engine.build(spec, design, variant="period")

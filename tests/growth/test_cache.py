@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import mbtbayes as mb
+from mbtbayes.core.cache import MARKER, default_cache_dir
 from mbtbayes.core.errors import OutputError
 from mbtbayes.core.sampling import Sampler, SamplerOptions
-from mbtbayes.growth.cache import MARKER, FitCache, default_cache_dir
+from mbtbayes.growth.cache import FitCache
 from mbtbayes.growth.engines import engines_for
 
 
@@ -55,7 +56,7 @@ def calls(monkeypatch):
 
 
 def fit(spec, data, engines, cache, *, seed=1, log=None):
-    return mb.fit_specs({spec.name: spec}, data, seed=seed, engine=engines, cache=cache,
+    return mb.fit_specs({spec.name: spec}, data, seed=seed, engines=engines, cache=cache,
                         log=log)[0]
 
 
@@ -140,21 +141,21 @@ def test_the_default_folder_sits_beside_the_output(tmp_path):
     assert default_cache_dir(tmp_path / "results") == tmp_path.resolve() / ".mbtbayes-cache"
 
 
-def test_kfold_refits_are_read_from_the_samplers_store(spec, data, engines, calls, tmp_path):
-    """K-fold refits keep no fit, so their draws go through the sampler's store: a second
-    K-fold with the same folds samples nothing and gives the same ELPD; without a store
+def test_kfold_refits_are_read_from_the_samplers_cache(spec, data, engines, calls, tmp_path):
+    """K-fold refits keep no fit, so their draws go through the sampler's cache: a second
+    K-fold with the same folds samples nothing and gives the same ELPD; without a cache
     every fold samples."""
     from mbtbayes.growth.loo import kfold_patients
 
     base = fit(spec, data, engines, None)
-    stored = engines.with_options(engines.sampler.options)
-    stored.sampler.store = FitCache(tmp_path)
+    stored = engines.with_options(engines.sampling.options)
+    stored.sampling.cache = FitCache(tmp_path)
     before = calls["n"]
-    first = kfold_patients(base, engine=stored, k=3, seed=4)
-    assert calls["n"] - before == 3 and stored.sampler.store.misses == 3
+    first = kfold_patients(base, engines=stored, k=3, seed=4)
+    assert calls["n"] - before == 3 and stored.sampling.cache.misses == 3
 
-    again = engines.with_options(engines.sampler.options)
-    again.sampler.store = FitCache(tmp_path)
-    second = kfold_patients(base, engine=again, k=3, seed=4)
-    assert again.sampler.store.hits == 3
+    again = engines.with_options(engines.sampling.options)
+    again.sampling.cache = FitCache(tmp_path)
+    second = kfold_patients(base, engines=again, k=3, seed=4)
+    assert again.sampling.cache.hits == 3
     np.testing.assert_array_equal(first.pointwise, second.pointwise)

@@ -23,8 +23,8 @@ from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.baseline import baseline, bootstrap_sd
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import kfold_patients
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.summaries import (
     effect_sizes,
     model_comparison,
@@ -242,11 +242,11 @@ def loo_fits(register, spec):
 def test_kfold_refits_take_the_run_seed_and_are_logged(loo_fits):
     fit, lines = loo_fits[1], []
     engine = _FakeEngine(fail=1)
-    res = kfold_patients(fit, engine=engine, k=3, seed=123, log=lines.append)
+    res = kfold_patients(fit, engines=engine, k=3, seed=123, log=lines.append)
     assert engine.seeds == [seed_for(123, fit.spec.name, "period", "kfold", i) for i in range(3)]
     assert len(set(engine.seeds)) == 3
     other = _FakeEngine()
-    kfold_patients(fit, engine=other, k=3, seed=124)
+    kfold_patients(fit, engines=other, k=3, seed=124)
     assert not set(other.seeds) & set(engine.seeds)
     assert len(lines) == 3 and "fold 2/3: FAILED the gate (r_hat 1.2)" in lines[1]
     assert "fold 1/3: passed" in lines[0]
@@ -261,7 +261,7 @@ def test_kfold_folds_are_shared_by_the_models_of_a_measure(loo_fits):
     held = {}
     for fit in loo_fits:
         engine = _FakeEngine()
-        kfold_patients(fit, engine=engine, k=4, seed=7)
+        kfold_patients(fit, engines=engine, k=4, seed=7)
         held[fit.variant] = engine.held
     assert held["linear"] == held["period"]
     patients = {loo_fits[0].design.groups[i] for i in loo_fits[0].design.observed}
@@ -269,10 +269,10 @@ def test_kfold_folds_are_shared_by_the_models_of_a_measure(loo_fits):
     assert sum(len(f) for f in held["period"]) == len(patients)
     alternative = replace(loo_fits[1], spec=replace(loo_fits[1].spec, name="alt"))
     engine = _FakeEngine()
-    kfold_patients(alternative, engine=engine, k=4, seed=7)
+    kfold_patients(alternative, engines=engine, k=4, seed=7)
     assert engine.held == held["period"]
     other = _FakeEngine()
-    kfold_patients(loo_fits[1], engine=other, k=4, seed=8)
+    kfold_patients(loo_fits[1], engines=other, k=4, seed=8)
     assert other.held != held["period"]
 
 
@@ -282,9 +282,9 @@ def test_loo_reliable_only_when_psis_k_is_fine_or_every_refit_passed(loo_fits):
     assert psis["loo_method"] == "psis_marginal_patient"
     forced = partial(model_comparison, loo_fits, k_limit=-1.0)  # every PSIS k "too high"
     assert not forced()["loo_reliable"].iloc[0]  # no K-fold to fall back on
-    good = forced(kfold=partial(kfold_patients, engine=_FakeEngine(), k=3, seed=1)).iloc[0]
+    good = forced(kfold=partial(kfold_patients, engines=_FakeEngine(), k=3, seed=1)).iloc[0]
     assert good["loo_reliable"] and good["loo_method"] == "kfold_marginal_patient_3"
-    bad = forced(kfold=partial(kfold_patients, engine=_FakeEngine(fail=4), k=3, seed=1))
+    bad = forced(kfold=partial(kfold_patients, engines=_FakeEngine(fail=4), k=3, seed=1))
     assert not bad["loo_reliable"].iloc[0]
 
 

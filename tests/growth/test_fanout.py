@@ -32,7 +32,7 @@ def inputs(synthetic):
 @pytest.fixture(scope="module")
 def inline(inputs):
     specs, data = inputs
-    fits = mb.fit_specs(specs, data, engine=engines_for(OPTIONS))
+    fits = mb.fit_specs(specs, data, engines=engines_for(OPTIONS))
     return fits, growth_tables(fits, data)
 
 
@@ -48,7 +48,7 @@ def assert_same(fits, tables, reference) -> None:
 
 def test_a_fit_does_not_depend_on_the_fits_before_it(inputs, inline):
     specs, data = inputs
-    alone = mb.fit_specs({"wai_bonds": specs["wai_bonds"]}, data, engine=engines_for(OPTIONS))
+    alone = mb.fit_specs({"wai_bonds": specs["wai_bonds"]}, data, engines=engines_for(OPTIONS))
     assert alone[0].idata.posterior.equals(inline[0][2].idata.posterior)
 
 
@@ -59,14 +59,14 @@ def test_dask_workers_give_the_same_tables(inputs, inline, tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         fits = fit_specs_on(cluster.scheduler_address, specs, data,
-                            engine=engines_for(OPTIONS), cache=tmp_path)
+                            engines=engines_for(OPTIONS), cache=tmp_path)
     assert_same(fits, growth_tables(fits, data), inline)
-    again = mb.fit_specs(specs, data, engine=engines_for(OPTIONS), cache=tmp_path)
+    again = mb.fit_specs(specs, data, engines=engines_for(OPTIONS), cache=tmp_path)
     assert_same(again, growth_tables(again, data), inline)  # stored in the cache as they came
 
 
 @pytest.mark.slow
 def test_local_processes_give_the_same_tables(inputs, inline):
     specs, data = inputs
-    fits = fit_specs_on("processes:2", specs, data, engine=engines_for(OPTIONS))
+    fits = fit_specs_on("processes:2", specs, data, engines=engines_for(OPTIONS))
     assert_same(fits, growth_tables(fits, data), inline)

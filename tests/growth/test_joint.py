@@ -299,7 +299,7 @@ def test_pareto_k_over_the_limit_is_unreliable_and_falls_back_to_kfold():
 def test_kfold_joint_shares_folds_and_leaves_each_patient_out_once(monkeypatch):
     """Both models are refitted on the same training patients per fold; every patient is
     left out exactly once and scored under the refit of the fold that left it out."""
-    import mbtbayes.growth.joint.fit as joint_fit
+    import mbtbayes.growth.joint.summaries as joint_summaries
     from mbtbayes.growth.joint.summaries import kfold_joint, patient_loglik
 
     period = _fake_fit(np.random.default_rng(5))
@@ -307,12 +307,12 @@ def test_kfold_joint_shares_folds_and_leaves_each_patient_out_once(monkeypatch):
     trained: dict[str, list] = {"period": [], "no_period": []}
     refits = {"period": period, "no_period": no_period}
 
-    def fake_sample(jd, *, sampler, variant, seed, priors, pooled, **_):
+    def fake_sample(jd, *, sampling, variant, seed, priors, pooled, **_):
         trained[variant].append(set(jd.patients))
         return refits[variant]  # the draws do not depend on the training set here
 
-    monkeypatch.setattr(joint_fit, "sample_joint", fake_sample)
-    results = {v: kfold_joint(f, sampler=None, k=3, seed=11) for v, f in refits.items()}
+    monkeypatch.setattr(joint_summaries, "sample_joint", fake_sample)
+    results = {v: kfold_joint(f, k=3, seed=11) for v, f in refits.items()}
     assert trained["period"] == trained["no_period"] and len(trained["period"]) == 3
     everyone = set(period.data.patients)
     held = [everyone - t for t in trained["period"]]

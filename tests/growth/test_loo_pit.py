@@ -17,7 +17,6 @@ from scipy import integrate, stats
 import mbtbayes as mb
 from mbtbayes.core.sampling import Diagnostics, SamplerOptions
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo_pit import (
     kish_size,
     ks_pvalue,
@@ -26,6 +25,7 @@ from mbtbayes.growth.loo_pit import (
     new_patient_cdf,
 )
 from mbtbayes.growth.patients import Draws
+from mbtbayes.growth.result import GrowthFit
 
 
 def test_gaussian_cdf_is_the_normal_cdf_with_the_new_patient_variance():
@@ -170,9 +170,9 @@ def simulate(*, seed: int, skewed: bool, n: int = 300) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def real_fits():
     spec = mb.make_spec(outcome="y", time="t", group="id", period="arm", range=(0, 40))
-    engine = mb.growth.engines.engines_for(SamplerOptions(draws=500, tune=500, chains=2))
+    engines = mb.growth.engines.engines_for(SamplerOptions(draws=500, tune=500, chains=2))
     return {kind: mb.fit_growth(spec, simulate(seed=7, skewed=kind == "skewed"),
-                                variant="period", engine=engine)
+                                variant="period", engines=engines)
             for kind in ("gaussian", "skewed")}
 
 

@@ -15,7 +15,7 @@ import mbtbayes as mb
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.marginal import MarginalEngine, engine_for
+from mbtbayes.growth.engines import Engines, engines_for
 from mbtbayes.growth.summaries import (
     diagnostics_table,
     effect_sizes,
@@ -61,13 +61,14 @@ def spec():
 
 
 @pytest.fixture(scope="module")
-def engine() -> MarginalEngine:
-    return engine_for(SamplerOptions(draws=1000, tune=1000, chains=4))
+def engines() -> Engines:
+    return engines_for(SamplerOptions(draws=1000, tune=1000, chains=4))
 
 
 @pytest.fixture(scope="module")
-def fits(spec, data, engine):
-    return mb.fit_specs({"score": spec}, data, seed=3, engine=engine, log=lambda _: None)
+def fits(spec, data, engines):
+    return mb.fit_specs({"score": spec}, data, seed=3, engine="marginal", engines=engines,
+                        log=lambda _: None)
 
 
 def test_fixed_effects_recovered_within_95_hdi(fits):
@@ -105,17 +106,17 @@ def test_diagnostics_table_on_a_well_identified_simulation(fits):
     assert (table["n_patients"] == 120).all() and (table["draws"] == 1000).all()
 
 
-def test_fit_forced_to_fail_the_gate_is_flagged_not_dropped(spec, data, engine):
-    tiny = engine.with_options(SamplerOptions(draws=15, tune=15, chains=2))
-    fit = mb.fit_growth(spec, data, variant="period", engine=tiny)
+def test_fit_forced_to_fail_the_gate_is_flagged_not_dropped(spec, data, engines):
+    tiny = engines.with_options(SamplerOptions(draws=15, tune=15, chains=2))
+    fit = mb.fit_growth(spec, data, variant="period", engine="marginal", engines=tiny)
     assert not fit.diagnostics.passed and fit.diagnostics.attempts == 2
     assert not growth_table([fit])["passed"].any()
 
 
-def test_data_without_period_fits_the_linear_variant_only(spec, data, engine):
+def test_data_without_period_fits_the_linear_variant_only(spec, data, engines):
     logged = []
-    fits = mb.fit_specs({"score": spec}, data.drop(columns="arm"), engine=engine,
-                     log=logged.append)
+    fits = mb.fit_specs({"score": spec}, data.drop(columns="arm"), engine="marginal",
+                        engines=engines, log=logged.append)
     assert [f.variant for f in fits] == ["linear"] and len(logged) == 1
 
 
@@ -143,15 +144,15 @@ def test_correlated_variant_recovers_a_known_correlation():
     data = simulate(seed=5, n=300, corr=-0.6)
     spec = mb.make_spec(outcome="score", time="week", group="subject", period="arm",
                         range=(0, 50), d_months=(0, 10), correlated=True)
-    engine = engine_for(SamplerOptions(draws=300, tune=300, chains=2))
-    fit = mb.fit_growth(spec, data, variant="period", engine=engine)
+    fit = mb.fit_growth(spec, data, variant="period", engine="marginal",
+                        options=SamplerOptions(draws=300, tune=300, chains=2))
     table = growth_table([fit]).set_index("term")
     assert table.loc["corr", "hdi_low"] <= -0.6 <= table.loc["corr", "hdi_high"] < 0
     for term, truth in (("sd_intercept", SD_INT), ("sd_slope", SD_SLOPE)):
         assert table.loc[term, "hdi_low"] <= truth <= table.loc[term, "hdi_high"], term
 
 
-def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
+def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engines):
     """Forced K-fold (k_limit = 0) estimates the same leave-patients-out elpd as PSIS."""
     from functools import partial
 
@@ -160,16 +161,16 @@ def test_kfold_fallback_agrees_with_psis_marginal_loo(fits, engine):
     from mbtbayes.growth.loo import kfold_patients
 
     psis = model_comparison(fits).iloc[0]
-    small = engine.with_options(SamplerOptions(draws=300, tune=300, chains=2))
+    small = engines.with_options(SamplerOptions(draws=300, tune=300, chains=2))
     refits, lines = [], []
 
     def spy(sample, *, seed, var_names, gate=True, identity=None):  # every refit: the gate
         refits.append((seed, gate))
-        return Sampler.gated(small.sampler, sample, seed=seed, var_names=var_names, gate=gate,
-                             identity=identity)
+        return Sampler.gated(small.sampling, sample, seed=seed, var_names=var_names,
+                             gate=gate, identity=identity)
 
-    small.sampler.gated = spy
-    kfold = model_comparison(fits, kfold=partial(kfold_patients, engine=small, k=5, seed=2,
+    small.sampling.gated = spy
+    kfold = model_comparison(fits, kfold=partial(kfold_patients, engines=small, k=5, seed=2,
                                                  log=lines.append), k_limit=0.0).iloc[0]
     assert kfold["loo_method"] == "kfold_marginal_patient_5"
     name = fits[0].spec.name

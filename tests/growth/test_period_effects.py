@@ -23,7 +23,7 @@ from scipy import stats
 import mbtbayes as mb
 from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.specs import models_dir
 from mbtbayes.growth.summaries import effect_sizes, period_effects
 

@@ -12,8 +12,8 @@ import xarray as xr
 import mbtbayes as mb
 from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.ppc import ppc_table, ppp
+from mbtbayes.growth.result import GrowthFit
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ import mbtbayes as mb
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.rope import rope_for
 from mbtbayes.growth.rope_curve import GRID, decision_at, decision_limits, rope_curve
 from mbtbayes.growth.specs import models_dir, spec_from_dict

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from mbtbayes.core.errors import SpecError
+from mbtbayes.growth.engine_choice import resolve_engine
 from mbtbayes.growth.specs import load_spec, load_specs, make_spec, spec_from_dict
 
 PAPER_MEASURES = {"wai_goals_tasks", "wai_bonds", "fwc_confident", "fwc_inadequate",
@@ -129,7 +130,7 @@ def test_each_engine_refuses_what_it_cannot_fit_and_says_where_to_go():
     t = base() | {"family": "t"}
     with pytest.raises(SpecError, match="the marginal engine cannot fit family 't'.*bambi"):
         spec_from_dict(t | {"engine": "marginal"}, name="x")
-    assert spec_from_dict(t, name="x").engine_used == "bambi"
+    assert resolve_engine(spec_from_dict(t, name="x")) == "bambi"
     with pytest.raises(SpecError, match="correlated = true needs the marginal engine, which "
                                         "cannot fit family 't'"):
         spec_from_dict(t | {"correlated": True}, name="x")
@@ -140,7 +141,7 @@ def test_each_engine_refuses_what_it_cannot_fit_and_says_where_to_go():
     with pytest.raises(SpecError, match=r"'bs\(months, df=4\)'.*bs4\(months\)"):
         spec_from_dict(base() | {"formulas": spline}, name="x")
     lognormal_sd = with_prior("sigma", {"dist": "Exponential", "lam": 1.0})
-    assert spec_from_dict(lognormal_sd, name="x").engine_used == "bambi"
+    assert resolve_engine(spec_from_dict(lognormal_sd, name="x")) == "bambi"
     with pytest.raises(SpecError, match="the Exponential prior on 'sigma'"):
         spec_from_dict(lognormal_sd | {"engine": "marginal"}, name="x")
 
@@ -164,7 +165,7 @@ def test_uncorrelated_double_bar_is_read_as_bambis_bar_and_contradicts_correlate
     raw = base() | {"formulas": {"linear": "bsi ~ months + (months || patient_id)"}}
     spec = spec_from_dict(raw, name="x")
     assert spec.formula("linear").bambi == "bsi ~ months + (months | patient_id)"
-    assert spec.engine_used == "marginal"  # (months || id) is the marginal engine's structure
+    assert resolve_engine(spec) == "marginal"  # (months || id) is the marginal engine's structure
     with pytest.raises(SpecError, match=r"uncorrelated patient effects \(\|\|\) but "
                                         "correlated = true"):
         spec_from_dict(raw | {"correlated": True}, name="x")
@@ -178,7 +179,7 @@ def test_sigma_formula_priors_nest_as_in_bambi_and_are_checked():
                    "nu": {"dist": "Gamma", "alpha": 2, "beta": 0.1}}}
     spec = spec_from_dict(raw, name="x")
     assert set(spec.priors) == {"sigma_Intercept", "sigma_period", "nu"}
-    assert spec.sigma_modelled("linear") and spec.engine_used == "bambi"
+    assert spec.sigma_modelled("linear") and resolve_engine(spec) == "bambi"
     typo = raw | {"priors": {"sigma": {"periodd": {"dist": "Normal", "mu": 0, "sigma": 1}}}}
     with pytest.raises(SpecError, match="'sigma_periodd' \\(did you mean 'sigma_period'"):
         spec_from_dict(typo, name="x")
@@ -193,7 +194,7 @@ def test_make_spec_for_the_bambi_engines_models():
                      covariates=("age",))
     assert spec.formulas["period"] == "y ~ (t + I(t**2)) * g + age + (1 | id)"
     assert spec.auxiliary == {"linear": ("sigma ~ g",), "period": ("sigma ~ g",)}
-    assert spec.engine_used == "bambi"
+    assert resolve_engine(spec) == "bambi"
     assert "t|id" not in spec.priors and "sigma" not in spec.priors  # no such parameters
     assert spec.covariates("period") == ("age",)
     with pytest.raises(SpecError, match="random must be 'slope' or 'intercept'"):
@@ -206,8 +207,8 @@ def test_example_specs_load_and_go_to_the_bambi_engine():
     specs = load_specs(models_dir() / "examples")
     censored = specs["bsi_censored"]
     assert censored.censored and censored.family == "gaussian"
-    assert censored.engine_used == "bambi"  # no closed-form marginal
+    assert resolve_engine(censored) == "bambi"  # no closed-form marginal
     robust = specs["bsi_robust"]
-    assert robust.family == "t" and robust.engine_used == "bambi"
+    assert robust.family == "t" and resolve_engine(robust) == "bambi"
     assert robust.sigma_modelled("period") and {"sigma_Intercept", "sigma_period", "nu"} <= set(
         robust.priors)

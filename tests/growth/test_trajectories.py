@@ -16,7 +16,7 @@ import xarray as xr
 
 import mbtbayes as mb
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.summaries import effect_sizes, period_effects
 from mbtbayes.growth.trajectories import (
     change_draws,

@@ -13,7 +13,7 @@ def make_fit():
 
     from mbtbayes.core.sampling import Diagnostics
     from mbtbayes.growth.design import make_design
-    from mbtbayes.growth.fit import GrowthFit
+    from mbtbayes.growth.result import GrowthFit
     from mbtbayes.growth.specs import load_specs
 
     def make(name: str, data, variant: str, beta, *, passed: bool = True) -> GrowthFit:

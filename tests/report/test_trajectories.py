@@ -25,7 +25,7 @@ def _spline_fit(synthetic):
 
     from mbtbayes.core.sampling import Diagnostics
     from mbtbayes.growth.design import make_design
-    from mbtbayes.growth.fit import GrowthFit
+    from mbtbayes.growth.result import GrowthFit
 
     spec = mb.make_spec(outcome="bsi", time="months", group="patient_id", period="period",
                         range=(0, 4), time_terms=("bs4(months)",))

@@ -10,7 +10,7 @@ import xarray as xr
 import mbtbayes as mb
 from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.growth.design import make_design
-from mbtbayes.growth.fit import GrowthFit
+from mbtbayes.growth.result import GrowthFit
 
 
 def constructed_fit(spec, data: pd.DataFrame, beta: dict[str, np.ndarray]) -> GrowthFit:

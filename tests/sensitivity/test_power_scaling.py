@@ -31,13 +31,13 @@ def two_fits():
     reg = mb.load_register()
     spec = mb.load_specs()["bsi"]
     engines = engines_for(mb.SamplerOptions(draws=400, tune=400, chains=2))
-    vague = mb.fit_growth(spec, reg.data, engine=engines, seed=3)
+    vague = mb.fit_growth(spec, reg.data, engines=engines, seed=3)
     # Period II 1.5 BSI points worse with SD 0.05: far from the data (about 0.17 +- 0.09)
     from dataclasses import replace
 
     conflicting = replace(spec, priors={**spec.priors,
                                         "period": {"dist": "Normal", "mu": 1.5, "sigma": 0.05}})
-    strong = mb.fit_growth(conflicting, reg.data, engine=engines, seed=3)
+    strong = mb.fit_growth(conflicting, reg.data, engines=engines, seed=3)
     return vague, strong, reg.data
 
 

@@ -66,7 +66,7 @@ def test_psis_weights_recover_a_known_normal_reweighting():
 def bsi_fit():
     reg = mb.load_register()
     engines = engines_for(mb.SamplerOptions(draws=400, tune=400, chains=2))
-    fit = mb.fit_growth(mb.load_specs()["bsi"], reg.data, engine=engines, seed=5)
+    fit = mb.fit_growth(mb.load_specs()["bsi"], reg.data, engines=engines, seed=5)
     return fit, engines, reg.data
 
 
@@ -191,7 +191,7 @@ def test_prior_grid_refit_on_a_bambi_spec(tmp_path):
     spec = mb.load_specs(models_dir() / "examples")["bsi_robust"]
     data = mb.load_register().data
     engines = engines_for(mb.SamplerOptions(draws=500, tune=500, chains=4))
-    fit = mb.fit_growth(spec, data, engine=engines, seed=5)
+    fit = mb.fit_growth(spec, data, engines=engines, seed=5)
     assert fit.engine == "bambi" and fit.spec.family == "t"
     assert fit.diagnostics.passed, fit.diagnostics.reason
     prior = GridPrior("neutral", "strong")
@@ -200,17 +200,17 @@ def test_prior_grid_refit_on_a_bambi_spec(tmp_path):
     baseline = {name: "undecided" for name in main_quantities(fit, data)}
 
     # the grid's refit path, forced (k_limit below any k), through a cache
-    store = FitCache(tmp_path / "cache")
+    cache = FitCache(tmp_path / "cache")
     rows = prior_grid_rows(fit, data, engines=engines, seed=7, baseline=baseline,
-                           priors=[prior], k_limit=-1.0, cache=store)
+                           priors=[prior], k_limit=-1.0, cache=cache)
     assert {r["method"] for r in rows} == {"refit"}
     assert {r["quantity"] for r in rows} == set(baseline)
     assert all(np.isfinite([r["mean"], r["hdi_low"], r["hdi_high"]]).all() for r in rows)
-    assert store.misses == 1
+    assert cache.misses == 1
     # the same refit again is read from the cache (the Bambi model rebuilt, not sampled)
-    refit = refit_with_priors(fit, data, new, engines=engines, cache=store,
+    refit = refit_with_priors(fit, data, new, engines=engines, cache=cache,
                               seed=seed_for(7, fit.spec.name, "prior", prior.setting))
-    assert store.hits == 1 and refit.engine == "bambi" and refit.model is not None
+    assert cache.hits == 1 and refit.engine == "bambi" and refit.model is not None
     assert refit.diagnostics.passed, refit.diagnostics.reason
     after = main_quantities(refit, data)
     for r in rows:

@@ -44,43 +44,43 @@ def simulated():
     spec = mb.make_spec(outcome="y", time="months", group="patient_id", period="period",
                         range=(0, 10))
     engines = engines_for(mb.SamplerOptions(draws=150, tune=150, chains=2))
-    fit = mb.fit_growth(spec, data, engine=engines, seed=1)
+    fit = mb.fit_growth(spec, data, engines=engines, seed=1)
     return fit, engines, data
 
 
 def test_prior_refit_is_read_back_from_the_cache(simulated, tmp_path):
     fit, engines, data = simulated
-    store = FitCache(tmp_path / "cache")
+    cache = FitCache(tmp_path / "cache")
     sd = baseline_sd(fit.spec, data)
     new = translate(fit, GridPrior("sceptical", "strong"), sd)
-    first = refit_with_priors(fit, data, new, engines=engines, seed=3, cache=store)
-    assert (store.hits, store.misses) == (0, 1)
-    again = refit_with_priors(fit, data, new, engines=engines, seed=3, cache=store)
-    assert (store.hits, store.misses) == (1, 1)
+    first = refit_with_priors(fit, data, new, engines=engines, seed=3, cache=cache)
+    assert (cache.hits, cache.misses) == (0, 1)
+    again = refit_with_priors(fit, data, new, engines=engines, seed=3, cache=cache)
+    assert (cache.hits, cache.misses) == (1, 1)
     np.testing.assert_array_equal(again.draws("beta"), first.draws("beta"))
     np.testing.assert_array_equal(again.draws("sigma"), first.draws("sigma"))
     # another prior of the grid is another key: sampled, stored beside the first
     other = translate(fit, GridPrior("enthusiastic", "strong"), sd)
-    refit_with_priors(fit, data, other, engines=engines, seed=3, cache=store)
-    assert (store.hits, store.misses) == (1, 2)
-    assert len([p for p in store.folder.iterdir() if p.is_dir()]) == 2
+    refit_with_priors(fit, data, other, engines=engines, seed=3, cache=cache)
+    assert (cache.hits, cache.misses) == (1, 2)
+    assert len([p for p in cache.folder.iterdir() if p.is_dir()]) == 2
 
 
 def test_suite_refits_are_sampled_once(simulated, tmp_path):
     fit, engines, data = simulated
-    store = FitCache(tmp_path / "cache")
+    cache = FitCache(tmp_path / "cache")
     lines = []
-    run = dict(fits=[fit], engine=engines, seed=2, analyses=(ASSESSMENTS,), cache=store,
+    run = dict(fits=[fit], engines=engines, seed=2, analyses=(ASSESSMENTS,), cache=cache,
                kfold=False, log=lines.append)
     first = mb.sensitivity(fit.spec, data, **run)
-    assert (store.hits, store.misses) == (0, 1)
+    assert (cache.hits, cache.misses) == (0, 1)
     second = mb.sensitivity(fit.spec, data, **run)
-    assert (store.hits, store.misses) == (1, 1)
+    assert (cache.hits, cache.misses) == (1, 1)
     pd.testing.assert_frame_equal(first.table, second.table)
     assert any("from the fit cache" in line for line in lines)
     # another run seed is another refit (another key)
     mb.sensitivity(fit.spec, data, **(run | {"seed": 3}))
-    assert (store.hits, store.misses) == (1, 2)
+    assert (cache.hits, cache.misses) == (1, 2)
 
 
 def test_kfold_replaces_an_unreliable_psis_comparison(simulated):

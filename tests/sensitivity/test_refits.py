@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import mbtbayes as mb
-from mbtbayes.growth.engines import resolve_engine
+from mbtbayes.growth.engine_choice import resolve_engine
 from mbtbayes.sensitivity.refits import COUNT, alternatives
 
 
@@ -64,7 +64,7 @@ def test_student_t_refit_finds_heavy_tails():
     spec = mb.make_spec(outcome="y", time="months", group="patient_id", period="period",
                         range=(0, 10))
     engines = engines_for(mb.SamplerOptions(draws=400, tune=400, chains=2))
-    fit = mb.fit_growth(spec, data, engine=engines, seed=1)
+    fit = mb.fit_growth(spec, data, engines=engines, seed=1)
     base = dict.fromkeys(["contrast_intercept", "contrast_slope", "contrast_at_24", "d_I",
                           "d_II"], "undecided")
     out = pd.DataFrame(refit_rows(fit, data, engines=engines, seed=1, baseline=base,

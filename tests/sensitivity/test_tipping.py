@@ -103,7 +103,7 @@ def fitted():
     spec = mb.make_spec(outcome="bsi", time="months", group="patient_id", period="period",
                         range=(0, 4))
     engines = engines_for(mb.SamplerOptions(draws=500, tune=500, chains=2))
-    fit = mb.fit_growth(spec, data, engine=engines, seed=2)
+    fit = mb.fit_growth(spec, data, engines=engines, seed=2)
     return fit, data, truth, pooled_baseline_sd(data)
 
 

@@ -306,7 +306,8 @@ def adherence_table(
     return table[[*first, *last, *DIAGNOSTIC_COLUMNS]]
 
 
-def _short_rows(frame: pd.DataFrame, censored: pd.Series, short_months: float, **kwargs) -> list:
+def _short_rows(frame: pd.DataFrame, censored: pd.Series, short_months: float,
+                **kwargs: float) -> list:
     y = pd.to_numeric(frame[DURATION], errors="coerce")
     event = (y < short_months).astype(float)
     # an ongoing treatment shorter than the cut-off may still become long: status unknown

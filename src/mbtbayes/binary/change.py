@@ -17,6 +17,8 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ from mbtbayes.binary.common import (
     present_behaviours,
     summary,
 )
+from mbtbayes.core.cache import DiskCache
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.posterior import interval_label
@@ -41,6 +44,9 @@ from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.io import schema
 from mbtbayes.io.patients import binary_column, patient_rows
+
+if TYPE_CHECKING:
+    import pymc as pm
 
 CHANGE_MODELS: tuple[str, ...] = ("dirichlet", "glmm", "glmm_bambi")
 
@@ -142,7 +148,7 @@ GLMM_NODES = 60
 
 
 def glmm_pattern_model(counts: np.ndarray, behaviours: Sequence[str], *,
-                       logit_prior: tuple[float, float], re_prior_sd: float):
+                       logit_prior: tuple[float, float], re_prior_sd: float) -> pm.Model:
     """The Bernoulli random-intercept GLMM of paired start/end indicators, as a PyMC model.
 
     ``logit P(y = 1) = eta[behaviour, period, time] + u[patient, behaviour]``,
@@ -196,17 +202,17 @@ GLMM_PARAMETERS = ["eta", "sigma"]
 
 
 def _glmm_rows(counts: pd.DataFrame, *, logit_prior: tuple, re_prior_sd: float,
-               ci_prob: float, sampler: Sampler, seed: int) -> pd.DataFrame:
+               ci_prob: float, sampling: Sampler, seed: int) -> pd.DataFrame:
     behaviours = list(dict.fromkeys(counts["behaviour"]))
     table = counts.set_index(["behaviour", "period"])
     array = np.array([[[table.at[(b, p), c] for c in CELLS] for p in schema.PERIODS]
                       for b in behaviours], dtype=float)
-    idata, diag = sampler.sample_model(
+    idata, diag = sampling.sample_model(
         key=("glmm_pattern", tuple(behaviours), tuple(logit_prior), re_prior_sd),
         build=lambda data: glmm_pattern_model(data["counts"], behaviours,
                                               logit_prior=logit_prior, re_prior_sd=re_prior_sd),
         data={"counts": array}, seed=seed_for(seed, "start_end_change", "glmm"),
-        var_names=GLMM_PARAMETERS, keep=GLMM_PARAMETERS, stored=True)
+        var_names=GLMM_PARAMETERS, keep=GLMM_PARAMETERS, cached=True)
     eta = idata.posterior["eta"].values  # (chain, draw, B, P, T)
     eta = eta.reshape(-1, *eta.shape[2:])
     sd = idata.posterior["sigma"].values.reshape(-1, len(behaviours))
@@ -219,7 +225,7 @@ def _glmm_rows(counts: pd.DataFrame, *, logit_prior: tuple, re_prior_sd: float,
     out["method"] = ("Bernoulli GLMM logit p = eta[behaviour, period, time] + u[patient], u ~ "
                      "N(0, sigma[behaviour]), on complete pairs, fitted on its exact marginal "
                      "likelihood (patient intercept integrated out by Gauss-Hermite quadrature; "
-                     f"PyMC, {sampler.options.sampler}, {sampler.options.chains} x {diag.draws} "
+                     f"PyMC, {sampling.options.sampler}, {sampling.options.chains} x {diag.draws} "
                      "draws); "
                      "population-averaged probabilities; pooled = weighted by n_pairs")
     out["prior"] = (f"Normal({logit_prior[0]:g}, {logit_prior[1]:g}) on logit p per behaviour x "
@@ -228,7 +234,7 @@ def _glmm_rows(counts: pd.DataFrame, *, logit_prior: tuple, re_prior_sd: float,
 
 
 def _glmm_bambi_rows(data: pd.DataFrame, counts: pd.DataFrame, *, logit_prior: tuple,
-                     re_prior_sd: float, ci_prob: float, sampler: Sampler,
+                     re_prior_sd: float, ci_prob: float, sampling: Sampler,
                      seed: int) -> pd.DataFrame:
     import bambi as bmb
 
@@ -239,7 +245,7 @@ def _glmm_bambi_rows(data: pd.DataFrame, counts: pd.DataFrame, *, logit_prior: t
                                                 sigma=bmb.Prior("HalfNormal", sigma=re_prior_sd))}
     model, idata, diag = fit_bambi(
         "y ~ 0 + behaviour:period:time + (0 + behaviour | patient_id)", long,
-        family="bernoulli", priors=priors, sampler=sampler,
+        family="bernoulli", priors=priors, sampling=sampling,
         seed=seed_for(seed, "start_end_change", "glmm_bambi"))
     sd = idata.posterior["behaviour|patient_id_sigma"]
     rows = []
@@ -258,7 +264,7 @@ def _glmm_bambi_rows(data: pd.DataFrame, counts: pd.DataFrame, *, logit_prior: t
     table.insert(2, "model", "glmm_bambi")
     table["method"] = ("Bambi Bernoulli GLMM y ~ 0 + behaviour:period:time + (0 + behaviour | "
                        f"patient_id) on complete pairs, patient effects sampled ("
-                       f"{sampler.options.sampler}, {sampler.options.chains} x {diag.draws} "
+                       f"{sampling.options.sampler}, {sampling.options.chains} x {diag.draws} "
                        "draws); "
                        "population-averaged probabilities (random intercept integrated out); "
                        "pooled = weighted by n_pairs")
@@ -320,7 +326,7 @@ def start_end_change(
     n_draws: int = N_DRAWS,
     seed: int = SEED,
     options: SamplerOptions | None = None,
-    engine: Sampler | None = None,
+    cache: DiskCache | str | Path | None = None,
 ) -> pd.DataFrame:
     """Paired start-end change of each behaviour, within period and between periods.
 
@@ -349,8 +355,8 @@ def start_end_change(
         Normal prior of each cell log-odds in the GLMM.
     re_prior_sd : float, default 1.5
         HalfNormal scale of each behaviour's patient-intercept SD in the GLMM.
-    ci_prob, n_draws, seed, options, engine
-        As in :func:`mbtbayes.remission_table` (``options`` and ``engine`` for the GLMMs).
+    ci_prob, n_draws, seed, options, cache
+        As in :func:`mbtbayes.remission_table` (``options`` and ``cache`` for the GLMMs).
 
     Returns
     -------
@@ -372,7 +378,7 @@ def start_end_change(
     check_models(models, CHANGE_MODELS)
     if not concentration > 0:
         raise SpecError(f"concentration must be positive, got {concentration}.")
-    sampling = engine or Sampler(options or SamplerOptions())
+    sampling = Sampler(options or SamplerOptions(), DiskCache.open(cache))
     counts = paired_counts(data)
     parts = []
     if "dirichlet" in models:
@@ -381,11 +387,11 @@ def start_end_change(
                                      seed=seed_for(seed, "start_end_change", "dirichlet")))
     if "glmm" in models:
         parts.append(_glmm_rows(counts, logit_prior=logit_prior, re_prior_sd=re_prior_sd,
-                                ci_prob=ci_prob, sampler=sampling, seed=seed))
+                                ci_prob=ci_prob, sampling=sampling, seed=seed))
     if "glmm_bambi" in models:
         parts.append(_glmm_bambi_rows(data, counts, logit_prior=logit_prior,
                                       re_prior_sd=re_prior_sd, ci_prob=ci_prob,
-                                      sampler=sampling, seed=seed))
+                                      sampling=sampling, seed=seed))
     table = counts.merge(pd.concat(parts, ignore_index=True), on=["behaviour", "period"])
     table["worse_if"] = ("smaller decrease in Period II: prob_ii_worse = "
                          "P(change_II > change_I), change = p_end - p_start")

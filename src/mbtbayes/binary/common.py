@@ -10,6 +10,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,10 @@ from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.posterior import summarize_draws
 from mbtbayes.core.sampling import Diagnostics, Sampler, quiet
 from mbtbayes.io import schema
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    from arviz import InferenceData
 
 BEHAVIOURS: dict[str, tuple[str, str]] = {
     "self_harm": ("self_harm_start", "self_harm_end"),
@@ -92,9 +97,9 @@ def ordered(table: pd.DataFrame, first: list[str], models: Sequence[str]) -> pd.
 
 
 def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
-              sampler: Sampler, seed: int):
+              sampling: Sampler, seed: int) -> tuple[bmb.Model, InferenceData, Diagnostics]:
     """Build a Bambi model, check its prior keys, and sample it behind the gate (or read its
-    draws from the sampler's store, the run's fit cache, when it holds them).
+    draws from the sampler's cache, the run's fit cache, when it holds them).
 
     Parameters
     ----------
@@ -105,7 +110,8 @@ def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
     priors : dict
         Term name -> ``bambi.Prior``; every key must name a term of the model (Bambi 0.17
         silently ignores unknown keys, so this is checked here).
-    sampler : Sampler
+    sampling : Sampler
+        Options, gate and fit cache.
     seed : int
 
     Returns
@@ -120,12 +126,12 @@ def fit_bambi(formula: str, frame: pd.DataFrame, *, family: str, priors: dict,
         check_prior_keys(model, priors)
     identity = {"formula": formula, "family": family, "frame": frame,
                 "priors": {name: repr(prior) for name, prior in priors.items()}}
-    idata, diag = sampler.sample_bambi(model, seed=seed, var_names=_sampled(model, priors),
+    idata, diag = sampling.sample_bambi(model, seed=seed, var_names=_sampled(model, priors),
                                        identity=identity)
     return model, idata, diag
 
 
-def _sampled(model, priors: dict) -> list[str]:
+def _sampled(model: bmb.Model, priors: dict) -> list[str]:
     """The parameters of the prior keys' terms, named as Bambi's posterior names them.
 
     Bambi samples a group-specific term ``t`` non-centred, ``t = t_sigma * t_offset``, and
@@ -140,7 +146,7 @@ def _sampled(model, priors: dict) -> list[str]:
     return [n for n in names if any(n == t or n.startswith(f"{t}_") for t in priors)]
 
 
-def check_prior_keys(model, priors: dict) -> None:
+def check_prior_keys(model: bmb.Model, priors: dict) -> None:
     """SpecError naming prior keys that are no term of the Bambi model."""
     terms = set()
     for component in model.components.values():
@@ -151,7 +157,8 @@ def check_prior_keys(model, priors: dict) -> None:
                         f"{sorted(terms)}")
 
 
-def predict(model, idata, grid: pd.DataFrame, *, group_specific: bool = True) -> np.ndarray:
+def predict(model: bmb.Model, idata: InferenceData, grid: pd.DataFrame, *,
+            group_specific: bool = True) -> np.ndarray:
     """Posterior draws of the response probability on ``grid``: shape (draws, rows)."""
     with quiet():
         out = model.predict(idata, data=grid, kind="response_params", inplace=False,

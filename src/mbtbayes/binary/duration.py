@@ -35,7 +35,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,8 +189,8 @@ def weibull_log_posterior(y: np.ndarray, censored: np.ndarray, prior: WeibullPri
     return log_prior + events.sum(-1) - cumulative.sum(-1)
 
 
-def grid_draws(log_post, start: Sequence[float], n: int, rng: np.random.Generator, *,
-               size: int = 241) -> tuple[np.ndarray, np.ndarray]:
+def grid_draws(log_post: Callable[[np.ndarray], float], start: Sequence[float], n: int,
+               rng: np.random.Generator, *, size: int = 241) -> tuple[np.ndarray, np.ndarray]:
     """Draws from a two-parameter posterior computed on a grid.
 
     The mode is found numerically; the grid spans +-8 Laplace SDs around it on each axis
@@ -237,7 +237,8 @@ def grid_draws(log_post, start: Sequence[float], n: int, rng: np.random.Generato
                  for ax, i in zip(axes, index, strict=True))
 
 
-def _laplace_sd(neg_log_post, mode: np.ndarray, step: float = 1e-3) -> np.ndarray:
+def _laplace_sd(neg_log_post: Callable[[np.ndarray], float], mode: np.ndarray,
+                step: float = 1e-3) -> np.ndarray:
     """Marginal SDs from the inverse numerical Hessian at the mode (1 where it fails)."""
     hess = np.empty((2, 2))
     eye = np.eye(2) * step
@@ -257,7 +258,8 @@ def _laplace_sd(neg_log_post, mode: np.ndarray, step: float = 1e-3) -> np.ndarra
 # ---------------------------------------------------------------- restricted mean and median
 
 
-def weibull_restricted_mean(scale, shape, *, max_months: float) -> np.ndarray:
+def weibull_restricted_mean(scale: np.ndarray | float, shape: np.ndarray | float, *,
+                            max_months: float) -> np.ndarray:
     """Restricted mean of a Weibull up to ``max_months``: the integral of its survival function.
 
     Parameters
@@ -277,7 +279,8 @@ def weibull_restricted_mean(scale, shape, *, max_months: float) -> np.ndarray:
     return scale * special.gamma(1.0 + 1.0 / shape) * special.gammainc(1.0 / shape, x)
 
 
-def lognormal_restricted_mean(mu, sigma, *, max_months: float) -> np.ndarray:
+def lognormal_restricted_mean(mu: np.ndarray | float, sigma: np.ndarray | float, *,
+                              max_months: float) -> np.ndarray:
     """Restricted mean of a lognormal (log-scale ``mu``, ``sigma``) up to ``max_months``.
 
     Examples

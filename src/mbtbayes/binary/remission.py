@@ -24,6 +24,8 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,7 @@ from mbtbayes.binary.common import (
     summary,
 )
 from mbtbayes.binary.conjugate import BetaPosterior, check_beta_prior, prob_less
+from mbtbayes.core.cache import DiskCache
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.core.errors import DataError
 from mbtbayes.core.posterior import interval_label
@@ -48,6 +51,10 @@ from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.io import schema
 from mbtbayes.io.patients import binary_column, patient_rows
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    from arviz import InferenceData
 
 REMISSION_MODELS: tuple[str, ...] = ("beta_binomial", "logistic")
 
@@ -160,7 +167,7 @@ def _covariate_frame(data: pd.DataFrame, risk: pd.DataFrame, covariates: Sequenc
 
 def _logistic_rows(data: pd.DataFrame, *, covariates: Sequence[str], logit_prior: tuple,
                    covariate_prior_sd: float, ci_prob: float,
-                   sampler: Sampler, seed: int) -> pd.DataFrame:
+                   sampling: Sampler, seed: int) -> pd.DataFrame:
     import bambi as bmb
 
     behaviours = present_behaviours(data, what="remission")
@@ -177,7 +184,7 @@ def _logistic_rows(data: pd.DataFrame, *, covariates: Sequence[str], logit_prior
     priors |= {f"behaviour:{c}": bmb.Prior("Normal", mu=0.0, sigma=covariate_prior_sd)
                for c in covariates}
     model, idata, diag = fit_bambi("p(y, n) ~ 0 + " + " + ".join(terms), cells,
-                                   family="binomial", priors=priors, sampler=sampler,
+                                   family="binomial", priors=priors, sampling=sampling,
                                    seed=seed_for(seed, "remission", "logistic"))
     rows = [row for b in behaviours
             for row in _standardised_rows(model, idata, risk[risk["behaviour"] == b], b, ci_prob)]
@@ -185,7 +192,7 @@ def _logistic_rows(data: pd.DataFrame, *, covariates: Sequence[str], logit_prior
     table.insert(2, "model", "logistic")
     adjusted = (f", standardised over the at-risk patients' {', '.join(covariates)}"
                 if covariates else "")
-    opts = sampler.options
+    opts = sampling.options
     table["method"] = (f"Bambi logistic regression (binomial counts, {opts.sampler}, "
                        f"{opts.chains} x {diag.draws} draws){adjusted}; pooled = average "
                        "over the at-risk patients at their own period")
@@ -196,7 +203,7 @@ def _logistic_rows(data: pd.DataFrame, *, covariates: Sequence[str], logit_prior
     return table.assign(**diagnostic_columns(diag))
 
 
-def _standardised_rows(model, idata, risk: pd.DataFrame, behaviour: str,
+def _standardised_rows(model: bmb.Model, idata: InferenceData, risk: pd.DataFrame, behaviour: str,
                        ci_prob: float) -> list[dict]:
     """Period probabilities averaged over the behaviour's at-risk patients (g-formula)."""
     base = risk.drop(columns=["remitted", "has_end"]).copy()
@@ -207,7 +214,8 @@ def _standardised_rows(model, idata, risk: pd.DataFrame, behaviour: str,
     return _draw_rows(behaviour, draws, ci_prob)
 
 
-def _average_at(model, idata, base: pd.DataFrame, periods: Sequence[str]) -> np.ndarray:
+def _average_at(model: bmb.Model, idata: InferenceData, base: pd.DataFrame,
+                periods: Sequence[str]) -> np.ndarray:
     """Posterior draws of the mean predicted probability with ``period`` set as given."""
     grid = base.assign(period=pd.Categorical(list(periods), categories=schema.PERIODS))
     return predict(model, idata, grid).mean(axis=1)
@@ -241,7 +249,7 @@ def remission_table(
     n_draws: int = N_DRAWS,
     seed: int = SEED,
     options: SamplerOptions | None = None,
-    engine: Sampler | None = None,
+    cache: DiskCache | str | Path | None = None,
 ) -> pd.DataFrame:
     """Posterior remission per behaviour x period (I, II, pooled) x model.
 
@@ -277,8 +285,9 @@ def remission_table(
         Run seed: each model's seed (sampling and Monte Carlo draws) derives from it by name.
     options : SamplerOptions, optional
         How the logistic model is sampled (default: nutpie, 4 chains x 1000 draws).
-    engine : Sampler, optional
-        Reuse a sampler (its options and compiled graphs); overrides ``options``.
+    cache : DiskCache or path, optional
+        The fit cache (e.g. the run's): the logistic model's draws are read from it when it
+        holds them, and stored in it otherwise. None (default): sampled.
 
     Returns
     -------
@@ -308,7 +317,7 @@ def remission_table(
     """
     check_models(models, REMISSION_MODELS)
     check_beta_prior(prior)
-    sampling = engine or Sampler(options or SamplerOptions())
+    sampling = Sampler(options or SamplerOptions(), DiskCache.open(cache))
     counts = remission_counts(data)
     parts = []
     if "beta_binomial" in models:
@@ -317,7 +326,7 @@ def remission_table(
     if "logistic" in models:
         parts.append(_logistic_rows(data, covariates=tuple(covariates), logit_prior=logit_prior,
                                     covariate_prior_sd=covariate_prior_sd, ci_prob=ci_prob,
-                                    sampler=sampling, seed=seed))
+                                    sampling=sampling, seed=seed))
     table = counts.merge(pd.concat(parts, ignore_index=True), on=["behaviour", "period"])
     table["observed_pct"] = 100.0 * table["n_remitted"] / table["n_at_risk"].where(
         table["n_at_risk"] > 0)

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.cache import DiskCache
 from mbtbayes.core.errors import ConvergenceError, DataError
 from mbtbayes.frequentist.effects import compare_aic, mixed_cohens_d
 from mbtbayes.frequentist.mixed import ENGINE, MixedResult, fit_mixed
+from mbtbayes.frequentist.stored import from_record, to_record
 from mbtbayes.growth.baseline import observed_baseline_sd
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,14 @@ def frequentist_fits(
     data: pd.DataFrame,
     *,
     log: Callable[[str], None] = print,
-    store=None,
+    cache: DiskCache | None = None,
 ) -> dict[tuple[str, str], MixedResult | FailedFit]:
     """ML fits of every variant of every spec (the paper's rows 1 and 2).
 
     Rows with a missing covariate are left out before fitting and logged. A fit that does not
     converge (or cannot be made on the data) does not stop the run: it is logged and kept as a
     :class:`FailedFit`, and every table shows its rows with ``passed = False`` and the reason.
-    With a ``store`` (the run's fit cache), a fit it holds (same rows, model, fitting engine
+    With a ``cache`` (the run's fit cache), a fit it holds (same rows, model, fitting engine
     and scipy version) is read instead of refitted, and a new fit is stored.
 
     Returns
@@ -109,28 +111,26 @@ def frequentist_fits(
             if len(used) < len(data):
                 log(f"{spec.name} {variant} (ML): left out {len(data) - len(used)} rows with a "
                     f"missing {', '.join(covariates)}")
-            fits[(spec.name, variant)] = _ml_fit(spec, variant, used, covariates, store=store,
+            fits[(spec.name, variant)] = _ml_fit(spec, variant, used, covariates, cache=cache,
                                                  log=log)
     return fits
 
 
-def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple, *, store,
-            log: Callable[[str], None]) -> MixedResult | FailedFit:
-    """One ML fit, from the store when it holds it."""
+def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple, *,
+            cache: DiskCache | None, log: Callable[[str], None]) -> MixedResult | FailedFit:
+    """One ML fit, from the cache when it holds it."""
     from importlib.metadata import version
-
-    from mbtbayes.frequentist.stored import from_record, to_record
 
     options = {"outcome": spec.measure, "time": spec.time, "group": spec.group,
                "period": spec.period if variant == "period" else None,
                "covariates": tuple(covariates), "correlated": spec.correlated}
     key = None
-    if store is not None:
+    if cache is not None:
         columns = [c for c in dict.fromkeys([*options.values(), *covariates])
                    if isinstance(c, str)]
-        key = store.identity_key({"ml": options, "rows": used[columns], "engine": ENGINE,
+        key = cache.identity_key({"ml": options, "rows": used[columns], "engine": ENGINE,
                                   "scipy": version("scipy")})
-        if (record := store.get_record(key)) is not None:
+        if (record := cache.get_record(key)) is not None:
             if "failed" not in record:
                 return from_record(record)
             log(f"{spec.name} {variant} (ML): FAILED (fit cache), kept with passed = False")
@@ -141,7 +141,7 @@ def _ml_fit(spec: ModelSpec, variant: str, used: pd.DataFrame, covariates: tuple
         log(f"{spec.name} {variant} (ML): FAILED, kept with passed = False: {err}")
         fit = FailedFit(f"ML fit failed: {err}")
     if key is not None:
-        store.put_record(key, {"failed": fit.reason} if isinstance(fit, FailedFit)
+        cache.put_record(key, {"failed": fit.reason} if isinstance(fit, FailedFit)
                          else to_record(fit))
     return fit
 

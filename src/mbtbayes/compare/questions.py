@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mbtbayes.compare.frequentist import FailedFit, unlike_reasons
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.decisions import (
     ALPHA,
@@ -75,8 +76,9 @@ from mbtbayes.frequentist.prepare import wald_interval
 from mbtbayes.frequentist.proportions import chi_square, logistic_wald, mcnemar
 from mbtbayes.growth.bayes_factor import RULE as BF_RULE
 from mbtbayes.growth.bayes_factor import bf_decision
-from mbtbayes.growth.fit import GrowthFit
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.rope import rope_for
 
 PERIOD_MODEL, LINEAR_MODEL, NO_DIFFERENCE = "period", "linear", "no difference"
 """Predictive model-choice labels (both sides)."""
@@ -138,8 +140,6 @@ def growth_questions_for(spec: ModelSpec) -> tuple[tuple[str, str], ...]:
 def _rope_half_width(spec: ModelSpec, data: pd.DataFrame) -> tuple[float, str]:
     """The measure's equivalence margin (absolute half-width) and its basis:
     :func:`mbtbayes.growth.rope.rope_for`, as in ``period_effects``."""
-    from mbtbayes.growth.rope import rope_for
-
     rope = rope_for(spec, data)
     return rope.half_width, rope.basis
 
@@ -259,8 +259,6 @@ def growth_questions(fits: list[GrowthFit], ml: dict, data: pd.DataFrame) -> lis
     say so (``models_alike = False``, ``model_difference``); without the linear time and
     period coefficients there is nothing to compare and the row says why.
     """
-    from mbtbayes.compare.frequentist import FailedFit, unlike_reasons
-
     rows = []
     for fit in (f for f in fits if f.variant == "period" and (f.spec.name, "period") in ml):
         res, spec, beta = ml[(fit.spec.name, "period")], fit.spec, fit.beta()
@@ -361,7 +359,7 @@ def penalty_only(elpd_diff: float, p_loo_diff: float) -> bool:
     return bool(elpd_diff < 0 and p_loo_diff >= PENALTY_SHARE * -elpd_diff)
 
 
-def _predictive_layer(r) -> dict:
+def _predictive_layer(r: tuple) -> dict:
     delta_aic = r.aic_linear - r.aic_period
     p_loo_diff = getattr(r, "p_loo_period", np.nan) - getattr(r, "p_loo_linear", np.nan)
     freq, bayes = aic_choice(delta_aic), loo_choice(r.elpd_diff, r.elpd_diff_se)
@@ -389,7 +387,7 @@ def _bayes_factor_layer(measure: str, factors: pd.DataFrame | None) -> dict:
             "bf_prior_sensitive": len(decisions) > 1, "bf_passed": passed_flag(one.passed)}
 
 
-def _tested_layer(r, factors: pd.DataFrame | None) -> dict:
+def _tested_layer(r: tuple, factors: pd.DataFrame | None) -> dict:
     lrt = PERIOD_MODEL if r.lrt_p_value < ALPHA else NOT_REJECTED
     bf = _bayes_factor_layer(r.measure, factors)
     out = {"lrt_chi2": r.lrt_chi2, "lrt_df": r.lrt_df, "lrt_p_value": r.lrt_p_value,
@@ -541,7 +539,7 @@ def _remission_rows(remission: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _dirichlet_change(r, concentration: float) -> np.ndarray:
+def _dirichlet_change(r: tuple, concentration: float) -> np.ndarray:
     """Exact posterior draws of p_end - p_start from the Dirichlet of the paired cells."""
     rng = np.random.default_rng(seed_for(SEED, "concordance", "change", r.behaviour, r.period))
     cells = np.array([r.n_yes_yes, r.n_yes_no, r.n_no_yes, r.n_no_no], float)

@@ -33,7 +33,9 @@ from mbtbayes.compare.questions import (
     passed_flag,
 )
 from mbtbayes.core.decisions import ALPHA, NEGLIGIBLE, NONZERO, P_DIRECTION_MIN
-from mbtbayes.growth.fit import GrowthFit
+from mbtbayes.growth.bayes_factor import bayes_factor_table
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.summaries import model_comparison
 
 
 def concordance(
@@ -100,9 +102,6 @@ def concordance(
     >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
     >>> mb.concordance(fits, reg.data)["agree_existence"].mean()  # doctest: +SKIP
     """
-    from mbtbayes.growth.bayes_factor import bayes_factor_table
-    from mbtbayes.growth.summaries import model_comparison
-
     specs = {f.spec.name: f.spec for f in fits}
     ml = ml if ml is not None else frequentist_fits(specs, data, log=log or (lambda _: None))
     if comparison is None:
@@ -172,7 +171,7 @@ def _interval_text(low: float, high: float) -> str:
     return f"[{_fmt(low)}, {_fmt(high)}]"
 
 
-def _why_existence(r) -> str:
+def _why_existence(r: tuple) -> str:
     hdi = f"the 95% HDI {_interval_text(r.hdi_low, r.hdi_high)}"
     if r.frequentist_existence == NONZERO:
         bayes = (f"{hdi} includes 0" if r.hdi_low <= 0 <= r.hdi_high
@@ -188,7 +187,7 @@ BORDERLINE = ("a borderline effect: both analyses put an end of their interval n
               "on either side of it")
 
 
-def _why_equivalence(r) -> str:
+def _why_equivalence(r: tuple) -> str:
     margin = f"the margin +-{_fmt(r.margin)}"
     tost_ci = f"90% CI {_interval_text(r.tost_ci_low, r.tost_ci_high)}"
     hdi = f"90% HDI {_interval_text(r.hdi90_low, r.hdi90_high)}"
@@ -203,7 +202,7 @@ def _why_equivalence(r) -> str:
             "approximation)")
 
 
-def _why_predictive(r) -> str:
+def _why_predictive(r: tuple) -> str:
     aic = (f"AIC puts the period model's gain at {r.aic_elpd_diff:.1f} ELPD units "
            f"(Delta-AIC / 2) and says '{r.frequentist_predictive_choice}'")
     loo = (f"leave-one-patient-out LOO puts it at {r.elpd_diff:.1f} (SE {r.elpd_diff_se:.1f}) "
@@ -213,7 +212,7 @@ def _why_predictive(r) -> str:
             f"with the same {ELPD_MIN:g}-unit rule")
 
 
-def _why_tested(r) -> str:
+def _why_tested(r: tuple) -> str:
     lrt = (f"the likelihood-ratio test (chi2 = {r.lrt_chi2:.1f}, df = {r.lrt_df:g}, p = "
            f"{r.lrt_p_value:.3f})")
     bf = (f"the Bayes factor BF10 = {r.bf10:.3g} (period priors' SDs x 0.5: "
@@ -234,7 +233,7 @@ WHY = {"existence": _why_existence, "equivalence": _why_equivalence,
        "predictive_choice": _why_predictive, "tested_choice": _why_tested}
 
 
-def explain(r) -> str:
+def explain(r: tuple) -> str:
     """Each disagreement of a concordance row in plain words (empty when all layers agree)."""
     parts = [WHY[layer](r) for layer in LAYERS if _disagrees(getattr(r, f"agree_{layer}"))]
     if parts and not r.models_alike:
@@ -287,7 +286,7 @@ def layer_counts(table: pd.DataFrame) -> list[LayerCount]:
     like, unlike = table[alike], table[~alike]
     counts = []
 
-    def add(layer: str, part: str, rows: pd.DataFrame, other: pd.DataFrame, apart: int = 0):
+    def add(layer: str, part: str, rows: pd.DataFrame, other: pd.DataFrame, apart: int = 0) -> None:
         agree = _known(rows, f"agree_{layer}")
         n_unlike = len(_known(other, f"agree_{layer}"))
         if len(agree) or apart or n_unlike:

@@ -6,9 +6,17 @@ ArviZ is imported inside each function (it takes seconds), so ``import mbtbayes`
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from mbtbayes.core.defaults import CI_PROB
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from arviz import InferenceData
+    from matplotlib.axes import Axes
 
 
 def hdi(draws: np.ndarray, *, ci_prob: float = CI_PROB) -> tuple[float, float]:
@@ -181,8 +189,8 @@ def psis_log_weights(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return weights, k
 
 
-def plot_ppc(idata, *, var_name: str, ax, num_pp_samples: int = 50, kind: str = "kde",
-             seed: int = 0) -> None:
+def plot_ppc(idata: InferenceData, *, var_name: str, ax: Axes, num_pp_samples: int = 50,
+             kind: str = "kde", seed: int = 0) -> None:
     """``az.plot_ppc`` of one variable onto a matplotlib Axes: the observed data's density
     over the densities of ``num_pp_samples`` posterior predictive draws (and their mean).
 
@@ -207,7 +215,8 @@ def plot_ppc(idata, *, var_name: str, ax, num_pp_samples: int = 50, kind: str = 
                     random_seed=seed, ax=ax, legend=False, show=False)
 
 
-def summary(idata, *, var_names: list[str], ci_prob: float = CI_PROB):
+def summary(idata: InferenceData, *, var_names: list[str],
+            ci_prob: float = CI_PROB) -> pd.DataFrame:
     """Posterior summary with full precision: mean, sd, HDI bounds, R-hat, bulk and tail ESS.
 
     Returns
@@ -225,7 +234,7 @@ def summary(idata, *, var_names: list[str], ci_prob: float = CI_PROB):
 
 
 def convergence(
-    idata, *, var_names: list[str]
+    idata: InferenceData, *, var_names: list[str]
 ) -> tuple[float, float, float, int]:
     """Worst-case diagnostics over the named parameters.
 
@@ -251,7 +260,7 @@ LARGE = 100_000
 log-likelihood, predictive draws): halves the files, far below Monte Carlo error."""
 
 
-def add_groups(idata, groups: dict) -> None:
+def add_groups(idata: InferenceData, groups: dict) -> None:
     """Add (or replace) groups of an InferenceData, each an ``xarray.Dataset``."""
     for name, dataset in groups.items():
         if name in idata.groups():
@@ -260,7 +269,7 @@ def add_groups(idata, groups: dict) -> None:
             idata.add_groups({name: dataset})
 
 
-def save_inference(idata, path, *, max_draws: int | None = None) -> None:
+def save_inference(idata: InferenceData, path: str | Path, *, max_draws: int | None = None) -> None:
     """Write an InferenceData to netCDF (h5netcdf), without warm-up groups, large float arrays
     in single precision; ``az.from_netcdf`` reads it back.
 
@@ -327,7 +336,7 @@ def psis_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
 
 def power_scaling(*, quantities: dict[str, np.ndarray], log_prior: dict[str, np.ndarray],
                   log_likelihood: np.ndarray, prior_group: str,
-                  threshold: float = 0.05):
+                  threshold: float = 0.05) -> pd.DataFrame:
     """Power-scaling sensitivity (Kallioinen et al. 2024) of some quantities to one group of
     priors and to the likelihood, with priorsense's diagnosis.
 
@@ -370,14 +379,14 @@ def power_scaling(*, quantities: dict[str, np.ndarray], log_prior: dict[str, np.
         logger.setLevel(level)
 
 
-def write_exact(idata, path) -> None:
+def write_exact(idata: InferenceData, path: str | Path) -> None:
     """Write every group of an InferenceData to netCDF at full precision (the fit cache)."""
     import arviz as az
 
     az.InferenceData(**{name: idata[name] for name in idata.groups()}).to_netcdf(str(path))
 
 
-def read_exact(path):
+def read_exact(path: str | Path) -> InferenceData:
     """Read an InferenceData written by :func:`write_exact`, loaded into memory (the file is
     closed on return)."""
     import arviz as az

@@ -33,3 +33,8 @@ class ConvergenceError(MbtbayesError, RuntimeError):
 
 class OutputError(MbtbayesError, OSError):
     """An output folder cannot be written safely (it holds other files, is the data, ...)."""
+
+
+class DependencyError(MbtbayesError, ImportError):
+    """An optional package that a requested feature needs is not installed; the message names
+    the extra that installs it (e.g. ``pip install "mbtbayes[dask]"``)."""

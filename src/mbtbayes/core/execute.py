@@ -29,9 +29,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from multiprocessing import get_context
+from types import ModuleType
 from typing import Any
 
-from mbtbayes.core.errors import SpecError
+from mbtbayes.core.errors import DependencyError, SpecError
+
+DASK_MISSING = ("a Dask scheduler needs the 'distributed' package, which is not installed: "
+                'pip install "mbtbayes[dask]" (or, in a clone, uv sync --extra dask)')
+"""The message of :class:`~mbtbayes.core.errors.DependencyError` when Dask is asked for but
+``distributed`` is missing."""
 
 SCHEDULER_ENV = "MBTBAYES_SCHEDULER"
 """Environment variable naming the executor when ``--scheduler`` is not given."""
@@ -83,10 +89,9 @@ class DaskExecutor:
     """Runs jobs on a Dask distributed cluster given by its scheduler address."""
 
     def __init__(self, address: str) -> None:
-        from distributed import Client
-
+        distributed = _distributed()
         try:
-            self._client = Client(address, timeout=CONNECT_TIMEOUT)
+            self._client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
         except OSError as err:
             raise SpecError(f"cannot reach the Dask scheduler at {address}: {err}") from None
         self.name = f"dask:{address}"
@@ -94,16 +99,29 @@ class DaskExecutor:
 
     def map(self, fn: Callable, items: Sequence, *, progress: Progress | None = None) -> list:
         """Apply ``fn`` to every item on the cluster; results in item order."""
-        from distributed import as_completed as dask_completed
-
         futures = self._client.map(fn, list(items), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        done = dask_completed(futures)
+        done = _distributed().as_completed(futures)
         return _collect(done, {f: index[f.key] for f in futures}, len(items), progress)
 
     def close(self) -> None:
         """Disconnect from the cluster (the cluster keeps running)."""
         self._client.close()
+
+
+def _distributed() -> ModuleType:
+    """The ``distributed`` module (imported on first use: Dask is an optional extra).
+
+    Raises
+    ------
+    DependencyError
+        If it is not installed; the message names the extra (:data:`DASK_MISSING`).
+    """
+    try:
+        import distributed
+    except ImportError:
+        raise DependencyError(DASK_MISSING) from None
+    return distributed
 
 
 def chunked(items: Sequence, parts: int) -> list[tuple]:
@@ -159,7 +177,8 @@ def parse_scheduler(scheduler: str | None) -> tuple[str, str | int | None]:
 
 
 @contextmanager
-def executor_for(scheduler: str | None = None):
+def executor_for(
+        scheduler: str | None = None) -> Iterator[InlineExecutor | ProcessExecutor | DaskExecutor]:
     """An executor for ``scheduler`` (see the module docstring), closed on exit.
 
     Parameters

@@ -20,12 +20,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from nutpie.compile_pymc import CompiledModel
 
 _GRAPHS: dict[Hashable, tuple[object, object]] = {}
 _LOCK = threading.Lock()
 
 
-def _nutpie_compile(model, keep: Sequence[str] | None):
+def _nutpie_compile(model: pm.Model, keep: Sequence[str] | None) -> CompiledModel:
     import nutpie
 
     return nutpie.compile_pymc_model(model, var_names=keep)

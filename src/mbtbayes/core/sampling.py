@@ -9,10 +9,11 @@ PyMC's NUTS on request), checks the gate (:data:`GATE`: max R-hat <= 1.01, bulk 
 still fails is kept with ``passed = False`` and a ``reason``. nutpie's compiled graphs are
 kept by the sampler object, keyed by the caller, and reused through ``with_data``.
 
-A sampler may hold a ``store`` of draws (the run's fit cache,
-:class:`mbtbayes.growth.cache.FitCache`): a model sampled with an ``identity`` (everything
-that decides its draws besides the seed and the options) is then read from the store when it
-holds it, and stored after sampling, so that a rerun neither compiles nor samples it again.
+A sampler may hold a ``cache`` of draws (the run's fit cache,
+:class:`mbtbayes.core.cache.DiskCache`): a model sampled with an ``identity`` (everything
+that decides its draws besides the seed and the options) is then read from the cache when it
+holds it, and stored in it after sampling, so that a rerun neither compiles nor samples it
+again.
 
 Examples
 --------
@@ -33,9 +34,17 @@ import logging
 import warnings
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from mbtbayes.core import graphs
+from mbtbayes.core.arviz_api import convergence
 from mbtbayes.core.errors import SpecError
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    import pymc as pm
+    from arviz import InferenceData
+    from nutpie.compile_pymc import CompiledModel
 
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
 """NUTS implementations: nutpie (numba; the default) and PyMC's own."""
@@ -126,7 +135,7 @@ class Diagnostics:
         return asdict(self)
 
 
-def diagnose(idata, *, var_names: list[str], attempts: int = 1) -> Diagnostics:
+def diagnose(idata: InferenceData, *, var_names: list[str], attempts: int = 1) -> Diagnostics:
     """Apply the gate (:data:`GATE`) over the named posterior variables of a fit.
 
     Parameters
@@ -140,8 +149,6 @@ def diagnose(idata, *, var_names: list[str], attempts: int = 1) -> Diagnostics:
     -------
     Diagnostics
     """
-    from mbtbayes.core.arviz_api import convergence
-
     r_hat, bulk, tail, divergences = convergence(idata, var_names=var_names)
     failed = [f"R-hat {r_hat:.3f} > {GATE['max_r_hat']}" if not r_hat <= GATE["max_r_hat"] else "",
               f"bulk ESS {bulk:.0f} < {GATE['min_ess_bulk']:.0f}"
@@ -203,7 +210,7 @@ class Sampler:
     """
 
     options: SamplerOptions = field(default_factory=SamplerOptions)
-    store: DrawStore | None = field(default=None, repr=False)
+    cache: DrawCache | None = field(default=None, repr=False)
     n_compiled: int = field(default=0, repr=False)
     """Graphs this sampler compiled (structures no sampler of the process had compiled)."""
     n_graphs: int = field(default=0, repr=False)
@@ -225,26 +232,26 @@ class Sampler:
             False: one attempt, diagnosed but never refitted.
         identity : dict, optional
             What decides the draws besides the seed and the options (JSON values, arrays,
-            data frames); with a :attr:`store`, the fit is read from it or stored in it.
+            data frames); with a :attr:`cache`, the fit is read from it or stored in it.
 
         Returns
         -------
         tuple
             ``(idata, Diagnostics)``.
         """
-        key = self._store_key(identity, seed=seed, var_names=var_names, gate=gate)
-        if key is not None and (stored := self.store.get_draws(key)) is not None:
-            return stored
+        key = self._cache_key(identity, seed=seed, var_names=var_names, gate=gate)
+        if key is not None and (cached := self.cache.get_draws(key)) is not None:
+            return cached
         idata, diag = self._attempts(sample, seed=seed, var_names=var_names, gate=gate)
         if key is not None:
-            self.store.put_draws(key, idata, diag)
+            self.cache.put_draws(key, idata, diag)
         return idata, diag
 
-    def _store_key(self, identity: dict | None, **what) -> str | None:
-        if self.store is None or identity is None:
+    def _cache_key(self, identity: dict | None, **what: object) -> str | None:
+        if self.cache is None or identity is None:
             return None
-        return self.store.identity_key({"model": identity, "options": asdict(self.options),
-                                     **what})
+        return self.cache.identity_key({"model": identity, "options": asdict(self.options),
+                                        **what})
 
     def _attempts(self, sample: SampleFn, *, seed: int, var_names: list[str],
                   gate: bool) -> tuple[object, Diagnostics]:
@@ -262,7 +269,7 @@ class Sampler:
     def sample_model(self, *, key: Hashable, build: Callable[[dict], object], data: dict,
                      seed: int, var_names: list[str], keep: list[str] | None = None,
                      gate: bool = True, nutpie_kwargs: dict | None = None,
-                     stored: bool = False):
+                     cached: bool = False) -> tuple[InferenceData, Diagnostics]:
         """Sample a PyMC model built from data containers, behind the gate.
 
         With nutpie the graph is compiled once per ``key`` (from ``build(data)``) and reused
@@ -284,9 +291,9 @@ class Sampler:
         gate : bool
         nutpie_kwargs : dict, optional
             Passed to ``nutpie.sample`` (e.g. ``low_rank_modified_mass_matrix``).
-        stored : bool
-            Read the draws from the sampler's :attr:`store` when it holds them (neither
-            compiling nor sampling), and store them otherwise; the identity is ``key``,
+        cached : bool
+            Read the draws from the sampler's :attr:`cache` when it holds them (neither
+            compiling nor sampling), and store them there otherwise; the identity is ``key``,
             ``data``, ``keep`` and ``nutpie_kwargs``.
 
         Returns
@@ -295,17 +302,17 @@ class Sampler:
             ``(idata, Diagnostics)``.
         """
         identity = ({"key": repr(key), "data": data, "keep": keep,
-                     "nutpie_kwargs": nutpie_kwargs} if stored else None)
+                     "nutpie_kwargs": nutpie_kwargs} if cached else None)
 
         @functools.cache
-        def prepared():  # compiled (or built) only when the draws are not in the store
+        def prepared() -> CompiledModel | pm.Model:  # built when the draws are not cached
             if self.options.sampler == "pymc":
                 return build(data)
             compiled, model = self._graph(key, lambda: build(data), keep=keep)
             _set_initial_data(model, data)
             return compiled.with_data(**data)
 
-        def sample(*args):
+        def sample(*args: int | float) -> InferenceData:
             if self.options.sampler == "pymc":
                 return self._pymc(prepared(), *args)
             return self._nutpie(prepared(), *args, **(nutpie_kwargs or {}))
@@ -313,13 +320,14 @@ class Sampler:
         return self.gated(sample, seed=seed, var_names=var_names, gate=gate,
                           identity=identity)
 
-    def sample_bambi(self, model, *, seed: int, var_names: list[str], gate: bool = True,
-                     nutpie_kwargs: dict | None = None, identity: dict | None = None):
+    def sample_bambi(self, model: bmb.Model, *, seed: int, var_names: list[str], gate: bool = True,
+                     nutpie_kwargs: dict | None = None,
+                     identity: dict | None = None) -> tuple[InferenceData, Diagnostics]:
         """Fit a ``bambi.Model`` behind the gate (Bambi compiles its own graph).
 
         ``nutpie_kwargs`` go to nutpie (e.g. ``low_rank_modified_mass_matrix``). With an
         ``identity`` (what decides the model: formula, family, priors, data) the draws are
-        read from the sampler's :attr:`store` when it holds them, and stored otherwise.
+        read from the sampler's :attr:`cache` when it holds them, and stored there otherwise.
 
         Returns
         -------
@@ -329,7 +337,7 @@ class Sampler:
         extra = ({"nuts_sampler_kwargs": {"save_warmup": False, **(nutpie_kwargs or {})}}
                  if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)})
 
-        def sample(seed: int, draws: int, tune: int, target_accept: float):
+        def sample(seed: int, draws: int, tune: int, target_accept: float) -> InferenceData:
             with quiet():
                 return model.fit(inference_method=self.options.sampler, draws=draws, tune=tune,
                                  chains=self.options.chains, random_seed=seed,
@@ -341,15 +349,13 @@ class Sampler:
         return self.gated(sample, seed=seed, var_names=var_names, gate=gate, identity=identity)
 
     def compiled(self, key: Hashable, build: Callable[[], object], *,
-                 keep: list[str] | None = None):
+                 keep: list[str] | None = None) -> CompiledModel:
         """nutpie's compiled graph for ``key``, compiling ``build()`` the first time in the
         process (:func:`mbtbayes.core.graphs.compiled_graph`)."""
         return self._graph(key, build, keep=keep)[0]
 
     def _graph(self, key: Hashable, build: Callable[[], object], *,
                keep: list[str] | None = None) -> tuple[object, object]:
-        from mbtbayes.core import graphs
-
         new = not graphs.is_compiled(key, keep)
         with quiet():
             graph = graphs.compiled_graph(key, build, keep=keep)
@@ -358,12 +364,12 @@ class Sampler:
         return graph
 
     def with_options(self, options: SamplerOptions) -> Sampler:
-        """A sampler with other options (and the same store); compiled graphs are shared by
+        """A sampler with other options (and the same cache); compiled graphs are shared by
         every sampler of the process."""
-        return Sampler(options, self.store)
+        return Sampler(options, self.cache)
 
-    def _nutpie(self, compiled, seed: int, draws: int, tune: int, target_accept: float,
-                **kwargs):
+    def _nutpie(self, compiled: CompiledModel, seed: int, draws: int, tune: int,
+                target_accept: float, **kwargs: object) -> InferenceData:
         import nutpie
 
         with quiet():
@@ -372,7 +378,8 @@ class Sampler:
                                   save_warmup=False, target_accept=target_accept, **kwargs)
         return whole(idata, chains=self.options.chains, draws=draws)
 
-    def _pymc(self, model, seed: int, draws: int, tune: int, target_accept: float):
+    def _pymc(self, model: pm.Model, seed: int, draws: int, tune: int,
+              target_accept: float) -> InferenceData:
         import pymc as pm
 
         with quiet():
@@ -384,18 +391,19 @@ class Sampler:
         return whole(idata, chains=self.options.chains, draws=draws)
 
 
-class DrawStore(Protocol):
-    """Where a :class:`Sampler` keeps draws between runs (the fit cache,
-    :class:`mbtbayes.growth.cache.FitCache`)."""
+class DrawCache(Protocol):
+    """Where a :class:`Sampler` keeps draws between runs: the fit cache
+    (:class:`mbtbayes.core.cache.DiskCache`; a protocol here, since that cache reads
+    :class:`Diagnostics` from this module)."""
 
     def identity_key(self, identity: dict) -> str: ...
 
     def get_draws(self, key: str) -> tuple[object, Diagnostics] | None: ...
 
-    def put_draws(self, key: str, idata, diagnostics: Diagnostics) -> None: ...
+    def put_draws(self, key: str, idata: InferenceData, diagnostics: Diagnostics) -> None: ...
 
 
-def _set_initial_data(model, data: dict) -> None:
+def _set_initial_data(model: pm.Model, data: dict) -> None:
     """Give the PyMC model behind a compiled graph this fit's data.
 
     nutpie's ``with_data`` swaps the data of the log-density only; its initial points come
@@ -410,7 +418,7 @@ def _set_initial_data(model, data: dict) -> None:
             pm.set_data(data, model=model)
 
 
-def whole(idata, *, chains: int, draws: int):
+def whole(idata: InferenceData, *, chains: int, draws: int) -> InferenceData:
     """``idata`` when it holds every chain and draw asked for; otherwise the sampler was
     interrupted (nutpie and PyMC answer Ctrl-C by returning the draws so far), and a partial
     posterior must not pass for a fit: :class:`KeyboardInterrupt` is raised.

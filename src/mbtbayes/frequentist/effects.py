@@ -14,16 +14,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.multivariate.manova import MANOVA
 
 from mbtbayes.core.errors import DataError, SpecError
-from mbtbayes.frequentist.mixed import MixedResult
-from mbtbayes.frequentist.prepare import (
-    linear_combination,
-    require_columns,
-    require_numeric,
-    wald_interval,
-)
+from mbtbayes.frequentist.mixed import MixedResult, linear_combination
+from mbtbayes.frequentist.prepare import require_columns, require_numeric, wald_interval
 
 PAPER_BASELINE_THRESHOLD: float = 0.001
 """Per-test significance threshold the paper uses for baseline differences (Bonferroni)."""
@@ -155,6 +149,8 @@ def manova_pillai(data: pd.DataFrame, *, outcomes: Sequence[str], group: str) ->
     --------
     >>> manova_pillai(baseline, outcomes=["bsi", "sipp"], group="period")  # doctest: +SKIP
     """
+    from statsmodels.multivariate.manova import MANOVA  # statsmodels takes a second to import
+
     outcomes = list(outcomes)
     require_columns(data, [*outcomes, group])
     complete = data[[*outcomes, group]].dropna()

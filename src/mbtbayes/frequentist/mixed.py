@@ -79,8 +79,6 @@ from mbtbayes.core.errors import ConvergenceError, SpecError
 from mbtbayes.frequentist.deviance import ProfiledDeviance, derivatives
 from mbtbayes.frequentist.prepare import (
     fixed_design,
-    fixed_design_rows,
-    linear_combination,
     lme4_formula,
     period_levels,
     prepare_rows,
@@ -228,6 +226,33 @@ class MixedResult:
         design = fixed_design_rows(self, grid["time"].to_numpy(), grid["period"].tolist())
         grid["period"] = grid["period"].map(lambda lv: "pooled" if lv is None else str(lv))
         return grid, design
+
+
+def fixed_design_rows(result: MixedResult, times: np.ndarray, levels: list) -> np.ndarray:
+    """Design rows for (time, period level) pairs, covariates at their means."""
+    terms = result.fixed["term"].tolist()
+    rows = np.zeros((len(times), len(terms)))
+    col = {t: i for i, t in enumerate(terms)}
+    rows[:, col["Intercept"]] = 1.0
+    rows[:, col[result.time]] = times
+    for name, mean in result.covariate_means.items():
+        rows[:, col[name]] = mean
+    for k, lv in enumerate(levels):
+        if lv is not None and lv != result.period_levels[0]:
+            rows[k, col[f"{result.period}[{lv}]"]] = 1.0
+            rows[k, col[f"{result.time}:{result.period}[{lv}]"]] = times[k]
+    return rows
+
+
+def linear_combination(result: MixedResult,
+                       design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and Wald SEs of the linear combinations ``design @ beta`` of the fixed
+    effects."""
+    beta = result.fixed["estimate"].to_numpy()
+    cov = result.fixed_cov.to_numpy()
+    estimate = design @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
+    return estimate, se
 
 
 def fit_mixed(

@@ -124,31 +124,8 @@ def lme4_formula(
 # --- predictions --------------------------------------------------------------------------------
 
 
-def fixed_design_rows(result, times: np.ndarray, levels: list) -> np.ndarray:
-    """Design rows for (time, period level) pairs, covariates at their means."""
-    terms = result.fixed["term"].tolist()
-    rows = np.zeros((len(times), len(terms)))
-    col = {t: i for i, t in enumerate(terms)}
-    rows[:, col["Intercept"]] = 1.0
-    rows[:, col[result.time]] = times
-    for name, mean in result.covariate_means.items():
-        rows[:, col[name]] = mean
-    for k, lv in enumerate(levels):
-        if lv is not None and lv != result.period_levels[0]:
-            rows[k, col[f"{result.period}[{lv}]"]] = 1.0
-            rows[k, col[f"{result.time}:{result.period}[{lv}]"]] = times[k]
-    return rows
-
-
-def linear_combination(result, design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    beta = result.fixed["estimate"].to_numpy()
-    cov = result.fixed_cov.to_numpy()
-    estimate = design @ beta
-    se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
-    return estimate, se
-
-
-def wald_interval(estimate, se, ci_prob: float = CI_PROB) -> tuple[np.ndarray, np.ndarray]:
+def wald_interval(estimate: np.ndarray | float, se: np.ndarray | float,
+                  ci_prob: float = CI_PROB) -> tuple[np.ndarray, np.ndarray]:
     q = stats.norm.ppf(0.5 + ci_prob / 2)
     return estimate - q * se, estimate + q * se
 

@@ -259,7 +259,8 @@ def _z_two_proportions(
         return np.where(var > 0, (p2 - p1) / np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
 
 
-def unpooled_variance(x1, n1, x2, n2) -> np.ndarray:
+def unpooled_variance(x1: int | np.ndarray, n1: int | np.ndarray, x2: int | np.ndarray,
+                      n2: int | np.ndarray) -> np.ndarray:
     """Wald variance of ``x2/n2 - x1/n1``: ``p1 (1 - p1) / n1 + p2 (1 - p2) / n2``.
 
     Examples

@@ -27,18 +27,26 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
-from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
 from mbtbayes.growth.censoring import fit_pointwise, predictive_bounds
-from mbtbayes.growth.design import Design, FitsData, bambi_model
+from mbtbayes.growth.design import Design, bambi_model
+from mbtbayes.growth.fit_identity import fit_key
 from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.priors import bambi_priors
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.result import FitsData, GrowthFit, population_draws, sd_name
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    import pymc as pm
+    from arviz import InferenceData
 
 NUTPIE = {"low_rank_modified_mass_matrix": True}
 """nutpie's low-rank mass-matrix adaptation: with predictors not centred, the intercept and the
@@ -55,63 +63,60 @@ class BambiEngine(FitsData):
 
     Parameters
     ----------
-    sampler : Sampler
+    sampling : Sampler
         Sampling options, the gate (``Sampler.sample_bambi``) and the compiled K-fold graphs.
     """
 
-    sampler: Sampler = field(default_factory=Sampler)
+    sampling: Sampler = field(default_factory=Sampler)
     name: str = "bambi"
 
-    def build(self, spec: ModelSpec, design: Design, *, variant: str):
+    def build(self, spec: ModelSpec, design: Design, *, variant: str) -> bmb.Model:
         """The ``bambi.Model`` of a design, with the fit's priors."""
         frame = design.frame[list(spec.columns(variant))]
         return bambi_model(spec, frame, variant=variant, priors=bambi_priors(design.priors))
 
     def fit_design(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
-                   gate: bool = True):
+                   gate: bool = True) -> GrowthFit:
         """Build and fit the Bambi model of a design behind the gate.
 
         The gate checks every population-level parameter and every patient effect.
 
         Returns
         -------
-        mbtbayes.growth.fit.GrowthFit
+        mbtbayes.growth.result.GrowthFit
             With ``model`` the Bambi model and ``idata`` its InferenceData, with the
             per-patient log-likelihood, data and posterior predictive groups added.
         """
-        from mbtbayes.growth.fit import GrowthFit
-
         start = _time.perf_counter()
         model = self.build(spec, design, variant=variant)
         model.build()
         names = population_names(model) + list(design.effects)
-        idata, diag = self.sampler.sample_bambi(model, seed=seed, var_names=names, gate=gate,
+        idata, diag = self.sampling.sample_bambi(model, seed=seed, var_names=names, gate=gate,
                                                 nutpie_kwargs=NUTPIE)
         idata.posterior = idata.posterior.drop_vars(
             [v for v in idata.posterior.data_vars if v.endswith(("_log__", "_logodds__"))])
         params = tidy_parameters(idata.posterior, spec, design, model)
         _add_patient_level(idata, params, spec, design, seed=seed)
-        return GrowthFit(spec, variant, design, idata, diag, self.sampler.options.sampler,
+        return GrowthFit(spec, variant, design, idata, diag, self.sampling.options.sampler,
                          _time.perf_counter() - start, self.name, model=model, params=params)
 
-    def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
+    def heldout_loglik(self, fit: GrowthFit, held: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, Diagnostics]:
         """Refit with the rows of the patients ``held`` weighted 0 (one compiled graph per
         model and data: two specs of one name, or one spec on other data, get their own) and
         return their marginal log-likelihood per draw, ``(S, len(held))``, and the refit's
-        diagnostics. The refit's draws are kept in the sampler's store when it has one."""
-        from mbtbayes.growth.cache import fit_key
-
+        diagnostics. The refit's draws are kept in the sampler's cache when it has one."""
         spec, design, variant = fit.spec, fit.design, fit.variant
         weight = np.where(np.isin(design.group, held), 0.0, 1.0)
         names = population_names(fit.model)
         model_key = fit_key(spec, design, variant=variant, seed=0, engine=self.name, width=0,
-                            options=self.sampler.options)
-        idata, diag = self.sampler.sample_model(
+                            options=self.sampling.options)
+        idata, diag = self.sampling.sample_model(
             key=("bambi-kfold", spec.name, variant, model_key),
             build=lambda data: weighted_model(self.build(spec, design, variant=variant),
                                               data[KFOLD_WEIGHT]),
             data={KFOLD_WEIGHT: weight}, seed=seed, var_names=names, nutpie_kwargs=NUTPIE,
-            stored=True)
+            cached=True)
         params = tidy_parameters(idata.posterior, spec, design, fit.model)
         rows = weight == 0
         ll = patients.quadrature_loglik(
@@ -123,10 +128,10 @@ class BambiEngine(FitsData):
 
     def with_options(self, options: SamplerOptions) -> BambiEngine:
         """An engine with other sampler options that shares this one's compiled graphs."""
-        return BambiEngine(self.sampler.with_options(options))
+        return BambiEngine(self.sampling.with_options(options))
 
 
-def weighted_model(model, weight: np.ndarray):
+def weighted_model(model: bmb.Model, weight: np.ndarray) -> pm.Model:
     """The PyMC graph of a built Bambi model with a likelihood weight per row.
 
     A potential adds ``(w - 1) * log p(y_j | ...)`` to the model's density, so a row of weight
@@ -146,7 +151,7 @@ def weighted_model(model, weight: np.ndarray):
     return graph
 
 
-def population_names(model) -> list[str]:
+def population_names(model: bmb.Model) -> list[str]:
     """The population-level parameters of a Bambi model (the gate checks these)."""
     names = []
     for component_name, component in model.components.items():
@@ -159,7 +164,7 @@ def population_names(model) -> list[str]:
     return names
 
 
-def _stack_terms(posterior, slices: dict, prefix: str = "") -> np.ndarray:
+def _stack_terms(posterior: xr.Dataset, slices: dict, prefix: str = "") -> np.ndarray:
     """The coefficients of a design's terms, in design order: ``(chain, draw, p)``."""
     parts = []
     for term in slices:
@@ -168,7 +173,8 @@ def _stack_terms(posterior, slices: dict, prefix: str = "") -> np.ndarray:
     return np.concatenate(parts, axis=-1)
 
 
-def tidy_parameters(posterior, spec: ModelSpec, design: Design, model) -> xr.Dataset:
+def tidy_parameters(posterior: xr.Dataset, spec: ModelSpec, design: Design,
+                    model: bmb.Model) -> xr.Dataset:
     """The population-level parameters in the package's names (as the marginal engine's):
     ``beta`` (dim ``coef``), ``sd_intercept``, ``sd_slope`` (or ``sd_<column>``), ``sigma`` or
     ``beta_sigma`` (dim ``sigma_coef``, log scale), and ``nu``."""
@@ -190,28 +196,8 @@ def tidy_parameters(posterior, spec: ModelSpec, design: Design, model) -> xr.Dat
     return dataset.drop_dims("sigma_coef") if design.X_sigma is None else dataset
 
 
-def sd_name(spec: ModelSpec, effect: str) -> str:
-    """The table name of a patient effect's SD: ``sd_intercept``, ``sd_slope`` (time) or
-    ``sd_<column>``."""
-    expr = effect.split("|")[0]
-    return {"1": "sd_intercept", spec.time: "sd_slope"}.get(expr, f"sd_{expr}")
-
-
-def population_draws(params: xr.Dataset, spec: ModelSpec, design: Design) -> patients.Draws:
-    """The population-level draws of a fit (tidy names), stacked: :class:`Draws`."""
-    def stacked(name: str) -> np.ndarray | None:
-        if name not in params:
-            return None
-        values = params[name].values
-        return values.reshape(-1, *values.shape[2:])
-
-    sds = np.column_stack([stacked(sd_name(spec, e)) for e in design.effects])
-    return patients.Draws(beta=stacked("beta"), sds=sds, sigma=stacked("sigma"),
-                          beta_sigma=stacked("beta_sigma"), nu=stacked("nu"),
-                          corr=stacked("corr"))
-
-
-def _add_patient_level(idata, params, spec: ModelSpec, design: Design, *, seed: int) -> None:
+def _add_patient_level(idata: InferenceData, params: xr.Dataset, spec: ModelSpec, design: Design, *,
+                       seed: int) -> None:
     """The per-patient marginal log-likelihood (quadrature) and posterior predictive draws
     from the sampled patient effects (seeded by the fit's seed)."""
     draws = population_draws(params, spec, design)

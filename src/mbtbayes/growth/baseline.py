@@ -22,6 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.modelspec import ModelSpec
+
 BASELINE_WINDOW = 3.0
 """An observation counts as baseline when it is a patient's first and lies within this many
 time units of the first d time point (month 0)."""
@@ -158,7 +161,7 @@ def observed_baseline_sd(data: pd.DataFrame, *, outcome: str, time: str, group: 
                     start=start).sd
 
 
-def spec_baseline(spec, data: pd.DataFrame) -> Baseline:
+def spec_baseline(spec: ModelSpec, data: pd.DataFrame) -> Baseline:
     """The observed baseline of a spec's measure (its d denominator's patients and values)."""
     return baseline(data, outcome=spec.measure, time=spec.time, group=spec.group,
                     period=spec.period if spec.period in data else None, start=spec.d_months[0])
@@ -180,13 +183,11 @@ def sd_draws(data: pd.DataFrame, *, outcome: str, time: str, group: str, period:
     >>> bool((a == b).all()), round(base.sd, 3)
     (True, 11.69)
     """
-    from mbtbayes.core.seeds import seed_for
-
     base = baseline(data, outcome=outcome, time=time, group=group, period=period, start=start)
     return bootstrap_sd(base, draws=draws, seed=seed_for(seed, outcome, "baseline_sd")), base
 
 
-def spec_sd_draws(spec, data: pd.DataFrame, *, draws: int,
+def spec_sd_draws(spec: ModelSpec, data: pd.DataFrame, *, draws: int,
                   seed: int) -> tuple[np.ndarray, Baseline]:
     """:func:`sd_draws` of a spec's measure (its *measure*, not its name: alternatives of one
     measure share the SD draws)."""

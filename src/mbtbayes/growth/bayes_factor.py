@@ -41,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +49,10 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from mbtbayes.core.errors import SpecError
+from mbtbayes.growth.design import Design
 from mbtbayes.growth.loo import patient_sums
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 PRIOR_SCALES: tuple[float, ...] = (0.5, 1.0, 2.0)
 """Multipliers of the period terms' prior SDs at which the Bayes factor is shown."""
@@ -129,8 +133,9 @@ class NormalPrior:
 # ---------------------------------------------------------------- exact given theta
 
 
-def conditional_moments(stats: dict, *, sd_intercept, sd_slope, sigma, corr=None,
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def conditional_moments(stats: dict, *, sd_intercept: np.ndarray, sd_slope: np.ndarray,
+                        sigma: np.ndarray,
+                        corr: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``X'V^-1 X`` and ``X'V^-1 y`` per draw of the variance components.
 
     ``V_i = sigma^2 I + Z_i G Z_i'`` is patient i's marginal covariance (``Z_i = [1, t]``);
@@ -173,7 +178,8 @@ def conditional_moments(stats: dict, *, sd_intercept, sd_slope, sigma, corr=None
     return A / s2[:, :, None], b / s2
 
 
-def _posterior_given_theta(A, b, prior: NormalPrior, scale: float):
+def _posterior_given_theta(A: np.ndarray, b: np.ndarray, prior: NormalPrior,
+                           scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Log density at 0 of the tested coefficients given theta, and ``log p_c(y | theta)`` up
     to a term that does not depend on the prior."""
     precision = 1.0 / prior.scaled(scale) ** 2
@@ -190,7 +196,7 @@ def _posterior_given_theta(A, b, prior: NormalPrior, scale: float):
 
 
 def rao_blackwell_log_density(stats: dict, theta: dict, prior: NormalPrior, *,
-                              scales=PRIOR_SCALES, chunk: int = 1000) -> dict:
+                              scales: Sequence[float] = PRIOR_SCALES, chunk: int = 1000) -> dict:
     """Per draw: the log posterior density at 0 of the tested coefficients given theta, and
     the log importance weight of each prior scale (0 at the spec's scale 1).
 
@@ -250,7 +256,7 @@ def normal_approximation_log_density(draws: np.ndarray, prior: NormalPrior, *,
 # ---------------------------------------------------------------- per fit
 
 
-def period_columns(spec, design) -> np.ndarray:
+def period_columns(spec: ModelSpec, design: Design) -> np.ndarray:
     """Columns of the design whose term involves the period (``period``, ``months:period``).
 
     Raises
@@ -264,7 +270,7 @@ def period_columns(spec, design) -> np.ndarray:
     return np.array(tested)
 
 
-def normal_prior(spec, design) -> NormalPrior:
+def normal_prior(spec: ModelSpec, design: Design) -> NormalPrior:
     """The fixed effects' independent Normal priors as the fit used them.
 
     Raises
@@ -306,7 +312,7 @@ def _kish_ess(log_weights: np.ndarray) -> float:
     return float(w.sum() ** 2 / (w**2).sum())
 
 
-def _exact_rows(fit, prior: NormalPrior, scales) -> list[dict]:
+def _exact_rows(fit: GrowthFit, prior: NormalPrior, scales: Sequence[float]) -> list[dict]:
     design = fit.design
     stats = patient_sums(design.y, design.X, design.time, design.group, len(design.groups))
     theta = {k: fit.draws(k) for k in ("sd_intercept", "sd_slope", "sigma")}
@@ -325,7 +331,7 @@ def _exact_rows(fit, prior: NormalPrior, scales) -> list[dict]:
     return rows
 
 
-def _approximate_rows(fit, prior: NormalPrior, scales) -> list[dict]:
+def _approximate_rows(fit: GrowthFit, prior: NormalPrior, scales: Sequence[float]) -> list[dict]:
     draws = fit.beta().to_numpy()[:, prior.tested]
     chains = int(fit.idata.posterior.sizes["chain"])
     batches = _batches(len(draws), chains)
@@ -347,12 +353,12 @@ COLUMNS = ("measure", "comparison", "terms", "prior_scale", "prior_sd", "log_pri
 """Columns of :func:`bayes_factor_table`."""
 
 
-def bayes_factors(fit, *, scales=PRIOR_SCALES) -> pd.DataFrame:
+def bayes_factors(fit: GrowthFit, *, scales: Sequence[float] = PRIOR_SCALES) -> pd.DataFrame:
     """The Bayes factor of a period fit's period terms at each prior scale.
 
     Parameters
     ----------
-    fit : mbtbayes.growth.fit.GrowthFit
+    fit : mbtbayes.growth.result.GrowthFit
         A period-model fit.
     scales : sequence of float
         Multipliers of the period terms' prior SDs.
@@ -401,7 +407,7 @@ def bayes_factors(fit, *, scales=PRIOR_SCALES) -> pd.DataFrame:
     return pd.DataFrame(out, columns=list(COLUMNS))
 
 
-def unlike_linear(period, linear) -> str:
+def unlike_linear(period: GrowthFit, linear: GrowthFit | None) -> str:
     """Why Savage-Dickey on ``period`` is not the Bayes factor against the fitted ``linear``
     model ("" when it is): the linear model must be the period model with the period terms at
     0, i.e. the same rows and the same priors of every shared parameter.
@@ -421,7 +427,8 @@ def unlike_linear(period, linear) -> str:
             if differ else "")
 
 
-def bayes_factor_table(fits, *, scales=PRIOR_SCALES) -> pd.DataFrame:
+def bayes_factor_table(fits: list[GrowthFit], *,
+                       scales: Sequence[float] = PRIOR_SCALES) -> pd.DataFrame:
     """:func:`bayes_factors` of every period fit: one row per measure x prior scale.
 
     Where the same spec's linear fit is among ``fits`` and is not the period model with the

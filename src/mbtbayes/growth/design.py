@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,10 +29,14 @@ import pandas as pd
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.hints import did_you_mean
 from mbtbayes.growth.censoring import censored_model_input
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.priors import fit_priors
-from mbtbayes.growth.specs import ModelSpec
 from mbtbayes.growth.terms import formula_namespace
 from mbtbayes.io import schema
+
+if TYPE_CHECKING:
+    import bambi as bmb
+    from formulae.matrices import CommonEffectsMatrix
 
 
 @dataclass(frozen=True)
@@ -167,20 +172,8 @@ def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
         priors=fit_priors(spec, variant=variant, columns=columns, used=used))
 
 
-class FitsData:
-    """What both engines share: ``fit(spec, data, ...)`` builds the design, checks the prior
-    keys against it and calls the engine's ``fit_design``."""
-
-    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, variant: str, seed: int,
-            gate: bool = True):
-        """Fit one variant of a spec to long-format data behind the gate -> GrowthFit."""
-        design = make_design(spec, data, variant=variant)
-        check_prior_keys(spec, [design])
-        return self.fit_design(spec, design, variant=variant, seed=seed, gate=gate)
-
-
 def bambi_model(spec: ModelSpec, frame: pd.DataFrame, *, variant: str, priors: dict | None = None,
-                common_only: bool = False):
+                common_only: bool = False) -> bmb.Model:
     """The ``bambi.Model`` of a variant on the rows used.
 
     The predictors are not centred (``center_predictors=False``), so a prior on ``Intercept``
@@ -243,12 +236,12 @@ def _split_plus(rhs: str) -> list[str]:
     return parts + [rhs[start:]]
 
 
-def _term_columns(common) -> dict[str, np.ndarray]:
+def _term_columns(common: CommonEffectsMatrix) -> dict[str, np.ndarray]:
     matrix = np.asarray(common.design_matrix, float)
     return {term: matrix[:, sl] for term, sl in common.slices.items()}
 
 
-def _sigma_design(model) -> tuple[np.ndarray, tuple[str, ...]]:
+def _sigma_design(model: bmb.Model) -> tuple[np.ndarray, tuple[str, ...]]:
     common = model.components["sigma"].design.common
     names = tuple(f"sigma_{label}" for label in common.as_dataframe().columns)
     return np.asarray(common.design_matrix, float), names
@@ -314,7 +307,8 @@ def _expect(spec: ModelSpec, term: str, prior: dict, dist: str) -> None:
                         f"(the marginal engine's graph); got {prior}")
 
 
-def pad_design(design: Design, priors: dict[str, np.ndarray], *, width: int):
+def pad_design(design: Design, priors: dict[str, np.ndarray], *,
+               width: int) -> tuple[Design, dict[str, np.ndarray]]:
     """Pad a design with zero columns up to ``width`` (no padding for wider designs).
 
     A zero column leaves the likelihood unchanged, so its coefficient keeps its N(0, 1) prior

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,22 +26,23 @@ from mbtbayes.core.defaults import SEED
 from mbtbayes.core.execute import chunked, executor_for
 from mbtbayes.core.sampling import Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
-from mbtbayes.growth.cache import lookup, open_cache, rebuild_model
-from mbtbayes.growth.engines import Engines
-from mbtbayes.growth.fit import _engines, fit_line, growth_jobs
+from mbtbayes.growth.cache import FitCache, lookup, rebuild_model
+from mbtbayes.growth.engines import Engines, engines_for
+from mbtbayes.growth.fit import fit_line, growth_jobs
 
 
 def fit_specs_on(scheduler: str | None, specs: dict, data: pd.DataFrame, *, seed: int = SEED,
-                 engine=None, options: SamplerOptions | None = None,
-                 log: Callable[[str], None] | None = None,
-                 progress: Callable[[int, int], None] | None = None, cache=None) -> list:
+                 engine: str | None = None, engines: Engines | None = None,
+                 options: SamplerOptions | None = None, log: Callable[[str], None] | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 cache: FitCache | str | Path | bool | None = None) -> list:
     """:func:`mbtbayes.fit_specs` with the fits run by ``scheduler``'s executor.
 
     Parameters
     ----------
     scheduler : str or None
         ``"processes[:N]"``, a Dask scheduler address, or None / ``"inline"``.
-    specs, data, seed, engine, options, log, progress, cache
+    specs, data, seed, engine, engines, options, log, progress, cache
         As in :func:`mbtbayes.fit_specs`.
 
     Returns
@@ -48,22 +50,21 @@ def fit_specs_on(scheduler: str | None, specs: dict, data: pd.DataFrame, *, seed
     list of GrowthFit
         In spec order, linear before period: the same fits as :func:`mbtbayes.fit_specs`.
     """
-    engines, requested = _engines(engine, options)
-    store = open_cache(cache, log=log)
-    jobs = growth_jobs(specs, data, requested=requested)
+    engines = engines or engines_for(options)
+    cache = FitCache.open(cache, log=log)
+    jobs = growth_jobs(specs, data, engine=engine)
     fits: list = [None] * len(jobs)
     keys: list = [None] * len(jobs)
     for i, (spec, variant, design) in enumerate(jobs):
-        if store is not None:
-            keys[i], fits[i] = lookup(store, engines, spec, design, variant=variant,
-                                      seed=seed_for(seed, spec.name, variant),
-                                      requested=requested)
+        if cache is not None:
+            keys[i], fits[i] = lookup(cache, engines, spec, design, variant=variant,
+                                      seed=seed_for(seed, spec.name, variant), engine=engine)
     todo = [i for i, fit in enumerate(fits) if fit is None]
     if progress is not None:
         progress(len(jobs) - len(todo), len(jobs))
     if todo:
-        work = partial(_fit_chunk, specs=specs, data=data, seed=seed, requested=requested,
-                       options=engines.sampler.options, width=engines.width)
+        work = partial(_fit_chunk, specs=specs, data=data, seed=seed, engine=engine,
+                       options=engines.sampling.options, width=engines.width)
         with executor_for(scheduler) as executor:
             if log is not None:
                 log(f"{len(todo)} growth fits on {executor.name}")
@@ -75,8 +76,8 @@ def fit_specs_on(scheduler: str | None, specs: dict, data: pd.DataFrame, *, seed
                         engines, fit.spec, jobs[i][2], fit.variant))
                 fit = dataclasses.replace(fit, design=jobs[i][2])
                 fits[i] = fit
-                if store is not None:
-                    store.put(keys[i], fit)
+                if cache is not None:
+                    cache.put(keys[i], fit)
     for i, fit in enumerate(fits, start=1):
         if log is not None:
             log(fit_line(fit, i, len(jobs)) + ("" if i - 1 in todo else " (from the fit cache)"))
@@ -86,14 +87,14 @@ def fit_specs_on(scheduler: str | None, specs: dict, data: pd.DataFrame, *, seed
 
 
 def _fit_chunk(indices: tuple, *, specs: dict, data: pd.DataFrame, seed: int,
-               requested: str | None, options: SamplerOptions, width: int) -> list:
+               engine: str | None, options: SamplerOptions, width: int) -> list:
     """Fit some of a run's jobs in a worker; the fits without their Bambi models."""
     engines = Engines(Sampler(options), width)
-    jobs = growth_jobs(specs, data, requested=requested)
+    jobs = growth_jobs(specs, data, engine=engine)
     out = []
     for i in indices:
         spec, variant, design = jobs[i]
         fit = engines.fit_design(spec, design, variant=variant,
-                                 seed=seed_for(seed, spec.name, variant), requested=requested)
+                                 seed=seed_for(seed, spec.name, variant), engine=engine)
         out.append((i, dataclasses.replace(fit, model=None, design=None)))
     return out

@@ -3,7 +3,7 @@
 :func:`fit_growth` fits one variant of one spec; :func:`fit_specs` fits every variant of every
 spec with one pair of engines (so compiled graphs are reused) and reports progress. Each spec
 goes to the engine it resolves to (``engine = "auto"``: the marginal engine when the spec
-qualifies, Bambi otherwise; see :mod:`mbtbayes.growth.engines`). Each fit's seed derives from
+qualifies, Bambi otherwise; see :mod:`mbtbayes.growth.engine_choice`). Each fit's seed derives from
 the run seed and the fit's identity (:func:`mbtbayes.core.seeds.seed_for`), so adding a spec
 changes no other fit's draws.
 
@@ -19,70 +19,19 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mbtbayes.core.defaults import SEED
-from mbtbayes.core.sampling import Diagnostics, SamplerOptions
+from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.cache import FitCache, fit_cached
 from mbtbayes.growth.design import Design, check_prior_keys, make_design
-from mbtbayes.growth.engines import Engines, engines_for, resolve_engine
-from mbtbayes.growth.specs import ModelSpec
-
-
-@dataclass(frozen=True)
-class GrowthFit:
-    """One fitted variant of one spec.
-
-    Attributes
-    ----------
-    spec : ModelSpec
-    variant : str
-    design : Design
-    idata : arviz.InferenceData
-        The engine's posterior (marginal: ``beta``, ``sd_intercept``, ``sd_slope``, ``sigma``,
-        ``corr`` when correlated, and the patient effects ``1|patient_id``,
-        ``months|patient_id``; Bambi: Bambi's names), and the groups ``log_likelihood`` (per
-        patient, patient effects integrated out), ``observed_data``, ``constant_data`` and
-        ``posterior_predictive``.
-    diagnostics : Diagnostics
-    sampler : str
-    seconds : float
-        Wall time of the fit: sampling and diagnostics of every attempt, plus compilation
-        for the first fit of a compiled graph.
-    engine : str
-        ``"marginal"`` or ``"bambi"``.
-    model : bambi.Model or None
-        The Bambi model (Bambi engine), for ``predict``, ``interpret`` and PPC plots.
-    params : xarray.Dataset
-        The population-level parameters in the same names for both engines: ``beta`` (dim
-        ``coef``), ``sd_intercept``, ``sd_slope``, ``sigma`` (or ``beta_sigma``, log scale,
-        when the residual SD is modelled), ``nu`` (Student-t), ``corr`` (correlated).
-    """
-
-    spec: ModelSpec
-    variant: str
-    design: Design
-    idata: object
-    diagnostics: Diagnostics
-    sampler: str
-    seconds: float
-    engine: str = "marginal"
-    model: object = None
-    params: object = None
-
-    def draws(self, name: str) -> np.ndarray:
-        """Posterior draws of a parameter, chains and draws stacked first: (S, ...)."""
-        source = self.params if self.params is not None and name in self.params else \
-            self.idata.posterior
-        values = source[name].values
-        return values.reshape(-1, *values.shape[2:])
-
-    def beta(self) -> pd.DataFrame:
-        """Fixed-effect draws, one column per design column."""
-        return pd.DataFrame(self.draws("beta"), columns=list(self.design.columns))
+from mbtbayes.growth.engine_choice import resolve_engine
+from mbtbayes.growth.engines import Engines, engines_for
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 
 def fit_growth(
@@ -92,7 +41,8 @@ def fit_growth(
     variant: str = "period",
     seed: int = SEED,
     options: SamplerOptions | None = None,
-    engine=None,
+    engine: str | None = None,
+    engines: Engines | None = None,
 ) -> GrowthFit:
     """Fit one variant of a growth-model spec to long-format data.
 
@@ -108,10 +58,11 @@ def fit_growth(
         Run seed; the fit's own seed derives from it and the spec's name and variant.
     options : SamplerOptions, optional
         Sampler, draws, tuning and chains (default: nutpie, 4 chains x 1000 draws).
-    engine : str, Engines or an engine, optional
-        ``"auto"``, ``"marginal"`` or ``"bambi"`` to choose the engine (default: the spec's
-        ``engine``), or engines to reuse (and their compiled graphs), which override
-        ``options``.
+    engine : {"auto", "marginal", "bambi"}, optional
+        The engine (default: the spec's ``engine``).
+    engines : Engines, optional
+        The engines to fit with (their sampling options and fit cache; they override
+        ``options``); default: new ones with ``options``.
 
     Returns
     -------
@@ -133,18 +84,9 @@ def fit_growth(
     >>> fit.beta()["period[II]"].mean()  # doctest: +SKIP
     0.15...
     """
-    engines, requested = _engines(engine, options)
+    engines = engines or engines_for(options)
     return engines.fit(spec, data, variant=variant, seed=seed_for(seed, spec.name, variant),
-                       requested=requested)
-
-
-def _engines(engine, options: SamplerOptions | None) -> tuple[Engines, str | None]:
-    """The engines to fit with, and the engine a caller asked for (None: the spec's)."""
-    if engine is None or isinstance(engine, str):
-        return engines_for(options), engine
-    if isinstance(engine, Engines):
-        return engine, None
-    return Engines(engine.sampler, getattr(engine, "width", 5)), engine.name
+                       engine=engine)
 
 
 def fit_specs(
@@ -153,10 +95,11 @@ def fit_specs(
     *,
     seed: int = SEED,
     options: SamplerOptions | None = None,
-    engine=None,
+    engine: str | None = None,
+    engines: Engines | None = None,
     log: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    cache=None,
+    cache: FitCache | str | Path | bool | None = None,
 ) -> list[GrowthFit]:
     """Fit every variant of every spec, reusing compiled graphs, and log progress.
 
@@ -171,7 +114,9 @@ def fit_specs(
         Run seed; each fit's seed derives from it by the fit's name.
     options : SamplerOptions, optional
         As in :func:`fit_growth`.
-    engine : str, Engines or an engine, optional
+    engine : {"auto", "marginal", "bambi"}, optional
+        As in :func:`fit_growth`: every spec with this engine (default: each spec's own).
+    engines : Engines, optional
         As in :func:`fit_growth`.
     log : callable, optional
         Receives one line per fit.
@@ -194,17 +139,15 @@ def fit_specs(
     >>> len(fits)  # doctest: +SKIP
     18
     """
-    from mbtbayes.growth.cache import fit_cached, open_cache
-
-    engines, requested = _engines(engine, options)
-    jobs = growth_jobs(specs, data, requested=requested)
-    store = open_cache(cache, log=log)
+    engines = engines or engines_for(options)
+    jobs = growth_jobs(specs, data, engine=engine)
+    cache = FitCache.open(cache, log=log)
     fits = []
     if progress is not None:
         progress(0, len(jobs))
     for i, (spec, variant, design) in enumerate(jobs, start=1):
-        fit, cached = fit_cached(engines, store, spec, design, variant=variant,
-                                 seed=seed_for(seed, spec.name, variant), requested=requested)
+        fit, cached = fit_cached(engines, cache, spec, design, variant=variant,
+                                 seed=seed_for(seed, spec.name, variant), engine=engine)
         if log is not None:
             log(fit_line(fit, i, len(jobs)) + (" (from the fit cache)" if cached else ""))
         if progress is not None:
@@ -214,11 +157,11 @@ def fit_specs(
 
 
 def growth_jobs(specs: dict[str, ModelSpec], data: pd.DataFrame, *,
-                requested: str | None = None) -> list[tuple[ModelSpec, str, Design]]:
+                engine: str | None = None) -> list[tuple[ModelSpec, str, Design]]:
     """Every (spec, variant, design) to fit, with every prior key and engine checked first."""
     jobs = []
     for spec in specs.values():
-        resolve_engine(spec, requested)
+        resolve_engine(spec, engine)
         variants = [v for v in spec.variants if v == "linear" or spec.period in data]
         designs = [make_design(spec, data, variant=v) for v in variants]
         check_prior_keys(spec, designs)

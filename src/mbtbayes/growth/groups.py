@@ -11,12 +11,18 @@ array([0, 4, 8])
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from mbtbayes.core.arviz_api import add_groups
 from mbtbayes.growth.design import Design
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
+
+if TYPE_CHECKING:
+    from arviz import InferenceData
 
 PPC_DRAWS = 1000
 """Posterior predictive draws kept per fit (all chains together), thinned evenly."""
@@ -36,7 +42,7 @@ def thinned_draws(*, n_draws: int, n_chains: int, total: int = PPC_DRAWS) -> np.
     return np.arange(0, n_draws, step)
 
 
-def add_fit_groups(idata, spec: ModelSpec, design: Design, *, loglik: np.ndarray,
+def add_fit_groups(idata: InferenceData, spec: ModelSpec, design: Design, *, loglik: np.ndarray,
                    predictive: np.ndarray, draws: np.ndarray) -> None:
     """Add the groups of a growth fit to its InferenceData (in place).
 
@@ -68,9 +74,7 @@ def add_fit_groups(idata, spec: ModelSpec, design: Design, *, loglik: np.ndarray
     })
 
 
-def _column(values) -> np.ndarray:
-    import pandas as pd
-
+def _column(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values):
         return values.to_numpy(float)
     return values.astype(str).to_numpy(dtype=object)

@@ -27,9 +27,18 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+
+from mbtbayes.core.arviz_api import psis_loo as _psis
+from mbtbayes.core.errors import DataError
+from mbtbayes.core.sampling import Diagnostics
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.patients import chunks
+from mbtbayes.growth.result import GrowthFit
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -73,8 +82,6 @@ def marginal_loglik(
     (S, G) array
         log p(y_i | b, G, sigma) for draw s and patient i; patients with no observation get 0.
     """
-    from mbtbayes.growth.patients import chunks
-
     n_groups = int(group.max()) + 1 if n_groups is None else n_groups
     corr = np.zeros(beta.shape[0]) if corr is None else corr
     stats = patient_sums(y, X, time, group, n_groups)
@@ -85,7 +92,8 @@ def marginal_loglik(
     return out
 
 
-def _marginal_chunk(stats: dict, beta, sd_intercept, sd_slope, sigma, corr) -> np.ndarray:
+def _marginal_chunk(stats: dict, beta: np.ndarray, sd_intercept: np.ndarray, sd_slope: np.ndarray,
+                    sigma: np.ndarray, corr: np.ndarray) -> np.ndarray:
     """:func:`marginal_loglik` for some draws, from the patients' sufficient statistics."""
     # Per draw and patient: residual sums r'r and u = Z'r, with r = y - X b.
     rr = (stats["yy"][None] - 2 * beta @ stats["Xy"].T
@@ -104,7 +112,8 @@ def _marginal_chunk(stats: dict, beta, sd_intercept, sd_slope, sigma, corr) -> n
     return np.where(k > 0, -0.5 * (k * LOG_2PI + logdet + quad), 0.0)
 
 
-def patient_sums(y, X, time, group, n_groups) -> dict[str, np.ndarray]:
+def patient_sums(y: np.ndarray, X: np.ndarray, time: np.ndarray, group: np.ndarray,
+                 n_groups: int) -> dict[str, np.ndarray]:
     """Per-patient sufficient statistics of the Gaussian growth model (``Z = [1, time]``).
 
     Returns
@@ -205,8 +214,6 @@ def elpd_difference(a: LooResult, b: LooResult) -> tuple[float, float]:
     DataError
         If the two results were computed on different units.
     """
-    from mbtbayes.core.errors import DataError
-
     if a.units and b.units:
         if set(a.units) != set(b.units):
             raise DataError(f"cannot compare ELPDs over different patients ({len(a.units)} vs "
@@ -237,8 +244,6 @@ def psis_loo(loglik: np.ndarray, *, method: str, units: tuple[str, ...] = ()) ->
     -------
     LooResult
     """
-    from mbtbayes.core.arviz_api import psis_loo as _psis
-
     elpd, se, p_loo, pointwise, k = _psis(loglik)
     return LooResult(elpd, se, p_loo, pointwise, k, method, tuple(units))
 
@@ -248,23 +253,23 @@ LOO_METHODS = {"marginal": "psis_marginal_patient", "bambi": "psis_marginal_pati
 (patient effects integrated out exactly, or by adaptive Gauss-Hermite quadrature)."""
 
 
-def patient_loglik(fit) -> np.ndarray:
+def patient_loglik(fit: GrowthFit) -> np.ndarray:
     """A fit's per-patient marginal log-likelihood, ``(chains, draws, patients with data)``."""
     return fit.idata.log_likelihood[fit.spec.measure].values
 
 
-def observed_patients(fit) -> tuple[str, ...]:
+def observed_patients(fit: GrowthFit) -> tuple[str, ...]:
     """Ids of the patients with at least one observation in the fit, in design order."""
     return tuple(fit.design.groups[i] for i in fit.design.observed)
 
 
-def patient_loo(fit) -> LooResult:
+def patient_loo(fit: GrowthFit) -> LooResult:
     """Leave-one-patient-out PSIS-LOO on a fit's marginal log-likelihood."""
     return psis_loo(patient_loglik(fit), method=LOO_METHODS[fit.engine],
                     units=observed_patients(fit))
 
 
-def patient_folds(patients, *, k: int, seed: int, measure: str) -> list[np.ndarray]:
+def patient_folds(patients: Sequence[str], *, k: int, seed: int, measure: str) -> list[np.ndarray]:
     """The K-fold assignment of patients: one per measure and run seed, whichever model.
 
     Each patient's place comes from a hash of the run seed, the measure and the patient's id
@@ -294,14 +299,22 @@ def patient_folds(patients, *, k: int, seed: int, measure: str) -> list[np.ndarr
     >>> sorted(len(f) for f in folds)
     [2, 3]
     """
-    from mbtbayes.core.seeds import seed_for
-
     ids = np.asarray([str(p) for p in patients])
     keys = np.array([seed_for(seed, measure, "kfold-folds", p) for p in ids], dtype=np.int64)
     return np.array_split(ids[np.lexsort((ids, keys))], k)
 
 
-def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResult:
+class HeldOut(Protocol):
+    """What K-fold asks of the run's engines (:class:`~mbtbayes.growth.engines.Engines`): a
+    refit without some patients."""
+
+    def heldout_loglik(self, fit: GrowthFit, held: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, Diagnostics]:
+        """The held-out patients' log-likelihood per draw and the refit's diagnostics."""
+
+
+def kfold_patients(fit: GrowthFit, *, engines: HeldOut, k: int = 10, seed: int,
+                   log: Callable[[str], None] | None = None) -> LooResult:
     """Grouped K-fold cross-validation by patient on the marginal likelihood.
 
     Patients are split into ``k`` folds (:func:`patient_folds`: the same folds for every model
@@ -313,9 +326,9 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
 
     Parameters
     ----------
-    fit : mbtbayes.growth.fit.GrowthFit
-    engine : Engines or an engine
-        Has ``heldout_loglik(fit, held, seed=...)``.
+    fit : mbtbayes.growth.result.GrowthFit
+    engines : Engines
+        The run's engines (anything with ``heldout_loglik(fit, held, seed=...)``).
     k : int
     seed : int
         The run seed.
@@ -330,8 +343,6 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
     """
     from scipy.special import logsumexp
 
-    from mbtbayes.core.seeds import seed_for
-
     design, name = fit.design, (fit.spec.name, fit.variant)
     observed = design.observed
     index = {str(design.groups[i]): i for i in observed}
@@ -339,7 +350,7 @@ def kfold_patients(fit, *, engine, k: int = 10, seed: int, log=None) -> LooResul
              for fold in patient_folds(list(index), k=k, seed=seed, measure=fit.spec.measure)]
     elpd, passed = np.zeros(len(design.groups)), []
     for i, fold in enumerate(folds):
-        ll, diag = engine.heldout_loglik(fit, fold, seed=seed_for(seed, *name, "kfold", i))
+        ll, diag = engines.heldout_loglik(fit, fold, seed=seed_for(seed, *name, "kfold", i))
         passed.append(diag.passed)
         if log is not None:
             log(f"K-fold {'/'.join(name)} fold {i + 1}/{k}: "

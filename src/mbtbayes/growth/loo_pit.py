@@ -45,10 +45,13 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from mbtbayes.core.arviz_api import psis_log_weights
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
 from mbtbayes.growth.censoring import half_step, score_bounds
+from mbtbayes.growth.loo import patient_loglik
+from mbtbayes.growth.result import GrowthFit, population_draws
 
 T_DRAWS = 16
 """Student-t family: mixing variables per posterior draw in the CDF (randomised
@@ -62,14 +65,12 @@ ALPHA = 0.05
 """``uniform`` is False when the uniformity p-value is below this."""
 
 
-def fit_draws(fit) -> patients.Draws:
+def fit_draws(fit: GrowthFit) -> patients.Draws:
     """The population-level draws of a fit of either engine (stacked chains)."""
-    from mbtbayes.growth.bambi_engine import population_draws
-
     return population_draws(fit.params, fit.spec, fit.design)
 
 
-def predictive_draws(fit) -> tuple[np.ndarray, np.ndarray]:
+def predictive_draws(fit: GrowthFit) -> tuple[np.ndarray, np.ndarray]:
     """The draws a fit keeps for predictive checks: their index within each chain, and their
     rows among the stacked (chain-major) draws."""
     post = fit.idata.posterior
@@ -141,7 +142,7 @@ _MEMO: dict[int, tuple] = {}
 and the figure of a run compute them once."""
 
 
-def loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+def loo_pit(fit: GrowthFit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """The new-patient LOO-PIT of every observation of a fit, and each patient's Pareto k
     (computed once per fit and seed: :func:`compute_loo_pit`)."""
     key = (id(fit.idata), seed)
@@ -155,7 +156,7 @@ def loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     return result
 
 
-def compute_loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+def compute_loo_pit(fit: GrowthFit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """The new-patient LOO-PIT of every recorded score of a fit, and each patient's Pareto k.
 
     A recorded score stands for an interval (:func:`mbtbayes.growth.censoring.score_bounds`:
@@ -174,9 +175,6 @@ def compute_loo_pit(fit, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
         ``(pit, pareto_k)``: one PIT per row of ``fit.design`` and one k per observed patient
         (``design.observed`` order; k > 0.7: that patient's weights are unreliable).
     """
-    from mbtbayes.core.arviz_api import psis_log_weights
-    from mbtbayes.growth.loo import patient_loglik
-
     design = fit.design
     kept, rows = predictive_draws(fit)
     draws = fit_draws(fit).take(rows)  # chain-major, as the weights

@@ -33,22 +33,28 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
 from mbtbayes.growth.design import (
     Design,
-    FitsData,
     pad_design,
     prior_values,
     subset_design,
 )
 from mbtbayes.growth.groups import add_fit_groups, patient_dim, thinned_draws
 from mbtbayes.growth.loo import LOG_2PI, marginal_loglik, patient_sums
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import FitsData, GrowthFit
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from arviz import InferenceData
+    from pytensor.tensor.variable import TensorVariable
 
 LKJ_ETA = 2.0
 """LKJ shape of the correlated variant (mildly favours small correlations)."""
@@ -57,7 +63,7 @@ PARAMETERS = ("beta", "sd_intercept", "sd_slope", "sigma", "corr_01")
 """The sampled parameters (the gate checks these)."""
 
 
-def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bool):
+def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bool) -> pm.Model:
     """The PyMC growth model with the patient effects integrated out analytically.
 
     The likelihood is each patient's marginal density
@@ -94,7 +100,9 @@ def build_model(design: Design, priors: dict[str, np.ndarray], *, correlated: bo
     return model
 
 
-def _marginal_logp(d, beta, sd0, sd1, rho, sigma):
+def _marginal_logp(d: dict[str, TensorVariable], beta: TensorVariable, sd0: TensorVariable,
+                   sd1: TensorVariable, rho: TensorVariable | float,
+                   sigma: TensorVariable) -> TensorVariable:
     """Sum over patients of the marginal Gaussian log-density (PyTensor).
 
     With ``A = Z'Z``, ``u = Z'r`` and ``M = sigma^2 I + A G`` (2 x 2), the 2 x 2 identities
@@ -135,20 +143,20 @@ class MarginalEngine(FitsData):
 
     Parameters
     ----------
-    sampler : Sampler
-        Sampling options, the gate, and the compiled-graph cache.
+    sampling : Sampler
+        Sampling options, the gate and the fit cache (compiled graphs: the process's).
     width : int
         Fixed-effect columns of the compiled graph: narrower designs are padded with zero
         columns (whose coefficients keep a N(0, 1) prior and are dropped from the output), so
         that one compiled graph serves every measure and variant up to that width.
     """
 
-    sampler: Sampler = field(default_factory=Sampler)
+    sampling: Sampler = field(default_factory=Sampler)
     width: int = 5
     name: str = "marginal"
 
     def fit_design(self, spec: ModelSpec, design: Design, *, variant: str, seed: int,
-                   gate: bool = True, extras: bool = True):
+                   gate: bool = True, extras: bool = True) -> GrowthFit:
         """Fit one design behind the gate.
 
         Parameters
@@ -163,34 +171,33 @@ class MarginalEngine(FitsData):
         extras : bool
             Draw the patient effects and add the log-likelihood, data and posterior
             predictive groups. K-fold refits skip them; their draws are then kept in the
-            sampler's store (the run's fit cache) when it has one.
+            sampler's cache (the run's fit cache) when it has one.
 
         Returns
         -------
-        mbtbayes.growth.fit.GrowthFit
+        mbtbayes.growth.result.GrowthFit
         """
-        from mbtbayes.growth.fit import GrowthFit
-
         priors = prior_values(spec, design)
-        if self.sampler.options.sampler == "nutpie":
+        if self.sampling.options.sampler == "nutpie":
             design_used, priors = pad_design(design, priors, width=self.width)
         else:
             design_used = design
         start = _time.perf_counter()
         data = _data_values(design_used, priors)
-        idata, diag = self.sampler.sample_model(
+        idata, diag = self.sampling.sample_model(
             key=("marginal", design_used.X.shape[1], spec.correlated),
             build=lambda _: build_model(design_used, priors, correlated=spec.correlated),
-            data=data, seed=seed, gate=gate, stored=not extras,
+            data=data, seed=seed, gate=gate, cached=not extras,
             var_names=[p for p in PARAMETERS if p != "corr_01" or spec.correlated])
         idata = _label_coefficients(idata, design)
         if extras:
             _add_patient_level(idata, spec, design, seed=seed)
         names = ["beta", "sd_intercept", "sd_slope", "sigma"] + (["corr"] * spec.correlated)
-        return GrowthFit(spec, variant, design, idata, diag, self.sampler.options.sampler,
+        return GrowthFit(spec, variant, design, idata, diag, self.sampling.options.sampler,
                          _time.perf_counter() - start, self.name, params=idata.posterior[names])
 
-    def heldout_loglik(self, fit, held: np.ndarray, *, seed: int):
+    def heldout_loglik(self, fit: GrowthFit, held: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, Diagnostics]:
         """Refit without the patients ``held`` (same compiled graph) and return their marginal
         log-likelihood per draw, ``(S, len(held))``, and the refit's diagnostics."""
         design = fit.design
@@ -204,10 +211,10 @@ class MarginalEngine(FitsData):
 
     def with_options(self, options: SamplerOptions) -> MarginalEngine:
         """An engine with other sampler options that shares this one's compiled graphs."""
-        return MarginalEngine(self.sampler.with_options(options), self.width)
+        return MarginalEngine(self.sampling.with_options(options), self.width)
 
 
-def _label_coefficients(idata, design: Design):
+def _label_coefficients(idata: InferenceData, design: Design) -> InferenceData:
     """Drop padding columns and label ``beta`` by the design's own columns; drop nutpie's
     unconstrained copies (``*_log__``).
 
@@ -221,7 +228,7 @@ def _label_coefficients(idata, design: Design):
     return idata
 
 
-def posterior_arrays(idata) -> dict[str, np.ndarray | None]:
+def posterior_arrays(idata: InferenceData) -> dict[str, np.ndarray | None]:
     """The draws :func:`~mbtbayes.growth.loo.marginal_loglik` takes, from a marginal fit."""
     post = idata.posterior
 
@@ -234,7 +241,7 @@ def posterior_arrays(idata) -> dict[str, np.ndarray | None]:
             "corr": stacked("corr") if "corr" in post else None}
 
 
-def population_draws(idata) -> patients.Draws:
+def population_draws(idata: InferenceData) -> patients.Draws:
     """The population-level draws of a marginal fit."""
     a = posterior_arrays(idata)
     return patients.Draws(beta=a["beta"], sds=np.column_stack([a["sd_intercept"], a["sd_slope"]]),
@@ -246,7 +253,7 @@ STORED = np.float32
 precision halves a register's memory; the log-likelihood stays float64 for LOO."""
 
 
-def _add_patient_level(idata, spec: ModelSpec, design: Design, *, seed: int) -> None:
+def _add_patient_level(idata: InferenceData, spec: ModelSpec, design: Design, *, seed: int) -> None:
     """Patient effects from their exact conditional normal, the per-patient marginal
     log-likelihood, and posterior predictive draws (seeded by the fit's seed)."""
     rng = np.random.default_rng(seed_for(seed, "patient-effects"))
@@ -274,5 +281,5 @@ def _add_patient_level(idata, spec: ModelSpec, design: Design, *, seed: int) -> 
 
 
 def engine_for(options: SamplerOptions | None = None) -> MarginalEngine:
-    """A marginal engine with its own sampler (and compiled-graph cache)."""
+    """A marginal engine with its own sampling path (no fit cache)."""
     return MarginalEngine(Sampler(options or SamplerOptions()))

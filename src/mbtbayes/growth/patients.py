@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,13 @@ ELEMENTS = 4_000_000
 """Elements of a (draws x rows) temporary array, at most (32 MB of float64): draws are handled
 in chunks of ``ELEMENTS // rows`` when that is fewer than :data:`CHUNK`, so that a register of
 tens of thousands of patients does not need gigabytes per step."""
+
+
+Pointwise = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"],
+                     Callable[[np.ndarray], np.ndarray]]
+"""A maker of pointwise log-likelihoods: ``make(y, scale, nu)`` returns ``f(eta)``, the
+log-likelihood of each row given its linear predictor (the censored or the recorded-score
+likelihood in place of the family's density)."""
 
 
 def chunks(n_draws: int, width: int) -> list[slice]:
@@ -89,7 +97,7 @@ class Draws:
 
     def take(self, rows: slice | np.ndarray) -> Draws:
         """Some of the draws."""
-        def pick(a):
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[rows]
         return Draws(self.beta[rows], self.sds[rows], pick(self.sigma), pick(self.beta_sigma),
                      pick(self.nu), pick(self.corr))
@@ -120,7 +128,7 @@ def _per_patient(values: np.ndarray, ind: sparse.csr_matrix) -> np.ndarray:
     return np.asarray((ind.T @ values.T).T)
 
 
-def logpdf(y: np.ndarray, eta: np.ndarray, scale: np.ndarray, nu: np.ndarray | None):
+def logpdf(y: np.ndarray, eta: np.ndarray, scale: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
     """Pointwise log-density, Gaussian (``nu`` None) or Student-t, ``(S, n)``."""
     z = (y[None] - eta) / scale
     if nu is None:
@@ -130,7 +138,8 @@ def logpdf(y: np.ndarray, eta: np.ndarray, scale: np.ndarray, nu: np.ndarray | N
             - (v + 1) / 2 * np.log1p(z**2 / v))
 
 
-def conditional(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None):
+def conditional(draws: Draws, *, y: np.ndarray, X: np.ndarray, Z: np.ndarray, group: np.ndarray,
+                n_groups: int, X_sigma: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The normal centre and covariance of each patient's effects, per draw.
 
     Exact (the conditional posterior) for the Gaussian family; for the Student-t family the
@@ -175,8 +184,8 @@ def _inverse(A: np.ndarray) -> np.ndarray:
     return np.linalg.inv(A)
 
 
-def draw_effects(draws: Draws, rng: np.random.Generator, *, dtype=np.float64,
-                 **data) -> np.ndarray:
+def draw_effects(draws: Draws, rng: np.random.Generator, *, dtype: type[np.floating] = np.float64,
+                 **data: np.ndarray | int | None) -> np.ndarray:
     """Patient effects drawn from their conditional normal, one per draw: ``(S, G, d)``
     (stored as ``dtype``; the marginal engine keeps float32 to halve a register's memory).
 
@@ -191,9 +200,10 @@ def draw_effects(draws: Draws, rng: np.random.Generator, *, dtype=np.float64,
     return out
 
 
-def quadrature_loglik(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None,
+def quadrature_loglik(draws: Draws, *, y: np.ndarray, X: np.ndarray, Z: np.ndarray,
+                      group: np.ndarray, n_groups: int, X_sigma: np.ndarray | None = None,
                       family: str = "gaussian", nodes: int | None = None,
-                      pointwise=None) -> np.ndarray:
+                      pointwise: Pointwise | None = None) -> np.ndarray:
     """Per-patient log-likelihood with the patient effects integrated out, ``(S, G)``.
 
     Adaptive Gauss-Hermite quadrature with ``nodes`` points per effect (default
@@ -211,8 +221,9 @@ def quadrature_loglik(draws: Draws, *, y, X, Z, group, n_groups, X_sigma=None,
     return np.concatenate(out)
 
 
-def _quadrature(draws: Draws, nodes: int, *, y, X, Z, group, n_groups, X_sigma,
-                pointwise=None):
+def _quadrature(draws: Draws, nodes: int, *, y: np.ndarray, X: np.ndarray, Z: np.ndarray,
+                group: np.ndarray, n_groups: int, X_sigma: np.ndarray | None,
+                pointwise: Pointwise | None = None) -> np.ndarray:
     """:func:`quadrature_loglik` for rows sorted by patient."""
     m, C = conditional(draws, y=y, X=X, Z=Z, group=group, n_groups=n_groups, X_sigma=X_sigma)
     L = np.linalg.cholesky(C)
@@ -252,7 +263,8 @@ def _nodes(nodes: int, d: int) -> tuple[np.ndarray, np.ndarray]:
     return grid, np.log(w)[index].sum(-1) + 0.5 * (grid**2).sum(-1)
 
 
-def _prior_terms(m, L, cov):
+def _prior_terms(m: np.ndarray, L: np.ndarray,
+                 cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The N(0, G) log-density at ``u = m + L z`` as ``const - (a0 + a1 z + z' A2 z) / 2``;
     ``const`` includes ``log det L`` (the change of variables)."""
     g_inv, logdet_g = np.linalg.inv(cov), np.linalg.slogdet(cov)[1]
@@ -265,7 +277,8 @@ def _prior_terms(m, L, cov):
     return const, a0, a1, A2
 
 
-def _pointwise(y: np.ndarray, scale: np.ndarray, nu: np.ndarray | None):
+def _pointwise(y: np.ndarray, scale: np.ndarray,
+               nu: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
     """``eta -> logpdf(y | eta, scale[, nu])`` with the terms that do not depend on eta
     computed once (the same density as :func:`logpdf`)."""
     inv = 1 / scale
@@ -278,9 +291,10 @@ def _pointwise(y: np.ndarray, scale: np.ndarray, nu: np.ndarray | None):
     return lambda eta: const - half * np.log1p(((y - eta) * inv) ** 2 * inv_v)
 
 
-def predictive(draws: Draws, effects: np.ndarray, rng: np.random.Generator, *, X, Z, group,
-               X_sigma=None, dtype=np.float64, bounds: tuple[float, float] | None = None
-               ) -> np.ndarray:
+def predictive(draws: Draws, effects: np.ndarray, rng: np.random.Generator, *, X: np.ndarray,
+               Z: np.ndarray, group: np.ndarray, X_sigma: np.ndarray | None = None,
+               dtype: type[np.floating] = np.float64,
+               bounds: tuple[float, float] | None = None) -> np.ndarray:
     """Posterior predictive draws of every observation, ``(S, n)``, given patient effects
     (computed in float64, stored as ``dtype``); clipped to ``bounds`` when given (a censored
     model's recorded scores)."""

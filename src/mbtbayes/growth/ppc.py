@@ -44,6 +44,10 @@ import pandas as pd
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth import patients
+from mbtbayes.growth.censoring import predictive_bounds
+from mbtbayes.growth.loo_pit import fit_draws, predictive_draws
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.io import schema
 
 MISFIT_LIMITS = (0.025, 0.975)
@@ -60,7 +64,7 @@ def ppp(replicated: np.ndarray, observed: float) -> float:
     return float((replicated > observed).mean() + 0.5 * (replicated == observed).mean())
 
 
-def _waves(fit) -> tuple[str, np.ndarray] | None:
+def _waves(fit: GrowthFit) -> tuple[str, np.ndarray] | None:
     frame = fit.design.frame
     if schema.ASSESSMENT in frame:
         return schema.ASSESSMENT, frame[schema.ASSESSMENT].to_numpy()
@@ -70,18 +74,18 @@ def _waves(fit) -> tuple[str, np.ndarray] | None:
     return None
 
 
-def _label(value) -> str:
+def _label(value: object) -> str:
     return f"{float(value):g}" if np.issubdtype(type(value), np.number) else str(value)
 
 
-def _periods(fit) -> np.ndarray:
+def _periods(fit: GrowthFit) -> np.ndarray:
     frame, period = fit.design.frame, fit.spec.period
     if period is not None and period in frame:
         return frame[period].astype(str).to_numpy()
     return np.full(len(frame), "all", dtype=object)
 
 
-def _row(fit, predictive: str, statistic: str, period: str, wave: str, observed: float,
+def _row(fit: GrowthFit, predictive: str, statistic: str, period: str, wave: str, observed: float,
          replicated: np.ndarray, n_obs: int) -> dict:
     s = summarize_draws(replicated)
     p = ppp(replicated, observed)
@@ -94,17 +98,13 @@ def _row(fit, predictive: str, statistic: str, period: str, wave: str, observed:
             "passed": fit.diagnostics.passed}
 
 
-def new_patient_draws(fit, *, seed: int = SEED) -> np.ndarray:
+def new_patient_draws(fit: GrowthFit, *, seed: int = SEED) -> np.ndarray:
     """Replicated data of new patients at a fit's rows, one set per predictive draw kept
     (the draws of the in-sample replicates): ``(draws, n)``.
 
     Per posterior draw, each patient gets effects from ``N(0, G)`` (not its own) and every
     row the family's noise; seeded by the run seed and the fit's name.
     """
-    from mbtbayes.growth import patients
-    from mbtbayes.growth.censoring import predictive_bounds
-    from mbtbayes.growth.loo_pit import fit_draws, predictive_draws
-
     design, (_, rows) = fit.design, predictive_draws(fit)
     draws = fit_draws(fit).take(rows)
     rng = np.random.default_rng(seed_for(seed, fit.spec.name, fit.variant, "new-patient-ppc"))
@@ -115,7 +115,7 @@ def new_patient_draws(fit, *, seed: int = SEED) -> np.ndarray:
                                X_sigma=design.X_sigma, bounds=predictive_bounds(fit.spec))
 
 
-def fit_ppc(fit, *, seed: int = SEED) -> list[dict]:
+def fit_ppc(fit: GrowthFit, *, seed: int = SEED) -> list[dict]:
     """The posterior predictive check rows of one fit: in-sample, and for new patients when
     the fit has its population parameters (``fit.params``).
 
@@ -129,7 +129,7 @@ def fit_ppc(fit, *, seed: int = SEED) -> list[dict]:
     return rows
 
 
-def _checks(fit, predictive: str, replicated: np.ndarray) -> list[dict]:
+def _checks(fit: GrowthFit, predictive: str, replicated: np.ndarray) -> list[dict]:
     """The check rows of one set of replicated data sets, ``(draws, n)``."""
     both = np.vstack([fit.design.y[None], replicated])
     periods, waves = _periods(fit), _waves(fit)

@@ -41,6 +41,11 @@ from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth import patients
+from mbtbayes.growth.baseline import spec_sd_draws
+from mbtbayes.growth.design import Design, make_design
+from mbtbayes.growth.marginal import LKJ_ETA
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.trajectories import mean_design, period_levels
 
 PRIOR_DRAWS = 4000
 """Prior draws per fit (the Monte Carlo error of the means' share is at most 0.008)."""
@@ -90,7 +95,8 @@ def draw_prior(prior: dict, *, size: int, rng: np.random.Generator) -> np.ndarra
     raise SpecError(f"no prior predictive draws for a {dist} prior")
 
 
-def prior_parameters(spec, design, *, draws: int, rng: np.random.Generator) -> patients.Draws:
+def prior_parameters(spec: ModelSpec, design: Design, *, draws: int,
+                     rng: np.random.Generator) -> patients.Draws:
     """Population-level parameters drawn from a fit's priors: one :class:`Draws` of size
     ``draws`` (fixed effects per design column, patient-effect SDs, residual SD or the
     coefficients of its log, Student-t ``nu``, the patient-effect correlation)."""
@@ -112,12 +118,12 @@ def prior_parameters(spec, design, *, draws: int, rng: np.random.Generator) -> p
                           corr=correlation_draws(spec, design, draws=draws, rng=rng))
 
 
-def correlation_draws(spec, design, *, draws: int, rng: np.random.Generator):
+def correlation_draws(spec: ModelSpec, design: Design, *, draws: int,
+                      rng: np.random.Generator) -> np.ndarray | None:
     """The prior of the patient intercept-slope correlation (None when uncorrelated): the
     marginal engine's LKJ(eta) for two effects, ``(corr + 1) / 2 ~ Beta(eta, eta)``."""
     if not spec.correlated or len(design.effects) != 2:
         return None
-    from mbtbayes.growth.marginal import LKJ_ETA
 
     return 2 * rng.beta(LKJ_ETA, LKJ_ETA, draws) - 1
 
@@ -169,8 +175,8 @@ class PriorPredictive:
         return float(self.inside(self.observations).mean())
 
 
-def prior_predictive(spec, data: pd.DataFrame, *, variant: str = "period",
-                     design=None, draws: int = PRIOR_DRAWS, seed: int = SEED,
+def prior_predictive(spec: ModelSpec, data: pd.DataFrame, *, variant: str = "period",
+                     design: Design | None = None, draws: int = PRIOR_DRAWS, seed: int = SEED,
                      months: np.ndarray = MONTHS) -> PriorPredictive:
     """Draw the prior predictive distribution of one variant of a spec.
 
@@ -192,10 +198,6 @@ def prior_predictive(spec, data: pd.DataFrame, *, variant: str = "period",
     -------
     PriorPredictive
     """
-    from mbtbayes.growth.baseline import spec_sd_draws
-    from mbtbayes.growth.design import make_design
-    from mbtbayes.growth.trajectories import mean_design, period_levels
-
     design = design if design is not None else make_design(spec, data, variant=variant)
     rng = np.random.default_rng(seed_for(seed, spec.name, variant, "prior-predictive"))
     params = prior_parameters(spec, design, draws=draws, rng=rng)
@@ -212,7 +214,7 @@ def prior_predictive(spec, data: pd.DataFrame, *, variant: str = "period",
                            values[:, :, np.searchsorted(grid, months)], observed, changes, sd)
 
 
-def _observations(params: patients.Draws, design, rng: np.random.Generator) -> np.ndarray:
+def _observations(params: patients.Draws, design: Design, rng: np.random.Generator) -> np.ndarray:
     """A replicated data set per prior draw at the design's rows: new patient effects from
     ``N(0, G)`` and the family's noise."""
     n_groups = len(design.groups)

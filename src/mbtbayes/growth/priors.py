@@ -19,10 +19,17 @@ Normal(mu: 0.0, sigma: HalfNormal(sigma: 1.0))
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
+from mbtbayes.growth.modelspec import DEFAULT_HORIZON, ModelSpec
+
+if TYPE_CHECKING:
+    import bambi as bmb
 
 AUX_PARAMETERS: tuple[str, ...] = ("sigma",)
 """Distributional parameters a formula may model (``sigma ~ ...``, log link)."""
@@ -90,7 +97,7 @@ def check_prior(term: str, prior: dict, *, hyper: bool = False) -> None:
             raise SpecError(f"prior for '{term}': {key} must be > 0, got {value:g}")
 
 
-def prior_terms(spec) -> dict[str, str]:
+def prior_terms(spec: ModelSpec) -> dict[str, str]:
     """Every prior key the spec's formulas allow, with its kind.
 
     Returns
@@ -114,7 +121,7 @@ def prior_terms(spec) -> dict[str, str]:
     return keys
 
 
-def check_prior_terms(spec) -> None:
+def check_prior_terms(spec: ModelSpec) -> None:
     allowed = prior_terms(spec)
     unknown = [k for k in spec.priors if k not in allowed]
     if unknown:
@@ -130,11 +137,6 @@ def check_prior_terms(spec) -> None:
                                 "{ dist = \"HalfNormal\", sigma = 1 } }")
         elif isinstance(prior.get("sigma"), dict):
             raise SpecError(f"prior for '{key}': only group-specific terms take a prior on sigma")
-
-
-DEFAULT_HORIZON = 36.0
-"""Time horizon of the default slope priors: the longest planned treatment of the study
-(36 months). A spec may set its own (``prior_horizon``)."""
 
 
 def default_priors(
@@ -193,7 +195,7 @@ def default_priors(
     return priors
 
 
-def spec_default_priors(spec) -> dict[str, dict]:
+def spec_default_priors(spec: ModelSpec) -> dict[str, dict]:
     """The default prior of every prior key a spec's formulas name (:func:`prior_terms`),
     from its range and ``prior_horizon`` (:func:`default_priors`); terms of a residual-SD
     formula other than its intercept take ``Normal(0, 1)``. Keys left out (covariates, other
@@ -210,7 +212,8 @@ def spec_default_priors(spec) -> dict[str, dict]:
     return out
 
 
-def fit_priors(spec, *, variant: str, columns: dict[str, np.ndarray], used) -> dict[str, dict]:
+def fit_priors(spec: ModelSpec, *, variant: str, columns: dict[str, np.ndarray],
+               used: Collection[str]) -> dict[str, dict]:
     """A prior for every parameter of one fit.
 
     Parameters
@@ -262,7 +265,7 @@ def _half(sigma: float) -> dict:
     return {"dist": "HalfNormal", "sigma": float(f"{sigma:.4g}")}
 
 
-def to_bambi(prior: dict):
+def to_bambi(prior: dict) -> bmb.Prior:
     """A prior dict as a ``bambi.Prior`` (a prior on ``sigma`` becomes a hyperprior)."""
     import bambi as bmb
 

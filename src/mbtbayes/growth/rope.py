@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from mbtbayes.growth.baseline import baseline
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.modelspec import ModelSpec
 
 
 @dataclass(frozen=True)

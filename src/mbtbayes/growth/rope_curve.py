@@ -28,6 +28,8 @@ import pandas as pd
 from mbtbayes.core.decisions import DIFFERENCE, TOO_IMPRECISE, rope_decision
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.growth.rope import rope_for
+from mbtbayes.growth.summaries import better_if, contrast_draws
 
 GRID = tuple(float(u) for u in np.round(np.arange(0.0, 0.5 + 1e-9, 0.025), 3))
 """Half-widths of the curve in reference-SD units: 0 to 0.5 in steps of 0.025."""
@@ -84,9 +86,6 @@ def rope_curve(fits: list, data: pd.DataFrame, *, sd_units: tuple[float, ...] = 
         hdi_high, difference_below_sd, negligible_from_sd, reference_sd,
         reference_sd_basis, interval, passed.
     """
-    from mbtbayes.growth.rope import rope_for
-    from mbtbayes.growth.summaries import better_if, contrast_draws
-
     rows = []
     for fit in (f for f in fits if f.variant == "period"):
         spec, margin = fit.spec, rope_for(fit.spec, data)

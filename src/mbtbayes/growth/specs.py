@@ -1,4 +1,5 @@
-"""Model specs: one TOML file per measure in ``models/``, or one built in Python.
+"""Model specs: one TOML file per measure in ``models/``, or one built in Python, each
+checked when it is made (the value itself: :class:`~mbtbayes.growth.modelspec.ModelSpec`).
 
 A spec holds the measure's column, label and range, the family (``gaussian`` or ``t``), the
 engine (``auto``, ``marginal`` or ``bambi``), the time and group columns, the formula of each
@@ -28,36 +29,24 @@ Examples
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import replace
 from pathlib import Path
 
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
+from mbtbayes.growth.engine_choice import ENGINES, marginal_obstacles, resolve_engine
+from mbtbayes.growth.modelspec import DEFAULT_HORIZON, FAMILIES, VARIANTS, ModelSpec
 from mbtbayes.growth.priors import (
     AUX_PARAMETERS,
-    DEFAULT_HORIZON,
     check_prior,
     check_prior_terms,
     flat_priors,
     spec_default_priors,
 )
-from mbtbayes.growth.terms import ParsedFormula, parse_formula
 from mbtbayes.io import schema
 
 AUTO = "auto"
 """``correlated = "auto"``: correlated patient effects whenever the marginal engine fits them."""
-
-VARIANTS: tuple[str, ...] = ("linear", "period")
-"""Model variants: row 1 (linear growth) and row 2 (with the period predictor) of the paper."""
-
-FAMILIES: tuple[str, ...] = ("gaussian", "t")
-"""Likelihood families: normal, and Student-t (robust; the marginal engine cannot fit it)."""
-
-ENGINES: tuple[str, ...] = ("auto", "marginal", "bambi")
-"""``marginal``: patient effects integrated out (Gaussian, ``(time | group)``, Normal and
-HalfNormal priors); ``bambi``: ``bmb.Model`` with patient effects sampled; ``auto``: marginal
-when the spec qualifies, else Bambi."""
 
 TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
             "correlated", "censored", "formulas", "priors", "prior_horizon", "rope",
@@ -67,143 +56,6 @@ DEFAULT_ROPE_SD_UNITS = 0.1
 ROPE_KEYS = ("sd_units", "half_width", "source", "label", "reference_sd", "reference_sd_source",
              "justification")
 EFFECT_KEYS = ("months",)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A declarative growth-model specification for one measure.
-
-    Attributes
-    ----------
-    name : str
-        Spec name (the file stem), used in every table.
-    measure : str
-        Outcome column.
-    label : str
-        Name for tables and figures.
-    range : tuple of float
-        Valid range of the outcome.
-    family : str
-        Likelihood family: ``"gaussian"`` or ``"t"`` (Student-t; ``nu`` is estimated).
-    kind : str
-        ``"outcome"``, ``"process"`` or ``"other"``.
-    time, group : str
-        Time column (months) and patient id column.
-    period : str or None
-        Period column, or None when the data have none (only the linear variant is fitted).
-    formulas : dict
-        Variant -> Bambi formula of the outcome.
-    priors : dict
-        Term name -> prior, e.g. ``{"dist": "Normal", "mu": 0, "sigma": 1}``; group-level terms
-        take ``{"dist": "Normal", "mu": 0, "sigma": {"dist": "HalfNormal", "sigma": 1}}``;
-        ``sigma`` is the residual SD, ``nu`` the Student-t degrees of freedom, and
-        ``sigma_<term>`` a term of a ``sigma ~ ...`` formula (log scale). Terms without a
-        prior take the defaults (:func:`mbtbayes.growth.priors.fit_priors`).
-    prior_horizon : float
-        Time horizon of the default slope priors (default 36 months, the longest planned
-        treatment): a slope may carry the outcome across its range over this time.
-    rope_sd_units : float or None
-        ROPE half-width in units of the observed pooled baseline SD of the data analysed
-        (default 0.1; computed from the data, so not pre-specified); None when an absolute
-        half-width is given.
-    rope_half_width : float or None
-        The margin: an absolute ROPE half-width in the measure's units, fixed in the spec (a
-        minimal important difference, or 0.2 x a published reference SD).
-    rope_source : str
-        Where an absolute half-width comes from (required with it).
-    rope_label : str
-        What the margin is, in a few words, e.g. ``"small effect (0.2 SD)"``.
-    rope_reference_sd : float or None
-        The reference SD (measure's units) the margin is read against: d's margin is the margin
-        / this SD, and the ROPE curve runs to 0.5 of it. None: the observed pooled baseline SD
-        of the data analysed.
-    rope_reference_sd_source : str
-        Its provenance: published, derived (from what) or assumed (why).
-    rope_justification : str
-        Why that width.
-    d_months : tuple of float
-        The two time points of Cohen's d (0 and 24).
-    correlated : bool
-        Correlated patient intercept and slope (LKJ), fitted by the marginal engine.
-    engine : str
-        ``"auto"``, ``"marginal"`` or ``"bambi"`` (see :data:`ENGINES`).
-    auxiliary : dict
-        Variant -> formulas of distributional parameters, e.g. ``("sigma ~ period",)``.
-    censored : bool
-        Scores at the range's floor (ceiling) are censored: "at or below (above)" it, a
-        Tobit likelihood (:mod:`mbtbayes.growth.censoring`), fitted by the Bambi engine.
-    """
-
-    name: str
-    measure: str
-    label: str
-    range: tuple[float, float]
-    family: str
-    kind: str
-    time: str
-    group: str
-    period: str | None
-    formulas: dict[str, str]
-    priors: dict[str, dict] = field(default_factory=dict)
-    prior_horizon: float = DEFAULT_HORIZON
-    rope_sd_units: float | None = 0.1
-    rope_half_width: float | None = None
-    rope_source: str = ""
-    rope_label: str = ""
-    rope_reference_sd: float | None = None
-    rope_reference_sd_source: str = ""
-    rope_justification: str = ""
-    d_months: tuple[float, float] = (0.0, 24.0)
-    correlated: bool = False
-    engine: str = "auto"
-    auxiliary: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    censored: bool = False
-
-    @property
-    def variants(self) -> tuple[str, ...]:
-        """Variants to fit: both, or only ``linear`` when there is no period column."""
-        return tuple(v for v in VARIANTS if v in self.formulas)
-
-    def formula(self, variant: str) -> ParsedFormula:
-        """The outcome formula of a variant, parsed."""
-        return _parse(self.formulas[variant])
-
-    def auxiliary_formulas(self, variant: str) -> tuple[ParsedFormula, ...]:
-        """The distributional formulas (``sigma ~ ...``) of a variant, parsed."""
-        return tuple(_parse(f) for f in self.auxiliary.get(variant, ()))
-
-    def formula_parts(self, variant: str) -> tuple[str, ...]:
-        """The variant's formulas as Bambi takes them (outcome first)."""
-        return (self.formula(variant).bambi,
-                *(f.bambi for f in self.auxiliary_formulas(variant)))
-
-    def sigma_modelled(self, variant: str) -> bool:
-        """Whether the residual SD has its own formula in this variant."""
-        return any(f.response == "sigma" for f in self.auxiliary_formulas(variant))
-
-    def columns(self, variant: str) -> tuple[str, ...]:
-        """Every data column a variant's formulas use, the outcome first."""
-        names = set(self.formula(variant).variables)
-        for aux in self.auxiliary_formulas(variant):
-            names |= aux.variables - {aux.response}
-        return (self.measure, *sorted(names - {self.measure}))
-
-    def covariates(self, variant: str) -> tuple[str, ...]:
-        """Columns of a variant's formulas besides outcome, time, period and group."""
-        roles = {self.measure, self.time, self.group, self.period}
-        return tuple(c for c in self.columns(variant) if c not in roles)
-
-    @property
-    def engine_used(self) -> str:
-        """The engine that fits this spec: ``"marginal"`` or ``"bambi"``."""
-        from mbtbayes.growth.engines import resolve_engine
-
-        return resolve_engine(self)
-
-
-@lru_cache(maxsize=256)
-def _parse(text: str) -> ParsedFormula:
-    return parse_formula(text)
 
 
 def models_dir() -> Path:
@@ -294,7 +146,7 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
     >>> spec = spec_from_dict({"measure": "bsi", "family": "t", "formulas": {
     ...     "linear": "bsi ~ months + (1 | patient_id)",
     ...     "period": ["bsi ~ months * period + (1 | patient_id)", "sigma ~ period"]}}, name="x")
-    >>> spec.engine_used, spec.auxiliary["period"]
+    >>> resolve_engine(spec), spec.auxiliary["period"]
     ('bambi', ('sigma ~ period',))
     """
     check_keys(raw, TOP_KEYS, "the spec")
@@ -357,8 +209,6 @@ def resolve_correlated(spec: ModelSpec, wanted: bool | str = AUTO) -> bool:
         return wanted
     if wanted != AUTO:
         raise SpecError(f"correlated must be true, false or \"auto\", got {wanted!r}")
-    from mbtbayes.growth.engines import marginal_obstacles
-
     if any(spec.formula(v).uncorrelated for v in spec.formulas) or spec.engine == "bambi":
         return False
     return not marginal_obstacles(replace(spec, correlated=False))
@@ -442,8 +292,6 @@ def _check_spec(spec: ModelSpec) -> None:
     for term, prior in spec.priors.items():
         check_prior(term, prior)
     check_prior_terms(spec)
-    from mbtbayes.growth.engines import resolve_engine
-
     resolve_engine(spec)
 
 

@@ -20,11 +20,14 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.arviz_api import summary
+from mbtbayes.core.decisions import rope_decision
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
 from mbtbayes.growth.baseline import spec_sd_draws
-from mbtbayes.growth.fit import GrowthFit
 from mbtbayes.growth.loo import LooResult, elpd_difference, patient_loo
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.rope import rope_for
 from mbtbayes.growth.trajectories import (
     change_draws,
     period_contrasts,
@@ -148,7 +151,7 @@ def contrast_draws(fit: GrowthFit, data: pd.DataFrame, *,
             "slope": base["slope"], later: base[later]}
 
 
-def _row_meaning(contrast: str, spec) -> tuple[str, str, str]:
+def _row_meaning(contrast: str, spec: ModelSpec) -> tuple[str, str, str]:
     """(estimand, role, units) of a row of :func:`period_effects`."""
     t0, t1 = spec.d_months
     units = f"{spec.measure} units"
@@ -197,9 +200,6 @@ def period_effects(fits: list[GrowthFit], data: pd.DataFrame, *,
         ``rope_curve.csv`` and the spec), standardisation (the same, pooled covariate mix in
         both periods), decision, interval, passed.
     """
-    from mbtbayes.core.decisions import rope_decision
-    from mbtbayes.growth.rope import rope_for
-
     rows = []
     for fit in (f for f in fits if f.variant == "period"):
         margin, better = rope_for(fit.spec, data), better_if(fit.spec.measure)

@@ -133,7 +133,7 @@ class CubicSpline:
         self._basis = BSpline()
         self._learned = False
 
-    def __call__(self, x) -> np.ndarray:
+    def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         if not self._learned:
             self._learned = True

@@ -40,8 +40,13 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+
+from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.growth.result import GrowthFit
 
 GRID_STEP = 3.0
 """Spacing of the time grid of the trajectories table (months)."""
@@ -50,7 +55,7 @@ STANDARDISATIONS = ("observed_mix", "pooled_mix", "reference")
 """How covariates besides time and period are set (see the module docstring)."""
 
 
-def period_levels(fit) -> tuple[str, ...]:
+def period_levels(fit: GrowthFit) -> tuple[str, ...]:
     """The period levels of a fit (reference first), or ``("pooled",)`` without a period."""
     spec, frame = fit.spec, fit.design.frame
     if spec.period is None or spec.period not in spec.formula(fit.variant).variables:
@@ -61,14 +66,14 @@ def period_levels(fit) -> tuple[str, ...]:
     return tuple(sorted(values.astype(str).unique()))
 
 
-def covariates(fit) -> tuple[str, ...]:
+def covariates(fit: GrowthFit) -> tuple[str, ...]:
     """Columns of the fit's mean formula besides outcome, time, period and group."""
     spec = fit.spec
     roles = {spec.measure, spec.time, spec.period, spec.group}
     return tuple(sorted(spec.formula(fit.variant).variables - roles))
 
 
-def covariate_mix(fit, level: str) -> tuple[pd.DataFrame, np.ndarray]:
+def covariate_mix(fit: GrowthFit, level: str) -> tuple[pd.DataFrame, np.ndarray]:
     """The distinct covariate values of a period's rows (all rows for ``"pooled"``) and the
     share of the period's rows that has each.
 
@@ -87,14 +92,14 @@ def covariate_mix(fit, level: str) -> tuple[pd.DataFrame, np.ndarray]:
     return rows.iloc[first].reset_index(drop=True), np.bincount(codes) / len(codes)
 
 
-def _period_rows(fit, level: str) -> pd.DataFrame:
+def _period_rows(fit: GrowthFit, level: str) -> pd.DataFrame:
     frame = fit.design.frame
     if level == "pooled":
         return frame
     return frame[frame[fit.spec.period].astype(str) == level]
 
 
-def standardisation(fit, level: str, *, standardise: str = "observed_mix") -> str:
+def standardisation(fit: GrowthFit, level: str, *, standardise: str = "observed_mix") -> str:
     """In words, the rule that sets the covariates of a period's population mean.
 
     Examples
@@ -112,7 +117,7 @@ def standardisation(fit, level: str, *, standardise: str = "observed_mix") -> st
     return "period's observed covariate mix"
 
 
-def covariate_values(fit, level: str, *, standardise: str = "observed_mix") -> str:
+def covariate_values(fit: GrowthFit, level: str, *, standardise: str = "observed_mix") -> str:
     """The covariate values a period's population mean is evaluated at ("" without any).
 
     Examples
@@ -131,7 +136,7 @@ def covariate_values(fit, level: str, *, standardise: str = "observed_mix") -> s
     return "; ".join(f"{c} = {_number(typical[c])}" for c in covariates(fit))
 
 
-def mix_text(fit, level: str) -> str:
+def mix_text(fit: GrowthFit, level: str) -> str:
     """The covariate mix of a period's rows: shares of each level, or the mean of a number.
 
     Examples
@@ -151,11 +156,11 @@ def mix_text(fit, level: str) -> str:
     return "; ".join(parts)
 
 
-def _number(value) -> str:
+def _number(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 
 
-def reference_grid(fit, times) -> pd.DataFrame:
+def reference_grid(fit: GrowthFit, times: Sequence[float] | np.ndarray) -> pd.DataFrame:
     """Rows times x periods, covariates at their reference level (categorical) or mean."""
     spec, frame = fit.spec, fit.design.frame
     levels = period_levels(fit)
@@ -167,14 +172,14 @@ def reference_grid(fit, times) -> pd.DataFrame:
     return rows
 
 
-def _period_column(fit, values) -> pd.Series | pd.Categorical:
+def _period_column(fit: GrowthFit, values: list) -> pd.Series | pd.Categorical:
     column = fit.design.frame[fit.spec.period]
     if isinstance(column.dtype, pd.CategoricalDtype):
         return pd.Categorical(values, categories=column.cat.categories)
     return values
 
 
-def _typical(values: pd.Series):
+def _typical(values: pd.Series) -> object:
     """The reference level of a categorical or binary column, else the mean."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.categories[0]
@@ -183,7 +188,8 @@ def _typical(values: pd.Series):
     return sorted(values.dropna().unique())[0]
 
 
-def mean_design(fit, times, *, standardise: str = "observed_mix") -> np.ndarray:
+def mean_design(fit: GrowthFit, times: Sequence[float] | np.ndarray, *,
+                standardise: str = "observed_mix") -> np.ndarray:
     """The design row whose product with ``b`` is each period's population mean at each time:
     ``(periods, times, columns)``; with ``"observed_mix"`` the average of the period's rows'
     design rows at that time (weighted by the share of each distinct covariate value)."""
@@ -197,7 +203,7 @@ def mean_design(fit, times, *, standardise: str = "observed_mix") -> np.ndarray:
     return np.stack([_mixed_rows(fit, level, times, mix=mix[level]) for level in levels])
 
 
-def _mixed_rows(fit, level: str, times: np.ndarray, *, mix: str) -> np.ndarray:
+def _mixed_rows(fit: GrowthFit, level: str, times: np.ndarray, *, mix: str) -> np.ndarray:
     """(times, columns): the design rows of the covariate mix of ``mix``'s rows (a period, or
     ``"pooled"`` for all rows) with the period set to ``level``, at each time, averaged."""
     combos, weights = covariate_mix(fit, mix)
@@ -210,7 +216,8 @@ def _mixed_rows(fit, level: str, times: np.ndarray, *, mix: str) -> np.ndarray:
     return np.einsum("tkp,k->tp", X, weights)
 
 
-def trajectories(fit, times, *, standardise: str = "observed_mix") -> np.ndarray:
+def trajectories(fit: GrowthFit, times: Sequence[float] | np.ndarray, *,
+                 standardise: str = "observed_mix") -> np.ndarray:
     """Population-mean trajectories per draw: ``(S, periods, times)``.
 
     Parameters
@@ -224,7 +231,7 @@ def trajectories(fit, times, *, standardise: str = "observed_mix") -> np.ndarray
                                                                    standardise=standardise))
 
 
-def change_draws(fit, *, standardise: str = "observed_mix") -> dict[str, np.ndarray]:
+def change_draws(fit: GrowthFit, *, standardise: str = "observed_mix") -> dict[str, np.ndarray]:
     """Draws of the population change between the two d time points, per period (period
     fit: e.g. ``"I"``, ``"II"``) or ``"pooled"`` (linear fit)."""
     t0, t1 = fit.spec.d_months
@@ -232,7 +239,7 @@ def change_draws(fit, *, standardise: str = "observed_mix") -> dict[str, np.ndar
     return {level: traj[:, i, 1] - traj[:, i, 0] for i, level in enumerate(period_levels(fit))}
 
 
-def period_contrasts(fit, *, standardise: str = "pooled_mix") -> dict[str, np.ndarray]:
+def period_contrasts(fit: GrowthFit, *, standardise: str = "pooled_mix") -> dict[str, np.ndarray]:
     """Draws of the Period II - I contrasts of a period fit.
 
     With the default ``standardise="pooled_mix"`` both periods are standardised over the same
@@ -263,7 +270,7 @@ def period_contrasts(fit, *, standardise: str = "pooled_mix") -> dict[str, np.nd
             f"at_{t1:g}": diff[:, 1]}
 
 
-def time_grid(fit, *, end: float | None = None) -> np.ndarray:
+def time_grid(fit: GrowthFit, *, end: float | None = None) -> np.ndarray:
     """The table's grid: t0 to ``end`` (default: the last observed time, at least t1) in steps
     of :data:`GRID_STEP`."""
     t0, t1 = fit.spec.d_months
@@ -293,8 +300,6 @@ def trajectory_table(fits: list, *, standardise: str = "observed_mix",
         "no covariates"), covariate_values (the values: shares of each level or a mean, e.g.
         "wai_version: S 2%, SR 98%"), passed.
     """
-    from mbtbayes.core.posterior import INTERVAL, summarize_draws
-
     rows = []
     for fit in fits:
         times = time_grid(fit, end=end)

@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,7 +102,7 @@ def recode(
     used: set[str] = set()
     unknown: dict[tuple[str, str], list] = {}
 
-    def one(row, value):
+    def one(row: Hashable, value: object) -> object:
         if pd.isna(value):
             return None
         code = as_text(value)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes import __version__
 from mbtbayes.core.errors import OutputError
 from mbtbayes.core.formatting import markdown_table
 from mbtbayes.io.register import Register
@@ -196,8 +197,6 @@ def write_tables(
 
 
 def _write_manifest(folder: Path, label: str) -> None:
-    from mbtbayes import __version__
-
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     manifest = {"written_by": "mbtbayes", "version": __version__, "data": label,
                 "files": files}

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import OutputError
 from mbtbayes.io import schema
 
 VALUES_FILE = "simulator.toml"
@@ -197,8 +198,6 @@ def write_register(path: str | Path, *, seed: int = SEED, scale: int = 1) -> Pat
 
 
 def _check_target(path: Path) -> None:
-    from mbtbayes.core.errors import OutputError
-
     if path.is_dir():
         raise OutputError(f"--out {path} is a folder; name a .csv file to write")
     if not path.exists():

@@ -13,6 +13,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from mbtbayes.io import schema
@@ -24,7 +26,7 @@ def missing_keys(frame: pd.DataFrame) -> list[str]:
             for c in schema.KEY_COLUMNS if c in frame and frame[c].isna().any()]
 
 
-def _listing(rows) -> str:
+def _listing(rows: Iterable) -> str:
     rows = list(rows)
     more = len(rows) - MAX_ROWS_SHOWN
     return ", ".join(map(str, rows[:MAX_ROWS_SHOWN])) + (f" and {more} more" if more > 0 else "")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes.io.register import Register
 from mbtbayes.report.document import to_html, to_markdown
 from mbtbayes.report.figures import make_figures
 from mbtbayes.report.headline import headline, headline_text
@@ -43,7 +44,7 @@ def write_report(
     tables: dict[str, pd.DataFrame],
     fits: list,
     specs: dict,
-    register,
+    register: Register,
     run: dict | None = None,
 ) -> dict[str, Path]:
     """Write the figures, ``paper_tables.md``, ``report.md`` and ``report.html`` of a run.

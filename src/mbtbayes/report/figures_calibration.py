@@ -14,9 +14,14 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from mbtbayes.report.style import INK, new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 POWER_COLUMNS = ("kind", "effect_sd", "rule", "power", "power_low", "power_high")
 """Columns the power figure needs (the ``power`` table of ``mbtbayes calibrate``)."""
@@ -25,7 +30,7 @@ RULE_STYLE = {"p < .05": ("#1f77b4", "o"), "HDI excludes 0": ("#ff7f0e", "s"),
 KIND_TITLE = {"level": "level: Period II - I at month 0", "slope": "slope: II - I per month"}
 
 
-def power_figure(power: pd.DataFrame):
+def power_figure(power: pd.DataFrame) -> Figure:
     """Power against the true difference (baseline-SD units), one line per decision rule,
     with 95% binomial intervals; one panel per kind of difference (level, slope)."""
     kinds = [k for k in ("level", "slope") if k in set(power["kind"])]

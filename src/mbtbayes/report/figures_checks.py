@@ -9,10 +9,21 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pandas as pd
 from scipy import stats
 
+from mbtbayes.core.arviz_api import plot_ppc
+from mbtbayes.growth.loo_pit import kish_size, loo_pit
+from mbtbayes.growth.prior_predictive import PriorPredictive, prior_predictive
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.report.style import INK, ROPE_COLOR, new_figure, period_style
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MODEL_LINE = {"linear": ":", "period": "-"}
 """Line style of each model in the LOO-PIT figure."""
@@ -21,7 +32,7 @@ SPAGHETTI = 30
 """Prior draws drawn as single trajectories in the prior predictive figure."""
 
 
-def _panels(n: int, *, cols: int = 3, height: float = 2.0):
+def _panels(n: int, *, cols: int = 3, height: float = 2.0) -> tuple[Figure, np.ndarray]:
     rows = int(np.ceil(n / cols))
     fig, axes = new_figure(rows, cols, height=height * rows + 0.7)
     for ax in axes.flat[n:]:
@@ -29,7 +40,7 @@ def _panels(n: int, *, cols: int = 3, height: float = 2.0):
     return fig, axes.flat[:n]
 
 
-def prior_predictive_figure(fit, data):
+def prior_predictive_figure(fit: GrowthFit, data: pd.DataFrame) -> Figure:
     """The prior predictive check of one spec: prior population-mean trajectories against the
     scale, and the implied priors of d per period and of d_II - d_I.
 
@@ -38,8 +49,6 @@ def prior_predictive_figure(fit, data):
     share inside. Right: densities of the implied prior of the 0-24 month change in observed
     baseline SDs (d) per period, and of d_II - d_I.
     """
-    from mbtbayes.growth.prior_predictive import prior_predictive
-
     check = prior_predictive(fit.spec, data, variant=fit.variant, design=fit.design)
     low, high = fit.spec.range
     fig, axes = new_figure(1, 2, height=2.6)
@@ -66,7 +75,7 @@ def prior_predictive_figure(fit, data):
     return fig
 
 
-def _implied_d(ax, check) -> None:
+def _implied_d(ax: Axes, check: PriorPredictive) -> None:
     """Densities of the implied prior of d per period and of d_II - d_I."""
     curves = {level: change / check.sd for level, change in check.changes.items()}
     if set(curves) >= {"I", "II"}:
@@ -87,15 +96,13 @@ def _implied_d(ax, check) -> None:
     ax.legend(loc="upper right", fontsize=7)
 
 
-def loo_pit_figure(fits: list):
+def loo_pit_figure(fits: list) -> Figure:
     """The empirical CDF of each fit's new-patient LOO-PIT minus the uniform CDF, per measure.
 
     A calibrated model stays inside the grey band (a 95% Kolmogorov-Smirnov band at the Kish
     effective size of the period fit); a curve above the band in the lower half means too
     many small PIT values (observations below what the model predicts), and so on.
     """
-    from mbtbayes.growth.loo_pit import kish_size, loo_pit
-
     by_measure: dict[str, list] = {}
     for fit in fits:
         by_measure.setdefault(fit.spec.name, []).append(fit)
@@ -121,12 +128,10 @@ def loo_pit_figure(fits: list):
     return fig
 
 
-def ppc_overlay_figure(fits: list):
+def ppc_overlay_figure(fits: list) -> Figure:
     """``az.plot_ppc`` of each measure's period fit (linear when it has none): the observed
     density (dark) over the densities of 40 in-sample posterior predictive draws and their
     mean; dashed: the scale's bounds."""
-    from mbtbayes.core.arviz_api import plot_ppc
-
     chosen: dict[str, object] = {}
     for fit in fits:
         if fit.variant == "period" or fit.spec.name not in chosen:

@@ -12,18 +12,29 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.errors import SpecError
+from mbtbayes.growth.design import prior_values
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.trajectories import trajectory_table
 from mbtbayes.report.style import INK, ROPE_COLOR, new_figure, period_style
 from mbtbayes.report.trajectories import observed_waves
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
 OFFSET = {"I": -0.26, "II": 0.26, "pooled": 0.0}
 """Vertical offsets of the periods within a forest-plot row."""
 
 
-def _label(fit_or_spec) -> str:
+def _label(fit_or_spec: GrowthFit | ModelSpec) -> str:
     spec = getattr(fit_or_spec, "spec", fit_or_spec)
     return spec.label if spec.label and spec.label != spec.name else spec.name
 
@@ -32,7 +43,7 @@ TRAJECTORY_COLUMNS = ("measure", "model", "period", "time", "mean", "hdi_low", "
 """Columns of a ``trajectories`` table the figure draws from, when the run made one."""
 
 
-def _curves(fit, table: pd.DataFrame | None, end: float | None) -> pd.DataFrame:
+def _curves(fit: GrowthFit, table: pd.DataFrame | None, end: float | None) -> pd.DataFrame:
     """The fit's population curves: the run's trajectories table's rows if it has them, else
     the same table computed from the fit (:func:`~mbtbayes.growth.trajectories.trajectory_table`,
     the one implementation)."""
@@ -65,7 +76,7 @@ def _short(label: str) -> str:
 
 
 def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None = None,
-                        table: pd.DataFrame | None = None):
+                        table: pd.DataFrame | None = None) -> Figure:
     """Population mean per period with its 95% HDI band, over observed means per wave.
 
     The lines are the rows of the ``trajectories`` table (population means, patient effects at
@@ -115,7 +126,7 @@ def trajectories_figure(fits: list, data: pd.DataFrame, *, months: float | None 
     return fig
 
 
-def _draw_period(ax, label: str, curve: pd.DataFrame, seen: pd.DataFrame) -> None:
+def _draw_period(ax: Axes, label: str, curve: pd.DataFrame, seen: pd.DataFrame) -> None:
     style = period_style(label)
     ax.fill_between(curve["time"], curve["hdi_low"], curve["hdi_high"],
                     color=style["color"], alpha=0.22, linewidth=0)
@@ -127,7 +138,7 @@ def _draw_period(ax, label: str, curve: pd.DataFrame, seen: pd.DataFrame) -> Non
                 markerfacecolor="white", linewidth=0.9)
 
 
-def _measure_rows(ax, measures: list[str], labels: dict[str, str] | None = None) -> None:
+def _measure_rows(ax: Axes, measures: list[str], labels: dict[str, str] | None = None) -> None:
     labels = labels or {}
     ax.set_yticks(range(len(measures)), [labels.get(m, m) for m in measures])
     ax.set_ylim(len(measures) - 0.5, -0.5)
@@ -140,7 +151,7 @@ FOREST_PANELS = (("intercept", "Intake case mix:\nII - I at month 0"),
 """The panels of the period-contrast forest plot: the contrast and its title."""
 
 
-def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFrame):
+def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFrame) -> Figure:
     """Period II - I at intake, in change 0-24 months and at the later d time point, in
     baseline SDs, with the margin.
 
@@ -175,7 +186,7 @@ DECISION_SHADES = {"difference": "#a6a6a6", "negligible": "#e3e3e3"}
 """Background of a half-width range by its decision (undecided: none), readable in grey."""
 
 
-def rope_curve_figure(curve: pd.DataFrame):
+def rope_curve_figure(curve: pd.DataFrame) -> Figure:
     """P(in ROPE) of the difference in change as the half-width runs from 0 to 0.5 reference
     SD, one panel per measure; background: the decision over each range of half-widths
     (dark: difference, light: negligible, none: undecided); dashed: the pre-specified margin.
@@ -208,7 +219,7 @@ def rope_curve_figure(curve: pd.DataFrame):
     return fig
 
 
-def _rope_patch(row: float, low: float, high: float):
+def _rope_patch(row: float, low: float, high: float) -> Rectangle:
     from matplotlib.patches import Rectangle
 
     return Rectangle((low, row - 0.4), high - low, 0.8, color=ROPE_COLOR, linewidth=0,
@@ -216,7 +227,7 @@ def _rope_patch(row: float, low: float, high: float):
 
 
 def effect_size_forest(effect_sizes: pd.DataFrame,
-                       frequentist: pd.DataFrame | None = None):
+                       frequentist: pd.DataFrame | None = None) -> Figure:
     """Cohen's d of the 0-24 month change per period (95% HDI), frequentist d beside it.
 
     Filled markers: Bayesian posterior mean and HDI; open markers: the ML estimate and its
@@ -260,14 +271,14 @@ LOO_NAMES = {"psis": "leave-one-patient-out PSIS-LOO on the marginal likelihood"
              "kfold": "grouped K-fold by patient on the marginal likelihood"}
 
 
-def _dedupe_legend(ax, **kwargs) -> None:
+def _dedupe_legend(ax: Axes, **kwargs: object) -> None:
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
     ax.legend(unique.values(), unique.keys(), fontsize=7,
               **({"loc": "upper center", "bbox_to_anchor": (0.5, -0.18), "ncol": 3} | kwargs))
 
 
-def loo_aic_figure(comparison: pd.DataFrame):
+def loo_aic_figure(comparison: pd.DataFrame) -> Figure:
     """ELPD(period) - ELPD(linear) +-2 SE beside (AIC_linear - AIC_period) / 2, per measure.
 
     Both are on the log-likelihood scale and positive values favour the period model
@@ -292,12 +303,9 @@ def loo_aic_figure(comparison: pd.DataFrame):
     return fig
 
 
-def prior_posterior_figure(fits: list):
+def prior_posterior_figure(fits: list) -> Figure:
     """Prior (line) and posterior (filled) density of the period terms of each period fit."""
     from scipy import stats
-
-    from mbtbayes.core.errors import SpecError
-    from mbtbayes.growth.design import prior_values
 
     fits = [f for f in fits if f.variant == "period"]
     fig, axes = new_figure(len(fits), 2, height=1.15 * len(fits) + 0.8)

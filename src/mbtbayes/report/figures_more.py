@@ -12,10 +12,18 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from mbtbayes.report.style import INK, new_figure, period_style
+from mbtbayes.sensitivity.tipping import TIP_SETTING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 PPC_COLUMNS = ("measure", "model", "statistic", "ppp")
 """Columns of ``ppc.csv`` the PPC figure reads (one row per check: statistic, period, wave)."""
@@ -37,17 +45,19 @@ JOINT_COLUMNS = ("outcome", "quantity", "joint_mean", "joint_hdi_low", "joint_hd
 MODEL_MARKER = {"beta_binomial": "filled", "logistic": "open"}
 
 
-def has_columns(table: pd.DataFrame | None, columns) -> bool:
+def has_columns(table: pd.DataFrame | None, columns: Iterable[str]) -> bool:
     """True when ``table`` exists, has rows, and has every one of ``columns``."""
     return table is not None and not table.empty and set(columns) <= set(table.columns)
 
 
-def _interval(ax, x, y, low, high, *, color, marker="o", filled=True, label=None, size=4.5):
+def _interval(ax: Axes, x: float, y: float, low: float, high: float, *, color: str,
+              marker: str = "o", filled: bool = True, label: str | None = None,
+              size: float = 4.5) -> None:
     ax.errorbar(x, y, xerr=[[x - low], [high - x]], fmt=marker, color=color, markersize=size,
                 markerfacecolor=color if filled else "white", linewidth=1.2, label=label)
 
 
-def remission_figure(remission: pd.DataFrame):
+def remission_figure(remission: pd.DataFrame) -> Figure:
     """Remission probability per period (95% HDI) and the difference II - I with P(II worse)."""
     behaviours = list(remission["behaviour"].unique())
     models = [m for m in MODEL_MARKER if m in set(remission["model"])]
@@ -90,7 +100,7 @@ def remission_figure(remission: pd.DataFrame):
     return fig
 
 
-def ppc_figure(ppc: pd.DataFrame):
+def ppc_figure(ppc: pd.DataFrame) -> Figure:
     """Posterior predictive p-values of every check, per measure and model.
 
     Each row of ``ppc.csv`` (a statistic of one period and wave) is one marker; values near 0
@@ -162,15 +172,13 @@ def sensitivity_entry(name: str) -> tuple:
             lambda t: sensitivity_figure(t["sensitivity"], prefix=prefix))
 
 
-def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
+def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = "") -> Figure | None:
     """Specification curve: each quantity (name starting with ``prefix``) per measure across
     every setting (95% HDI; a row without a point, such as Manski bounds, as a dashed bar
     between its bounds), the baseline setting as a filled square, the ROPE as a grey band,
     and a red cross where the conclusion changes. Reverse-Bayes and drop-out tipping-point
     rows (thresholds) and power-scaling rows (flags on the baseline posterior) are left out.
     None when no row's quantity starts with ``prefix``."""
-    from mbtbayes.sensitivity.tipping import TIP_SETTING
-
     table = sensitivity[sensitivity["quantity"].astype(str).str.startswith(prefix)]
     table = table[~table["analysis"].isin(("reverse-Bayes", "power-scaling"))
                   & ~table["setting"].astype(str).str.contains(TIP_SETTING)]
@@ -195,7 +203,7 @@ def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = ""):
     return fig
 
 
-def _specification_panel(ax, part: pd.DataFrame) -> None:
+def _specification_panel(ax: Axes, part: pd.DataFrame) -> None:
     """One specification curve: settings on x, mean and HDI on y."""
     x = np.arange(len(part))
     mean = part["mean"].to_numpy(float)
@@ -223,13 +231,13 @@ def _specification_panel(ax, part: pd.DataFrame) -> None:
     ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=5.5)
 
 
-def joint_figure(joint: pd.DataFrame):
+def joint_figure(joint: pd.DataFrame) -> Figure:
     """Joint-model estimates (filled) beside the single-outcome ones (open), 95% HDI.
 
     Tables of :func:`mbtbayes.growth.joint.summaries.joint_table` show their forest rows (the
     24-month period contrast per outcome and pooled, in baseline SDs, higher = better).
     """
-    from mbtbayes.growth.joint.summaries import FOREST_QUANTITIES, STD
+    from mbtbayes.growth.joint.summaries import FOREST_QUANTITIES, STD  # numba: on first use
 
     forest = joint[joint["quantity"].isin(FOREST_QUANTITIES)]
     if not forest.empty:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mbtbayes.compare import layer_counts
 from mbtbayes.core.decisions import DIFFERENCE, TOO_IMPRECISE, rope_decision
 from mbtbayes.core.formatting import significant
+from mbtbayes.growth.rope_curve import decision_limits
 
 
 def interval_text(mean: float, low: float, high: float, *, digits: int = 3) -> str:
@@ -111,11 +113,9 @@ def _intake(intake: pd.DataFrame, measure: str, better: str) -> str:
     return text
 
 
-def _negligible_from(row) -> str:
+def _negligible_from(row: tuple) -> str:
     """The smallest margin, in reference SDs, at which the difference in change would be
     negligible (:func:`mbtbayes.growth.rope_curve.decision_limits`), e.g. ``"0.30 SD"``."""
-    from mbtbayes.growth.rope_curve import decision_limits
-
     sd = getattr(row, "reference_sd", float("nan"))
     if pd.isna(sd) or not sd > 0:
         return ""
@@ -145,7 +145,7 @@ def decision(low: float, high: float, half_width: float) -> str:
     return "too imprecise" if label == TOO_IMPRECISE else label
 
 
-def _get(series: pd.Series, key) -> str:
+def _get(series: pd.Series, key: str) -> str:
     return f"{float(series[key]):.2f}" if key in series.index else ""
 
 
@@ -196,8 +196,6 @@ def concordance_line(tables: dict[str, pd.DataFrame]) -> str:
     primary questions; existence 18 of 18 within-period slopes; equivalence 2 of 3 decidable
     questions (40 not decidable by either side, not counted); ..."``.
     """
-    from mbtbayes.compare import layer_counts
-
     table = tables.get("concordance")
     if table is None or table.empty:
         return ""

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mbtbayes import compare
+from mbtbayes.core.errors import SpecError
 from mbtbayes.core.formatting import markdown_table, significant
+from mbtbayes.growth import summaries
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.report.headline import interval_text
 
 TITLES = {
@@ -33,7 +37,7 @@ NOTE = ("ML: maximum likelihood (as lme4 fits it, checked against lme4), estimat
         "growth_models.csv.")
 
 
-def _roles(spec) -> dict[str, str]:
+def _roles(spec: ModelSpec) -> dict[str, str]:
     return {"intercept": "Intercept", "slope": spec.time, "delta intercept": f"{spec.period}[",
             "delta slope": f"{spec.time}:{spec.period}["}
 
@@ -44,7 +48,7 @@ def _pick(terms: pd.DataFrame, prefix: str) -> pd.Series | None:
     return None if hit.empty else hit.iloc[0]
 
 
-def _cells(spec, model: str, bayes: pd.DataFrame, ml: pd.DataFrame) -> dict[str, str]:
+def _cells(spec: ModelSpec, model: str, bayes: pd.DataFrame, ml: pd.DataFrame) -> dict[str, str]:
     out = {}
     b = bayes[(bayes["measure"] == spec.name) & (bayes["model"] == model)]
     f = ml[(ml["measure"] == spec.name) & (ml["model"] == model)] if not ml.empty else ml
@@ -141,10 +145,6 @@ def paper_table(fits: list, data: pd.DataFrame, *, kind: str = "outcome") -> pd.
     >>> fits = mb.fit_specs(mb.load_specs(), mb.load_register().data)  # doctest: +SKIP
     >>> mb.paper_table(fits, mb.load_register().data, kind="outcome")  # doctest: +SKIP
     """
-    from mbtbayes import compare
-    from mbtbayes.core.errors import SpecError
-    from mbtbayes.growth import summaries
-
     specs = {f.spec.name: f.spec for f in fits if f.spec.kind == kind}
     chosen = [f for f in fits if f.spec.name in specs]
     if not chosen:

@@ -13,13 +13,18 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from mbtbayes.report import figures_growth, figures_more
 from mbtbayes.report.style import figure_style
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def plot_trajectories(fits: list, data: pd.DataFrame, *, months: float | None = None):
+
+def plot_trajectories(fits: list, data: pd.DataFrame, *, months: float | None = None) -> Figure:
     """Population mean per period (95% HDI band) over the observed means per wave.
 
     The lines are the rows of the run's ``trajectories`` table, from the same function
@@ -49,7 +54,7 @@ def plot_trajectories(fits: list, data: pd.DataFrame, *, months: float | None = 
         return figures_growth.trajectories_figure(fits, data, months=months)
 
 
-def plot_period_contrasts(data: pd.DataFrame, *, effect_sizes: pd.DataFrame):
+def plot_period_contrasts(data: pd.DataFrame, *, effect_sizes: pd.DataFrame) -> Figure:
     """Forest plot of the Period II - I contrasts in baseline SDs, with each measure's ROPE.
 
     Parameters
@@ -73,7 +78,7 @@ def plot_period_contrasts(data: pd.DataFrame, *, effect_sizes: pd.DataFrame):
         return figures_growth.period_contrast_forest(data, effect_sizes)
 
 
-def plot_effect_sizes(data: pd.DataFrame, *, frequentist: pd.DataFrame | None = None):
+def plot_effect_sizes(data: pd.DataFrame, *, frequentist: pd.DataFrame | None = None) -> Figure:
     """Forest plot of Cohen's d per measure and period (95% HDI), the ML d beside it.
 
     Parameters
@@ -95,7 +100,7 @@ def plot_effect_sizes(data: pd.DataFrame, *, frequentist: pd.DataFrame | None = 
         return figures_growth.effect_size_forest(data, frequentist)
 
 
-def plot_remission(data: pd.DataFrame):
+def plot_remission(data: pd.DataFrame) -> Figure:
     """Remission per period (95% HDI) and the difference II - I with P(II worse).
 
     Parameters
@@ -115,7 +120,7 @@ def plot_remission(data: pd.DataFrame):
         return figures_more.remission_figure(data)
 
 
-def plot_model_comparison(data: pd.DataFrame):
+def plot_model_comparison(data: pd.DataFrame) -> Figure:
     """ELPD difference +-2 SE (LOO) beside the AIC difference / 2, per measure.
 
     Parameters
@@ -135,7 +140,7 @@ def plot_model_comparison(data: pd.DataFrame):
         return figures_growth.loo_aic_figure(data)
 
 
-def plot_prior_posterior(fits: list):
+def plot_prior_posterior(fits: list) -> Figure:
     """Prior and posterior densities of the period terms of each period fit.
 
     Parameters

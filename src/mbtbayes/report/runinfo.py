@@ -26,6 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes.core.sampling import GATE, RETRY
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.engines import Engines
+from mbtbayes.growth.specs import models_dir
+from mbtbayes.io.register import Register, bundled_path
+
 PACKAGES = ("mbtbayes", "pymc", "pytensor", "nutpie", "numba", "bambi", "arviz", "numpy",
             "scipy", "pandas", "statsmodels", "xarray", "matplotlib", "formulae")
 """Packages whose versions a run records."""
@@ -56,10 +62,8 @@ def versions() -> dict[str, str]:
     return out
 
 
-def data_record(data, register) -> dict:
+def data_record(data: str | Path | pd.DataFrame | None, register: Register) -> dict:
     """Where the data came from and its SHA-256 (a DataFrame: of its CSV text)."""
-    from mbtbayes.io.register import bundled_path
-
     record = {"label": register.label, "synthetic": bool(register.synthetic),
               "rows": int(len(register.data)),
               "patients": int(register.data["patient_id"].nunique())
@@ -74,8 +78,6 @@ def data_record(data, register) -> dict:
 
 def spec_records(specs: dict, models: str | Path | None) -> dict[str, dict]:
     """Per spec: its TOML file and that file's SHA-256 (or of its fields, for a made spec)."""
-    from mbtbayes.growth.specs import models_dir
-
     folder = Path(models) if models is not None else models_dir()
     out = {}
     for name, spec in specs.items():
@@ -106,9 +108,10 @@ def command_line(options: dict) -> str:
     return shlex.join(words)
 
 
-def run_record(*, options: dict, data, register, specs: dict, engine=None,
-               fits: list | None = None, models: str | Path | None = None,
-               mapping=None, seconds: dict | None = None) -> dict:
+def run_record(*, options: dict, data: str | Path | pd.DataFrame | None, register: Register,
+               specs: dict, engines: Engines | None = None, fits: list | None = None,
+               models: str | Path | None = None, mapping: str | Path | dict | None = None,
+               seconds: dict | None = None) -> dict:
     """Everything ``run.json`` holds.
 
     Parameters
@@ -120,8 +123,8 @@ def run_record(*, options: dict, data, register, specs: dict, engine=None,
         As passed to the run (None: the bundled synthetic register).
     register : Register
     specs : dict of str to ModelSpec
-    engine : MarginalEngine, optional
-        Gives the sampler settings actually used.
+    engines : Engines, optional
+        The run's engines: they give the sampler settings actually used.
     fits : list of GrowthFit, optional
         Gives each fit's seed and attempts.
     models : path, optional
@@ -134,13 +137,10 @@ def run_record(*, options: dict, data, register, specs: dict, engine=None,
     -------
     dict
     """
-    from mbtbayes.core.sampling import GATE, RETRY
-    from mbtbayes.core.seeds import seed_for
-
     seed = options.get("seed")
     sampler = {}
-    if engine is not None:
-        sampler = dataclasses.asdict(engine.sampler.options)
+    if engines is not None:
+        sampler = dataclasses.asdict(engines.sampling.options)
     sampler |= {"gate": dict(GATE), "retry": dict(RETRY)}
     fit_seeds = {f"{f.spec.name}/{f.variant}": seed_for(seed, f.spec.name, f.variant)
                  for f in (fits or [])}
@@ -167,7 +167,7 @@ def run_record(*, options: dict, data, register, specs: dict, engine=None,
     return record
 
 
-def _mapping_record(mapping) -> dict | None:
+def _mapping_record(mapping: str | Path | dict | None) -> dict | None:
     if mapping is None:
         return None
     if isinstance(mapping, str | Path):

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from mbtbayes.compare import concordance_summary
 from mbtbayes.report.document import Banner, Bullets, Heading, Image, Paragraph, Table
 from mbtbayes.report.figures_more import SENSITIVITY_FIGURES
 from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, decision, headline
 from mbtbayes.report.paper_tables import NOTE, TITLES, paper_tables
+from mbtbayes.sensitivity.suite import summary_text
 
 SYNTHETIC_FLAG = ("SYNTHETIC DATA - simulated to match the paper's published numbers; these "
                   "results say nothing about real patients")
@@ -436,8 +438,6 @@ def comparison_section(inputs: ReportInputs) -> list:
 def concordance_section(inputs: ReportInputs) -> list:
     """Where the frequentist and Bayesian conclusions agree, layer by layer, and why they
     differ; the Bayes factors of the period terms across prior widths."""
-    from mbtbayes.compare import concordance_summary
-
     table = inputs.table("concordance")
     if table is None:
         return []
@@ -497,8 +497,6 @@ SENSITIVITY_SUMMARY_COLUMNS = {"measure", "analysis", "setting", "quantity", "de
 def _sensitivity_verdicts(table: pd.DataFrame) -> list:
     """Per measure and quantity, robust or fragile over the settings that could have changed
     the conclusion (the suite's summary); a table without those columns: the changed rows."""
-    from mbtbayes.sensitivity.suite import summary_text
-
     if set(table.columns) >= SENSITIVITY_SUMMARY_COLUMNS:
         return [Paragraph("Each conclusion, robust or fragile, counted over the settings that "
                           "could have changed it (that moved its posterior toward another "

@@ -17,6 +17,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
 
 PERIOD: dict[str, dict] = {
     "I": {"color": "#1b2a49", "linestyle": "-", "marker": "o", "label": "Period I"},
@@ -63,7 +68,7 @@ def figure_style() -> Iterator[None]:
 
 
 def new_figure(rows: int, cols: int, *, width: float = 7.0, height: float | None = None,
-               **kwargs):
+               **kwargs: object) -> tuple[Figure, np.ndarray]:
     """A figure of ``rows`` x ``cols`` panels, ``width`` inches wide (the report's width).
 
     Returns
@@ -77,7 +82,7 @@ def new_figure(rows: int, cols: int, *, width: float = 7.0, height: float | None
     return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
 
 
-def save(fig, path: str | Path, *, caption: str | None = None) -> Path:
+def save(fig: Figure, path: str | Path, *, caption: str | None = None) -> Path:
     """Save a figure as PNG, with ``caption`` as its description."""
     path = Path(path)
     metadata = {"Software": "mbtbayes (matplotlib)"}
@@ -87,6 +92,6 @@ def save(fig, path: str | Path, *, caption: str | None = None) -> Path:
     return path
 
 
-def stamp(fig, text: str) -> None:
+def stamp(fig: Figure, text: str) -> None:
     """A small note in the figure's lower left corner (e.g. ``SYNTHETIC data``)."""
     fig.text(0.005, 0.003, text, fontsize=7, color="#b00020", ha="left", va="bottom")

@@ -24,9 +24,15 @@ False
 from __future__ import annotations
 
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
+
+from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, headline, headline_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 
 class Terminal:
@@ -63,7 +69,7 @@ class Terminal:
     def __enter__(self) -> Terminal:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def log(self, message: str) -> None:
@@ -98,8 +104,6 @@ class Terminal:
 
     def headline(self, tables: dict[str, pd.DataFrame]) -> None:
         """The answer: rich tables on a terminal, plain text otherwise."""
-        from mbtbayes.report.headline import headline_text
-
         self.close()
         if self.quiet:
             return
@@ -110,7 +114,7 @@ class Terminal:
             self._out.print(renderable)
 
 
-def _progress_bar(console):
+def _progress_bar(console: Console) -> Progress:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -129,8 +133,6 @@ def _rich_headline(tables: dict[str, pd.DataFrame]) -> list:
     from rich import box
     from rich.table import Table
     from rich.text import Text
-
-    from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, headline
 
     parts = headline(tables)
     out = []

@@ -14,12 +14,18 @@ Examples
 True
 """
 
+from __future__ import annotations
+
 import sys
 import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mbtbayes.sensitivity.suite import Sensitivity
 
 
 class _CallablePackage(types.ModuleType):
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: object, **kwargs: object) -> Sensitivity:
         """Same as :func:`mbtbayes.sensitivity.suite.sensitivity`."""
         from mbtbayes.sensitivity.suite import sensitivity
 

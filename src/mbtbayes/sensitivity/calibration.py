@@ -28,10 +28,13 @@ from scipy import stats
 
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.execute import chunked, executor_for
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.design import Design, make_design, prior_values
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.marginal import engine_for
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 
 RANK_DRAWS = 99
 """Thinned posterior draws a true value is ranked among (ranks 0..99)."""
@@ -76,23 +79,21 @@ def prior_draw(priors: dict[str, np.ndarray], rng: np.random.Generator) -> dict[
 
 def run_chunk(job: SbcJob) -> list[dict]:
     """Run a chunk of replicates with one engine; one row per replicate and parameter."""
-    from mbtbayes.growth.marginal import engine_for
-
-    engine = engine_for(job.options)
+    marginal = engine_for(job.options)
     priors = prior_values(job.spec, job.design)
     rows = []
     for r in job.replicates:
         rng = np.random.default_rng(seed_for(job.seed, "sbc", job.spec.name, r))
         truth = prior_draw(priors, rng)
         simulated = replace(job.design, y=simulate_outcome(job.design, truth, rng))
-        fit = engine.fit_design(job.spec, simulated, variant="period",
-                                seed=seed_for(job.seed, "sbc-fit", job.spec.name, r),
-                                extras=False)
+        fit = marginal.fit_design(job.spec, simulated, variant="period",
+                                  seed=seed_for(job.seed, "sbc-fit", job.spec.name, r),
+                                  extras=False)
         rows += _replicate_rows(fit, truth, r, job.spec.d_months[1])
     return rows
 
 
-def _replicate_rows(fit, truth: dict, replicate: int, later: float) -> list[dict]:
+def _replicate_rows(fit: GrowthFit, truth: dict, replicate: int, later: float) -> list[dict]:
     draws = {f"beta[{c}]": fit.draws("beta")[:, i] for i, c in enumerate(fit.design.columns)}
     true = {f"beta[{c}]": truth["beta"][i] for i, c in enumerate(fit.design.columns)}
     for name in ("sd_intercept", "sd_slope", "sigma"):
@@ -160,8 +161,6 @@ def sbc(
     >>> ranks, summary = sbc(mb.load_specs()["bsi"], mb.load_register().data,  # doctest: +SKIP
     ...                      replicates=20)
     """
-    from mbtbayes.core.execute import chunked, executor_for
-
     options = options or SamplerOptions(draws=500, tune=500, chains=2)
     design = make_design(spec, data, variant="period")
     with executor_for(scheduler) as executor:

@@ -33,11 +33,14 @@ from scipy import stats
 
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.defaults import CI_PROB, SEED
+from mbtbayes.core.execute import chunked, executor_for
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.frequentist.mixed import fit_mixed
 from mbtbayes.growth.baseline import observed_baseline_sd
 from mbtbayes.growth.design import Design, make_design
-from mbtbayes.growth.specs import ModelSpec
+from mbtbayes.growth.marginal import engine_for
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.sensitivity.calibration import simulate_outcome
 
 ALPHA = 0.05
@@ -74,8 +77,6 @@ class PowerJob:
 
 def nuisance_truth(spec: ModelSpec, data: pd.DataFrame, design: Design) -> dict:
     """Growth parameters from the ML fit of the period model, period terms set to zero."""
-    from mbtbayes.frequentist.mixed import fit_mixed
-
     ml = fit_mixed(data.dropna(subset=[spec.measure, *spec.covariates("period")]),
                    outcome=spec.measure, time=spec.time, group=spec.group, period=spec.period,
                    covariates=spec.covariates("period"))
@@ -90,17 +91,15 @@ def nuisance_truth(spec: ModelSpec, data: pd.DataFrame, design: Design) -> dict:
 
 def run_power_chunk(job: PowerJob) -> list[dict]:
     """Simulate and analyse a chunk of tasks both ways, with one engine; one row per task."""
-    from mbtbayes.growth.marginal import engine_for
-
-    engine = engine_for(job.options)
+    marginal = engine_for(job.options)
     rows = []
     for scenario, r in job.tasks:
         name = ("power", scenario.kind, scenario.effect_sd, r)
         rng = np.random.default_rng(seed_for(job.seed, *name))
         simulated = replace(job.design, y=simulate_outcome(job.design, scenario.truth, rng))
         p_value = _ml_p_value(simulated, scenario.column)
-        fit = engine.fit_design(job.spec, simulated, variant="period",
-                                seed=seed_for(job.seed, *name, "fit"), extras=False)
+        fit = marginal.fit_design(job.spec, simulated, variant="period",
+                                  seed=seed_for(job.seed, *name, "fit"), extras=False)
         low, high = hdi(fit.draws("beta")[:, scenario.column], ci_prob=CI_PROB)
         rows.append({"kind": scenario.kind, "effect_sd": scenario.effect_sd, "replicate": r,
                      "p_value": p_value, "hdi_low": low, "hdi_high": high,
@@ -111,8 +110,6 @@ def run_power_chunk(job: PowerJob) -> list[dict]:
 
 
 def _ml_p_value(design: Design, column: int) -> float:
-    from mbtbayes.frequentist.mixed import fit_mixed
-
     frame = pd.DataFrame({"y": design.y, "t": design.time,
                           "id": np.asarray(design.groups)[design.group],
                           "period": np.where(design.X[:, 2] > 0, "II", "I")})
@@ -162,8 +159,6 @@ def power_table(
     >>> t = power_table(mb.load_specs()["bsi"], mb.load_register().data,  # doctest: +SKIP
     ...                 effects=(0.0, 0.5), replicates=20)
     """
-    from mbtbayes.core.execute import chunked, executor_for
-
     options = options or SamplerOptions(draws=500, tune=500, chains=2)
     design = make_design(spec, data, variant="period")
     sd = observed_baseline_sd(data, outcome=spec.measure, time=spec.time, group=spec.group,

@@ -27,6 +27,7 @@ from scipy import stats
 from mbtbayes.core.arviz_api import power_scaling
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.sensitivity.quantities import main_quantities, row, summarize
 
 THRESHOLD = 0.05
@@ -54,7 +55,7 @@ def log_density(prior: dict, x: np.ndarray) -> np.ndarray:
     raise SpecError(f"power-scaling cannot evaluate a {dist} prior")
 
 
-def log_priors(fit) -> dict[str, np.ndarray]:
+def log_priors(fit: GrowthFit) -> dict[str, np.ndarray]:
     """Per draw, the log density of the period priors and of the nuisance priors."""
     spec, design = fit.spec, fit.design
     period_terms = {spec.period, f"{spec.time}:{spec.period}"}
@@ -76,7 +77,7 @@ def log_priors(fit) -> dict[str, np.ndarray]:
     return out
 
 
-def power_scaling_table(fit, data: pd.DataFrame, *, seed: int = SEED) -> pd.DataFrame:
+def power_scaling_table(fit: GrowthFit, data: pd.DataFrame, *, seed: int = SEED) -> pd.DataFrame:
     """Sensitivity of each main quantity to each prior group and the likelihood.
 
     Returns
@@ -98,7 +99,7 @@ def power_scaling_table(fit, data: pd.DataFrame, *, seed: int = SEED) -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
-def power_scaling_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
+def power_scaling_rows(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str],
                        seed: int = SEED) -> list[dict]:
     """Rows of ``sensitivity.csv``: the baseline posterior of each quantity, with its
     power-scaling sensitivity and diagnosis in the diagnostic column."""

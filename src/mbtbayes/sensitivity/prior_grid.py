@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,10 @@ from scipy import stats
 from mbtbayes.core.arviz_api import psis_weights
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.cache import FitCache
+from mbtbayes.growth.engines import Engines
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.trajectories import period_contrasts
 from mbtbayes.io import schema
 from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import (
@@ -96,7 +101,7 @@ def better_sign(measure: str) -> tuple[float, str]:
     return (1.0 if known.higher_is == "better" else -1.0), f"higher is {known.higher_is}"
 
 
-def period_terms(fit) -> dict[str, float]:
+def period_terms(fit: GrowthFit) -> dict[str, float]:
     """The term that carries the grid's prior and the divisor that turns the prior on the
     difference in change into a prior on that term: ``{months:period: t1 - t0}``, or
     ``{period: 1}`` when the formula has no period x time term."""
@@ -110,7 +115,7 @@ def period_terms(fit) -> dict[str, float]:
                     "period formula")
 
 
-def translate(fit, prior: GridPrior, sd: float) -> dict[str, dict]:
+def translate(fit: GrowthFit, prior: GridPrior, sd: float) -> dict[str, dict]:
     """The grid prior as a Normal prior on the fit's period term, in the measure's units."""
     sign, _ = better_sign(fit.spec.measure)
     centre, width = prior.sd_units()
@@ -119,7 +124,7 @@ def translate(fit, prior: GridPrior, sd: float) -> dict[str, dict]:
             for term, divisor in period_terms(fit).items()}
 
 
-def implied_priors(fit, new: dict[str, dict]) -> dict[str, tuple[float, float]]:
+def implied_priors(fit: GrowthFit, new: dict[str, dict]) -> dict[str, tuple[float, float]]:
     """Mean and SD of the prior of each main contrast under the fit's priors with ``new``
     replacing some, exactly: every contrast is linear in the fixed effects (``L b``, through
     the design, as the posterior's), so under independent Normal priors it is Normal with
@@ -133,8 +138,6 @@ def implied_priors(fit, new: dict[str, dict]) -> dict[str, tuple[float, float]]:
         ``at_<t1>`` (difference at t1): ``(mean, sd)`` in the measure's units and direction.
     """
     import xarray as xr
-
-    from mbtbayes.growth.trajectories import period_contrasts
 
     mu, sigma = [], []
     for term in fit.design.terms:
@@ -155,7 +158,7 @@ def implied_priors(fit, new: dict[str, dict]) -> dict[str, tuple[float, float]]:
             for k, v in out.items()}
 
 
-def translation_note(fit, prior: GridPrior, sd: float) -> str:
+def translation_note(fit: GrowthFit, prior: GridPrior, sd: float) -> str:
     """The prior as stated, its translation to the measure's units, and the implied prior of
     every main contrast, for the table's note column."""
     _, direction = better_sign(fit.spec.measure)
@@ -171,7 +174,7 @@ def translation_note(fit, prior: GridPrior, sd: float) -> str:
             + f"; implied priors (baseline SD, the measure's direction): {implied}")
 
 
-def log_prior_ratio(fit, new: dict[str, dict]) -> np.ndarray:
+def log_prior_ratio(fit: GrowthFit, new: dict[str, dict]) -> np.ndarray:
     """Per draw, log p_new - log p_old of the fit's period coefficients."""
     beta = fit.draws("beta")
     out = np.zeros(len(beta))
@@ -187,9 +190,10 @@ def log_prior_ratio(fit, new: dict[str, dict]) -> np.ndarray:
     return out
 
 
-def prior_grid_rows(fit, data: pd.DataFrame, *, engines=None, seed: int = 0,
-                    baseline: dict[str, str], priors: list[GridPrior] | None = None,
-                    k_limit: float = K_LIMIT, mcse_limit: float = MCSE_LIMIT, cache=None,
+def prior_grid_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines | None = None,
+                    seed: int = 0, baseline: dict[str, str], priors: list[GridPrior] | None = None,
+                    k_limit: float = K_LIMIT, mcse_limit: float = MCSE_LIMIT,
+                    cache: FitCache | str | Path | bool | None = None,
                     log: Callable[[str], None] | None = None) -> list[dict]:
     """The main quantities of a period fit under each prior of the grid.
 
@@ -322,10 +326,12 @@ def _limits(k_limit: float, mcse_limit: float) -> str:
             f"it, i.e. above {MCSE_GAIN:g} x the baseline draws' own")
 
 
-def refit_with_priors(fit, data: pd.DataFrame, priors: dict[str, dict], *, engines, seed: int,
-                      cache=None, log: Callable[[str], None] | None = None, label: str = ""):
+def refit_with_priors(fit: GrowthFit, data: pd.DataFrame, priors: dict[str, dict], *,
+                      engines: Engines, seed: int,
+                      cache: FitCache | str | Path | bool | None = None,
+                      log: Callable[[str], None] | None = None, label: str = "") -> GrowthFit:
     """Refit a fit's spec and variant with some priors replaced (same engine; through the
     fit cache when ``cache`` is given)."""
     spec = replace(fit.spec, priors={**fit.spec.priors, **priors})
     return fit_through(engines, spec, data, variant=fit.variant, seed=seed, cache=cache,
-                       requested=fit.engine, log=log, label=label or "prior refit")[0]
+                       engine=fit.engine, log=log, label=label or "prior refit")[0]

@@ -30,9 +30,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.arviz_api import ess_bulk
 from mbtbayes.core.decisions import rope_decision
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.core.sampling import Diagnostics
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import spec_baseline, spec_sd_draws
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.rope import rope_for
+from mbtbayes.growth.trajectories import change_draws, period_contrasts
 
 COLUMNS = ("measure", "analysis", "setting", "quantity", "units", "mean", "hdi_low", "hdi_high",
            "rope_half_width", "decision", "baseline_decision", "conclusion_changed", "method",
@@ -57,7 +65,7 @@ class Quantity:
     rope: float
 
 
-def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Quantity]:
+def main_quantities(fit: GrowthFit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Quantity]:
     """The main quantities of a period fit, per draw.
 
     Parameters
@@ -77,10 +85,6 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
         ``contrast_intercept``, ``contrast_slope``, ``contrast_at_<t1>``, ``d_<period>``,
         ``change_difference`` and ``d_difference`` (the last two with a two-level period).
     """
-    from mbtbayes.growth.baseline import spec_sd_draws
-    from mbtbayes.growth.rope import rope_for
-    from mbtbayes.growth.trajectories import change_draws, period_contrasts
-
     spec = fit.spec
     margin = rope_for(spec, data)
     rope, later = margin.half_width, spec.d_months[1]
@@ -99,7 +103,7 @@ def main_quantities(fit, data: pd.DataFrame, *, seed: int = SEED) -> dict[str, Q
     return out | _change_difference(out, spec, rope=rope, d_rope=margin.in_sd().half_width)
 
 
-def _change_difference(out: dict[str, Quantity], spec, *, rope: float,
+def _change_difference(out: dict[str, Quantity], spec: ModelSpec, *, rope: float,
                        d_rope: float) -> dict[str, Quantity]:
     """The II - I difference of the 0-t1 change: in units (the slope contrast times the span)
     and as ``d_II - d_I`` (both d over the same SD draw); empty without two periods."""
@@ -114,10 +118,8 @@ def _change_difference(out: dict[str, Quantity], spec, *, rope: float,
                                      "baseline SD", d_rope)}
 
 
-def baseline_sd(spec, data: pd.DataFrame) -> float:
+def baseline_sd(spec: ModelSpec, data: pd.DataFrame) -> float:
     """The observed pooled baseline SD of a spec's measure (the d denominator)."""
-    from mbtbayes.growth.baseline import spec_baseline
-
     return spec_baseline(spec, data).sd
 
 
@@ -223,8 +225,6 @@ def weighted_mcse(draws: np.ndarray, weights: np.ndarray, *, counts: np.ndarray,
 
 def relative_efficiency(draws: np.ndarray, *, chains: int) -> float:
     """Bulk ESS of flat draws (chains stacked first) over their number, at most 1."""
-    from mbtbayes.core.arviz_api import ess_bulk
-
     x = np.asarray(draws, float).reshape(chains, -1)
     return float(min(ess_bulk(x) / x.size, 1.0))
 
@@ -262,11 +262,10 @@ def row(*, measure: str, analysis: str, setting: str, quantity: Quantity, summar
             "baseline": baseline, "note": note, "interval": INTERVAL}
 
 
-def baseline_rows(fit, quantities: dict[str, Quantity], *, seed: int = SEED) -> list[dict]:
+def baseline_rows(fit: GrowthFit, quantities: dict[str, Quantity], *,
+                  seed: int = SEED) -> list[dict]:
     """The baseline analysis's rows: the fit as specified, with the Monte Carlo SE of each
     summary (:func:`weighted_mcse` with equal weights; ``ess``: the bulk ESS)."""
-    from mbtbayes.core.seeds import seed_for
-
     d = fit.diagnostics
     chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
     rows = []
@@ -282,6 +281,6 @@ def baseline_rows(fit, quantities: dict[str, Quantity], *, seed: int = SEED) -> 
     return rows
 
 
-def gate_text(diagnostics) -> str:
+def gate_text(diagnostics: Diagnostics) -> str:
     """The gate's verdict of a fit for the diagnostic column."""
     return "gate passed" if diagnostics.passed else f"gate FAILED: {diagnostics.reason}"

@@ -32,14 +32,20 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 
 from mbtbayes.core.posterior import summarize_draws
 from mbtbayes.core.seeds import seed_for
-from mbtbayes.growth.engines import marginal_obstacles
+from mbtbayes.growth.cache import FitCache
+from mbtbayes.growth.engine_choice import marginal_obstacles
+from mbtbayes.growth.engines import Engines
+from mbtbayes.growth.loo import LooResult, elpd_difference, kfold_patients, patient_loo
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
 from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import gate_text, main_quantities, row, summarize
 
@@ -80,13 +86,15 @@ def drop_term(formula: str, term: str) -> str:
     return re.sub(rf"\s*\+\s*{re.escape(term)}(?=\s*(\+|$))", "", formula, count=1)
 
 
-def _with_formula(spec, formula: str, *, drop_priors=(), **changes):
+def _with_formula(spec: ModelSpec, formula: str, *, drop_priors: Sequence[str] = (),
+                  **changes: object) -> ModelSpec:
     priors = {k: v for k, v in spec.priors.items() if k not in drop_priors}
     return replace(spec, formulas={**spec.formulas, "period": formula}, priors=priors,
                    **changes)
 
 
-def alternatives(fit, data: pd.DataFrame, analyses=REFIT_ANALYSES) -> list[Alternative]:
+def alternatives(fit: GrowthFit, data: pd.DataFrame,
+                 analyses: Sequence[str] = REFIT_ANALYSES) -> list[Alternative]:
     """The refits of :data:`REFIT_ANALYSES` that apply to a period fit."""
     spec = fit.spec
     formula = spec.formulas["period"]
@@ -122,8 +130,9 @@ def alternatives(fit, data: pd.DataFrame, analyses=REFIT_ANALYSES) -> list[Alter
     return out
 
 
-def refit_rows(fit, data: pd.DataFrame, *, engines, seed: int, baseline: dict[str, str],
-               analyses=REFIT_ANALYSES, cache=None, kfold: int | None = KFOLD,
+def refit_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
+               baseline: dict[str, str], analyses: Sequence[str] = REFIT_ANALYSES,
+               cache: FitCache | str | Path | bool | None = None, kfold: int | None = KFOLD,
                k_limit: float = K_LIMIT, compare: Comparison | None = None,
                log: Callable[[str], None] | None = None) -> list[dict]:
     """Rows of every applicable refit: the main quantities under the changed model.
@@ -187,10 +196,8 @@ class Comparison:
     log: Callable[[str], None] | None = None
     _base: dict = field(default_factory=dict, repr=False)
 
-    def text(self, refit, *, label: str = "refit") -> str:
+    def text(self, refit: GrowthFit, *, label: str = "refit") -> str:
         """The comparison of ``refit`` with the baseline, for the diagnostic column."""
-        from mbtbayes.growth.loo import patient_loo
-
         if "psis" not in self._base:
             self._base["psis"] = patient_loo(self.fit)
         base, alt = self._base["psis"], patient_loo(refit)
@@ -212,23 +219,19 @@ class Comparison:
             text += f" (a K-fold refit of {' and of '.join(failed)} FAILED the gate)"
         return text
 
-    def _kfold(self, fit, engines, label: str):
-        from mbtbayes.growth.loo import kfold_patients
-
+    def _kfold(self, fit: GrowthFit, engines: Engines, label: str) -> LooResult:
         say = self.log
-        return kfold_patients(fit, engine=engines, k=self.folds, seed=self.seed,
+        return kfold_patients(fit, engines=engines, k=self.folds, seed=self.seed,
                               log=None if say is None else
                               (lambda line: say(f"sensitivity, {label}: {line}")))
 
 
-def _elpd_text(method: str, alt, base) -> str:
-    from mbtbayes.growth.loo import elpd_difference
-
+def _elpd_text(method: str, alt: LooResult, base: LooResult) -> str:
     diff, se = elpd_difference(alt, base)
     return (f"{method} ELPD vs baseline {diff:+.1f} (SE {se:.1f}; > 0 favours this model)")
 
 
-def _reported(fit, names: tuple[str, ...]) -> str:
+def _reported(fit: GrowthFit, names: tuple[str, ...]) -> str:
     """Posterior mean and 95% HDI of the parameters an alternative adds."""
     parts = []
     for name in names:

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from mbtbayes.binary.remission import remission_counts
 from mbtbayes.core.decisions import NONZERO, ZERO_NOT_EXCLUDED, existence_decision
 from mbtbayes.core.posterior import summarize_draws
 from mbtbayes.sensitivity.quantities import Quantity, row
@@ -78,8 +79,6 @@ BOUNDS_INTERVAL = "Manski bounds from the observed proportions (no sampling)"
 
 def period_counts(data: pd.DataFrame) -> dict[str, dict[str, tuple[int, int, int]]]:
     """Behaviour -> period -> (remitted, with end data, without end data)."""
-    from mbtbayes.binary.remission import remission_counts
-
     out: dict[str, dict] = {}
     for r in remission_counts(data).itertuples(index=False):
         if r.period in ("I", "II"):

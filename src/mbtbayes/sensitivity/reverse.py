@@ -54,7 +54,8 @@ from scipy import optimize, stats
 
 from mbtbayes.core.decisions import DIFFERENCE, rope_decision
 from mbtbayes.core.defaults import CI_PROB, SEED
-from mbtbayes.sensitivity.quantities import baseline_sd, main_quantities, row
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.sensitivity.quantities import Quantity, baseline_sd, main_quantities, row
 
 Z = float(stats.norm.ppf(0.5 + CI_PROB / 2))
 ANALYSIS = "reverse-Bayes"
@@ -149,7 +150,7 @@ def box_p(m: float, s: float, *, prior_mean: float, prior_sd: float) -> float:
     return float(2 * stats.norm.sf(z))
 
 
-def implied_prior(fit, draws: np.ndarray) -> tuple[float, float]:
+def implied_prior(fit: GrowthFit, draws: np.ndarray) -> tuple[float, float]:
     """Mean and SD of the normal prior the baseline priors imply for a quantity linear in the
     fixed effects (its coefficients found by least squares on the draws)."""
     beta = fit.draws("beta")
@@ -160,7 +161,7 @@ def implied_prior(fit, draws: np.ndarray) -> tuple[float, float]:
     return float(coef @ mus + offset), float(math.sqrt(np.sum((coef * sds) ** 2)))
 
 
-def likelihood_approximation(fit, draws: np.ndarray) -> tuple[float, float]:
+def likelihood_approximation(fit: GrowthFit, draws: np.ndarray) -> tuple[float, float]:
     """(m, s) of the normal likelihood: the posterior's normal approximation with the implied
     baseline prior divided out (kept as the posterior when the prior is not wider)."""
     mean, sd = float(draws.mean()), float(draws.std(ddof=1))
@@ -171,7 +172,7 @@ def likelihood_approximation(fit, draws: np.ndarray) -> tuple[float, float]:
     return (mean / sd**2 - prior_mean / prior_sd**2) / precision, 1 / math.sqrt(precision)
 
 
-def reverse_bayes_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
+def reverse_bayes_rows(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str],
                        seed: int = SEED) -> list[dict]:
     """One row per main quantity: the sceptical or advocacy limit, the posterior under that
     prior, and Box's prior-data conflict p of the prior (column ``prior_data_conflict_p``)."""
@@ -191,7 +192,7 @@ def reverse_bayes_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
     return rows
 
 
-def _in_sd(fit, q, sd_units: float) -> tuple[float, str]:
+def _in_sd(fit: GrowthFit, q: Quantity, sd_units: float) -> tuple[float, str]:
     """Divisor and label that put a quantity's limit in baseline SDs."""
     if q.units == "baseline SD":
         return 1.0, ""
@@ -201,8 +202,8 @@ def _in_sd(fit, q, sd_units: float) -> tuple[float, str]:
     return sd_units, "baseline SD"
 
 
-def _row(fit, q, decided: str, kind: str, limit: float, prior, m: float, s: float,
-         in_sd: tuple[float, str]) -> dict:
+def _row(fit: GrowthFit, q: Quantity, decided: str, kind: str, limit: float,
+         prior: tuple[float, float], m: float, s: float, in_sd: tuple[float, str]) -> dict:
     approx = f"normal approximation: likelihood N({m:.4g}, {s:.4g}^2)"
     conflict = float("nan")
     if not math.isfinite(limit):

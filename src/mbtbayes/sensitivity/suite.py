@@ -16,16 +16,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mbtbayes.core.decisions import DIFFERENCE, NONZERO
 from mbtbayes.core.defaults import SEED
-from mbtbayes.core.errors import SpecError
+from mbtbayes.core.errors import DataError, SpecError
+from mbtbayes.core.sampling import SamplerOptions
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.cache import FitCache
+from mbtbayes.growth.engines import Engines, engines_for
+from mbtbayes.growth.modelspec import ModelSpec
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.sensitivity.fitting import refit
+from mbtbayes.sensitivity.power_scaling import power_scaling_rows
+from mbtbayes.sensitivity.prior_grid import prior_grid_rows
 from mbtbayes.sensitivity.quantities import COLUMNS, baseline_rows, main_quantities
+from mbtbayes.sensitivity.refits import KFOLD, Comparison, refit_rows
+from mbtbayes.sensitivity.remission import remission_rows
+from mbtbayes.sensitivity.reverse import reverse_bayes_rows
 from mbtbayes.sensitivity.tipping import ANALYSIS as TIPPING
-from mbtbayes.sensitivity.tipping import LARGE, SCENARIOS, SHAPES, TIP_SETTING
+from mbtbayes.sensitivity.tipping import (
+    LARGE,
+    SCENARIOS,
+    SHAPES,
+    TIP_SETTING,
+    not_run_rows,
+    tipping_rows,
+)
 
 REVERSE = "reverse-Bayes"
 POWER = "power-scaling"
@@ -57,15 +77,15 @@ class Sensitivity:
 
 
 def sensitivity(
-    specs,
+    specs: ModelSpec | dict[str, ModelSpec],
     data: pd.DataFrame,
     *,
     fits: list | None = None,
-    engine=None,
-    options=None,
+    engines: Engines | None = None,
+    options: SamplerOptions | None = None,
     seed: int = SEED,
     analyses: tuple[str, ...] = QUICK,
-    cache=None,
+    cache: FitCache | str | Path | bool | None = None,
     kfold: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> Sensitivity:
@@ -80,9 +100,9 @@ def sensitivity(
     fits : list of GrowthFit, optional
         Existing fits to reuse (their period fits are analysed); the period variant of each
         spec without one is fitted.
-    engine : Engines, optional
-        Engines to fit and refit with (compiled graphs reused); default: new engines with
-        ``options``.
+    engines : Engines, optional
+        The engines to fit and refit with (their sampling options and fit cache); default:
+        new engines with ``options``.
     options : SamplerOptions, optional
     seed : int
         Run seed; refits derive their seeds from it.
@@ -116,21 +136,17 @@ def sensitivity(
     >>> s = mb.sensitivity(mb.load_specs(), mb.load_register().data)  # doctest: +SKIP
     >>> s.table.groupby("analysis").size()  # doctest: +SKIP
     """
-    from mbtbayes.growth.cache import open_cache
-    from mbtbayes.growth.fit import _engines
-    from mbtbayes.growth.specs import ModelSpec
-
     unknown = [a for a in analyses if a not in ANALYSES]
     if unknown:
         raise SpecError(f"unknown sensitivity analysis {unknown}; choose from {ANALYSES}")
     specs = {specs.name: specs} if isinstance(specs, ModelSpec) else dict(specs)
-    engines, _ = _engines(engine, options)
-    store = open_cache(cache, log=log)
+    engines = engines or engines_for(options)
+    cache = FitCache.open(cache, log=log)
     period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed,
-                               cache=store, log=log)
+                               cache=cache, log=log)
     rows = []
     for fit in period_fits:
-        rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses, cache=store,
+        rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses, cache=cache,
                         kfold=kfold, log=log)
         if log is not None:
             log(f"sensitivity: {fit.spec.name} done")
@@ -140,12 +156,9 @@ def sensitivity(
     return Sensitivity(table, summary_text(table))
 
 
-def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: int,
-                 cache=None, log=None) -> list:
+def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines: Engines, seed: int,
+                 cache: FitCache | None = None, log: Callable[[str], None] | None = None) -> list:
     """The period fit of every spec: reused from ``fits`` or fitted (through the cache)."""
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.sensitivity.fitting import refit
-
     have = {f.spec.name: f for f in fits if f.variant == "period"}
     out = []
     for name, spec in specs.items():
@@ -160,12 +173,10 @@ def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines, seed: 
     return out
 
 
-def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
-            analyses: tuple[str, ...] = QUICK, cache=None, kfold: bool = True,
+def analyse(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
+            analyses: tuple[str, ...] = QUICK, cache: FitCache | None = None, kfold: bool = True,
             log: Callable[[str], None] | None = None) -> list[dict]:
     """The baseline rows and every analysis's rows of one period fit."""
-    from mbtbayes.sensitivity.refits import KFOLD, Comparison
-
     quantities = main_quantities(fit, data, seed=seed)
     rows = baseline_rows(fit, quantities, seed=seed)
     decided = {r["quantity"]: r["decision"] for r in rows}
@@ -177,23 +188,20 @@ def analyse(fit, data: pd.DataFrame, *, engines, seed: int,
     return rows
 
 
-def _prior_grid(fit, data, *, engines, seed, baseline, cache, log, **_):
-    from mbtbayes.sensitivity.prior_grid import prior_grid_rows
-
+def _prior_grid(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
+                baseline: dict[str, str], cache: FitCache | None, log: Callable[[str], None] | None,
+                **_: object) -> list[dict]:
     return prior_grid_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
                            cache=cache, log=log)
 
 
-def _reverse(fit, data, *, baseline, seed, **_):
-    from mbtbayes.sensitivity.reverse import reverse_bayes_rows
-
+def _reverse(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str], seed: int,
+             **_: object) -> list[dict]:
     return reverse_bayes_rows(fit, data, baseline=baseline, seed=seed)
 
 
-def _tipping(fit, data, *, baseline, seed, log=None, **_):
-    from mbtbayes.core.errors import DataError
-    from mbtbayes.sensitivity.tipping import not_run_rows, tipping_rows
-
+def _tipping(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str], seed: int,
+             log: Callable[[str], None] | None = None, **_: object) -> list[dict]:
     try:
         return tipping_rows(fit, data, baseline=baseline, seed=seed)
     except DataError as err:  # no drop-out column: one row per quantity says so
@@ -202,17 +210,12 @@ def _tipping(fit, data, *, baseline, seed, log=None, **_):
         return not_run_rows(fit, data, baseline=baseline, reason=str(err), seed=seed)
 
 
-def _power(fit, data, *, baseline, seed, **_):
-    from mbtbayes.sensitivity.power_scaling import power_scaling_rows
-
+def _power(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str], seed: int,
+           **_: object) -> list[dict]:
     return power_scaling_rows(fit, data, baseline=baseline, seed=seed)
 
 
-def _remission(data, *, seed, log) -> list[dict]:
-    from mbtbayes.core.errors import DataError
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.sensitivity.remission import remission_rows
-
+def _remission(data: pd.DataFrame, *, seed: int, log: Callable[[str], None] | None) -> list[dict]:
     try:
         return remission_rows(data, seed=seed_for(seed, "sensitivity", "remission"))
     except DataError as err:  # the register has no remission columns: say so, go on
@@ -221,10 +224,10 @@ def _remission(data, *, seed, log) -> list[dict]:
         return []
 
 
-def _refits(name):
-    def run(fit, data, *, engines, seed, baseline, cache, compare, log):
-        from mbtbayes.sensitivity.refits import refit_rows
-
+def _refits(name: str) -> Callable[..., list[dict]]:
+    def run(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
+            baseline: dict[str, str], cache: FitCache | None, compare: Comparison,
+            log: Callable[[str], None] | None) -> list[dict]:
         return refit_rows(fit, data, engines=engines, seed=seed, baseline=baseline,
                           analyses=(name,), cache=cache, compare=compare, log=log)
     return run
@@ -309,7 +312,7 @@ def _bools(values: pd.Series) -> pd.Series:
     return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
 
 
-def could_change(r, base) -> bool:
+def could_change(r: pd.Series, base: pd.Series | None) -> bool:
     """Whether a setting's row moved the posterior toward another decision than the
     baseline's (``base``: the baseline row, or None when there is none: then it counts)."""
     if base is None:
@@ -332,7 +335,7 @@ def could_change(r, base) -> bool:
     return True
 
 
-def _number(r, column: str) -> float:
+def _number(r: pd.Series, column: str) -> float:
     value = r.get(column, float("nan")) if hasattr(r, "get") else float("nan")
     try:
         return float(value)

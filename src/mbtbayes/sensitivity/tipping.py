@@ -53,6 +53,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -61,12 +62,21 @@ import pandas as pd
 from mbtbayes.core.decisions import DIFFERENCE
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import DataError
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import spec_sd_draws
+from mbtbayes.growth.result import GrowthFit
+from mbtbayes.growth.trajectories import period_levels
+from mbtbayes.io.patients import binary_column
+from mbtbayes.sensitivity.prior_grid import better_sign
 from mbtbayes.sensitivity.quantities import (
     Quantity,
     baseline_sd,
+    bootstrap_counts,
     main_quantities,
+    relative_efficiency,
     row,
     summarize,
+    weighted_mcse,
 )
 
 ANALYSIS = "drop-out tipping point"
@@ -119,7 +129,7 @@ SCENARIOS = tuple(Scenario(name, signs, shape) for name, signs in DIRECTIONS
                   for shape in SHAPES)
 
 
-def dropouts(fit, data: pd.DataFrame) -> np.ndarray:
+def dropouts(fit: GrowthFit, data: pd.DataFrame) -> np.ndarray:
     """Per patient of ``fit.design.groups``: True for a treatment drop-out (``dropout = 1``;
     missing counts as not dropped out).
 
@@ -128,8 +138,6 @@ def dropouts(fit, data: pd.DataFrame) -> np.ndarray:
     DataError
         The data have no ``dropout`` column.
     """
-    from mbtbayes.io.patients import binary_column
-
     group = fit.spec.group
     if DROPOUT not in data.columns:
         raise DataError(f"the drop-out tipping point needs the patient-level column '{DROPOUT}' "
@@ -140,17 +148,15 @@ def dropouts(fit, data: pd.DataFrame) -> np.ndarray:
     return values == 1.0
 
 
-def last_assessment(fit) -> np.ndarray:
+def last_assessment(fit: GrowthFit) -> np.ndarray:
     """Per patient, the time of the last observation of the measure (-inf without any)."""
     last = np.full(len(fit.design.groups), -np.inf)
     np.maximum.at(last, fit.design.group, fit.design.time)
     return last
 
 
-def patient_periods(fit) -> np.ndarray:
+def patient_periods(fit: GrowthFit) -> np.ndarray:
     """Per patient, the index of their period level (-1 when not observed)."""
-    from mbtbayes.growth.trajectories import period_levels
-
     levels = period_levels(fit)
     frame = fit.design.frame
     out = np.full(len(fit.design.groups), -1)
@@ -159,7 +165,7 @@ def patient_periods(fit) -> np.ndarray:
     return out
 
 
-def shift_fractions(fit, data: pd.DataFrame, shape: str) -> np.ndarray:
+def shift_fractions(fit: GrowthFit, data: pd.DataFrame, shape: str) -> np.ndarray:
     """Per patient, ``f_i``: the share of ``delta`` by which the value at t1 is shifted."""
     t0, t1 = fit.spec.d_months
     last = last_assessment(fit)
@@ -171,19 +177,15 @@ def shift_fractions(fit, data: pd.DataFrame, shape: str) -> np.ndarray:
     raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
 
 
-def exposures(fit, data: pd.DataFrame, shape: str) -> dict[str, float]:
+def exposures(fit: GrowthFit, data: pd.DataFrame, shape: str) -> dict[str, float]:
     """Per period level, the mean of ``f_i`` over its patients with the measure observed."""
-    from mbtbayes.growth.trajectories import period_levels
-
     periods, f = patient_periods(fit), shift_fractions(fit, data, shape)
     return {level: float(f[periods == i].mean()) if (periods == i).any() else 0.0
             for i, level in enumerate(period_levels(fit))}
 
 
-def dropout_counts(fit, data: pd.DataFrame) -> dict[str, tuple[int, int, int]]:
+def dropout_counts(fit: GrowthFit, data: pd.DataFrame) -> dict[str, tuple[int, int, int]]:
     """Per period level: drop-outs unobserved at t1, drop-outs, patients (measure observed)."""
-    from mbtbayes.growth.trajectories import period_levels
-
     periods, drops = patient_periods(fit), dropouts(fit, data)
     shifted = shift_fractions(fit, data, "level") > 0
     return {level: (int((shifted & (periods == i)).sum()), int((drops & (periods == i)).sum()),
@@ -202,11 +204,9 @@ class Prepared:
     exposure: dict[str, dict[str, float]]
 
 
-def prepare(fit, data: pd.DataFrame, *, seed: int = SEED) -> Prepared:
+def prepare(fit: GrowthFit, data: pd.DataFrame, *, seed: int = SEED) -> Prepared:
     """The :class:`Prepared` inputs of a fit (``seed``: the run seed, as for
     :func:`main_quantities`)."""
-    from mbtbayes.growth.baseline import spec_sd_draws
-
     base = main_quantities(fit, data, seed=seed)
     moved = {n: q for n, q in base.items() if n != "contrast_intercept"}
     n = len(next(iter(base.values())).draws)
@@ -215,7 +215,7 @@ def prepare(fit, data: pd.DataFrame, *, seed: int = SEED) -> Prepared:
                     {shape: exposures(fit, data, shape) for shape in SHAPES})
 
 
-def delta_quantities(fit, data: pd.DataFrame, delta: float, *, scenario: Scenario,
+def delta_quantities(fit: GrowthFit, data: pd.DataFrame, delta: float, *, scenario: Scenario,
                      prepared: Prepared | None = None, seed: int = SEED) -> dict[str, Quantity]:
     """The quantities drop-out moves, with the scenario's drop-outs shifted by ``delta`` SDs.
 
@@ -240,9 +240,6 @@ def delta_quantities(fit, data: pd.DataFrame, delta: float, *, scenario: Scenari
         ``contrast_slope``, ``contrast_at_<t1>``, ``d_<period>``, ``change_difference``,
         ``d_difference``; the baseline's own draws at ``delta = 0``.
     """
-    from mbtbayes.growth.trajectories import period_levels
-    from mbtbayes.sensitivity.prior_grid import better_sign
-
     spec = fit.spec
     prepared = prepared or prepare(fit, data, seed=seed)
     levels = period_levels(fit)
@@ -285,8 +282,8 @@ def with_large(quantities: dict[str, Quantity]) -> dict[str, Quantity]:
     return quantities | large
 
 
-def tipping_point(shifted, name: str, reference: str, *, better: float,
-                  delta_max: float = DELTA_MAX) -> float | None:
+def tipping_point(shifted: Callable[[float], dict[str, Quantity]], name: str, reference: str, *,
+                  better: float, delta_max: float = DELTA_MAX) -> float | None:
     """The smallest delta at which quantity ``name``'s conclusion differs from ``reference``
     (grid of :data:`GRID_STEP`, then bisection); None when it does not up to ``delta_max``.
     ``shifted(delta)`` returns the quantities at a delta."""
@@ -306,7 +303,7 @@ def tipping_point(shifted, name: str, reference: str, *, better: float,
     return None
 
 
-def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
+def tipping_rows(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str],
                  seed: int = SEED, scenarios: tuple[Scenario, ...] = SCENARIOS,
                  deltas: tuple[float, ...] = TABLE_DELTAS) -> list[dict]:
     """Rows of every scenario: each quantity drop-out moves at ``deltas`` and at its tipping
@@ -318,8 +315,6 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
     DataError
         The data have no ``dropout`` column.
     """
-    from mbtbayes.sensitivity.prior_grid import better_sign
-
     better = better_sign(fit.spec.measure)[0]
     prepared = prepare(fit, data, seed=seed)
     moved = prepared.quantities
@@ -333,7 +328,7 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
     mcse = _mcse(fit, len(prepared.sd_draws), seed=seed)
     searched: dict[tuple, tuple] = {}
     for scenario in scenarios:
-        def shifted(delta, scenario=scenario):
+        def shifted(delta: float, scenario: Scenario = scenario) -> dict[str, Quantity]:
             return with_large(delta_quantities(fit, data, delta, scenario=scenario,
                                                prepared=prepared))
 
@@ -365,7 +360,8 @@ def tipping_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str],
     return rows
 
 
-def tip_error(shifted, name: str, tip: float, *, mcse) -> tuple[float, dict]:
+def tip_error(shifted: Callable[[float], dict[str, Quantity]], name: str, tip: float, *,
+              mcse: Callable[[np.ndarray], dict]) -> tuple[float, dict]:
     """Monte Carlo error of a tipping point: the Monte Carlo error of the summary that decides
     (an HDI end, the larger of the two; the mean for a ``large_`` conclusion) at the tip,
     divided by how far the quantity's draws move per unit of delta. ``mcse(draws)`` gives
@@ -378,7 +374,7 @@ def tip_error(shifted, name: str, tip: float, *, mcse) -> tuple[float, dict]:
     return end / rate, errors
 
 
-def not_run_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str], reason: str,
+def not_run_rows(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str], reason: str,
                  seed: int = SEED) -> list[dict]:
     """One row per quantity saying why the analysis did not run (``passed = False``: no
     verdict counts it)."""
@@ -394,7 +390,7 @@ def not_run_rows(fit, data: pd.DataFrame, *, baseline: dict[str, str], reason: s
     return rows
 
 
-def _row(fit, q: Quantity, summary: dict, *, setting: str, decided: str, baseline: str,
+def _row(fit: GrowthFit, q: Quantity, summary: dict, *, setting: str, decided: str, baseline: str,
          reference: str | None = None, note: str = "", is_baseline: bool = False) -> dict:
     out = row(measure=fit.spec.name, analysis=ANALYSIS, setting=setting, quantity=q,
               summary=summary, baseline_decision=baseline, method="delta adjustment",
@@ -403,13 +399,13 @@ def _row(fit, q: Quantity, summary: dict, *, setting: str, decided: str, baselin
     return out | {"conclusion_changed": reference is not None and decided != reference}
 
 
-def _counts_text(fit, data: pd.DataFrame) -> str:
+def _counts_text(fit: GrowthFit, data: pd.DataFrame) -> str:
     counts = dropout_counts(fit, data)
     return "; ".join(f"{level}: {drop} drop-out(s) of {n} patients, {shifted} unobserved at "
                      f"{fit.spec.d_months[1]:g}" for level, (shifted, drop, n) in counts.items())
 
 
-def _note(fit, scenario: Scenario, exposure: dict[str, float], counts: str) -> str:
+def _note(fit: GrowthFit, scenario: Scenario, exposure: dict[str, float], counts: str) -> str:
     t0, t1 = fit.spec.d_months
     how = ("value at {t1:g} shifted delta baseline SD" if scenario.shape == "level" else
            "slope after the last assessment worse by delta baseline SD per {span:g} months")
@@ -421,16 +417,9 @@ def _note(fit, scenario: Scenario, exposure: dict[str, float], counts: str) -> s
             f"{share}; ")
 
 
-def _mcse(fit, n: int, *, seed: int):
+def _mcse(fit: GrowthFit, n: int, *, seed: int) -> Callable[[np.ndarray], dict]:
     """Monte Carlo errors of a quantity's unweighted draws (bootstrap over the draws, scaled
     by their relative efficiency), one resampling for the fit."""
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.sensitivity.quantities import (
-        bootstrap_counts,
-        relative_efficiency,
-        weighted_mcse,
-    )
-
     chains = fit.idata.posterior.sizes["chain"] if fit.idata is not None else 1
     counts = bootstrap_counts(n, seed=seed_for(seed, fit.spec.name, "tipping point"))
     return lambda draws: weighted_mcse(draws, np.ones(n), counts=counts,

@@ -19,15 +19,20 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.errors import SpecError
 from mbtbayes.core.sampling import Diagnostics, Sampler, SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.joint.data import OUTCOMES, JointData, Scaling, prepare
 from mbtbayes.growth.joint.model import PARAMETERISATIONS, build_model, default_priors
+
+if TYPE_CHECKING:
+    import pymc as pm
 
 VARIANTS = ("period", "no_period")
 """``period``: the full model; ``no_period``: without the period terms (for LOO)."""
@@ -91,7 +96,6 @@ def fit_joint(
     period: str = "period",
     seed: int = SEED,
     options: SamplerOptions | None = None,
-    sampler: Sampler | None = None,
     priors: dict[str, np.ndarray] | None = None,
     pooled: bool = True,
     parameterisation: str = "split",
@@ -122,8 +126,6 @@ def fit_joint(
         The run seed; this fit's seed is ``seed_for(seed, "joint", *outcomes, variant)``.
     options : SamplerOptions, optional
         Draws, tuning, chains (default: the package's: 4 x 1000 after 1000).
-    sampler : Sampler, optional
-        A sampler to share compiled graphs with (its options win over ``options``).
     priors : dict, optional
         Prior values in model units (default :func:`default_priors`; override single keys).
     pooled : bool
@@ -154,8 +156,6 @@ def fit_joint(
     >>> from mbtbayes.growth.joint.summaries import joint_table
     >>> joint_table(fit, reg.data)  # doctest: +SKIP
     """
-    from mbtbayes.core.errors import SpecError
-
     if variant not in VARIANTS:
         raise SpecError(f"variant must be one of {', '.join(VARIANTS)}, got '{variant}'")
     if parameterisation not in PARAMETERISATIONS:
@@ -167,16 +167,13 @@ def fit_joint(
                  scaling=scaling)
     if variant == "no_period":
         jd = jd.without_period()
-    sampler = sampler or Sampler(options or SamplerOptions())
-    return sample_joint(jd, sampler=sampler, variant=variant,
+    return sample_joint(jd, sampling=Sampler(options or SamplerOptions()), variant=variant,
                         seed=seed_for(seed, "joint", *jd.outcomes, variant),
                         priors=_priors(priors, len(jd.outcomes)), pooled=pooled,
                         parameterisation=parameterisation, gate=gate)
 
 
 def _priors(priors: dict | None, n_out: int) -> dict[str, np.ndarray]:
-    from mbtbayes.core.errors import SpecError
-
     base = default_priors(n_out)
     unknown = sorted(set(priors or {}) - set(base))
     if unknown:
@@ -189,7 +186,7 @@ def _priors(priors: dict | None, n_out: int) -> dict[str, np.ndarray]:
     return out
 
 
-def sample_joint(jd: JointData, *, sampler: Sampler, variant: str, seed: int,
+def sample_joint(jd: JointData, *, sampling: Sampler, variant: str, seed: int,
                  priors: dict[str, np.ndarray], pooled: bool = True,
                  parameterisation: str = "split", gate: bool = True) -> JointFit:
     """Sample prepared data behind the gate (compiling the graph the first time)."""
@@ -199,15 +196,15 @@ def sample_joint(jd: JointData, *, sampler: Sampler, variant: str, seed: int,
                             if not k.startswith(unused)}
     key = ("joint", jd.outcomes, pooled, parameterisation)
 
-    def build(v: dict):
+    def build(v: dict) -> pm.Model:
         return build_model(v, outcomes=jd.outcomes, pooled=pooled,
                            parameterisation=parameterisation)
 
     start = _time.perf_counter()
-    if sampler.options.sampler == "nutpie":
-        sampler.compiled(key, lambda: build(values))
+    if sampling.options.sampler == "nutpie":
+        sampling.compiled(key, lambda: build(values))
     compiled = _time.perf_counter() - start
-    idata, diagnostics = sampler.sample_model(key=key, build=build, data=values, seed=seed,
+    idata, diagnostics = sampling.sample_model(key=key, build=build, data=values, seed=seed,
                                               var_names=gated_names(len(jd.outcomes), pooled,
                                                                     parameterisation), gate=gate)
     return JointFit(jd, variant, pooled, idata, diagnostics,

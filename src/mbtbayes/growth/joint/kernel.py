@@ -56,7 +56,7 @@ jit = numba.njit(cache=True, fastmath=True)
 
 
 @jit
-def _cholesky(a, L) -> bool:
+def _cholesky(a: np.ndarray, L: np.ndarray) -> bool:
     """Lower Cholesky factor of ``a`` into ``L``; False if ``a`` is not positive definite."""
     n = a.shape[0]
     for j in range(n):
@@ -78,7 +78,7 @@ def _cholesky(a, L) -> bool:
 
 
 @jit
-def _lower_inverse(L, Li) -> None:
+def _lower_inverse(L: np.ndarray, Li: np.ndarray) -> None:
     """Inverse of a lower-triangular ``L`` (non-zero diagonal) into ``Li``."""
     n = L.shape[0]
     for j in range(n):
@@ -93,7 +93,7 @@ def _lower_inverse(L, Li) -> None:
 
 
 @jit
-def _gram_lower(Li, out) -> None:
+def _gram_lower(Li: np.ndarray, out: np.ndarray) -> None:
     """``out = Li' Li`` for lower-triangular ``Li`` (the inverse of ``(Li^-1)(Li^-1)'``)."""
     n = Li.shape[0]
     for i in range(n):
@@ -106,7 +106,7 @@ def _gram_lower(Li, out) -> None:
 
 
 @jit
-def _sandwich(A, B, out) -> None:
+def _sandwich(A: np.ndarray, B: np.ndarray, out: np.ndarray) -> None:
     """``out = A B A`` for symmetric A and B."""
     n = A.shape[0]
     for i in range(n):
@@ -121,7 +121,7 @@ def _sandwich(A, B, out) -> None:
 
 
 @jit
-def _chain_to_factor(dC, L, out) -> None:
+def _chain_to_factor(dC: np.ndarray, L: np.ndarray, out: np.ndarray) -> None:
     """Gradient with respect to L of f(C = L L') given symmetric ``dC``: lower of ``2 dC L``."""
     n = L.shape[0]
     for i in range(n):
@@ -139,7 +139,7 @@ def _chain_to_factor(dC, L, out) -> None:
 
 
 @jit
-def _pattern_precisions(chol_r, W, logdet) -> bool:
+def _pattern_precisions(chol_r: np.ndarray, W: np.ndarray, logdet: np.ndarray) -> bool:
     """For every pattern k: ``W[k]`` (restricted inverse of R, zero-padded) and ``logdet[k]``."""
     n_out = chol_r.shape[0]
     R = np.zeros((n_out, n_out))
@@ -180,7 +180,8 @@ def _pattern_precisions(chol_r, W, logdet) -> bool:
 
 
 @jit
-def _accumulate(r, code, time, W, u, A) -> float:
+def _accumulate(r: np.ndarray, code: np.ndarray, time: np.ndarray, W: np.ndarray, u: np.ndarray,
+                A: np.ndarray) -> float:
     """One patient: ``u = sum Z'Wr``, ``A = sum Z'WZ`` (in place); returns ``r'Wr``."""
     n_vis, n_out = r.shape
     u[:] = 0.0
@@ -207,7 +208,9 @@ def _accumulate(r, code, time, W, u, A) -> float:
 
 
 @jit
-def _patient_grad(r, code, time, W, gi, m, S, e, g_r, g_W, g_P) -> None:
+def _patient_grad(r: np.ndarray, code: np.ndarray, time: np.ndarray, W: np.ndarray, gi: np.ndarray,
+                  m: np.ndarray, S: np.ndarray, e: np.ndarray, g_r: np.ndarray, g_W: np.ndarray,
+                  g_P: np.ndarray) -> None:
     """Add one patient's gradient (weight ``gi``) to its rows of g_r, and to g_W and g_P."""
     n = m.shape[0]
     n_out = n // 2
@@ -237,7 +240,9 @@ def _patient_grad(r, code, time, W, gi, m, S, e, g_r, g_W, g_P) -> None:
 
 
 @jit
-def marginal_loglik(r, code, time, chol_g, chol_r, g, want_grad):
+def marginal_loglik(r: np.ndarray, code: np.ndarray, time: np.ndarray, chol_g: np.ndarray,
+                    chol_r: np.ndarray, g: np.ndarray,
+                    want_grad: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-patient marginal log-likelihood and, if ``want_grad``, the gradients of
     ``sum_i g_i loglik_i`` with respect to r, chol_g and chol_r.
 
@@ -320,7 +325,9 @@ def marginal_loglik(r, code, time, chol_g, chol_r, g, want_grad):
 
 
 @jit
-def _factor_grads(W, weight, g_W, P, g_P, g_total, chol_g, chol_r, g_lg, g_lr) -> None:
+def _factor_grads(W: np.ndarray, weight: np.ndarray, g_W: np.ndarray, P: np.ndarray,
+                  g_P: np.ndarray, g_total: np.ndarray, chol_g: np.ndarray, chol_r: np.ndarray,
+                  g_lg: np.ndarray, g_lr: np.ndarray) -> None:
     """From the gradients in W_k (and the log det R_k weights) and in G^-1 to the factors."""
     n_out = chol_r.shape[0]
     n = chol_g.shape[0]

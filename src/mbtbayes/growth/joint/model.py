@@ -28,7 +28,13 @@ True
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from pytensor.tensor.variable import TensorVariable
 
 LKJ_ETA = 2.0
 """LKJ shape of both correlation matrices (mildly favours small correlations)."""
@@ -68,7 +74,9 @@ def default_priors(n_out: int) -> dict[str, np.ndarray]:
             "e_sd": 1.0 * ones}
 
 
-def residuals(d: dict, b0, b1, delta_int, delta_slope):
+def residuals(d: dict, b0: np.ndarray | TensorVariable, b1: np.ndarray | TensorVariable,
+              delta_int: np.ndarray | TensorVariable,
+              delta_slope: np.ndarray | TensorVariable) -> np.ndarray | TensorVariable:
     """Masked residuals ``mask * (y - mean)``, (N, V, O); tensors or arrays."""
     t = d["time"][..., None]
     p = d["period"][:, None, None]
@@ -77,7 +85,7 @@ def residuals(d: dict, b0, b1, delta_int, delta_slope):
 
 
 def build_model(values: dict[str, np.ndarray], *, outcomes: tuple[str, ...], pooled: bool = True,
-                parameterisation: str = "split"):
+                parameterisation: str = "split") -> pm.Model:
     """The joint growth model (a ``pymc.Model``) with patient effects integrated out.
 
     Parameters
@@ -101,7 +109,7 @@ def build_model(values: dict[str, np.ndarray], *, outcomes: tuple[str, ...], poo
     """
     import pymc as pm
 
-    from mbtbayes.growth.joint.ops import marginal_loglik_sum_op
+    from mbtbayes.growth.joint.ops import marginal_loglik_sum_op  # PyTensor Ops: on first use
 
     n_out = len(outcomes)
     with pm.Model(coords={"outcome": list(outcomes)}) as model:
@@ -117,7 +125,8 @@ def build_model(values: dict[str, np.ndarray], *, outcomes: tuple[str, ...], poo
     return model
 
 
-def period_terms(d: dict, n_out: int, pooled: bool, parameterisation: str = "split"):
+def period_terms(d: dict, n_out: int, pooled: bool,
+                 parameterisation: str = "split") -> tuple[TensorVariable, TensorVariable]:
     """Period II - I differences of intercept and slope per outcome: ``(delta_int,
     delta_slope)``."""
     import pymc as pm
@@ -150,7 +159,8 @@ def contrasts(n: int) -> np.ndarray:
     return helmert(n).T
 
 
-def chol_cov(name: str, n: int, sd_scale, start_sd: np.ndarray):
+def chol_cov(name: str, n: int, sd_scale: np.ndarray | TensorVariable,
+             start_sd: np.ndarray) -> TensorVariable:
     """Lower Cholesky factor of a covariance with HalfNormal SDs and LKJ(eta) correlations.
 
     SDs and correlations are sampled separately (``{name}_stds``, ``{name}_cpc``), the
@@ -171,7 +181,8 @@ def chol_cov(name: str, n: int, sd_scale, start_sd: np.ndarray):
     return stds[:, None] * chol_corr
 
 
-def lkj_cholesky_cpc(raw, n: int, eta: float):
+def lkj_cholesky_cpc(raw: TensorVariable, n: int,
+                     eta: float) -> tuple[TensorVariable, TensorVariable]:
     """Cholesky factor of a correlation matrix from ``n (n - 1) / 2`` unconstrained values.
 
     The canonical partial correlations ``z = tanh(raw)`` fill the strict lower triangle row by

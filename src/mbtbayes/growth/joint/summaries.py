@@ -23,10 +23,15 @@ import pandas as pd
 from mbtbayes.core.arviz_api import psis_loo
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.posterior import INTERVAL, summarize_draws
+from mbtbayes.core.sampling import Sampler, SamplerOptions
+from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.baseline import sd_draws, spec_sd_draws
 from mbtbayes.growth.joint.data import JointData
-from mbtbayes.growth.joint.fit import JointFit
+from mbtbayes.growth.joint.fit import JointFit, sample_joint
 from mbtbayes.growth.joint.kernel import marginal_loglik
 from mbtbayes.growth.joint.model import residuals
+from mbtbayes.growth.loo import patient_folds
+from mbtbayes.growth.trajectories import change_draws, period_contrasts
 
 HORIZON = 24.0
 """Months at which period contrasts are taken and to which d measures the change (from 0)."""
@@ -81,9 +86,6 @@ def single_draws(growth_fits: list, outcome: str, data: pd.DataFrame, *,
     there is none, or its d time points are not 0 and ``horizon``); d with the SD's
     uncertainty, as in ``effect_sizes.csv`` (:func:`mbtbayes.growth.baseline.spec_sd_draws`),
     the standardised contrast by the fixed ``sd`` the joint model standardises by."""
-    from mbtbayes.growth.baseline import spec_sd_draws
-    from mbtbayes.growth.trajectories import change_draws, period_contrasts
-
     fit = next((f for f in growth_fits if f.variant == "period" and f.spec.measure == outcome
                 and tuple(f.spec.d_months) == (0, horizon)), None)
     if fit is None:
@@ -101,8 +103,6 @@ def joint_d(fit: JointFit, dq: dict[str, np.ndarray], data: pd.DataFrame, *, see
     """The joint model's d per period with the SD's uncertainty: each draw's change in
     outcome units divided by a Bayesian-bootstrap draw of the observed pooled baseline SD
     (the same draws as the single-outcome d of the same outcome)."""
-    from mbtbayes.growth.baseline import sd_draws
-
     sc = fit.data.scaling
     n = len(dq["d_I"])
     sds = np.column_stack([sd_draws(data, outcome=o, start=0.0, draws=n, seed=seed,
@@ -195,7 +195,7 @@ def _pooled_rows(fit: JointFit, h: str) -> list[tuple[str, str, str]]:
 
 
 def _row(outcome: str, quantity: str, scale: str, estimand: str, joint: np.ndarray,
-         single: np.ndarray | None, single_passed, *, direction: str) -> dict:
+         single: np.ndarray | None, single_passed: bool | None, *, direction: str) -> dict:
     post = summarize_draws(joint)
     other = summarize_draws(single) if single is not None else {}
     return {"outcome": outcome, "quantity": quantity, "scale": scale, "estimand": estimand,
@@ -237,11 +237,11 @@ class JointKfold:
     k: int
 
 
-def kfold_joint(fit: JointFit, *, sampler, k: int = 10, seed: int,
-                log: Callable[[str], None] | None = None) -> JointKfold:
+def kfold_joint(fit: JointFit, *, options: SamplerOptions | None = None, k: int = 10,
+                seed: int, log: Callable[[str], None] | None = None) -> JointKfold:
     """Grouped K-fold by patient for a joint fit: each fold's patients left out, the model
     refitted on the others (same compiled graph, priors, pooling and scaling; behind the gate;
-    through the sampler's fit cache when it has one), and the left-out patients' marginal log
+    sampled with ``options``, default the package's), and the left-out patients' marginal log
     predictive density averaged over the refit's draws.
 
     The folds are :func:`mbtbayes.growth.loo.patient_folds` of the outcome set, so the models
@@ -249,17 +249,14 @@ def kfold_joint(fit: JointFit, *, sampler, k: int = 10, seed: int,
     """
     from scipy.special import logsumexp
 
-    from mbtbayes.core.seeds import seed_for
-    from mbtbayes.growth.joint.fit import sample_joint
-    from mbtbayes.growth.loo import patient_folds
-
+    sampling = Sampler(options or SamplerOptions())
     jd = fit.data
     ids = np.asarray(jd.patients)
     name = "joint:" + "+".join(jd.outcomes)
     elpd, passed = np.zeros(len(ids)), []
     for i, fold in enumerate(patient_folds(ids, k=k, seed=seed, measure=name)):
         held = np.isin(ids, fold)
-        refit = sample_joint(jd.subset(~held), sampler=sampler, variant=fit.variant,
+        refit = sample_joint(jd.subset(~held), sampling=sampling, variant=fit.variant,
                              seed=seed_for(seed, name, fit.variant, "kfold", i),
                              priors=fit.priors, pooled=fit.pooled)
         passed.append(refit.diagnostics.passed)
