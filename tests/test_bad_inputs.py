@@ -386,7 +386,7 @@ def test_a_sampler_failure_in_a_real_process(tmp_path):
     text = (models_dir() / "bsi.toml").read_text(encoding="utf-8")
     bad = 'sigma = { dist = "HalfNormal", sigma = -1.0 }'
     (models / "bsi.toml").write_text(
-        text.replace('sigma = { dist = "HalfNormal", sigma = 1.0 }', bad, 1), encoding="utf-8")
+        text.replace('sigma = { dist = "HalfNormal", sigma = 0.5 }', bad, 1), encoding="utf-8")
     assert bad in (models / "bsi.toml").read_text(encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "mbtbayes.cli", "reanalyze", "--models",
                            str(models), "--quick", "--out", str(tmp_path / "out")],
