@@ -36,14 +36,31 @@ def inline(inputs):
     return fits, growth_tables(fits, data)
 
 
+SAMPLED = ("beta", "sd_intercept", "sd_slope", "sigma", "corr")
+"""What the sampler draws: bitwise equal wherever the fit ran. Everything computed from the draws
+afterwards (patient effects drawn per draw, log-likelihood, tables) goes through BLAS, whose
+summation order depends on the thread count of the process or thread that computes it; it is
+compared to 1e-6 relative (the patient effects are stored in float32: one float32 ulp is 6e-8)."""
+
+
 def assert_same(fits, tables, reference) -> None:
+    import numpy as np
+    import pandas as pd
+
     ref_fits, ref_tables = reference
     for a, b in zip(fits, ref_fits, strict=True):
         assert (a.spec.name, a.variant) == (b.spec.name, b.variant)
-        assert a.idata.posterior.equals(b.idata.posterior), (a.spec.name, a.variant)
+        post, ref = a.idata.posterior, b.idata.posterior
+        assert set(post.data_vars) == set(ref.data_vars)
+        for name in post.data_vars:
+            if name in SAMPLED:
+                assert post[name].equals(ref[name]), (a.spec.name, a.variant, name)
+            else:
+                np.testing.assert_allclose(post[name], ref[name], rtol=1e-6, atol=1e-9,
+                                           err_msg=f"{a.spec.name} {a.variant} {name}")
         assert a.diagnostics == b.diagnostics
     for name, table in ref_tables.items():
-        assert tables[name].equals(table), name
+        pd.testing.assert_frame_equal(tables[name], table, rtol=1e-6, obj=name)
 
 
 def test_a_fit_does_not_depend_on_the_fits_before_it(inputs, inline):

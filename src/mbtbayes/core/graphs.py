@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _GRAPHS: dict[Hashable, tuple[object, object]] = {}
 _LOCK = threading.Lock()
+_IN_USE: dict[Hashable, threading.RLock] = {}
 
 
 def _nutpie_compile(model: pm.Model, keep: Sequence[str] | None) -> CompiledModel:
@@ -73,6 +74,23 @@ def compiled_graph(key: Hashable, build: Callable[[], object], *,
             model = build()
             _GRAPHS[full] = (compile_fn(model, keep), model)
         return _GRAPHS[full]
+
+
+def in_use(key: Hashable, keep: Sequence[str] | None = None) -> threading.RLock:
+    """The lock a fit holds while it sets the graph's PyMC model to its data and samples.
+
+    nutpie takes a fit's initial points from the PyMC model behind the compiled graph, which
+    reads the model's own data; two fits of one structure in two threads of a process (a Dask
+    cluster with threads as workers) would otherwise start from each other's data.
+
+    Examples
+    --------
+    >>> with in_use(("demo", 2)):
+    ...     pass
+    """
+    full = registry_key(key, keep)
+    with _LOCK:
+        return _IN_USE.setdefault(full, threading.RLock())
 
 
 def count() -> int:

@@ -305,17 +305,19 @@ class Sampler:
                      "nutpie_kwargs": nutpie_kwargs} if cached else None)
 
         @functools.cache
-        def prepared() -> CompiledModel | pm.Model:  # built when the draws are not cached
+        def prepared() -> tuple[CompiledModel, pm.Model] | pm.Model:  # when not cached
             if self.options.sampler == "pymc":
                 return build(data)
-            compiled, model = self._graph(key, lambda: build(data), keep=keep)
-            _set_initial_data(model, data)
-            return compiled.with_data(**data)
+            return self._graph(key, lambda: build(data), keep=keep)
 
         def sample(*args: int | float) -> InferenceData:
             if self.options.sampler == "pymc":
                 return self._pymc(prepared(), *args)
-            return self._nutpie(prepared(), *args, **(nutpie_kwargs or {}))
+            compiled, model = prepared()
+            with graphs.in_use(key, keep):  # the model's data are this fit's while it samples
+                _set_initial_data(model, data)
+                return self._nutpie(compiled.with_data(**data), *args,
+                                    **(nutpie_kwargs or {}))
 
         return self.gated(sample, seed=seed, var_names=var_names, gate=gate,
                           identity=identity)
