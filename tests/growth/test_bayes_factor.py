@@ -136,14 +136,25 @@ def test_exact_bayes_factor_given_theta_equals_the_ratio_of_marginal_likelihoods
 
 
 def test_reweighting_to_other_prior_widths_follows_the_exact_posterior_of_theta(data):
-    """theta takes two values with prior mass 0.4 and 0.6; its posterior (SciPy densities)
-    sets the share of draws. The Bayes factor at each width is then known exactly:
-    sum_k p(theta_k) p_c(y | theta_k, period) / sum_k p(theta_k) p(y | theta_k, linear)."""
-    thetas = [THETA, {"sd_intercept": 0.45, "sd_slope": 0.02, "sigma": 0.48, "corr": 0.1}]
-    prior = np.log([0.4, 0.6])
-    post = prior + [log_evidence(data, t, scale=1.0, with_period=True) for t in thetas]
+    """theta takes two values, its prior masses chosen so that its posterior (SciPy densities)
+    gives each half the draws. The Bayes factor at each width is then known exactly:
+    sum_k p(theta_k) p_c(y | theta_k, period) / sum_k p(theta_k) p(y | theta_k, linear).
+    The two values differ (SDs, residual SD, correlation -0.3 vs 0.6) so that the importance
+    weights move the answer: without them, or with their sign flipped, it is off by > 0.02."""
+    thetas = [THETA, {"sd_intercept": 0.8, "sd_slope": 0.005, "sigma": 0.3, "corr": 0.6}]
+    evidence = {c: np.array([log_evidence(data, t, scale=c, with_period=True) for t in thetas])
+                for c in SCALES}
+    linear = np.array([log_evidence(data, t, scale=1.0, with_period=False) for t in thetas])
+    prior = -evidence[1.0] - np.logaddexp.reduce(-evidence[1.0])
+    post = prior + evidence[1.0]
     post = np.exp(post - np.logaddexp.reduce(post))
-    assert post.min() > 0.05  # both values matter, so the weights are tested
+    assert post == pytest.approx([0.5, 0.5])
+    for c in (0.5, 2.0):  # the unweighted average of the conditional densities at 0 is wrong
+        log_prior_0 = stats.norm.logpdf(0, MU0[TESTED], SD0[TESTED] * c).sum()
+        unweighted = log_prior_0 - np.logaddexp.reduce(np.log(post) + linear + log_prior_0
+                                                       - evidence[c])
+        exact = np.logaddexp.reduce(prior + evidence[c]) - np.logaddexp.reduce(prior + linear)
+        assert abs(unweighted - exact) > 0.02
     n = 200_000
     counts = np.round(post * n).astype(int)
     which = np.random.default_rng(1).permutation(np.repeat([0, 1], counts))
@@ -151,12 +162,9 @@ def test_reweighting_to_other_prior_widths_follows_the_exact_posterior_of_theta(
                                       for k in THETA})
     table = bayes_factors(fit, scales=SCALES).set_index("prior_scale")
     for c in SCALES:
-        num = np.logaddexp.reduce(prior + [log_evidence(data, t, scale=c, with_period=True)
-                                           for t in thetas])
-        den = np.logaddexp.reduce(prior + [log_evidence(data, t, scale=1.0, with_period=False)
-                                           for t in thetas])
+        exact = np.logaddexp.reduce(prior + evidence[c]) - np.logaddexp.reduce(prior + linear)
         # the rounding of the draw counts moves the shares by < 0.5 / n
-        assert table.loc[c, "log_bf10"] == pytest.approx(num - den, abs=1e-3)
+        assert table.loc[c, "log_bf10"] == pytest.approx(exact, abs=1e-3)
     assert table.loc[1.0, "weights_ess"] == pytest.approx(counts.sum())
     assert table.loc[2.0, "weights_ess"] < counts.sum()
 
