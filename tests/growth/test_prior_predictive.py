@@ -180,3 +180,72 @@ def folded_t_cdf(x, *, nu: float, scale: float):
 def test_prior_draws_follow_the_named_distribution(prior, cdf):
     draws = draw_prior(prior, size=20_000, rng=np.random.default_rng(1))
     assert stats.kstest(draws, cdf).pvalue > 0.001
+
+
+def example_priors(name: str) -> tuple[dict, tuple[float, float]]:
+    raw = tomllib.loads((models_dir() / "examples" / f"{name}.toml").read_text(encoding="utf-8"))
+    return raw["priors"], tuple(raw["range"])
+
+
+@pytest.fixture(scope="module")
+def robust():
+    """The Student-t spec with ``sigma ~ period`` (models/examples/bsi_robust.toml)."""
+    return mb.load_specs(models_dir() / "examples")["bsi_robust"]
+
+
+def test_a_modelled_residual_sd_and_nu_are_drawn_from_their_own_priors(data, robust):
+    """log sigma = a0 + a1 [Period II]: in Period I it is N(mu0, s0), in Period II
+    N(mu0 + mu1, sqrt(s0^2 + s1^2)) (the sum of two independent normals); nu ~ Gamma(alpha,
+    rate beta). The parameters are read from the TOML file; SciPy gives the distributions."""
+    from mbtbayes.growth.design import make_design
+    from mbtbayes.growth.prior_predictive import prior_parameters
+
+    priors, _ = example_priors("bsi_robust")
+    a0, a1, nu = priors["sigma"]["Intercept"], priors["sigma"]["period"], priors["nu"]
+    design = make_design(robust, data, variant="period")
+    params = prior_parameters(robust, design, draws=DRAWS, rng=np.random.default_rng(2))
+    period = design.frame["period"].to_numpy()
+    first, second = np.flatnonzero(period == "I")[0], np.flatnonzero(period == "II")[0]
+    log_sd = np.log(params.scale(design.X_sigma, len(period)))
+    period_one = stats.norm(a0["mu"], a0["sigma"])
+    period_two = stats.norm(a0["mu"] + a1["mu"], np.hypot(a0["sigma"], a1["sigma"]))
+    assert stats.kstest(log_sd[:, first], period_one.cdf).pvalue > 0.001
+    assert stats.kstest(log_sd[:, second], period_two.cdf).pvalue > 0.001
+    assert stats.kstest(params.nu, stats.gamma(nu["alpha"], scale=1 / nu["beta"]).cdf
+                        ).pvalue > 0.001
+    assert params.sigma is None and params.family == "t"
+
+
+def test_student_t_observations_with_a_modelled_sd_match_a_hand_computation(data, robust):
+    """New patients at the data's rows, per period: y = mean + u0 + u1 t + exp(a0 + a1 II) e,
+    e ~ t(nu), every parameter drawn by numpy from the TOML priors (patient effects
+    independent: the spec is uncorrelated). The Monte Carlo SE of each share comes from the
+    per-draw shares (independent across draws)."""
+    assert not robust.correlated
+    check = prior_predictive(robust, data, variant="period", draws=4000, seed=5)
+    priors, (low, high) = example_priors("bsi_robust")
+    rows = data.dropna(subset=["bsi"])
+    t = rows["months"].to_numpy(float)
+    two = (rows["period"] == "II").to_numpy(float)
+    patient = pd.factorize(rows["patient_id"])[0]
+    rng = np.random.default_rng(8)
+    n = 4000
+    b0, b1, b2, b3 = (normal(priors, k, n, rng)
+                      for k in ("Intercept", "months", "period", "months:period"))
+    sd0 = np.abs(rng.normal(0, priors["1|patient_id"]["sigma"]["sigma"], n))
+    sd1 = np.abs(rng.normal(0, priors["months|patient_id"]["sigma"]["sigma"], n))
+    a0, a1 = (normal(priors["sigma"], k, n, rng) for k in ("Intercept", "period"))
+    nu = rng.gamma(priors["nu"]["alpha"], 1 / priors["nu"]["beta"], n)
+    u0 = rng.normal(size=(n, patient.max() + 1)) * sd0[:, None]
+    u1 = rng.normal(size=(n, patient.max() + 1)) * sd1[:, None]
+    sd = np.exp(a0[:, None] + a1[:, None] * two)
+    y = (b0[:, None] + b1[:, None] * t + two * (b2[:, None] + b3[:, None] * t)
+         + u0[:, patient] + u1[:, patient] * t
+         + sd * rng.standard_t(nu[:, None], size=(n, t.size)))
+    ours = check.inside(check.observations)
+    assert check.observations.shape == (1000, t.size)
+    for in_period in (two == 0, two == 1):
+        expected = ((y >= low) & (y <= high))[:, in_period].mean(axis=1)
+        got = ours[:, in_period].mean(axis=1)
+        se = np.sqrt(expected.var(ddof=1) / n + got.var(ddof=1) / len(got))
+        assert got.mean() == pytest.approx(expected.mean(), abs=5 * se)

@@ -3,6 +3,8 @@ its rows, the diagnostics gate covers the Bambi fits, and the saved fits work wi
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -14,8 +16,10 @@ def test_reanalyze_with_a_student_t_spec(tmp_path):
     from mbtbayes.growth.specs import models_dir
     from mbtbayes.pipeline import reanalyze
 
-    out = reanalyze(models=models_dir() / "examples", out=tmp_path / "robust", draws=1000,
-                    log=lambda _: None)
+    models = tmp_path / "models"  # the Student-t spec alone (examples/ also holds a censored one)
+    models.mkdir()
+    shutil.copy(models_dir() / "examples" / "bsi_robust.toml", models)
+    out = reanalyze(models=models, out=tmp_path / "robust", draws=1000, log=lambda _: None)
     for name in ("growth_models", "period_effects", "effect_sizes", "model_comparison",
                  "diagnostics", "ppc", "trajectories", "variance_explained", "bayes_factors"):
         table = pd.read_csv(out / f"{name}.csv")

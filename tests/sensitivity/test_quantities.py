@@ -53,3 +53,31 @@ def test_d_difference_pairs_each_draw_with_its_own_sd(two_period_register, spec,
     for d in ("d_I", "d_II", "d_difference"):  # the margin of 0.15 units in baseline SDs
         assert quantities[d].units == "baseline SD"
         assert quantities[d].rope == pytest.approx(0.15 / sd, rel=1e-9)
+
+
+OLDER = ("contrast_intercept", "contrast_slope", "contrast_at_24", "d_I", "d_II")
+"""The main quantities before the difference in change joined them: a baseline dict a caller
+wrote then (the slow Student-t refit test's was one)."""
+
+
+def test_every_row_kind_decides_the_difference_in_change_without_a_given_baseline(
+        two_period_register, spec, fit_with_draws):
+    """A slope gap of 0.05 per month (SD 0.002) makes the difference in change 1.2 units (SD
+    0.05) against a margin of 0.15 units, and about 2 baseline SDs against 0.15 / SD: both
+    95% HDIs lie far outside the margin, a "difference" by the HDI + ROPE rule's definition.
+    Given a baseline dict without them, the rows of the reverse-Bayes and tipping-point
+    analyses still carry both quantities, with that decision as their baseline (the given
+    decisions kept)."""
+    from mbtbayes.sensitivity.reverse import reverse_bayes_rows
+    from mbtbayes.sensitivity.tipping import not_run_rows
+
+    rng = np.random.default_rng(4)
+    fit = fit_with_draws(spec, two_period_register, {
+        "Intercept": np.full(N, 2.0), "months": rng.normal(SLOPE_I, 0.002, N),
+        "period[II]": rng.normal(0.1, 0.05, N), "months:period[II]": rng.normal(0.05, 0.002, N)})
+    given = dict.fromkeys(OLDER, "undecided")
+    for rows in (reverse_bayes_rows(fit, two_period_register, baseline=given),
+                 not_run_rows(fit, two_period_register, baseline=given, reason="test")):
+        decided = {r["quantity"]: r["baseline_decision"] for r in rows}
+        assert decided == given | {"change_difference": "difference",
+                                   "d_difference": "difference"}

@@ -65,10 +65,13 @@ def test_student_t_refit_finds_heavy_tails():
                         range=(0, 10))
     engines = engines_for(mb.SamplerOptions(draws=400, tune=400, chains=2))
     fit = mb.fit_growth(spec, data, engines=engines, seed=1)
+    # a baseline dict written before the difference in change joined the main quantities:
+    # the quantities it lacks are decided on the baseline fit's own draws
     base = dict.fromkeys(["contrast_intercept", "contrast_slope", "contrast_at_24", "d_I",
                           "d_II"], "undecided")
     out = pd.DataFrame(refit_rows(fit, data, engines=engines, seed=1, baseline=base,
                                   analyses=("robust likelihood",)))
+    assert {"change_difference", "d_difference"} <= set(out["quantity"])
     nu_mean = float(out["note"].iloc[0].split()[1])
     assert nu_mean < 8, out["note"].iloc[0]
     assert "ELPD vs baseline +" in out["diagnostic"].iloc[0]  # t fits heavy tails better

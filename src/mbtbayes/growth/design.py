@@ -67,7 +67,11 @@ class Design:
     X_sigma : (n, q) array or None
         Design of the log residual SD when it is modelled (``sigma ~ period``).
     sigma_columns : tuple of str
-        Column names of ``X_sigma`` as the posterior names them (``sigma_Intercept``, ...).
+        Column names of ``X_sigma`` as the posterior names them (``sigma_Intercept``,
+        ``sigma_period[II]``, ...).
+    sigma_terms : tuple of str
+        The prior key of each column of ``X_sigma`` (``sigma_Intercept``, ``sigma_period``):
+        the term of the ``sigma ~`` formula, as priors are keyed.
     frame : pandas.DataFrame
         The rows used (the formula's columns, and the period and assessment columns when the
         data have them), in the order of y.
@@ -89,6 +93,7 @@ class Design:
     effects: tuple[str, ...] = ()
     X_sigma: np.ndarray | None = None
     sigma_columns: tuple[str, ...] = ()
+    sigma_terms: tuple[str, ...] = ()
     frame: pd.DataFrame | None = None
     common: object = None
     priors: dict = field(default_factory=dict)
@@ -160,7 +165,8 @@ def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
     effects = tuple(g.name for g in spec.formula(variant).group)
     Z = np.column_stack([np.ones(len(used)) if n.split("|")[0] == "1"
                          else used[n.split("|")[0]].to_numpy(float) for n in effects])
-    X_sigma, sigma_columns = _sigma_design(model) if spec.sigma_modelled(variant) else (None, ())
+    X_sigma, sigma_columns, sigma_terms = (_sigma_design(model) if spec.sigma_modelled(variant)
+                                           else (None, (), ()))
     X = np.asarray(mu.design.common.design_matrix, float)
     return Design(
         y=used[spec.measure].to_numpy(float), X=X,
@@ -168,7 +174,7 @@ def make_design(spec: ModelSpec, data: pd.DataFrame, *, variant: str) -> Design:
         terms=tuple(t for t, block in columns.items() for _ in range(block.shape[1])),
         time=used[spec.time].to_numpy(float), group=group.astype(np.int64), groups=groups,
         n_excluded=len(data) - len(used), Z=Z, effects=effects, X_sigma=X_sigma,
-        sigma_columns=sigma_columns, frame=used, common=mu.design.common,
+        sigma_columns=sigma_columns, sigma_terms=sigma_terms, frame=used, common=mu.design.common,
         priors=fit_priors(spec, variant=variant, columns=columns, used=used))
 
 
@@ -241,10 +247,13 @@ def _term_columns(common: CommonEffectsMatrix) -> dict[str, np.ndarray]:
     return {term: matrix[:, sl] for term, sl in common.slices.items()}
 
 
-def _sigma_design(model: bmb.Model) -> tuple[np.ndarray, tuple[str, ...]]:
+def _sigma_design(model: bmb.Model) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """The design of the log residual SD, its column names and each column's term."""
     common = model.components["sigma"].design.common
     names = tuple(f"sigma_{label}" for label in common.as_dataframe().columns)
-    return np.asarray(common.design_matrix, float), names
+    terms = tuple(f"sigma_{term}" for term, block in _term_columns(common).items()
+                  for _ in range(block.shape[1]))
+    return np.asarray(common.design_matrix, float), names, terms
 
 
 def check_prior_keys(spec: ModelSpec, designs: list[Design]) -> None:

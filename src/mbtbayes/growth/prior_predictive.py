@@ -110,7 +110,7 @@ def prior_parameters(spec: ModelSpec, design: Design, *, draws: int,
                            for e in design.effects])
     sigma = beta_sigma = None
     if design.X_sigma is not None:
-        beta_sigma = np.column_stack([draw(name) for name in design.sigma_columns])
+        beta_sigma = np.column_stack([draw(term) for term in design.sigma_terms])
     else:
         sigma = draw("sigma")
     nu = draw("nu") if spec.family == "t" else None

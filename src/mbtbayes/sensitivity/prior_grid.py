@@ -50,6 +50,7 @@ from mbtbayes.io import schema
 from mbtbayes.sensitivity.fitting import refit as fit_through
 from mbtbayes.sensitivity.quantities import (
     MCSE_LIMIT,
+    baseline_decisions,
     baseline_sd,
     bootstrap_counts,
     gate_text,
@@ -191,7 +192,8 @@ def log_prior_ratio(fit: GrowthFit, new: dict[str, dict]) -> np.ndarray:
 
 
 def prior_grid_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines | None = None,
-                    seed: int = 0, baseline: dict[str, str], priors: list[GridPrior] | None = None,
+                    seed: int = 0, baseline: dict[str, str] | None = None,
+                    priors: list[GridPrior] | None = None,
                     k_limit: float = K_LIMIT, mcse_limit: float = MCSE_LIMIT,
                     cache: FitCache | str | Path | bool | None = None,
                     log: Callable[[str], None] | None = None) -> list[dict]:
@@ -208,8 +210,9 @@ def prior_grid_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines | No
     seed : int
         Run seed (each refit's seed, and the bootstrap of the Monte Carlo errors, derive from
         it and the setting).
-    baseline : dict
-        Quantity -> the baseline decision.
+    baseline : dict, optional
+        Quantity -> the baseline decision; a quantity it lacks is decided on the baseline
+        fit's own draws (:func:`~mbtbayes.sensitivity.quantities.baseline_decisions`).
     priors : list of GridPrior, optional
         Default: :func:`grid_priors`.
     k_limit : float
@@ -237,6 +240,7 @@ def prior_grid_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines | No
     r_eff = {n: relative_efficiency(q.draws, chains=chains) for n, q in quantities.items()}
     uniform = bootstrap_counts(len(next(iter(quantities.values())).draws),
                                seed=seed_for(seed, fit.spec.name, "mcse"))
+    decided = baseline_decisions(quantities, baseline)
     own = {n: weighted_mcse(q.draws, np.ones(len(q.draws)), counts=uniform, r_eff=r_eff[n])
            for n, q in quantities.items()}
     rows = []
@@ -262,7 +266,7 @@ def prior_grid_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines | No
                                    "to refit")
             rows += [row(measure=fit.spec.name, analysis=ANALYSIS, setting=prior.setting,
                          quantity=q, summary=summaries[q.name],
-                         baseline_decision=baseline[q.name], method="reweighted",
+                         baseline_decision=decided[q.name], method="reweighted",
                          diagnostic=diagnostic, passed=fit.diagnostics.passed and reliable,
                          note=note) for q in quantities.values()]
             continue
@@ -273,7 +277,7 @@ def prior_grid_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines | No
                       f"{gate_text(refit.diagnostics)}")
         rows += [row(measure=fit.spec.name, analysis=ANALYSIS, setting=prior.setting,
                      quantity=q, summary=summarize(q.draws, rope=q.rope),
-                     baseline_decision=baseline[q.name], method="refit", diagnostic=diagnostic,
+                     baseline_decision=decided[q.name], method="refit", diagnostic=diagnostic,
                      passed=refit.diagnostics.passed, note=note)
                  for q in main_quantities(refit, data, seed=seed).values()]
     return rows

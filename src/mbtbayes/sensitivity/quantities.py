@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,6 +247,27 @@ def summarize(draws: np.ndarray, *, rope: float, weights: np.ndarray | None = No
         low, high = weighted_hdi(draws, weights)
     return {"mean": mean, "hdi_low": low, "hdi_high": high, "rope_half_width": rope,
             "decision": rope_decision(low, high, half_width=rope)}
+
+
+def baseline_decisions(quantities: dict[str, Quantity],
+                       given: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Quantity -> its baseline decision, for every main quantity of the baseline fit.
+
+    ``given``'s decision where it has one (the suite passes its baseline rows'), else the HDI
+    + ROPE decision of the baseline fit's own draws (``quantities``: :func:`main_quantities`
+    of the baseline fit), which is what a baseline row would say: a caller's dict that
+    predates a quantity (``change_difference``, ``d_difference``) still gets that quantity's
+    rows and a true ``conclusion_changed``.
+
+    Examples
+    --------
+    >>> q = {"x": Quantity("x", np.random.default_rng(0).normal(1.0, 0.1, 4000), "units", 0.1)}
+    >>> baseline_decisions(q), baseline_decisions(q, {"x": "undecided"})
+    ({'x': 'difference'}, {'x': 'undecided'})
+    """
+    given = given or {}
+    return {name: given[name] if name in given else summarize(q.draws, rope=q.rope)["decision"]
+            for name, q in quantities.items()}
 
 
 def row(*, measure: str, analysis: str, setting: str, quantity: Quantity, summary: dict,

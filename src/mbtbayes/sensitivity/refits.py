@@ -47,7 +47,13 @@ from mbtbayes.growth.loo import LooResult, elpd_difference, kfold_patients, pati
 from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.result import GrowthFit
 from mbtbayes.sensitivity.fitting import refit as fit_through
-from mbtbayes.sensitivity.quantities import gate_text, main_quantities, row, summarize
+from mbtbayes.sensitivity.quantities import (
+    baseline_decisions,
+    gate_text,
+    main_quantities,
+    row,
+    summarize,
+)
 
 ROBUST = "robust likelihood"
 STRUCTURE = "random-effect structure"
@@ -131,7 +137,8 @@ def alternatives(fit: GrowthFit, data: pd.DataFrame,
 
 
 def refit_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: int,
-               baseline: dict[str, str], analyses: Sequence[str] = REFIT_ANALYSES,
+               baseline: dict[str, str] | None = None,
+               analyses: Sequence[str] = REFIT_ANALYSES,
                cache: FitCache | str | Path | bool | None = None, kfold: int | None = KFOLD,
                k_limit: float = K_LIMIT, compare: Comparison | None = None,
                log: Callable[[str], None] | None = None) -> list[dict]:
@@ -145,8 +152,9 @@ def refit_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: in
     engines : Engines
     seed : int
         Run seed (each refit's seed derives from it, the measure and the setting).
-    baseline : dict
-        Quantity -> the baseline decision.
+    baseline : dict, optional
+        Quantity -> the baseline decision; a quantity it lacks is decided on the baseline
+        fit's own draws (:func:`~mbtbayes.sensitivity.quantities.baseline_decisions`).
     analyses : tuple of str
         A subset of :data:`REFIT_ANALYSES`.
     cache : FitCache, path or None
@@ -165,6 +173,7 @@ def refit_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: in
     """
     compare = compare or Comparison(fit, engines=engines, seed=seed, folds=kfold,
                                     k_limit=k_limit, log=log)
+    decided = baseline_decisions(main_quantities(fit, data, seed=seed), baseline)
     rows = []
     for alt in alternatives(fit, data, analyses):
         refit, _ = fit_through(engines, alt.spec, alt.data, variant="period",
@@ -177,7 +186,7 @@ def refit_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: in
         for q in main_quantities(refit, data, seed=seed).values():
             rows.append(row(measure=fit.spec.name, analysis=alt.analysis, setting=alt.setting,
                             quantity=q, summary=summarize(q.draws, rope=q.rope),
-                            baseline_decision=baseline[q.name], method="refit",
+                            baseline_decision=decided[q.name], method="refit",
                             diagnostic=diagnostic, passed=refit.diagnostics.passed,
                             note=note))
     return rows

@@ -55,7 +55,13 @@ from scipy import optimize, stats
 from mbtbayes.core.decisions import DIFFERENCE, rope_decision
 from mbtbayes.core.defaults import CI_PROB, SEED
 from mbtbayes.growth.result import GrowthFit
-from mbtbayes.sensitivity.quantities import Quantity, baseline_sd, main_quantities, row
+from mbtbayes.sensitivity.quantities import (
+    Quantity,
+    baseline_decisions,
+    baseline_sd,
+    main_quantities,
+    row,
+)
 
 Z = float(stats.norm.ppf(0.5 + CI_PROB / 2))
 ANALYSIS = "reverse-Bayes"
@@ -172,22 +178,27 @@ def likelihood_approximation(fit: GrowthFit, draws: np.ndarray) -> tuple[float, 
     return (mean / sd**2 - prior_mean / prior_sd**2) / precision, 1 / math.sqrt(precision)
 
 
-def reverse_bayes_rows(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str],
+def reverse_bayes_rows(fit: GrowthFit, data: pd.DataFrame, *,
+                       baseline: dict[str, str] | None = None,
                        seed: int = SEED) -> list[dict]:
     """One row per main quantity: the sceptical or advocacy limit, the posterior under that
-    prior, and Box's prior-data conflict p of the prior (column ``prior_data_conflict_p``)."""
+    prior, and Box's prior-data conflict p of the prior (column ``prior_data_conflict_p``).
+    ``baseline``: quantity -> the baseline decision (a quantity it lacks is decided on the
+    fit's own draws, :func:`~mbtbayes.sensitivity.quantities.baseline_decisions`)."""
     sd_units = baseline_sd(fit.spec, data)
+    quantities = main_quantities(fit, data, seed=seed)
+    decided = baseline_decisions(quantities, baseline)
     rows = []
-    for q in main_quantities(fit, data, seed=seed).values():
+    for q in quantities.values():
         m, s = likelihood_approximation(fit, q.draws)
-        if baseline[q.name] == DIFFERENCE:
+        if decided[q.name] == DIFFERENCE:
             limit, kind = sceptical_limit(m, s, rope=q.rope), "sceptical"
             prior = (0.0, limit)
         else:
             limit, kind = advocacy_limit(m, s, rope=q.rope), "advocacy"
             centre, width = advocacy_prior(limit, rope=q.rope)
             prior = (math.copysign(centre, m), width)
-        rows.append(_row(fit, q, baseline[q.name], kind, limit, prior, m, s,
+        rows.append(_row(fit, q, decided[q.name], kind, limit, prior, m, s,
                          _in_sd(fit, q, sd_units)))
     return rows
 

@@ -70,6 +70,7 @@ from mbtbayes.io.patients import binary_column
 from mbtbayes.sensitivity.prior_grid import better_sign
 from mbtbayes.sensitivity.quantities import (
     Quantity,
+    baseline_decisions,
     baseline_sd,
     bootstrap_counts,
     main_quantities,
@@ -380,8 +381,10 @@ def not_run_rows(fit: GrowthFit, data: pd.DataFrame, *, baseline: dict[str, str]
     verdict counts it)."""
     empty = {"mean": float("nan"), "hdi_low": float("nan"), "hdi_high": float("nan")}
     rows = []
-    for q in main_quantities(fit, data, seed=seed).values():
-        decided = baseline.get(q.name, "?")
+    quantities = main_quantities(fit, data, seed=seed)
+    decisions = baseline_decisions(quantities, baseline)
+    for q in quantities.values():
+        decided = decisions[q.name]
         summary = empty | {"rope_half_width": q.rope, "decision": decided}
         rows.append(row(measure=fit.spec.name, analysis=ANALYSIS, setting="not run",
                         quantity=q, summary=summary, baseline_decision=decided,
