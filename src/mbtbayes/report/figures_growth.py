@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mbtbayes.core.errors import SpecError
-from mbtbayes.growth.design import prior_values
 from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.trajectories import trajectory_table
@@ -29,6 +27,17 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
+
+def column_prior(fit: GrowthFit, column: str) -> tuple[float, float] | None:
+    """``(mu, sigma)`` of a design column's Normal prior (from the spec's prior of the column's
+    term), or None when that prior is not a Normal (either engine; a ``sigma ~`` formula or
+    the t family do not matter here)."""
+    design = fit.design
+    prior = design.priors.get(design.terms[design.columns.index(column)])
+    if not isinstance(prior, dict) or prior.get("dist") != "Normal":
+        return None
+    return float(prior.get("mu", 0.0)), float(prior["sigma"])
+
 
 OFFSET = {"I": -0.26, "II": 0.26, "pooled": 0.0}
 """Vertical offsets of the periods within a forest-plot row."""
@@ -310,10 +319,6 @@ def prior_posterior_figure(fits: list) -> Figure:
     fits = [f for f in fits if f.variant == "period"]
     fig, axes = new_figure(len(fits), 2, height=1.15 * len(fits) + 0.8)
     for row, fit in zip(axes, fits, strict=True):
-        try:
-            priors = prior_values(fit.spec, fit.design)
-        except SpecError:  # not a Normal prior: the posterior alone, the prior is in the text
-            priors = None
         beta = fit.beta()
         terms = [c for c in fit.design.columns if c.startswith(f"{fit.spec.period}[")
                  or c.startswith(f"{fit.spec.time}:{fit.spec.period}[")]
@@ -324,9 +329,9 @@ def prior_posterior_figure(fits: list) -> Figure:
             ax.fill_between(grid, stats.gaussian_kde(draws)(grid), color=period_style("I")
                             ["color"], alpha=0.35, linewidth=0, label="posterior")
             title = f"{fit.spec.name}: {term}"
-            if priors is not None:
-                k = fit.design.columns.index(term)
-                mu, sd = priors["beta_mu"][k], priors["beta_sd"][k]
+            prior = column_prior(fit, term)
+            if prior is not None:  # else not a Normal prior: the posterior alone
+                mu, sd = prior
                 ax.plot(grid, stats.norm.pdf(grid, mu, sd), color=period_style("II")["color"],
                         linestyle="--", label="prior")
                 title += f"   prior N({mu:g}, {sd:g})"
