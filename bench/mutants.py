@@ -133,7 +133,7 @@ MUTANTS = (
            ("tests/growth/test_trajectories.py", "tests/test_compare.py"),
            "the slope contrast's ROPE not converted to per month"),
     Mutant("d_rope_units", f"{PKG}/sensitivity/quantities.py",
-           "margin.in_sd().half_width)", "margin.half_width)",
+           "d_rope = margin.in_sd().half_width", "d_rope = margin.half_width",
            ("tests/growth/test_estimands.py", "tests/growth/test_period_effects.py"),
            "d's ROPE left in measure units instead of baseline SDs"),
     Mutant("d_margin_units", f"{PKG}/growth/rope.py",

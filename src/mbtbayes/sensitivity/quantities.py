@@ -98,10 +98,10 @@ def main_quantities(fit: GrowthFit, data: pd.DataFrame, *, seed: int = SEED) -> 
     changes = change_draws(fit)
     n_draws = len(next(iter(changes.values())))
     sd, _ = spec_sd_draws(spec, data, draws=n_draws, seed=seed)
+    d_rope = margin.in_sd().half_width  # the margin in reference SDs
     for level, change in changes.items():
-        out[f"d_{level}"] = Quantity(f"d_{level}", change / sd, "baseline SD",
-                                     margin.in_sd().half_width)
-    return out | _change_difference(out, spec, rope=rope, d_rope=margin.in_sd().half_width)
+        out[f"d_{level}"] = Quantity(f"d_{level}", change / sd, "baseline SD", d_rope)
+    return out | _change_difference(out, spec, rope=rope, d_rope=d_rope)
 
 
 def _change_difference(out: dict[str, Quantity], spec: ModelSpec, *, rope: float,
