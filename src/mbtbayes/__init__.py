@@ -10,6 +10,8 @@ Growth models
     :func:`fit_joint` (the clinical outcomes in one model)
 Binary outcomes
     :func:`remission_table`, :func:`start_end_change`, :func:`adherence_table`
+Who came in each period
+    :func:`intake_table` (the paper's intake tests beside their Bayesian counterparts)
 Frequentist analysis and concordance
     :func:`fit_mixed`, :func:`concordance`
 The whole reanalysis
@@ -38,6 +40,7 @@ _WHERE = {
     "start_end_change": "mbtbayes.binary.change",
     "remission_table": "mbtbayes.binary.remission",
     "concordance": "mbtbayes.compare",
+    "intake_table": "mbtbayes.compare.intake",
     "ConvergenceError": "mbtbayes.core.errors",
     "DataError": "mbtbayes.core.errors",
     "DependencyError": "mbtbayes.core.errors",

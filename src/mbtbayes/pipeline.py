@@ -163,7 +163,8 @@ def reanalyze(
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
     tables |= binary_tables(register.data, seed=seed, options=opts, cache=cache, log=log)
-    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, cache=cache)
+    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, cache=cache,
+                                 seed=seed)
     summary = concordance_summary(tables["concordance"])
     log(summary)
     clock.lap("tables")
@@ -236,22 +237,35 @@ def binary_tables(data: pd.DataFrame, *, seed: int = SEED,
 def frequentist_tables(fits: list, specs: dict, data: pd.DataFrame,
                        bayes: dict[str, pd.DataFrame], *,
                        log: Callable[[str], None] = print,
-                       cache: DiskCache | None = None) -> dict[str, pd.DataFrame]:
-    """The frequentist tables, AIC beside LOO, the Bayes factors of the period terms, and the
-    concordance of the two analyses (the ML fits read from ``cache``, the run's fit cache,
-    when it holds them)."""
+                       cache: DiskCache | None = None,
+                       seed: int = SEED) -> dict[str, pd.DataFrame]:
+    """The frequentist tables, AIC beside LOO, the Bayes factors of the period terms, the
+    intake comparison, and the concordance of the two analyses (the ML fits read from
+    ``cache``, the run's fit cache, when it holds them)."""
     ml = compare.frequentist_fits(specs, data, log=log, cache=cache)
     comparison = compare.model_comparison_table(bayes["model_comparison"], ml)
     factors = bayes_factor_table(fits)
+    intake = _intake(data, seed=seed, log=log)
     table = compare.concordance(fits, data, binary=bayes, ml=ml, comparison=comparison,
-                                bayes_factors=factors)
-    return {
+                                bayes_factors=factors, intake=intake)
+    return ({} if intake is None else {"intake": intake}) | {
         "frequentist_growth_models": compare.frequentist_growth_table(ml),
         "frequentist_effect_sizes": compare.frequentist_effect_sizes(ml, specs, data),
         "model_comparison": comparison,
         "bayes_factors": factors,
         "concordance": table,
     }
+
+
+def _intake(data: pd.DataFrame, *, seed: int,
+            log: Callable[[str], None]) -> pd.DataFrame | None:
+    """The intake table, or None (said) when the register has no intake characteristics."""
+    log("intake: who came in each period")
+    try:
+        return compare.intake_table(data, seed=seed)
+    except DataError as err:
+        log(f"skipped intake: {err}")
+        return None
 
 
 def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = None,

@@ -10,7 +10,8 @@ questions, so it would disagree by construction):
 
 - existence: p < 0.05 against the 95% HDI excluding 0 with P(direction) > 0.975, the primary
   questions (difference in change, intake difference, remission, start-end change, drop-out)
-  counted apart from the within-period slopes;
+  counted apart from the within-period slopes and from the intake characteristics (who came in
+  each period, :mod:`~.intake`);
 - equivalence at one error rate: the TOST at alpha = 0.05 (its 90% CI inside the margin)
   against the 90% HDI inside the margin, counted only where either side could have shown it;
 - predictive model choice: AIC against leave-one-patient-out LOO in ELPD units, no difference
@@ -25,7 +26,8 @@ the unit a reader checks: the layers of one question sit side by side, each with
 interval and decision.
 
 Modules: :mod:`~.frequentist` (the ML side per spec), :mod:`~.questions` (the rows and their
-rules), :mod:`~.table` (the table, explanations and summary).
+rules), :mod:`~.intake` (the intake comparison and its rows), :mod:`~.table` (the table,
+explanations and summary).
 
 Examples
 --------
@@ -40,6 +42,7 @@ from mbtbayes.compare.frequentist import (
     frequentist_growth_table,
     model_comparison_table,
 )
+from mbtbayes.compare.intake import intake_questions, intake_table
 from mbtbayes.compare.questions import (
     PROPORTION_ROPE,
     binary_questions,
@@ -57,5 +60,6 @@ from mbtbayes.compare.table import (
 
 __all__ = ["COLUMNS", "PROPORTION_ROPE", "aic_table", "assemble", "binary_questions",
            "concordance", "concordance_summary", "explain", "frequentist_effect_sizes",
-           "frequentist_fits", "frequentist_growth_table", "growth_questions", "layer_counts",
+           "frequentist_fits", "frequentist_growth_table", "growth_questions", "intake_questions",
+           "intake_table", "layer_counts",
            "model_choice_questions", "model_comparison_table"]

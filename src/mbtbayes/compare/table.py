@@ -22,6 +22,7 @@ from mbtbayes.compare.frequentist import (
     model_comparison_table,
     unlike_reasons,
 )
+from mbtbayes.compare.intake import INTAKE, intake_questions
 from mbtbayes.compare.questions import (
     ELPD_MIN,
     LAYER_RULES,
@@ -46,6 +47,7 @@ def concordance(
     ml: dict | None = None,
     comparison: pd.DataFrame | None = None,
     bayes_factors: pd.DataFrame | None = None,
+    intake: pd.DataFrame | None = None,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """The concordance table: each research question, frequentist and Bayesian side by side.
@@ -87,6 +89,9 @@ def concordance(
         :func:`model_comparison_table`, if already made.
     bayes_factors : pandas.DataFrame, optional
         :func:`mbtbayes.growth.bayes_factor.bayes_factor_table` of the fits, if already made.
+    intake : pandas.DataFrame, optional
+        :func:`mbtbayes.compare.intake.intake_table`, for the intake questions (role
+        ``"intake"``, counted apart).
     log : callable, optional
         Receives progress messages.
 
@@ -113,6 +118,8 @@ def concordance(
         comparison, unlike=unlike, bayes_factors=bayes_factors)
     rows += binary_questions(**{k: v for k, v in (binary or {}).items()
                                 if k in ("remission", "start_end_change", "adherence")})
+    if intake is not None:
+        rows += intake_questions(intake)
     return assemble(rows)
 
 
@@ -292,11 +299,14 @@ def layer_counts(table: pd.DataFrame) -> list[LayerCount]:
         if len(agree) or apart or n_unlike:
             counts.append(LayerCount(layer, part, int(agree.sum()), len(agree), apart, n_unlike))
 
-    role = like["role"].astype(str)
-    add("existence", "primary questions", like[role != WITHIN_PERIOD],
-        unlike[unlike["role"] != WITHIN_PERIOD])
+    role, other_role = like["role"].astype(str), unlike["role"].astype(str)
+    apart_roles = (WITHIN_PERIOD, INTAKE)
+    add("existence", "primary questions", like[~role.isin(apart_roles)],
+        unlike[~other_role.isin(apart_roles)])
     add("existence", "within-period slopes", like[role == WITHIN_PERIOD],
-        unlike[unlike["role"] == WITHIN_PERIOD])
+        unlike[other_role == WITHIN_PERIOD])
+    add("existence", "intake characteristics", like[role == INTAKE],
+        unlike[other_role == INTAKE])
     decidable = like["equivalence_decidable"].astype("boolean").fillna(False).astype(bool)
     undecidable = int((~decidable & like["agree_equivalence"].notna()).sum())
     add("equivalence", "decidable questions", like[decidable], unlike, undecidable)

@@ -89,6 +89,16 @@ class PatientField:
         Allowed labels for a category.
     low, high : float
         Valid range for a number.
+    intake : bool
+        True for a characteristic of the patient at intake (compared between periods in the
+        intake table); False for the course of treatment (end-of-treatment self-harm, duration,
+        drop-out, attendance: outcomes, in the remission and adherence tables).
+    more_severe : str
+        Which value marks the more severe patient: ``"higher"`` (a larger number, or 1 of a
+        binary), a level of a category (``"not_working"``), or ``""`` where severity has no
+        direction (age, gender).
+    label : str
+        Name for tables and figures (the column name when empty).
     """
 
     name: str
@@ -96,26 +106,40 @@ class PatientField:
     levels: tuple[str, ...] = ()
     low: float = float("-inf")
     high: float = float("inf")
+    intake: bool = True
+    more_severe: str = ""
+    label: str = ""
 
 
 PATIENT_FIELDS: dict[str, PatientField] = {
     f.name: f
     for f in (
-        PatientField("gender", "category", ("female", "male", "other")),
-        PatientField("age", "number", low=16, high=70),
-        PatientField("occupation", "category", ("working_or_studying", "not_working")),
-        PatientField("substance_use", "binary"),
-        PatientField("aggression", "binary"),
-        PatientField("bpd_criteria", "number", low=0, high=9),
-        PatientField("self_harm_start", "binary"),
-        PatientField("suicide_attempt_start", "binary"),
-        PatientField("self_harm_end", "binary"),
-        PatientField("suicide_attempt_end", "binary"),
-        PatientField("self_harm_lifetime", "binary"),
-        PatientField("suicide_attempt_lifetime", "binary"),
-        PatientField("duration_months", "number", low=0, high=120),
-        PatientField("dropout", "binary"),
-        PatientField("regular_attendance", "binary"),
+        PatientField("gender", "category", ("female", "male", "other"),
+                     label="Gender"),
+        PatientField("age", "number", low=16, high=70,
+                     label="Age (years)"),
+        PatientField("occupation", "category", ("working_or_studying", "not_working"),
+                     more_severe="not_working",
+                     label="Occupation"),
+        PatientField("substance_use", "binary", more_severe="higher",
+                     label="Substance use"),
+        PatientField("aggression", "binary", more_severe="higher",
+                     label="Aggression"),
+        PatientField("bpd_criteria", "number", low=0, high=9, more_severe="higher",
+                     label="BPD criteria met (0-9)"),
+        PatientField("self_harm_start", "binary", more_severe="higher",
+                     label="Self-harm, 12 months before start"),
+        PatientField("suicide_attempt_start", "binary", more_severe="higher",
+                     label="Suicide attempt, 12 months before start"),
+        PatientField("self_harm_end", "binary", intake=False),
+        PatientField("suicide_attempt_end", "binary", intake=False),
+        PatientField("self_harm_lifetime", "binary", more_severe="higher",
+                     label="Self-harm, lifetime"),
+        PatientField("suicide_attempt_lifetime", "binary", more_severe="higher",
+                     label="Suicide attempt, lifetime"),
+        PatientField("duration_months", "number", low=0, high=120, intake=False),
+        PatientField("dropout", "binary", intake=False),
+        PatientField("regular_attendance", "binary", intake=False),
     )
 }
 """Patient-level columns. ``*_start``: 12 months before start; ``*_end``: last year of treatment

@@ -22,6 +22,7 @@ import pandas as pd
 from mbtbayes.report import figures_calibration as calibration
 from mbtbayes.report import figures_checks as checks
 from mbtbayes.report import figures_growth as growth
+from mbtbayes.report import figures_intake as intake
 from mbtbayes.report import figures_more as more
 from mbtbayes.report.style import figure_style, save, stamp
 
@@ -66,6 +67,13 @@ def _period_fits(fits: list) -> dict[str, list]:
 
 
 TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
+    ("intake", "Who came in each period",
+     "Standardised difference Period II - I of each characteristic at intake (difference over "
+     "the square root of the mean of the two periods' variances): posterior mean and 95% HDI, "
+     "turned so that right means Period II more severe (red: Period II more severe, the 95% "
+     "HDI of the difference excluding 0; open: no severity direction, right = Period II "
+     "higher); cross: the sample standardised difference; grey band: the margin. Below the line: the measures at baseline.",
+     {"intake": intake.INTAKE_COLUMNS}, lambda t: intake.intake_figure(t["intake"])),
     ("period_contrasts", "Period contrasts across measures",
      "Period II - I at month 0 (intake case mix: who was admitted), in the change 0-24 months "
      "(the primary question: was improvement sustained?) and at the later d time point "

@@ -160,11 +160,48 @@ def paper_table(fits: list, data: pd.DataFrame, *, kind: str = "outcome") -> pd.
     return next(iter(paper_tables(tables, specs).values()))
 
 
+INTAKE_TITLE = "Characteristics at intake by period"
+INTAKE_NOTE = ("n (%) or mean (SD) of the patients with a value (missing: without one); p: "
+               "Pearson chi-square (Fisher's exact test where an expected count is below 5) or "
+               "Welch's t-test, * below 0.05, ** below the Bonferroni threshold; the last row "
+               "is the MANOVA (Pillai's trace) across the continuous characteristics, complete "
+               "cases. Bayes: standardised difference Period II - I (difference over the square "
+               "root of the mean of the two periods' variances), posterior mean [95% HDI]; "
+               "P(II more severe) where severity has a direction; decision against the margin.")
+
+
+def intake_paper_table(intake: pd.DataFrame) -> pd.DataFrame:
+    """The intake comparison in the paper's layout: one text row per characteristic."""
+    threshold = float(intake["bonferroni_threshold"].iloc[0])
+    rows = []
+    for r in intake.itertuples(index=False):
+        multi = r.kind == "multivariate"
+        stars = "**" if r.p_value < threshold else ("*" if r.p_value < 0.05 else "")
+        rows.append({
+            "characteristic": r.label,
+            "Period I": f"n = {r.n_I}" if multi else f"{r.summary_I}",
+            "Period II": f"n = {r.n_II}" if multi else f"{r.summary_II}",
+            "missing I / II": f"{r.missing_I} / {r.missing_II}",
+            "p": f"{significant(r.p_value)}{stars}",
+            "SMD Bayes [95% HDI]": "" if multi else (
+                f"{r.smd_mean:.2f} [{r.smd_hdi_low:.2f}, {r.smd_hdi_high:.2f}]"),
+            "P(II more severe)": "" if multi or pd.isna(r.p_ii_more_severe) else (
+                f"{r.p_ii_more_severe:.2f}"),
+            "decision": "" if multi else f"{r.decision} (+-{r.margin_smd:g} SD)",
+        })
+    return pd.DataFrame(rows)
+
+
 def paper_tables_markdown(tables: dict[str, pd.DataFrame], specs: dict, *, label: str) -> str:
-    """``paper_tables.md``: the tables of :func:`paper_tables` with their titles and notes."""
+    """``paper_tables.md``: the intake table, then the tables of :func:`paper_tables` with
+    their titles and notes."""
     titles = {name: title for name, title in TITLES.values()}
-    parts = [f"Data: {label}", "", "# Growth models in the layout of the paper's Tables 3 and 5",
-             "", NOTE]
+    parts = [f"Data: {label}"]
+    intake = tables.get("intake")
+    if intake is not None and not intake.empty:
+        parts += ["", f"# {INTAKE_TITLE}", "", INTAKE_NOTE, "",
+                  markdown_table(intake_paper_table(intake))]
+    parts += ["", "# Growth models in the layout of the paper's Tables 3 and 5", "", NOTE]
     for name, table in paper_tables(tables, specs).items():
         parts += ["", f"## {name}. {titles.get(name, '')}".rstrip(". "), "",
                   markdown_table(table)]

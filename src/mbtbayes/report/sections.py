@@ -18,10 +18,18 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from mbtbayes.compare import concordance_summary
+from mbtbayes.compare.intake import intake_summary
 from mbtbayes.report.document import Banner, Bullets, Heading, Image, Paragraph, Table
 from mbtbayes.report.figures_more import SENSITIVITY_FIGURES
 from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, decision, headline
-from mbtbayes.report.paper_tables import NOTE, TITLES, paper_tables
+from mbtbayes.report.paper_tables import (
+    INTAKE_NOTE,
+    INTAKE_TITLE,
+    NOTE,
+    TITLES,
+    intake_paper_table,
+    paper_tables,
+)
 from mbtbayes.sensitivity.suite import summary_text
 
 SYNTHETIC_FLAG = ("SYNTHETIC DATA - simulated to match the paper's published numbers; these "
@@ -103,6 +111,21 @@ def data_section(inputs: ReportInputs) -> list:
                             "Missing values per measure (kept; each model uses the observed "
                             "values, nothing is imputed)"))
     return blocks
+
+
+def intake_section(inputs: ReportInputs) -> list:
+    """Who came in each period: the paper's tests beside their Bayesian counterparts."""
+    table = inputs.table("intake")
+    if table is None:
+        return []
+    return [Heading("Who came in each period"), *_flag(inputs),
+            Paragraph("Each characteristic at intake compared between the periods, the "
+                      "paper's way and the Bayesian way (`intake.csv` holds every column, "
+                      "with the missing values per characteristic). Differences at intake are "
+                      "case mix, who was admitted, not an effect of the period's treatment."),
+            Bullets(intake_summary(table).splitlines()),
+            *_figure(inputs, "intake"),
+            Table(intake_paper_table(table), f"{INTAKE_TITLE}. {INTAKE_NOTE}")]
 
 
 # ---------------------------------------------------------------- models and priors
@@ -555,7 +578,7 @@ def reproducibility_section(inputs: ReportInputs) -> list:
     return blocks
 
 
-SECTIONS = (summary_section, data_section, models_section, computation_section,
+SECTIONS = (summary_section, data_section, intake_section, models_section, computation_section,
             posteriors_section, predictive_checks_section, decisions_section,
             comparison_section, concordance_section, sensitivity_section, joint_section,
             reproducibility_section)
