@@ -72,7 +72,8 @@ TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
      "the square root of the mean of the two periods' variances): posterior mean and 95% HDI, "
      "turned so that right means Period II more severe (red: Period II more severe, the 95% "
      "HDI of the difference excluding 0; open: no severity direction, right = Period II "
-     "higher); cross: the sample standardised difference; grey band: the margin. Below the line: the measures at baseline.",
+     "higher); cross: the sample standardised difference; grey band: the margin. Below the "
+     "line: the measures at baseline.",
      {"intake": intake.INTAKE_COLUMNS}, lambda t: intake.intake_figure(t["intake"])),
     ("period_contrasts", "Period contrasts across measures",
      "Period II - I at month 0 (intake case mix: who was admitted), in the change 0-24 months "
