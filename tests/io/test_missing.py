@@ -151,6 +151,13 @@ def test_a_mapping_with_two_mistakes_names_both():
     assert "'patient' (did you mean 'patient_id'?)" in message
     assert "[values.period] maps '1' to 'one'" in message
     assert "'eqvas' (did you mean 'eq_vas'?)" in message
+    assert "allowed:" not in message and len(message) < 400  # hints, not 36 schema names
+
+
+def test_an_unknown_key_without_a_hint_lists_the_allowed_keys():
+    with pytest.raises(SpecError, match=r"unknown key\(s\) in \[columns\]: 'zzz'; allowed: "
+                                        r"patient_id, period"):
+        validate_register(None, mapping={"columns": {"zzz": "a"}})
 
 
 def test_validate_prints_what_was_read_as_missing(tmp_path, small, capsys):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.core.errors import SpecError
-from mbtbayes.core.hints import check_keys, did_you_mean
+from mbtbayes.core.hints import did_you_mean
 from mbtbayes.io import schema
 from mbtbayes.io.codes import Recoded, as_text, recode, rows_text, unknown_text, with_labels
 
@@ -109,12 +109,21 @@ def read_mapping(mapping: str | Path | Mapping | ColumnMapping | None) -> Column
 
 
 def _unknown(given: Mapping, allowed: tuple[str, ...], where: str) -> list[str]:
-    """The unknown keys of ``given`` as one problem (empty when there are none)."""
-    try:
-        check_keys(given, allowed, where)
-    except SpecError as err:
-        return [str(err)]
-    return []
+    """The unknown keys of ``given`` as one problem (empty when there are none); the allowed
+    keys are listed only when a key has no did-you-mean hint.
+
+    Examples
+    --------
+    >>> _unknown({"colums": {}}, MAPPING_KEYS, "mapping")
+    ["unknown key(s) in mapping: 'colums' (did you mean 'columns'?)"]
+    """
+    unknown = [str(k) for k in given if k not in allowed]
+    if not unknown:
+        return []
+    hints = {k: did_you_mean(k, allowed) for k in unknown}
+    listed = "" if all(hints.values()) else f"; allowed: {', '.join(allowed)}"
+    return [f"unknown key(s) in {where}: "
+            + ", ".join(f"'{k}'{hint}" for k, hint in hints.items()) + listed]
 
 
 def _table(raw: object, key: str | None, where: str, problems: list[str]) -> dict:
