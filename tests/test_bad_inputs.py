@@ -296,8 +296,12 @@ CASES: list[Case] = [
          "the mapping names column 'bsi_total' for bsi, but the file has no such column"),
     Case("mapping onto an unknown value", with_mapping('[values.period]\n"1" = "one"\n'),
          "[values.period] maps '1' to 'one', which the schema does not know"),
-    Case("mapping missing codes not numbers", with_mapping('missing_codes = ["x"]\n'),
-         "missing_codes must be a list of numbers"),
+    Case("mapping missing codes not codes", with_mapping('missing_codes = [true, 99]\n'),
+         "missing_codes must be a list of codes, numbers or text"),
+    Case("mapping with two mistakes", with_mapping('[columns]\npatient = "pasnr"\n'
+                                                   '[values.period]\n"1" = "one"\n'),
+         "the mapping has 2 mistake(s): unknown key(s) in [columns]: 'patient' (did you mean "
+         "'patient_id'?)"),
     Case("mapping not UTF-8", with_mapping('[columns]\nbsi = "sk\xe5r"\n'.encode("cp1252")),
          "is not UTF-8 text"),
     Case("mapping is a folder", lambda f, s: ["reanalyze", "--mapping", str(f), "--out",

@@ -57,10 +57,10 @@ def test_every_patient_with_one_assessment():
 def test_too_few_patients_says_how_many_are_needed_and_why():
     assert MIN_PATIENTS_PER_PERIOD == 5
     (problem,) = validate_register(table(6, 4)).problems
-    assert problem.startswith("column 'bsi': too few patients for a growth model: period I has "
-                              "6, period II has 4 patient(s) with two or more values, and at "
-                              "least 5 are needed in each period (the model gives each patient "
-                              "an intercept and a slope")
+    assert problem.startswith("too few patients for a growth model: period I has 6, period II "
+                              "has 4 patient(s) with two or more values of bsi; at least 5 are "
+                              "needed in each period (the model gives each patient an intercept "
+                              "and a slope")
     # values missing for a patient do not count: b1..b5 with one observed bsi value each
     frame = table(5, 5)
     frame.loc[frame["patient_id"].str.startswith("b") & (frame["assessment"] > 1), "bsi"] = None
@@ -73,9 +73,9 @@ def test_more_values_than_twice_the_patients():
     first two ("number of observations (=30) <= number of random effects (=40)", then 40 <=
     40) and fits the third (50 values)."""
     (problem,) = validate_register(table(5, 5, values=[1.0, 2.0], singles=10)).problems
-    assert problem.startswith("column 'bsi': 30 values from 20 patients are too few for a growth "
-                              "model")
-    assert "(lme4's check, here > 40)" in problem
+    assert problem.startswith("too few values for a growth model: bsi (30 values from 20 "
+                              "patients, > 40 needed); a random intercept and slope per patient "
+                              "needs more values than twice the patients (lme4's check)")
     # 10 x 3 + 10 = 40 values: still not more than 40; 10 x 4 + 10 = 50 is
     assert not validate_register(table(5, 5, values=[1.0, 2.0, 3.0], singles=10)).ok
     assert validate_register(table(5, 5, values=[1.0, 2.0, 3.0, 3.5], singles=10)).ok
@@ -149,7 +149,9 @@ def test_mapping_keys_that_match_nothing_are_warned(small):
 
 
 @pytest.mark.parametrize(("mapping", "message"), [
-    ({"missing_codes": ["x"]}, "missing_codes must be a list of numbers"),
+    ({"missing_codes": [True]}, "missing_codes must be a list of codes, numbers or text"),
+    ({"missing_codes": {"eq_vas": [[999]]}}, r"\[missing_codes\] eq_vas must be a list of codes"),
+    ({"missing_codes": {"eqvas": [999]}}, r"'eqvas' \(did you mean 'eq_vas'\?\)"),
     ({"columns": "pasnr"}, r"\[columns\] must be a table"),
     ({"values": {"period": "1"}}, r"\[values.period\] must be a table"),
 ])

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mbtbayes.core.errors import SpecError
-from mbtbayes.core.hints import check_keys, did_you_mean
+from mbtbayes.core.hints import did_you_mean
 from mbtbayes.io import schema
 from mbtbayes.io.codes import Recoded, as_text, recode, rows_text, unknown_text, with_labels
 
 MAPPING_KEYS = ("columns", "values", "missing_codes")
+ALL_COLUMNS = "all"
+"""The key of ``[missing_codes]`` that holds the global codes."""
 CATEGORICAL = {schema.PERIOD: schema.PERIODS, schema.WAI_VERSION: schema.WAI_VERSIONS} | {
     f.name: f.levels for f in schema.PATIENT_FIELDS.values() if f.kind == "category"
 }
@@ -38,13 +40,17 @@ class ColumnMapping:
         Schema name -> the user's column name.
     values : dict
         Schema column -> {user's value (as text): schema value}.
-    missing_codes : tuple of float
-        Numeric codes that mean "missing" (e.g. 99, 999) in numeric columns.
+    missing_codes : tuple
+        Codes (numbers or text) that mean "missing" in every column whose valid values do not
+        contain them (e.g. 99 in a 0-40 sum score, not in a 0-100 scale).
+    column_codes : dict
+        Schema column -> codes that mean "missing" in that column, always.
     """
 
     columns: dict[str, str]
     values: dict[str, dict[str, str]]
-    missing_codes: tuple[float, ...] = ()
+    missing_codes: tuple[float | str, ...] = ()
+    column_codes: dict[str, tuple[float | str, ...]] = field(default_factory=dict)
 
 
 def read_mapping(mapping: str | Path | Mapping | ColumnMapping | None) -> ColumnMapping:
@@ -55,8 +61,11 @@ def read_mapping(mapping: str | Path | Mapping | ColumnMapping | None) -> Column
     mapping : path, dict, ColumnMapping or None
         A TOML file (or the same structure as a dict) with the tables ``[columns]``
         (``schema_name = "your_column"``), ``[values.<schema_column>]``
-        (``"your value" = "schema value"``, e.g. ``"1" = "I"``) and an optional
-        ``missing_codes = [99, 999]``.
+        (``"your value" = "schema value"``, e.g. ``"1" = "I"``) and optional missing codes:
+        a list ``missing_codes = [99, 999]`` (for every column whose valid values do not
+        contain the code), or a table ``[missing_codes]`` of per-column lists
+        (``eq_vas = [999]``, always missing in that column) with ``all = [...]`` for the
+        global codes. Codes are numbers or text (``"."``).
 
     Returns
     -------
@@ -65,50 +74,78 @@ def read_mapping(mapping: str | Path | Mapping | ColumnMapping | None) -> Column
     Raises
     ------
     SpecError
-        On unknown keys or schema names (with a did-you-mean hint).
+        Naming every mistake in the mapping at once: unknown keys or schema names (with a
+        did-you-mean hint), values the schema does not know, malformed tables and codes.
 
     Examples
     --------
     >>> m = read_mapping({"columns": {"patient_id": "pasnr"}, "values": {"period": {"1": "I"}}})
     >>> m.columns["patient_id"]
     'pasnr'
+    >>> read_mapping({"missing_codes": {"all": [99], "eq_vas": [999, "."]}}).column_codes
+    {'eq_vas': (999, '.')}
     """
     if mapping is None:
         return ColumnMapping({}, {})
     if isinstance(mapping, ColumnMapping):
         return mapping
     raw = dict(mapping) if isinstance(mapping, Mapping) else _read_toml(Path(mapping))
-    check_keys(raw, MAPPING_KEYS, "mapping")
-    columns = {str(k): str(v) for k, v in _table(raw, "columns", "[columns]").items()}
-    check_keys(columns, schema_names(), "[columns]")
-    _check_one_each(columns)
-    values = {str(k): {as_text(a): as_text(b) for a, b in _table(v, None, f"[values.{k}]").items()}
-              for k, v in _table(raw, "values", "[values]").items()}
-    check_keys(values, value_columns(), "[values]")
+    problems: list[str] = []
+    problems += _unknown(raw, MAPPING_KEYS, "mapping")
+    columns = {str(k): str(v) for k, v in _table(raw, "columns", "[columns]", problems).items()}
+    problems += _unknown(columns, schema_names(), "[columns]") + _one_each(columns)
+    values = {str(k): {as_text(a): as_text(b)
+                       for a, b in _table(v, None, f"[values.{k}]", problems).items()}
+              for k, v in _table(raw, "values", "[values]", problems).items()}
+    problems += _unknown(values, value_columns(), "[values]")
     for column, codes in values.items():
-        _check_targets(column, codes)
-    return ColumnMapping(columns, values, _missing_codes(raw.get("missing_codes", ())))
+        problems += _targets(column, codes)
+    codes, column_codes = _missing_codes(raw.get("missing_codes", ()), problems)
+    problems += _codes_and_values(column_codes, values)
+    if problems:
+        raise SpecError(f"the mapping has {len(problems)} mistake(s): " + "; ".join(problems)
+                        if len(problems) > 1 else problems[0])
+    return ColumnMapping(columns, values, codes, column_codes)
 
 
-def _table(raw: object, key: str | None, where: str) -> dict:
-    """``raw[key]`` (or ``raw``) as a dict; SpecError when it is not a TOML table."""
+def _unknown(given: Mapping, allowed: tuple[str, ...], where: str) -> list[str]:
+    """The unknown keys of ``given`` as one problem (empty when there are none); the allowed
+    keys are listed only when a key has no did-you-mean hint.
+
+    Examples
+    --------
+    >>> _unknown({"colums": {}}, MAPPING_KEYS, "mapping")
+    ["unknown key(s) in mapping: 'colums' (did you mean 'columns'?)"]
+    """
+    unknown = [str(k) for k in given if k not in allowed]
+    if not unknown:
+        return []
+    hints = {k: did_you_mean(k, allowed) for k in unknown}
+    listed = "" if all(hints.values()) else f"; allowed: {', '.join(allowed)}"
+    return [f"unknown key(s) in {where}: "
+            + ", ".join(f"'{k}'{hint}" for k, hint in hints.items()) + listed]
+
+
+def _table(raw: object, key: str | None, where: str, problems: list[str]) -> dict:
+    """``raw[key]`` (or ``raw``) as a dict; a problem (and an empty dict) when it is not a table."""
     value = raw if key is None else raw.get(key, {})
     if not isinstance(value, Mapping):
-        raise SpecError(f"{where} must be a table of \"name\" = \"value\" pairs, "
-                        f"got {value!r}")
+        problems.append(f"{where} must be a table of \"name\" = \"value\" pairs, got {value!r}")
+        return {}
     return dict(value)
 
 
-def _check_one_each(columns: dict[str, str]) -> None:
+def _one_each(columns: dict[str, str]) -> list[str]:
     """Two schema names may not take the same column of the file."""
     taken: dict[str, list[str]] = {}
     for ours, theirs in columns.items():
         taken.setdefault(theirs, []).append(ours)
     twice = {theirs: ours for theirs, ours in taken.items() if len(ours) > 1}
-    if twice:
-        listed = "; ".join(f"'{theirs}' for {' and '.join(ours)}" for theirs, ours in twice.items())
-        raise SpecError(f"[columns] names the same column for two schema names: {listed}; "
-                        "each of your columns can be one schema column")
+    if not twice:
+        return []
+    listed = "; ".join(f"'{theirs}' for {' and '.join(ours)}" for theirs, ours in twice.items())
+    return [f"[columns] names the same column for two schema names: {listed}; "
+            "each of your columns can be one schema column"]
 
 
 def value_columns() -> tuple[str, ...]:
@@ -116,17 +153,23 @@ def value_columns() -> tuple[str, ...]:
     return tuple(CATEGORICAL) + _binary_names()
 
 
+def code_columns() -> tuple[str, ...]:
+    """Schema columns a ``[missing_codes]`` table may name (every column but the id)."""
+    return tuple(n for n in schema_names() if n not in (schema.ID, schema.DATASET))
+
+
 def allowed_values(column: str) -> tuple[str, ...]:
     """The schema values a ``[values.<column>]`` table may map onto."""
     return CATEGORICAL.get(column, ("0", "1"))
 
 
-def _check_targets(column: str, codes: dict[str, str]) -> None:
+def _targets(column: str, codes: dict[str, str]) -> list[str]:
     allowed = allowed_values(column)
     bad = [f"'{k}' to '{v}'{_hint(v, allowed)}" for k, v in codes.items() if v not in allowed]
-    if bad:
-        raise SpecError(f"[values.{column}] maps {', '.join(bad)}, which the schema does not "
-                        f"know; map onto {' or '.join(allowed)}")
+    if not bad:
+        return []
+    return [f"[values.{column}] maps {', '.join(bad)}, which the schema does not know; map "
+            f"onto {' or '.join(allowed)}"]
 
 
 def _hint(value: str, allowed: tuple[str, ...]) -> str:
@@ -134,13 +177,38 @@ def _hint(value: str, allowed: tuple[str, ...]) -> str:
     return f" (did you mean '{same[0]}'?)" if same else did_you_mean(value, allowed)
 
 
-def _missing_codes(given: object) -> tuple[float, ...]:
+def _missing_codes(given: object, problems: list[str]
+                   ) -> tuple[tuple[float | str, ...], dict[str, tuple[float | str, ...]]]:
+    """The global codes and the per-column codes of ``missing_codes`` (a list or a table)."""
+    if not isinstance(given, Mapping):
+        return _codes(given, "missing_codes", problems), {}
+    table = {str(k): v for k, v in given.items()}
+    problems += _unknown(table, (ALL_COLUMNS, *code_columns()), "[missing_codes]")
+    codes = _codes(table.pop(ALL_COLUMNS, ()), f"[missing_codes] {ALL_COLUMNS}", problems)
+    per_column = {k: _codes(v, f"[missing_codes] {k}", problems) for k, v in table.items()
+                  if k in code_columns()}
+    return codes, {k: v for k, v in per_column.items() if v}
+
+
+def _codes(given: object, where: str, problems: list[str]) -> tuple[float | str, ...]:
     items = given if isinstance(given, list | tuple) else [given]
-    try:
-        return tuple(float(c) for c in items)
-    except (TypeError, ValueError):
-        raise SpecError(f"missing_codes must be a list of numbers, e.g. [99, 999]; got "
-                        f"{given!r}") from None
+    bad = [c for c in items if isinstance(c, bool) or not isinstance(c, int | float | str)
+           or (isinstance(c, str) and not c.strip())]
+    if bad:
+        problems.append(f"{where} must be a list of codes, numbers or text, e.g. [99, 999] or "
+                        f'["."]; got {given!r}')
+        return ()
+    return tuple(c.strip() if isinstance(c, str) else c for c in items)
+
+
+def _codes_and_values(column_codes: Mapping[str, tuple], values: Mapping[str, Mapping]
+                      ) -> list[str]:
+    """A per-column missing code that ``[values.<column>]`` also maps is a contradiction."""
+    both = [(column, as_text(code)) for column, codes in column_codes.items() for code in codes
+            if as_text(code) in values.get(column, {})]
+    return [f"[missing_codes] {column} lists '{code}', which [values.{column}] maps to "
+            f"'{values[column][code]}'; a code is a value or missing, not both"
+            for column, code in both]
 
 
 def _read_toml(path: Path) -> dict:
@@ -260,7 +328,7 @@ def convert_types(
                 continue
         elif column in _numeric_columns():
             coded = recode(frame[column], codes, labels.get(column))
-            frame[column], bad = _to_number(coded.values, spec.missing_codes, decimal_comma)
+            frame[column], bad = _to_number(coded.values, decimal_comma)
             if bad:
                 problems.append(f"column '{column}': non-numeric value(s) {rows_text(bad)}")
         else:
@@ -292,13 +360,11 @@ def _numeric_columns() -> set[str]:
     return {schema.MONTHS, schema.ASSESSMENT} | set(schema.MEASURES) | patient
 
 
-def _to_number(
-    column: pd.Series, missing_codes: tuple[float, ...], decimal_comma: bool
-) -> tuple[pd.Series, dict]:
+def _to_number(column: pd.Series, decimal_comma: bool) -> tuple[pd.Series, dict]:
     text = column.map(lambda v: v.strip() if isinstance(v, str) else v)
     text = text.replace({"": np.nan})
     readable = text.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v
                         ) if decimal_comma else text
     values = pd.to_numeric(readable, errors="coerce").astype(float)
     bad = {row: text[row] for row in values.index[values.isna() & text.notna()]}
-    return values.where(~values.isin(missing_codes)), bad
+    return values, bad

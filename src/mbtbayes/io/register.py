@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from mbtbayes.io.mapping import (
     read_mapping,
     schema_names,
 )
+from mbtbayes.io.missing import COUNT_COLUMNS, RULES, counts_text, mark_missing
 from mbtbayes.io.read import RawTable, read_raw
 from mbtbayes.io.validate import check_patients, check_rows, missing_keys
 
@@ -56,6 +57,10 @@ class Register:
     warnings : tuple of str
         Things to check that do not stop an analysis (a guessed encoding, months that look
         like days, empty measure columns, mapping keys that matched nothing).
+    recoded : pandas.DataFrame
+        The cells read as missing, one row per schema column and code: ``column``, ``code``
+        (as text; ``(empty)`` for empty cells), ``n`` and ``rule`` (empty cell, missing mark,
+        code for this column, code for all columns); see :mod:`mbtbayes.io.missing`.
     """
 
     data: pd.DataFrame
@@ -63,6 +68,7 @@ class Register:
     synthetic: bool
     measures: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    recoded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COUNT_COLUMNS))
 
     @property
     def label(self) -> str:
@@ -86,12 +92,15 @@ class Validation:
         Things to check that do not stop an analysis.
     register : Register or None
         The validated register, when there are no problems.
+    recoded : pandas.DataFrame
+        The cells read as missing (as :attr:`Register.recoded`), also when there are problems.
     """
 
     source: str
     problems: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     register: Register | None = None
+    recoded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COUNT_COLUMNS))
 
     @property
     def ok(self) -> bool:
@@ -204,6 +213,11 @@ def check_table(
         if frame is not None:
             problems.append("the file has a header but no data rows")
         return Validation(source, tuple(problems), tuple(warnings))
+    read = mark_missing(frame, codes=spec.missing_codes, column_codes=spec.column_codes,
+                        mapped=spec.values)
+    frame, recoded = read.frame, read.counts
+    warnings += read.warnings + [f"[missing_codes] {c} is not used: the data have no column '{c}'"
+                                 for c in spec.column_codes if c not in frame]
     problems += missing_keys(frame)
     renamed = {theirs: ours for ours, theirs in spec.columns.items()}
     labels = {renamed.get(c, c): v for c, v in raw.value_labels.items()}
@@ -218,11 +232,11 @@ def check_table(
     if all(c in frame for c in schema.KEY_COLUMNS):
         warnings += requirements.months_warning(frame)
     if problems:
-        return Validation(source, tuple(problems), tuple(warnings))
+        return Validation(source, tuple(problems), tuple(warnings), recoded=recoded)
     measures = tuple(m for m in schema.MEASURES if m in frame)
     data = frame.sort_values([schema.ID, schema.ASSESSMENT], kind="stable").reset_index(drop=True)
-    register = Register(data, source, synthetic, measures, tuple(warnings))
-    return Validation(source, (), tuple(warnings), register)
+    register = Register(data, source, synthetic, measures, tuple(warnings), recoded)
+    return Validation(source, (), tuple(warnings), register, recoded)
 
 
 def _drop_empty_measures(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -270,12 +284,34 @@ def prepare_register(
                                 synthetic=synthetic))
 
 
+MAX_MESSAGE = 1200
+"""Characters of problems an error message lists before it says how many more there are."""
+
+
 def _checked(validation: Validation) -> Register:
     if not validation.ok:
         problems = list(validation.problems)
         raise DataError(f"{validation.source}: {len(problems)} problem(s): "
-                        + "; ".join(problems), problems)
+                        + problems_text(problems), problems)
     return validation.register
+
+
+def problems_text(problems: list[str], *, limit: int = MAX_MESSAGE) -> str:
+    """The problems joined by "; ", cut after ``limit`` characters with how many more there are.
+
+    Examples
+    --------
+    >>> problems_text(["a" * 8, "b" * 8, "c" * 8], limit=12)
+    'aaaaaaaa; and 2 more problem(s) (mbtbayes validate lists every one)'
+    """
+    shown: list[str] = []
+    for problem in problems:
+        if shown and len("; ".join([*shown, problem])) > limit:
+            break
+        shown.append(problem)
+    more = len(problems) - len(shown)
+    tail = [f"and {more} more problem(s) (mbtbayes validate lists every one)"] if more else []
+    return "; ".join(shown + tail)
 
 
 BUNDLED = "synthetic_register.csv"
@@ -366,6 +402,17 @@ def summarise(register: Register) -> dict[str, pd.DataFrame]:
     return {"periods": periods, "missing": missing}
 
 
+def _recoded_lines(register: Register) -> list[str]:
+    """Cells read as missing, per column and code; the measures' empty cells are in the
+    missing-values table already."""
+    counts = register.recoded
+    shown = counts[~((counts["rule"] == RULES["empty"]) & counts["column"].isin(schema.MEASURES))]
+    if not len(shown):
+        return []
+    return ["", "Read as missing, per column (cells x code; the measures' empty cells are "
+            "counted above):"] + [f"  {line}" for line in counts_text(shown)]
+
+
 def describe(register: Register) -> str:
     """A short plain-text account of the data, as ``mbtbayes validate`` prints it.
 
@@ -388,6 +435,7 @@ def describe(register: Register) -> str:
         lines += ["", "Measures not in the data (not analysed): " + ", ".join(absent)]
     if extra:
         lines += ["", "Columns outside the schema (kept, not used): " + ", ".join(map(str, extra))]
+    lines += _recoded_lines(register)
     if register.warnings:
         lines += ["", "Warnings (check these; they do not stop the analysis):"]
         lines += [f"  warning: {w}" for w in register.warnings]

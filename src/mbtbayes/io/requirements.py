@@ -58,7 +58,11 @@ def check_periods(frame: pd.DataFrame) -> list[str]:
 
 
 def check_growth(frame: pd.DataFrame, measures: list[str]) -> list[str]:
-    """Problems when a measure has too few patients with repeated values for its growth model."""
+    """Problems when measures have too few patients with repeated values for a growth model.
+
+    A shortfall shared by several measures is one problem listing them (the counts per period
+    given once per distinct count).
+    """
     if not measures or frame[schema.PERIOD].nunique() < 2:
         return []
     repeated = frame.groupby(schema.ID, observed=True)[schema.ASSESSMENT].count()
@@ -66,10 +70,30 @@ def check_growth(frame: pd.DataFrame, measures: list[str]) -> list[str]:
         return ["every patient has a single assessment; the growth models need repeated "
                 f"assessments: at least {MIN_PATIENTS_PER_PERIOD} patients in each period with "
                 f"two or more ({WHY})"]
-    return [p for m in measures for p in _measure_problems(frame, m)]
+    few: dict[str, list[str]] = {}
+    values: dict[str, list[str]] = {}
+    for measure in measures:
+        kind, have = _shortfall(frame, measure)
+        if kind is not None:
+            (few if kind == "patients" else values).setdefault(have, []).append(measure)
+    failing = sum(len(v) for v in (*few.values(), *values.values()))
+    remedy = ("the reanalysis needs more patients" if failing == len(measures) else
+              "remove the column(s) to analyse the other measures")
+    problems = []
+    if few:
+        counts = "; ".join(f"{have} of {', '.join(names)}" for have, names in few.items())
+        problems.append(f"too few patients for a growth model: {counts}; at least "
+                        f"{MIN_PATIENTS_PER_PERIOD} are needed in each period ({WHY}); {remedy}")
+    if values:
+        counts = "; ".join(f"{', '.join(names)} ({have})" for have, names in values.items())
+        problems.append(f"too few values for a growth model: {counts}; a random intercept and "
+                        "slope per patient needs more values than twice the patients (lme4's "
+                        f"check); {remedy}")
+    return problems
 
 
-def _measure_problems(frame: pd.DataFrame, measure: str) -> list[str]:
+def _shortfall(frame: pd.DataFrame, measure: str) -> tuple[str | None, str]:
+    """("patients", counts per period), ("values", values and patients) or (None, "")."""
     observed = frame[frame[measure].notna()]
     values = observed.groupby(schema.ID, observed=True).agg(
         n=(measure, "size"), period=(schema.PERIOD, "first"))
@@ -77,15 +101,11 @@ def _measure_problems(frame: pd.DataFrame, measure: str) -> list[str]:
     counts = {p: int(with_slope.get(p, 0)) for p in schema.PERIODS}
     if min(counts.values()) < MIN_PATIENTS_PER_PERIOD:
         have = ", ".join(f"period {p} has {n}" for p, n in counts.items())
-        return [f"column '{measure}': too few patients for a growth model: {have} patient(s) "
-                f"with two or more values, and at least {MIN_PATIENTS_PER_PERIOD} are needed "
-                f"in each period ({WHY}); remove the column to analyse the other measures"]
+        return "patients", f"{have} patient(s) with two or more values"
     if len(observed) <= 2 * len(values):
-        return [f"column '{measure}': {len(observed)} values from {len(values)} patients are "
-                "too few for a growth model: a random intercept and slope per patient needs "
-                f"more values than twice the patients (lme4's check, here > {2 * len(values)}); "
-                "remove the column to analyse the other measures"]
-    return []
+        return "values", (f"{len(observed)} values from {len(values)} patients, "
+                          f"> {2 * len(values)} needed")
+    return None, ""
 
 
 def empty_measures(frame: pd.DataFrame) -> list[str]:

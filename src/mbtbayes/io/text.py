@@ -146,7 +146,9 @@ def parse(text: str, *, name: str) -> tuple[pd.DataFrame, str]:
     Returns
     -------
     frame : pandas.DataFrame
-        Every cell as text (missing as NaN); the header is row 0.
+        Every cell as text, an empty cell as NaN; ``NA``, ``n/a``, ``.`` and other marks stay
+        text, to be read as missing, and counted, by :mod:`mbtbayes.io.missing`. The header is
+        row 0.
     separator : str
 
     Raises
@@ -160,7 +162,7 @@ def parse(text: str, *, name: str) -> tuple[pd.DataFrame, str]:
     separator = sniff_separator(lines[0])
     try:
         frame = pd.read_csv(io.StringIO(text), sep=separator, header=None, dtype=str,
-                            skipinitialspace=True, keep_default_na=True)
+                            skipinitialspace=True, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as err:
         raise DataError(f"{name}: read as {SEPARATOR_NAMES[separator]}-separated, but "
                         f"{_ragged(str(err))}; check the separator and any quotes in the "
