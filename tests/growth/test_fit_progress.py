@@ -16,8 +16,8 @@ from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.growth.engines import engines_for
 from mbtbayes.growth.fanout import fit_specs_on
 
-SECONDS = re.compile(r"\d+\.\d s,")
-"""A sampling time in a fit's line (``41.2 s,``)."""
+SECONDS = re.compile(r"\b\d+\.\d s\b")
+"""A sampling time in a fit's line (``41.2 s``)."""
 
 
 @pytest.fixture(scope="module")
