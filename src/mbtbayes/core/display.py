@@ -142,9 +142,15 @@ class Talk:
     stage: str
 
     def say(self, message: str) -> None:
-        """One line, when there is a log."""
+        """One line of the function's log (e.g. a finished fit), when there is a log."""
         if self.log is not None:
             self.log(message)
+
+    def announce(self, message: str) -> None:
+        """One line of the display alone (e.g. what is about to run): shown only by the
+        function's own display, never sent to a caller's ``log``."""
+        if self.display is not None:
+            self.display.log(message)
 
     def done(self, done: int, total: int) -> None:
         """``done`` of ``total`` steps finished."""
@@ -153,14 +159,14 @@ class Talk:
 
     def running(self, what: str, done: int, total: int) -> None:
         """Step ``done + 1`` of ``total``, ``what``, starts: in the bar's text on a terminal,
-        as a line ``[i/n] stage: what ...`` elsewhere; nothing without an own display (the caller
-        passed its own ``progress``, or none)."""
+        as the display's line ``[i/n] stage: what ...`` elsewhere; nothing without an own
+        display (the caller passed its own ``progress``, or none)."""
         if self.display is None:
             return
         if self.display.live:
             self.display.progress(self.stage, done, total, running=what)
         else:
-            self.say(f"[{done + 1}/{total}] {self.stage}: {what} ...")
+            self.announce(f"[{done + 1}/{total}] {self.stage}: {what} ...")
 
 
 @contextmanager
@@ -168,8 +174,10 @@ def talking(stage: str, *, progress: bool | Progress | None,
             log: Callable[[str], None] | None) -> Iterator[Talk]:
     """The :class:`Talk` of a public function's ``progress`` and ``log`` options.
 
-    ``progress=True``: the function's own :class:`Display` on stderr (its lines go there too
-    unless ``log`` is given), stopped when the function ends or fails. A callable: called as
+    ``progress=True``: the function's own :class:`Display` on stderr, stopped when the function
+    ends or fails; it shows what is about to run (:meth:`Talk.announce`, :meth:`Talk.running`)
+    and, unless ``log`` is given, the function's log lines too (a given ``log`` gets exactly
+    the lines it got without the display). A callable: called as
     ``progress(done, total)``. False or None: no progress.
 
     Examples

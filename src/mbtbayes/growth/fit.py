@@ -156,8 +156,7 @@ def fit_specs(
     jobs = growth_jobs(specs, data, engine=engine)
     with talking("growth models", progress=progress, log=log) as talk:
         cache = FitCache.open(cache, log=talk.log)
-        if talk.display is not None:
-            talk.say(_first_line(len(jobs), engines))
+        talk.announce(_first_line(len(jobs), engines))
         talk.done(0, len(jobs))
         fits = []
         for i, (spec, variant, design) in enumerate(jobs):
@@ -165,7 +164,8 @@ def fit_specs(
                                    seed=seed_for(seed, spec.name, variant), engine=engine,
                                    starting=partial(talk.running, f"{spec.name} {variant}", i,
                                                     len(jobs)))
-            talk.say(fit_line(fit, i + 1, len(jobs), cached=cached))
+            if talk.log is not None:
+                talk.say(fit_line(fit, i + 1, len(jobs), cached=cached))
             talk.done(i + 1, len(jobs))
             fits.append(fit)
     return fits

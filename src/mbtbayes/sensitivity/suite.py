@@ -151,11 +151,12 @@ def sensitivity(
     specs = {specs.name: specs} if isinstance(specs, ModelSpec) else dict(specs)
     engines = engines or engines_for(options)
     with talking("sensitivity", progress=progress, log=log) as talk:
-        if talk.display is not None:
-            talk.say(f"sensitivity analyses of {len(specs)} measure(s): {', '.join(analyses)}")
+        talk.announce(f"sensitivity analyses of {len(specs)} measure(s): {', '.join(analyses)}")
         cache = FitCache.open(cache, log=talk.log)
-        starting = None if talk.display is None else (
-            lambda name: talk.say(f"sensitivity: {name} period model ..."))
+
+        def starting(name: str) -> None:
+            talk.announce(f"sensitivity: {name} period model ...")
+
         period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed,
                                    cache=cache, log=talk.log, starting=starting)
         steps = [f.spec.name for f in period_fits] + (["remission"] if REMISSION in analyses
