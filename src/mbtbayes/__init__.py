@@ -23,6 +23,11 @@ Figures and the paper's tables
     :func:`plot_remission`, :func:`plot_model_comparison`, :func:`plot_prior_posterior`,
     :func:`paper_table`
 
+The long computations (:func:`fit_specs`, :func:`fit_joint`, :func:`sensitivity`,
+:func:`calibrate`) show their progress on stderr as the command line does (which fit is
+running, how many are done and left); ``progress=False`` silences them. :func:`joint_tables`
+takes the joint fits already made (``joint=mb.fit_joint(...)``) instead of fitting again.
+
 Examples
 --------
 >>> import mbtbayes as mb

@@ -9,9 +9,10 @@ Examples
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from mbtbayes.compare import concordance_summary
 from mbtbayes.core.arviz_api import save_inference
 from mbtbayes.core.cache import DiskCache, default_cache_dir
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.display import Progress, Talk, talking
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.execute import parse_scheduler
 from mbtbayes.core.sampling import SamplerOptions
@@ -48,6 +50,9 @@ from mbtbayes.sensitivity.power import power_table
 from mbtbayes.sensitivity.suite import ANALYSES, QUICK, Sensitivity, sensitivity
 from mbtbayes.study.numbers import published_table
 from mbtbayes.study.reanalysis import inconsistencies, published_posteriors, published_summary
+
+if TYPE_CHECKING:
+    from mbtbayes.growth.joint.fit import JointFit
 
 
 def reanalyze(
@@ -334,53 +339,132 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *,
     analyses = ANALYSES if full else QUICK
     log(f"sensitivity analyses of {len(with_period)} measures: {', '.join(analyses)}")
     result = sensitivity(with_period, data, fits=fits, engines=engines, seed=seed,
-                         analyses=analyses, cache=cache, log=log)
+                         analyses=analyses, cache=cache, log=log, progress=False)
     log("sensitivity (robust: no setting that could have changed a conclusion did):\n"
         + result.summary)
     return result
 
 
-def joint_tables(fits: list, data: pd.DataFrame, *, options: SamplerOptions | None = None,
-                 seed: int = SEED,
+def joint_tables(fits: list, data: pd.DataFrame, *,
+                 joint: JointFit | Sequence[JointFit] | None = None,
+                 options: SamplerOptions | None = None, seed: int = SEED,
                  log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """The joint model of the clinical outcomes beside the run's single-outcome fits.
 
-    Fits the joint model with and without the period terms on the outcomes of
-    :data:`~mbtbayes.growth.joint.data.OUTCOMES` the data has (at least two), sampled with
-    ``options`` (default: the package's, 4 chains x 1000 draws).
+    Uses the joint fits given as ``joint`` (e.g. from :func:`mbtbayes.fit_joint`) and fits
+    only what is missing: the model with and without the period terms (the second is the
+    comparison of ``joint_model_comparison.csv``), on the given fits' outcomes, priors,
+    pooling and scaling. Without ``joint``, both are fitted on the outcomes of
+    :data:`~mbtbayes.growth.joint.data.OUTCOMES` the data has (at least two). New fits are
+    sampled with ``options`` (default: the package's, 4 chains x 1000 draws).
+
+    Parameters
+    ----------
+    fits : list of GrowthFit
+        The single-outcome fits (their contrasts and d go beside the joint ones).
+    data : pandas.DataFrame
+        The data the fits (and the given joint fits) were fitted to.
+    joint : JointFit or sequence of JointFit, optional
+        Joint fits already made (``variant`` ``"period"`` and/or ``"no_period"``, one each,
+        of one outcome set): not fitted again.
+    options : SamplerOptions, optional
+        Sampling of new fits and of the K-fold refits (where a Pareto k > 0.7).
+    seed : int
+    log : callable
 
     Returns
     -------
     dict of str to DataFrame
         ``joint_model`` and ``joint_model_comparison`` (empty when fewer than two outcomes).
 
+    Raises
+    ------
+    SpecError
+        If the given joint fits repeat a variant or differ in outcomes.
+    DataError
+        If a given joint fit was fitted to other patients than ``data``'s.
+
     Examples
     --------
     >>> import mbtbayes as mb
     >>> reg = mb.load_register()
     >>> fits = mb.fit_specs(mb.load_specs(), reg.data)  # doctest: +SKIP
-    >>> mb.joint_tables(fits, reg.data)["joint_model"]  # doctest: +SKIP
+    >>> jf = mb.fit_joint(reg.data)  # doctest: +SKIP
+    >>> mb.joint_tables(fits, reg.data, joint=jf)["joint_model"]  # doctest: +SKIP
     """
     from functools import partial
 
-    from mbtbayes.growth.joint.fit import fit_joint  # numba kernels: only with --joint
+    from mbtbayes.growth.joint.fit import fit_line as joint_line  # numba: only with --joint
     from mbtbayes.growth.joint.summaries import comparison_table, joint_table, kfold_joint
 
-    outcomes = [o for o in OUTCOMES if o in data and data[o].notna().any()]
+    given = _given_joint(joint)
+    outcomes = _joint_outcomes(given, data)
     if len(outcomes) < 2:
         log(f"skipped the joint model: it needs two of {', '.join(OUTCOMES)}")
         return {}
-    log(f"joint model of {', '.join(outcomes)}, with and without the period terms")
-    joint = {v: fit_joint(data, outcomes=outcomes, variant=v, seed=seed, options=options)
-             for v in ("period", "no_period")}
-    for fit in joint.values():
-        gate = "passed" if fit.diagnostics.passed else f"FAILED: {fit.diagnostics.reason}"
-        log(f"joint {fit.variant}: compile {fit.compile_seconds:.0f} s, sampling "
-            f"{fit.seconds:.0f} s, gate {gate}")
+    missing = [v for v in ("period", "no_period") if v not in given]
+    if missing:
+        log(f"joint model of {', '.join(outcomes)}: fitting "
+            + " and ".join(f"the {v.replace('_', '-')} model" for v in missing))
+    made = {v: _fit_joint_like(next(iter(given.values()), None), data, outcomes=outcomes,
+                               variant=v, seed=seed, options=options) for v in missing}
+    for fit in made.values():
+        log(joint_line(fit))
+    joint = given | made
+    _check_joint_data(joint, data)
     kfold = partial(kfold_joint, options=options, seed=seed, log=log)
     return {"joint_model": joint_table(joint["period"], data, single=fits, seed=seed),
             "joint_model_comparison": comparison_table(joint["period"], joint["no_period"],
                                                        kfold=kfold)}
+
+
+def _given_joint(joint: JointFit | Sequence[JointFit] | None) -> dict[str, JointFit]:
+    """The given joint fits by variant (one each, one outcome set)."""
+    given = [] if joint is None else [joint] if hasattr(joint, "variant") else list(joint)
+    variants = [f.variant for f in given]
+    if len(set(variants)) < len(variants):
+        raise SpecError(f"joint: one fit per variant, got variants {variants}")
+    if len({f.outcomes for f in given}) > 1:
+        raise SpecError("joint: the given joint fits differ in outcomes: "
+                        + "; ".join(", ".join(f.outcomes) for f in given))
+    return {f.variant: f for f in given}
+
+
+def _joint_outcomes(given: dict, data: pd.DataFrame) -> list[str]:
+    if given:
+        return list(next(iter(given.values())).outcomes)
+    return [o for o in OUTCOMES if o in data and data[o].notna().any()]
+
+
+def _fit_joint_like(like: JointFit | None, data: pd.DataFrame, *, outcomes: list[str],
+                    variant: str, seed: int, options: SamplerOptions | None) -> JointFit:
+    """A joint fit of ``variant``, with the priors, pooling and scaling of ``like`` (a given
+    fit of the other variant) when there is one."""
+    from mbtbayes.growth.joint.fit import fit_joint  # numba kernels: only with --joint
+
+    same = {} if like is None else {"priors": like.priors, "pooled": like.pooled,
+                                    "scaling": like.data.scaling}
+    return fit_joint(data, outcomes=outcomes, variant=variant, seed=seed, options=options,
+                     progress=False, **same)
+
+
+def _check_joint_data(joint: dict[str, JointFit], data: pd.DataFrame) -> None:
+    """Both joint fits made from ``data`` (its patients, visits and values, in the fits'
+    scaling): a given fit made from other data is refused."""
+    import numpy as np
+
+    from mbtbayes.growth.joint.data import prepare
+
+    fit = joint["period"]
+    mine = prepare(data, outcomes=fit.outcomes, scaling=fit.data.scaling)
+    for f in joint.values():
+        same = (f.data.patients == mine.patients and f.data.y.shape == mine.y.shape
+                and all(np.array_equal(getattr(f.data, a), getattr(mine, a))
+                        for a in ("y", "mask", "time")))
+        if not same:
+            raise DataError(f"joint: the {f.variant} joint fit was made from other data than "
+                            f"these ({len(f.data.patients)} patients; these data have "
+                            f"{len(mine.patients)} with {', '.join(fit.outcomes)})")
 
 
 def _cache_for(cache: str | Path | bool, out: str | Path,
@@ -500,6 +584,7 @@ def calibrate(
     effects: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8),
     scheduler: str | None = None,
     log: Callable[[str], None] = print,
+    progress: bool | Progress | None = True,
 ) -> Path:
     """Check the growth model's calibration on this design, and what the design can detect.
 
@@ -523,6 +608,14 @@ def calibrate(
     scheduler : str, optional
         Executor for the replicates (``processes[:N]`` or a Dask scheduler address).
     log : callable
+        Receives a line per part (calibration, power) when it starts and when it ends, with
+        its seconds.
+    progress : bool or callable
+        True (default): show progress on stderr as ``mbtbayes reanalyze`` does: on a
+        terminal a bar over the parts with the part under way, elapsed time and time left
+        (elsewhere the lines ``[1/2] calibration: ...``). False or None: no bar (``log``
+        still gets its lines). A callable: called as ``progress(done, total)`` over the parts.
+        The replicates within a part are not counted.
 
     Returns
     -------
@@ -540,20 +633,39 @@ def calibrate(
     specs = load_specs(models)
     if measure not in specs:
         raise SpecError(f"no model spec '{measure}'; specs: {', '.join(specs)}")
-    tables = {}
+    spec, parts = specs[measure], {}
     if replicates:
-        log(f"simulation-based calibration of {measure}: {replicates} replicates")
-        ranks, summary = sbc(specs[measure], register.data, replicates=replicates, seed=seed,
-                             scheduler=scheduler)
-        tables |= {"sbc_ranks": ranks, "sbc_summary": summary}
+        parts[f"simulation-based calibration of {measure}: {replicates} replicates"] = \
+            lambda: dict(zip(("sbc_ranks", "sbc_summary"),
+                             sbc(spec, register.data, replicates=replicates, seed=seed,
+                                 scheduler=scheduler), strict=True))
     if power_replicates:
-        log(f"power of the design for {measure}: {2 * len(effects)} scenarios x "
-            f"{power_replicates} simulated registers")
-        tables["power"] = power_table(specs[measure], register.data, effects=effects,
-                                      replicates=power_replicates, seed=seed,
-                                      scheduler=scheduler)
+        parts[f"power of the design for {measure}: {2 * len(effects)} scenarios x "
+              f"{power_replicates} simulated registers"] = \
+            lambda: {"power": power_table(spec, register.data, effects=effects,
+                                          replicates=power_replicates, seed=seed,
+                                          scheduler=scheduler)}
+    with talking("calibration", progress=progress, log=log) as talk:
+        tables = _timed_parts(parts, talk)
     return write_run(out, register, tables, extra=partial(
         _calibration_figures, tables=tables, register=register))
+
+
+def _timed_parts(parts: dict[str, Callable[[], dict]], talk: Talk) -> dict:
+    """Run each part (its description -> a function returning tables), said when it starts
+    (a line, or the bar's text on a terminal) and when it ends (with its seconds)."""
+    tables: dict = {}
+    talk.done(0, len(parts))
+    for i, (what, run) in enumerate(parts.items()):
+        if talk.display is not None:
+            talk.running(what, i, len(parts))
+        else:
+            talk.say(what)
+        start = time.perf_counter()
+        tables |= run()
+        talk.say(f"{what.split(':')[0]}: done in {time.perf_counter() - start:.0f} s")
+        talk.done(i + 1, len(parts))
+    return tables
 
 
 def _calibration_figures(folder: Path, *, tables: dict, register: Register) -> None:

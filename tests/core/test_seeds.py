@@ -48,9 +48,10 @@ def recording_engines() -> tuple[Engines, RecordingEngine]:
 def test_adding_a_spec_changes_no_other_fits_seed(register):
     specs = mb.load_specs()
     (engines_alone, alone), (engines_both, both) = recording_engines(), recording_engines()
-    mb.fit_specs({"cip": specs["cip"]}, register, seed=5, engines=engines_alone)
+    mb.fit_specs({"cip": specs["cip"]}, register, seed=5, engines=engines_alone,
+                 progress=False)  # the recorder's fits have no diagnostics to show
     mb.fit_specs({"bsi": specs["bsi"], "cip": specs["cip"]}, register, seed=5,
-                 engines=engines_both)
+                 engines=engines_both, progress=False)
     assert alone.seeds == {k: v for k, v in both.seeds.items() if k[0] == "cip"}
     assert alone.seeds[("cip", "period")] == seed_for(5, "cip", "period")
 

@@ -75,7 +75,7 @@ def test_a_hit_returns_the_same_draws_without_sampling(spec, data, engines, call
     again = fit(spec, data, engines, tmp_path, log=lines.append)
     assert calls["n"] == sampled  # no sampling
     assert same_draws(first, again)
-    assert lines[-1].endswith("(from the fit cache)")
+    assert "from the fit cache" in lines[-1]  # and no sampling time (test_fit_progress)
     np.testing.assert_array_equal(first.beta().to_numpy(), again.beta().to_numpy())
 
 

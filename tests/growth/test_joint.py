@@ -323,3 +323,72 @@ def test_kfold_joint_shares_folds_and_leaves_each_patient_out_once(monkeypatch):
     expected = logsumexp(ll, axis=0) - np.log(ll.shape[0])
     assert results["period"].pointwise == pytest.approx(expected)
     assert results["period"].refits_passed
+
+
+def _no_fitting(*args, **kwargs):
+    raise AssertionError("the joint model was fitted again")
+
+
+def test_joint_tables_takes_the_joint_fits_made_before(monkeypatch):
+    """``mb.joint_tables(fits, data, joint=...)`` tables the given fits: nothing is fitted
+    (fit_joint and the sampler would raise), and the tables are those of the fits given."""
+    import mbtbayes as mb
+    from mbtbayes.growth.joint import fit as joint_fit
+    from mbtbayes.growth.joint import summaries
+    from mbtbayes.growth.joint.summaries import comparison_table, joint_table
+
+    period = _fake_fit(np.random.default_rng(5))
+    no_period = _fake_fit(np.random.default_rng(5), variant="no_period")
+    data = period.long_data
+    for module in (joint_fit, summaries):  # summaries: its K-fold refits (none here)
+        monkeypatch.setattr(module, "sample_joint", _no_fitting)
+    monkeypatch.setattr(joint_fit, "fit_joint", _no_fitting)
+    lines = []
+    tables = mb.joint_tables([], data, joint=[period, no_period], log=lines.append)
+    pd.testing.assert_frame_equal(tables["joint_model"], joint_table(period, data))
+    pd.testing.assert_frame_equal(tables["joint_model_comparison"],
+                                  comparison_table(period, no_period))
+    assert lines == []
+    with pytest.raises(SpecError, match="one fit per variant"):
+        mb.joint_tables([], data, joint=[period, period])
+    other = _fake_fit(np.random.default_rng(6))  # other patients
+    with pytest.raises(DataError, match="other data"):
+        mb.joint_tables([], data, joint=[other, no_period])
+
+
+def test_joint_tables_fits_only_the_variant_not_given(monkeypatch):
+    """Given the period fit alone, only the no-period model is fitted, on its outcomes with its
+    priors, pooling and scaling (so in the same units)."""
+    import mbtbayes as mb
+    from mbtbayes.growth.joint import fit as joint_fit
+
+    period = _fake_fit(np.random.default_rng(5))
+    no_period = _fake_fit(np.random.default_rng(5), variant="no_period")
+    calls = []
+
+    def fake_fit_joint(data, **kwargs):
+        calls.append(kwargs)
+        return no_period
+
+    monkeypatch.setattr(joint_fit, "fit_joint", fake_fit_joint)
+    lines = []
+    tables = mb.joint_tables([], period.long_data, joint=period, log=lines.append)
+    assert len(calls) == 1 and calls[0]["variant"] == "no_period"
+    assert calls[0]["outcomes"] == list(OUT) and calls[0]["scaling"] is period.data.scaling
+    assert calls[0]["pooled"] is period.pooled and calls[0]["progress"] is False
+    assert lines[0] == "joint model of a, b, c: fitting the no-period model"
+    assert lines[1].startswith("joint no_period: compile 0 s, sampling 1 s, gate passed")
+    assert set(tables) == {"joint_model", "joint_model_comparison"}
+
+
+def test_fit_joint_shows_progress_by_default_and_not_with_progress_false(monkeypatch, capsys):
+    from mbtbayes.growth.joint import fit as joint_fit
+
+    made = _fake_fit(np.random.default_rng(5))
+    monkeypatch.setattr(joint_fit, "sample_joint", lambda jd, **kwargs: made)  # no sampling
+    assert joint_fit.fit_joint(made.long_data, outcomes=OUT) is made
+    assert capsys.readouterr().err.splitlines() == [
+        "[1/1] joint model: a, b, c (period): compiling its graph (once per outcome set), then "
+        "sampling ...", "joint period: compile 0 s, sampling 1 s, gate passed"]
+    joint_fit.fit_joint(made.long_data, outcomes=OUT, progress=False)
+    assert capsys.readouterr() == ("", "")

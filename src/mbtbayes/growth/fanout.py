@@ -80,7 +80,7 @@ def fit_specs_on(scheduler: str | None, specs: dict, data: pd.DataFrame, *, seed
                     cache.put(keys[i], fit)
     for i, fit in enumerate(fits, start=1):
         if log is not None:
-            log(fit_line(fit, i, len(jobs)) + ("" if i - 1 in todo else " (from the fit cache)"))
+            log(fit_line(fit, i, len(jobs), cached=i - 1 not in todo))
     if progress is not None:
         progress(len(jobs), len(jobs))
     return fits

@@ -1,10 +1,11 @@
 """The terminal: progress over the fits, log lines, and the headline at the end.
 
-On a terminal, progress is a rich bar per stage (counts, elapsed time and an estimate of the
-time left) on stderr, with the log lines printed above it. When stderr is not a terminal
-(CI logs, a pipe), there is no bar: log lines are printed plainly, one per line, and they
-already carry the counts (``[3/18] bsi period: ...``). The headline goes to stdout: as rich
-tables on a terminal, as plain text otherwise. ``quiet`` turns all three off.
+Progress and log lines are :class:`mbtbayes.core.display.Display`'s (the display the public
+functions show with ``progress=True``): on a terminal, a rich bar per stage (counts, elapsed
+time and an estimate of the time left) on stderr, with the log lines printed above it; when
+stderr is not a terminal (CI logs, a pipe), no bar: log lines printed plainly, one per line,
+carrying the counts (``[3/18] bsi period: ...``). The headline goes to stdout: as rich tables
+on a terminal, as plain text otherwise. ``quiet`` turns all three off.
 
 Examples
 --------
@@ -24,18 +25,15 @@ False
 from __future__ import annotations
 
 import sys
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import pandas as pd
 
+from mbtbayes.core.display import Display
 from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, headline, headline_text
 
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.progress import Progress
 
-
-class Terminal:
+class Terminal(Display):
     """Progress bars, log lines and the headline, for the command line.
 
     Parameters
@@ -53,54 +51,12 @@ class Terminal:
                  out: IO[str] | None = None, force_terminal: bool | None = None) -> None:
         from rich.console import Console
 
-        self.quiet = quiet
-        self._err = Console(file=err or sys.stderr, highlight=False, markup=False,
-                            soft_wrap=True, force_terminal=force_terminal)
+        super().__init__(quiet=quiet, err=err, force_terminal=force_terminal)
         self._out = Console(file=out or sys.stdout, highlight=False, markup=False,
                             force_terminal=force_terminal)
-        self._bar = None
-        self._tasks: dict[str, int] = {}
-
-    @property
-    def live(self) -> bool:
-        """True when progress bars are drawn (not quiet, and stderr is a terminal)."""
-        return not self.quiet and self._err.is_terminal
 
     def __enter__(self) -> Terminal:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def log(self, message: str) -> None:
-        """One message on stderr (above the bars when they are drawn)."""
-        if self.quiet:
-            return
-        if self._bar is not None:
-            self._bar.console.print(message)
-        else:
-            self._err.file.write(message + "\n")
-            self._err.file.flush()
-
-    def progress(self, stage: str, done: int, total: int) -> None:
-        """Advance the bar of ``stage`` (e.g. ``"growth models"``) to ``done`` of ``total``."""
-        if not self.live:
-            return
-        if self._bar is None:
-            self._bar = _progress_bar(self._err)
-            self._bar.start()
-        if stage not in self._tasks:
-            self._tasks[stage] = self._bar.add_task(stage, total=total)
-        self._bar.update(self._tasks[stage], completed=done, total=total)
-        if all(task.finished for task in self._bar.tasks):
-            self.close()  # the finished bars stay on screen; later lines print plainly
-
-    def close(self) -> None:
-        """Stop the bars (they stay on screen as finished)."""
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-            self._tasks.clear()
 
     def headline(self, tables: dict[str, pd.DataFrame]) -> None:
         """The answer: rich tables on a terminal, plain text otherwise."""
@@ -112,21 +68,6 @@ class Terminal:
             return
         for renderable in _rich_headline(tables):
             self._out.print(renderable)
-
-
-def _progress_bar(console: Console) -> Progress:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("left"),
-                    TimeRemainingColumn(), console=console, transient=False)
 
 
 def _rich_headline(tables: dict[str, pd.DataFrame]) -> list:

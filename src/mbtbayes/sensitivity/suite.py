@@ -23,6 +23,7 @@ import pandas as pd
 
 from mbtbayes.core.decisions import DIFFERENCE, NONZERO
 from mbtbayes.core.defaults import SEED
+from mbtbayes.core.display import Progress, talking
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
@@ -88,6 +89,7 @@ def sensitivity(
     cache: FitCache | str | Path | bool | None = None,
     kfold: bool = True,
     log: Callable[[str], None] | None = None,
+    progress: bool | Progress | None = True,
 ) -> Sensitivity:
     """Does each conclusion survive other priors, reverse-Bayes scepticism and drop-out not at
     random?
@@ -118,7 +120,14 @@ def sensitivity(
         models by 10-fold leave-patients-out ELPD too (refits; as the growth model
         comparison does). Only the refit analyses compare models.
     log : callable, optional
-        Receives one line per analysed measure and per refit.
+        Receives one line per analysed measure and per refit (default with
+        ``progress=True``: the progress display).
+    progress : bool or callable
+        True (default): show progress on stderr as ``mbtbayes reanalyze`` does: a first line,
+        the measure being analysed, a line per refit and per measure done; on a terminal a bar
+        with the count, elapsed time and time left (in a notebook or a log, plain lines).
+        False or None: show nothing (``log`` still gets its lines). A callable: called as
+        ``progress(done, total)`` over the measures (and remission).
 
     Returns
     -------
@@ -141,24 +150,37 @@ def sensitivity(
         raise SpecError(f"unknown sensitivity analysis {unknown}; choose from {ANALYSES}")
     specs = {specs.name: specs} if isinstance(specs, ModelSpec) else dict(specs)
     engines = engines or engines_for(options)
-    cache = FitCache.open(cache, log=log)
-    period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed,
-                               cache=cache, log=log)
-    rows = []
-    for fit in period_fits:
-        rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses, cache=cache,
-                        kfold=kfold, log=log)
-        if log is not None:
-            log(f"sensitivity: {fit.spec.name} done")
-    if REMISSION in analyses:
-        rows += _remission(data, seed=seed, log=log)
+    with talking("sensitivity", progress=progress, log=log) as talk:
+        talk.announce(f"sensitivity analyses of {len(specs)} measure(s): {', '.join(analyses)}")
+        cache = FitCache.open(cache, log=talk.log)
+
+        def starting(name: str) -> None:
+            talk.announce(f"sensitivity: {name} period model ...")
+
+        period_fits = _period_fits(specs, data, fits or [], engines=engines, seed=seed,
+                                   cache=cache, log=talk.log, starting=starting)
+        steps = [f.spec.name for f in period_fits] + (["remission"] if REMISSION in analyses
+                                                       else [])
+        rows = []
+        for i, fit in enumerate(period_fits):
+            talk.running(fit.spec.name, i, len(steps))
+            rows += analyse(fit, data, engines=engines, seed=seed, analyses=analyses,
+                            cache=cache, kfold=kfold, log=talk.log)
+            talk.say(f"sensitivity: {fit.spec.name} done")
+            talk.done(i + 1, len(steps))
+        if REMISSION in analyses:
+            talk.running("remission", len(steps) - 1, len(steps))
+            rows += _remission(data, seed=seed, log=talk.log)
+            talk.done(len(steps), len(steps))
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     return Sensitivity(table, summary_text(table))
 
 
 def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines: Engines, seed: int,
-                 cache: FitCache | None = None, log: Callable[[str], None] | None = None) -> list:
-    """The period fit of every spec: reused from ``fits`` or fitted (through the cache)."""
+                 cache: FitCache | None = None, log: Callable[[str], None] | None = None,
+                 starting: Callable[[str], None] | None = None) -> list:
+    """The period fit of every spec: reused from ``fits`` or fitted (through the cache;
+    ``starting(name)`` first)."""
     have = {f.spec.name: f for f in fits if f.variant == "period"}
     out = []
     for name, spec in specs.items():
@@ -168,6 +190,8 @@ def _period_fits(specs: dict, data: pd.DataFrame, fits: list, *, engines: Engine
         if "period" not in spec.formulas or spec.period not in data:
             raise SpecError(f"{name}: sensitivity analyses compare periods, and the spec has no "
                             "period variant or the data no period column")
+        if starting is not None:
+            starting(name)
         out.append(refit(engines, spec, data, variant="period",
                          seed=seed_for(seed, name, "period"), cache=cache, log=log)[0])
     return out
