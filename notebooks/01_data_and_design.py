@@ -22,7 +22,9 @@
 import matplotlib.pyplot as plt
 
 import mbtbayes as mb
+from mbtbayes.compare.intake import intake_summary
 from mbtbayes.growth.rope import rope_for
+from mbtbayes.report.figures_intake import intake_figure
 
 reg = mb.load_register()
 print(reg.label)
@@ -56,9 +58,6 @@ missing
 # difference with its 95% HDI and P(Period II more severe). Missing values are counted.
 
 # %%
-from mbtbayes.compare.intake import intake_summary
-from mbtbayes.report.figures_intake import intake_figure
-
 intake = mb.intake_table(data)
 print(intake_summary(intake))
 intake[["label", "summary_I", "summary_II", "missing_I", "missing_II", "test", "p_value",
