@@ -221,3 +221,17 @@ def test_hdi_of_draws_is_what_the_table_reports(table: pd.DataFrame) -> None:
     low, high = hdi(diff)
     r = table.set_index("characteristic").loc["age"]
     assert (r.diff_hdi_low, r.diff_hdi_high) == pytest.approx((low, high))
+
+
+def test_paper_layout_marks_significance_and_the_margin(table: pd.DataFrame) -> None:
+    from mbtbayes.report.paper_tables import intake_paper_table
+
+    paper = intake_paper_table(table).set_index("characteristic")
+    bpd = paper.loc["BPD criteria met (0-9)"]
+    assert bpd["p"].endswith("**")  # below 0.05 / 21
+    assert paper.loc["GAF, baseline", "p"].endswith("*")
+    assert not paper.loc["GAF, baseline", "p"].endswith("**")
+    assert paper.loc["Age (years)", "decision"] == "within +-0.5 SD"
+    assert paper.loc["Age (years)", "Period I"] == "23.9 (3.0)"
+    assert paper.loc["Substance use", "Period II"] == "31 (35%)"
+    assert paper.index[-1].endswith("(MANOVA)")

@@ -170,6 +170,12 @@ INTAKE_NOTE = ("n (%) or mean (SD) of the patients with a value (missing: withou
                "P(II more severe) where severity has a direction; decision against the margin.")
 
 
+def _margin_words(decision: str, margin: float) -> str:
+    """An intake decision in words: within / beyond the margin, or undecided."""
+    words = {"negligible": "within", "difference": "beyond"}.get(decision)
+    return f"{words} +-{margin:g} SD" if words else f"{decision} (+-{margin:g} SD)"
+
+
 def intake_paper_table(intake: pd.DataFrame) -> pd.DataFrame:
     """The intake comparison in the paper's layout: one text row per characteristic."""
     threshold = float(intake["bonferroni_threshold"].iloc[0])
@@ -187,7 +193,7 @@ def intake_paper_table(intake: pd.DataFrame) -> pd.DataFrame:
                 f"{r.smd_mean:.2f} [{r.smd_hdi_low:.2f}, {r.smd_hdi_high:.2f}]"),
             "P(II more severe)": "" if multi or pd.isna(r.p_ii_more_severe) else (
                 f"{r.p_ii_more_severe:.2f}"),
-            "decision": "" if multi else f"{r.decision} (+-{r.margin_smd:g} SD)",
+            "decision": "" if multi else _margin_words(r.decision, r.margin_smd),
         })
     return pd.DataFrame(rows)
 
