@@ -347,6 +347,13 @@ def intake_table(data: pd.DataFrame, *, seed: int = SEED,
     ------
     DataError
         No intake characteristic in the register, or a period without patients.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> table = mb.intake_table(mb.load_register().data)
+    >>> table.loc[table["characteristic"] == "bpd_criteria", "reading"].item()
+    'Period II more severe'
     """
     chars = characteristics(data)
     if not chars:
