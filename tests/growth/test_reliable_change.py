@@ -18,7 +18,14 @@ from mbtbayes.core.sampling import Diagnostics
 from mbtbayes.growth.design import make_design
 from mbtbayes.growth.groups import patient_dim
 from mbtbayes.growth.modelspec import ReliableChangeNorms
-from mbtbayes.growth.reliable_change import criteria, patient_change, reliable_change
+from mbtbayes.growth.reliable_change import (
+    CATEGORIES,
+    Criteria,
+    classify,
+    criteria,
+    patient_change,
+    reliable_change,
+)
 from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.specs import spec_from_dict
 
@@ -53,14 +60,14 @@ def known_fit(spec, data: pd.DataFrame, beta: np.ndarray, effects) -> GrowthFit:
 # SEdiff = 0.5 x sqrt(2) x sqrt(0.08) = 0.5 x 0.4 = 0.2; threshold 1.96 x 0.2 = 0.392;
 # criterion a (lower is better): 2.0 - 2 x 0.5 = 1.0. Each patient's end value and category:
 #   A (I)  1.5 -> 0.9 at 24:           -0.6, reliable, 1.5 >= 1 and 0.9 < 1: recovered
-#   B (I)  2.0 -> 1.5 at 23 (not 12 or 30: nearest 24 within +-3): -0.5, reliable: improved
+#   B (I)  2.0 -> 1.5 at 25 (not 12 or 30: nearest 24 within +-3): -0.5, reliable: improved
 #   C (I)  2.5 -> 2.2 at 18 (last):    -0.3: unchanged
 #   D (II) 1.5 -> 2.0 at 24:           +0.5, reliable: deteriorated
 #   E (II) 2.0 -> 1.7 at 12 (none within 24 +- 3: the last before; not 1.0 at 36): unchanged
 #   F (II) 2.5 -> 0.8 at 24:           -1.7, reliable, crosses 1.0: recovered
 #   G (II) first value at month 6 (no observed baseline): not classified, not in the SD
 HAND = [("A", "I", 0, 1.5), ("A", "I", 24, 0.9),
-        ("B", "I", 0, 2.0), ("B", "I", 12, 1.8), ("B", "I", 23, 1.5), ("B", "I", 30, 1.9),
+        ("B", "I", 0, 2.0), ("B", "I", 12, 1.8), ("B", "I", 25, 1.5), ("B", "I", 30, 1.9),
         ("C", "I", 0, 2.5), ("C", "I", 18, 2.2),
         ("D", "II", 0, 1.5), ("D", "II", 24, 2.0),
         ("E", "II", 0, 2.0), ("E", "II", 12, 1.7), ("E", "II", 36, 1.0),
@@ -89,7 +96,7 @@ def test_the_classical_classification_matches_the_hand_computation():
     patients = patient_change(zero_fit(spec, data), data).patients.set_index("patient")
     got = patients["observed_category"].to_dict()
     assert got == {**EXPECTED, "G": ""}
-    assert patients.loc["B", "observed_end_month"] == 23
+    assert patients.loc["B", "observed_end_month"] == 25
     assert patients.loc["E", "observed_end"] == 1.7
     table = reliable_change([zero_fit(spec, data)], data).set_index(["period", "category"])
     assert table.loc[("I", "recovered"), "count_observed"] == 1
@@ -110,6 +117,18 @@ def test_higher_is_better_turns_the_same_scores_around():
     assert got["observed_category"].to_dict() == {
         "A": "deteriorated", "B": "deteriorated", "C": "unchanged", "D": "improved",
         "E": "unchanged", "F": "deteriorated", "G": ""}
+
+
+def test_recovery_needs_the_crossing_from_the_dysfunctional_side():
+    """Threshold 0.392 and cut-off 1.0 (the hand example), lower is better."""
+    crit = Criteria("bsi", "lower", 2.0, 0.5, 0.92, 0.392, 1.0, "criterion a", "", "")
+    start = np.array([0.9, 1.5, 1.5, 1.2, 1.0])
+    end = np.array([0.3, 1.1, 0.9, 0.95, 0.5])
+    # already functional and better: improved; reliable but still above 1.0: improved;
+    # reliable and across: recovered; across but -0.25 only: unchanged; from 1.0 (the
+    # dysfunctional side's edge) to 0.5: recovered
+    assert [CATEGORIES[k] for k in classify(start, end, crit)] == [
+        "improved", "improved", "recovered", "unchanged", "recovered"]
 
 
 # ---------------------------------------------------------------- posterior shares, known truth

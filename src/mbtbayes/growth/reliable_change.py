@@ -385,4 +385,6 @@ def reliable_change(fits: Iterable[GrowthFit], data: pd.DataFrame) -> pd.DataFra
             chosen[fit.spec.name] = fit
     rows = [row for fit in chosen.values()
             for row in change_rows(fit, patient_change(fit, data))]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    counts = ["n_patients", "n_end_24", "n_end_last", "n_observed", "count_observed"]
+    return table.astype(dict.fromkeys(counts, "Int64")) if rows else table
