@@ -254,3 +254,17 @@ def test_specs_without_a_table_are_left_out_and_refused_alone():
     assert reliable_change([fit], data).empty
     with pytest.raises(SpecError, match="reliable_change"):
         patient_change(fit, data)
+
+
+def test_the_figure_draws_each_period_share_and_the_observed_one():
+    from mbtbayes.report.figures_change import ORDER, change_figure
+
+    data = hand_data()
+    table = reliable_change([zero_fit(spec_for("bsi"), data)], data)
+    fig = change_figure(table)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(ORDER)
+    crosses = [line for line in ax.lines if line.get_marker() == "x" and len(line.get_xdata())]
+    observed = table[table["period"] != "II - I"]["share_observed"]
+    assert sorted(float(line.get_xdata()[0]) for line in crosses) == sorted(observed)
+    assert change_figure(table[table["period"] == "II - I"]) is None
