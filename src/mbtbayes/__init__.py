@@ -60,6 +60,7 @@ _WHERE = {
     "fit_growth": "mbtbayes.growth.fit",
     "fit_specs": "mbtbayes.growth.fit",
     "ModelSpec": "mbtbayes.growth.modelspec",
+    "reliable_change": "mbtbayes.growth.reliable_change",
     "load_specs": "mbtbayes.growth.specs",
     "make_spec": "mbtbayes.growth.specs",
     "Register": "mbtbayes.io.register",

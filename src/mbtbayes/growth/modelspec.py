@@ -32,6 +32,32 @@ DEFAULT_HORIZON = 36.0
 
 
 @dataclass(frozen=True)
+class ReliableChangeNorms:
+    """What Jacobson and Truax's (1991) classification needs of an instrument, from its spec's
+    ``[reliable_change]`` table.
+
+    Attributes
+    ----------
+    reliability : float
+        The reliability ``r_xx`` of the score (0 < r < 1) that enters
+        ``SEdiff = SD_baseline x sqrt(2) x sqrt(1 - r_xx)``.
+    reliability_source : str
+        Where it comes from (a citation), or why it is assumed.
+    cutoff : float or None
+        The cut-off between the dysfunctional and the functional population (their means
+        weighted by their SDs, criterion c) from published norms; None: criterion a, 2
+        baseline SDs beyond the register's baseline mean in the functional direction.
+    cutoff_source : str
+        The norms' citation, or why none is used.
+    """
+
+    reliability: float
+    reliability_source: str
+    cutoff: float | None = None
+    cutoff_source: str = ""
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A declarative growth-model specification for one measure.
 
@@ -96,6 +122,9 @@ class ModelSpec:
     censored : bool
         Scores at the range's floor (ceiling) are censored: "at or below (above)" it, a
         Tobit likelihood (:mod:`mbtbayes.growth.censoring`), fitted by the Bambi engine.
+    reliable_change : ReliableChangeNorms or None
+        The instrument's reliability and cut-off for reliable and clinically significant
+        change (:mod:`mbtbayes.growth.reliable_change`); None: the measure is not classified.
     """
 
     name: str
@@ -122,6 +151,7 @@ class ModelSpec:
     engine: str = "auto"
     auxiliary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     censored: bool = False
+    reliable_change: ReliableChangeNorms | None = None
 
     @property
     def variants(self) -> tuple[str, ...]:

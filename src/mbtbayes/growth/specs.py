@@ -35,7 +35,13 @@ from pathlib import Path
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.hints import check_keys, did_you_mean
 from mbtbayes.growth.engine_choice import ENGINES, marginal_obstacles, resolve_engine
-from mbtbayes.growth.modelspec import DEFAULT_HORIZON, FAMILIES, VARIANTS, ModelSpec
+from mbtbayes.growth.modelspec import (
+    DEFAULT_HORIZON,
+    FAMILIES,
+    VARIANTS,
+    ModelSpec,
+    ReliableChangeNorms,
+)
 from mbtbayes.growth.priors import (
     AUX_PARAMETERS,
     check_prior,
@@ -50,12 +56,13 @@ AUTO = "auto"
 
 TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
             "correlated", "censored", "formulas", "priors", "prior_horizon", "rope",
-            "effect_size")
+            "effect_size", "reliable_change")
 DEFAULT_ROPE_SD_UNITS = 0.1
 """ROPE half-width in baseline-SD units when a spec gives none (bayestestR's convention)."""
 ROPE_KEYS = ("sd_units", "half_width", "source", "label", "reference_sd", "reference_sd_source",
              "justification")
 EFFECT_KEYS = ("months",)
+RELIABLE_CHANGE_KEYS = ("reliability", "reliability_source", "cutoff", "cutoff_source")
 
 
 def models_dir() -> Path:
@@ -176,7 +183,7 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
         correlated=False, engine=raw.get("engine", "auto"), auxiliary=auxiliary,
-        censored=_flag(raw, "censored"))
+        censored=_flag(raw, "censored"), reliable_change=_reliable_change(raw))
     _check_spec(spec)  # the spec's own checks first: their messages, not a KeyError
     correlated = resolve_correlated(spec, raw.get("correlated", AUTO))
     if correlated:
@@ -243,6 +250,51 @@ def _check_rope(spec: ModelSpec) -> None:
                             "(from what) or assumed (why)")
 
 
+def _reliable_change(raw: dict) -> ReliableChangeNorms | None:
+    """The ``[reliable_change]`` table: the reliability with its source, and a published
+    cut-off with its source or a ``cutoff_source`` that says why none is used (criterion a).
+
+    Examples
+    --------
+    >>> _reliable_change({"reliable_change": {"reliability": 0.9, "reliability_source": "X",
+    ...     "cutoff_source": "no published norm used"}}).cutoff is None
+    True
+    """
+    if "reliable_change" not in raw:
+        return None
+    table = dict(raw["reliable_change"])
+    check_keys(table, RELIABLE_CHANGE_KEYS, "[reliable_change]")
+    if "reliability" not in table:
+        raise SpecError("[reliable_change] needs 'reliability' (0 < r < 1) and its source")
+    reliability = _number(table["reliability"], "[reliable_change] reliability")
+    if not 0 < reliability < 1:
+        raise SpecError(f"[reliable_change] reliability must lie between 0 and 1 (exclusive), "
+                        f"got {reliability:g}")
+    norms = ReliableChangeNorms(
+        reliability=reliability,
+        reliability_source=str(table.get("reliability_source", "")).strip(),
+        cutoff=(_number(table["cutoff"], "[reliable_change] cutoff")
+                if "cutoff" in table else None),
+        cutoff_source=str(table.get("cutoff_source", "")).strip())
+    if not norms.reliability_source:
+        raise SpecError("[reliable_change] reliability needs reliability_source (a citation, "
+                        "or why it is assumed)")
+    if not norms.cutoff_source:
+        raise SpecError("[reliable_change] needs cutoff_source: the published norms of the "
+                        "cut-off, or why none is used (then criterion a: 2 baseline SDs "
+                        "beyond the register's baseline mean)")
+    return norms
+
+
+def _check_reliable_change(spec: ModelSpec) -> None:
+    norms = spec.reliable_change
+    if norms is not None and norms.cutoff is not None:
+        low, high = spec.range
+        if not low < norms.cutoff < high:
+            raise SpecError(f"[reliable_change] cutoff {norms.cutoff:g} lies outside the "
+                            f"range {low:g}-{high:g}")
+
+
 def _flag(raw: dict, key: str) -> bool:
     value = raw.get(key, False)
     if not isinstance(value, bool):
@@ -287,6 +339,7 @@ def _check_spec(spec: ModelSpec) -> None:
     if len(spec.d_months) != 2 or spec.d_months[0] >= spec.d_months[1]:
         raise SpecError(f"[effect_size] months must be two increasing times, got {spec.d_months}")
     _check_rope(spec)
+    _check_reliable_change(spec)
     if not spec.prior_horizon > 0:
         raise SpecError(f"prior_horizon must be > 0 time units, got {spec.prior_horizon:g}")
     for term, prior in spec.priors.items():
