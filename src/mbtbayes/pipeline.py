@@ -38,6 +38,7 @@ from mbtbayes.growth.loo import kfold_patients
 from mbtbayes.growth.loo_pit import loo_pit_table
 from mbtbayes.growth.ppc import ppc_table
 from mbtbayes.growth.prior_predictive import prior_predictive_table
+from mbtbayes.growth.reliable_change import reliable_change
 from mbtbayes.growth.rope_curve import rope_curve
 from mbtbayes.growth.specs import load_specs
 from mbtbayes.growth.trajectories import trajectory_table
@@ -287,7 +288,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = N
         ``growth_models``, ``period_effects``, ``rope_curve``, ``effect_sizes``,
         ``variance_explained``, ``model_comparison``, ``diagnostics``, ``ppc``,
         ``trajectories``, ``prior_predictive`` and ``loo_pit``, as ``reanalyze`` writes them,
-        and ``likelihood_comparison`` when specs of one measure differ in likelihood
+        ``reliable_change`` (specs with a ``[reliable_change]`` table) and
+        ``likelihood_comparison`` when specs of one measure differ in likelihood
         (:func:`~.likelihood_comparison.recorded_comparison`).
 
     Examples
@@ -316,6 +318,9 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = N
         "prior_predictive": prior_predictive_table(fits, data, seed=seed),
         "loo_pit": loo_pit_table(fits, seed=seed),
     }
+    change = reliable_change(fits, data)  # specs with a [reliable_change] table
+    if not change.empty:
+        tables["reliable_change"] = change
     likelihoods = recorded_comparison(fits)  # specs of one measure with other likelihoods
     if not likelihoods.empty:
         tables["likelihood_comparison"] = likelihoods
