@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 
 TITLE = "Tables for the paper: Bayesian reanalysis of the MBT sustainability study"
 FONT = "Times New Roman"
-CELL_STYLE = "Table text"
-"""The paragraph style of table cells (an empty cell is as tall as a full one)."""
+CELL_STYLE, CELL_STYLE_ID = "Table text", "TableText"
+"""The paragraph style of table cells (an empty cell is as tall as a full one), and its id."""
 TEXT_PT, TABLE_PT = 12, 10
 """Font sizes of the text and of tables, notes and headers (APA: 10-12 pt)."""
 PORTRAIT_WIDTH = 6.5
@@ -159,6 +159,7 @@ def _fonts(doc: Document) -> None:
     normal.paragraph_format.space_after = Pt(0)
     cells = doc.styles.add_style(CELL_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     cells.base_style, cells.font.size = normal, Pt(TABLE_PT)
+    cells.style_id = CELL_STYLE_ID
     for section in doc.sections:
         section.left_margin = section.right_margin = _inches(1)
         section.top_margin = section.bottom_margin = _inches(1)
@@ -334,8 +335,8 @@ def _add_table(doc: Document, number: int, part: WordTable) -> None:
     _fill_header(table, header, labels=label_columns(frame))
     labels = label_columns(frame)
     for i, row in enumerate(frame.itertuples(index=False), start=len(header)):
-        for j, value in enumerate(row):
-            _set_text(table.cell(i, j), value, left=j < labels)
+        for j, (cell, value) in enumerate(zip(table.rows[i].cells, row, strict=True)):
+            _set_text(cell, value, left=j < labels)
         _keep_together(table.rows[i])
     for cell in table.rows[-1].cells:
         cell.paragraphs[0].paragraph_format.keep_with_next = True
@@ -358,7 +359,7 @@ def _set_text(cell: object, text: str, *, left: bool, italic: bool = False) -> N
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
     paragraph = cell.paragraphs[0]
-    paragraph.style = CELL_STYLE
+    paragraph._p.style = CELL_STYLE_ID  # by id: python-docx looks a name up at every cell
     paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if left else WD_ALIGN_PARAGRAPH.CENTER
     paragraph.add_run(text).italic = italic
 
@@ -367,9 +368,9 @@ def _fill_header(table: Table, header: list[list[str]], *, labels: int) -> None:
     """Header text, spanning headers merged across their columns, single ones down both rows;
     the header rows repeat on every page."""
     for i, row in enumerate(header):
-        for j, text in enumerate(row):
+        for j, (cell, text) in enumerate(zip(table.rows[i].cells, row, strict=True)):
             if _holds_text(header, i, j):
-                _set_text(table.cell(i, j), text, left=j < labels, italic=text in SYMBOLS)
+                _set_text(cell, text, left=j < labels, italic=text in SYMBOLS)
         _repeat_header(table.rows[i])
     if len(header) == 2:
         _merge(table, *header)
