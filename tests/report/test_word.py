@@ -144,8 +144,8 @@ def test_wide_tables_get_a_landscape_page(docx):
 def test_register_data_carry_no_synthetic_flag(quick_run, tmp_path):
     tables = {p.stem: pd.read_csv(p) for p in quick_run.out.glob("*.csv")}
     register = dataclasses.replace(load_register(), synthetic=False, source="my_register.csv")
-    path = write_paper_tables_docx(tables, load_specs(), path=tmp_path / "t.docx",
-                                   register=register)
+    path = write_paper_tables_docx(tables=tables, specs=load_specs(),
+                                   path=tmp_path / "t.docx", register=register)
     doc = Document(str(path))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "SYNTHETIC" not in text and "my_register.csv" in text

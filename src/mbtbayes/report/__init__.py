@@ -81,8 +81,8 @@ def write_report(
     paper = folder / "paper_tables.md"
     paper.write_text(paper_tables_markdown(tables, specs, label=register.label),
                      encoding="utf-8")
-    word = write_paper_tables_docx(tables, specs, path=folder / "paper_tables.docx",
-                                   register=register)
+    word = write_paper_tables_docx(tables=tables, specs=specs,
+                                   path=folder / "paper_tables.docx", register=register)
     blocks = report_blocks(inputs)
     title = report_title(register.synthetic)
     md, page = folder / "report.md", folder / "report.html"

@@ -12,8 +12,8 @@ title line and in every page header.
 Examples
 --------
 >>> import mbtbayes as mb
->>> mb.write_paper_tables_docx(tables, specs, path="paper_tables.docx",  # doctest: +SKIP
-...                            register=mb.load_register())
+>>> mb.write_paper_tables_docx(tables=tables, specs=specs,  # doctest: +SKIP
+...                            path="paper_tables.docx", register=mb.load_register())
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def word_tables(tables: dict[str, pd.DataFrame], specs: dict) -> list[WordTable]
     return out
 
 
-def write_paper_tables_docx(tables: dict[str, pd.DataFrame], specs: dict, *,
+def write_paper_tables_docx(*, tables: dict[str, pd.DataFrame], specs: dict,
                             path: str | Path, register: Register) -> Path:
     """Write ``paper_tables.docx``: the tables of :func:`word_tables` in APA style.
 
@@ -131,6 +131,14 @@ def write_paper_tables_docx(tables: dict[str, pd.DataFrame], specs: dict, *,
     Returns
     -------
     pathlib.Path
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> register = mb.load_register()
+    >>> tables = mb.growth_tables(fits, register.data)  # doctest: +SKIP
+    >>> mb.write_paper_tables_docx(tables=tables, specs=mb.load_specs(),  # doctest: +SKIP
+    ...                            path="paper_tables.docx", register=register)
     """
     from docx import Document
 
