@@ -21,7 +21,7 @@ The whole reanalysis
 Figures and the paper's tables
     :func:`plot_trajectories`, :func:`plot_period_contrasts`, :func:`plot_effect_sizes`,
     :func:`plot_remission`, :func:`plot_model_comparison`, :func:`plot_prior_posterior`,
-    :func:`paper_table`
+    :func:`paper_table`, :func:`write_paper_tables_docx` (``paper_tables.docx``, APA style)
 
 The long computations (:func:`fit_specs`, :func:`fit_joint`, :func:`sensitivity`,
 :func:`calibrate`) show their progress on stderr as the command line does (which fit is
@@ -76,6 +76,7 @@ _WHERE = {
     "published_tables": "mbtbayes.pipeline",
     "reanalyze": "mbtbayes.pipeline",
     "paper_table": "mbtbayes.report.paper_tables",
+    "write_paper_tables_docx": "mbtbayes.report.word",
     "plot_effect_sizes": "mbtbayes.report.plots",
     "plot_model_comparison": "mbtbayes.report.plots",
     "plot_period_contrasts": "mbtbayes.report.plots",

@@ -1,9 +1,9 @@
 """What researchers see: figures, a self-contained report, a terminal with progress and the
 answer, and ``run.json``.
 
-:func:`write_report` turns a run's tables and fits into ``figures/*.png``,
-``paper_tables.md``, ``report.md`` and ``report.html`` (self-contained: images embedded, no
-script, no network); :mod:`mbtbayes.report.runinfo` writes ``run.json``;
+:func:`write_report` turns a run's tables and fits into ``figures/*.png`` (and ``.svg``),
+``paper_tables.md`` and ``.docx``, ``report.md`` and ``report.html`` (self-contained: images
+embedded, no script, no network); :mod:`mbtbayes.report.runinfo` writes ``run.json``;
 :mod:`mbtbayes.report.terminal` shows progress and the headline.
 
 Examples
@@ -26,6 +26,7 @@ from mbtbayes.report.headline import headline, headline_text
 from mbtbayes.report.paper_tables import paper_tables, paper_tables_markdown
 from mbtbayes.report.runinfo import run_record, write_run_json
 from mbtbayes.report.sections import SYNTHETIC_FLAG, ReportInputs, report_blocks
+from mbtbayes.report.word import write_paper_tables_docx
 
 TITLE = "Bayesian reanalysis of the MBT sustainability study"
 
@@ -47,7 +48,8 @@ def write_report(
     register: Register,
     run: dict | None = None,
 ) -> dict[str, Path]:
-    """Write the figures, ``paper_tables.md``, ``report.md`` and ``report.html`` of a run.
+    """Write the figures, ``paper_tables.md`` and ``.docx``, ``report.md`` and ``report.html``
+    of a run.
 
     Parameters
     ----------
@@ -67,7 +69,8 @@ def write_report(
     Returns
     -------
     dict of str to Path
-        ``report.html``, ``report.md``, ``paper_tables.md`` and every figure, by name.
+        ``report.html``, ``report.md``, ``paper_tables.md``, ``paper_tables.docx`` and every
+        figure, by name.
     """
     folder = Path(folder)
     figures = make_figures(folder, tables=tables, fits=fits, data=register.data,
@@ -78,6 +81,8 @@ def write_report(
     paper = folder / "paper_tables.md"
     paper.write_text(paper_tables_markdown(tables, specs, label=register.label),
                      encoding="utf-8")
+    word = write_paper_tables_docx(tables=tables, specs=specs,
+                                   path=folder / "paper_tables.docx", register=register)
     blocks = report_blocks(inputs)
     title = report_title(register.synthetic)
     md, page = folder / "report.md", folder / "report.html"
@@ -85,4 +90,5 @@ def write_report(
     page.write_text(to_html(blocks, title=title, folder=folder,
                             banner=SYNTHETIC_FLAG if register.synthetic else None),
                     encoding="utf-8")
-    return {"report.html": page, "report.md": md, "paper_tables.md": paper, **written}
+    return {"report.html": page, "report.md": md, "paper_tables.md": paper,
+            "paper_tables.docx": word, **written}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mbtbayes import compare
+from mbtbayes.compare.questions import LAYER_RULES
 from mbtbayes.core.errors import SpecError
 from mbtbayes.core.formatting import markdown_table, significant
 from mbtbayes.growth import summaries
@@ -212,3 +213,91 @@ def paper_tables_markdown(tables: dict[str, pd.DataFrame], specs: dict, *, label
         parts += ["", f"## {name}. {titles.get(name, '')}".rstrip(". "), "",
                   markdown_table(table)]
     return "\n".join(parts) + "\n"
+
+
+REMISSION_TITLE = "Remission per period among patients with the behaviour at start"
+REMISSION_NOTE = ("Remitted / at risk: patients without the behaviour in the last year of "
+                  "treatment among those with it in the 12 months before start and with end "
+                  "data. p: posterior mean [95% HDI] of the remission probability, conjugate "
+                  "Beta-binomial with a Beta(1, 1) prior. II - I: Period II minus Period I, "
+                  "posterior mean [95% HDI]. P(II worse): posterior probability of lower "
+                  "remission in Period II. Wald p: logistic regression, as the paper.")
+
+BEHAVIOUR_LABELS = {"self_harm": "Self-harm", "suicide_attempt": "Suicide attempt"}
+"""Row labels of the behaviours (others: their name)."""
+
+
+def remission_paper_table(remission: pd.DataFrame,
+                          concordance: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Remission per behaviour and period (conjugate rows), Period II - I, P(II worse) and,
+    where the concordance has it, the frequentist p of the difference (text cells).
+
+    Column names ``"group: column"`` share a spanning header (``"Period I: p [95% HDI]"``).
+    """
+    rows = remission[remission["model"] == "beta_binomial"]
+    p = _remission_p(concordance)
+    out = []
+    for behaviour, group in rows.groupby("behaviour", sort=False):
+        by = group.set_index("period")
+        first = group.iloc[0]
+        row = {"behaviour": BEHAVIOUR_LABELS.get(behaviour, behaviour)}
+        for period in ("I", "II"):
+            r = by.loc[period]
+            row[f"Period {period}: remitted / at risk"] = f"{r.n_remitted} / {r.n_at_risk}"
+            row[f"Period {period}: p [95% HDI]"] = interval_text(r.p_mean, r.p_hdi_low,
+                                                                 r.p_hdi_high)
+        row["II - I [95% HDI]"] = interval_text(first.p_period_diff, first.p_diff_hdi_low,
+                                                first.p_diff_hdi_high)
+        row["P(II worse)"] = f"{first.prob_ii_worse:.2f}"
+        if p is not None:
+            row["Wald p"] = significant(p[behaviour]) if behaviour in p else ""
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _remission_p(concordance: pd.DataFrame | None) -> dict[str, float] | None:
+    if concordance is None or concordance.empty:
+        return None
+    rows = concordance[concordance["question"].str.startswith("remission difference")]
+    return dict(zip(rows["subject"], rows["p_value"], strict=True)) or None
+
+
+CONCORDANCE_TITLE = "Existence of each effect: frequentist and Bayesian verdicts"
+
+
+def concordance_paper_table(concordance: pd.DataFrame, specs: dict | None = None
+                            ) -> pd.DataFrame:
+    """The concordance in short form: one row per question and subject with an existence
+    verdict on both sides, and whether they agree (text cells; measures by their labels)."""
+    labels = {name: spec.label or name for name, spec in (specs or {}).items()}
+    rows = concordance[concordance["frequentist_existence"].notna()
+                       & concordance["bayes_existence"].notna()]
+    return pd.DataFrame({
+        "question": rows["question"].to_numpy(),
+        "subject": [labels.get(s, s) for s in rows["subject"]],
+        "Frequentist: p": [_p_text(p) for p in rows["p_value"]],
+        "Frequentist: verdict": rows["frequentist_existence"].to_numpy(),
+        "Bayesian: P(direction)": [f"{p:.3f}" for p in rows["p_direction"]],
+        "Bayesian: verdict": rows["bayes_existence"].to_numpy(),
+        "agree": ["yes" if bool(a) else "no" for a in rows["agree_existence"]],
+    })
+
+
+def _p_text(p: float) -> str:
+    """A p-value as APA writes it: ``< 0.001`` below 0.001, else three significant digits."""
+    return "< 0.001" if p < 0.001 else significant(p)
+
+
+def concordance_note(concordance: pd.DataFrame) -> str:
+    """The rule of the existence layer and the agreement counted layer by layer (all layers of
+    ``concordance.csv``, like with like)."""
+    parts = []
+    for c in compare.layer_counts(concordance):
+        text = f"{c.layer.replace('_', ' ')}, {c.part}: {c.agreed} of {c.counted}"
+        if c.apart:
+            text += f" ({c.apart} more where neither side could decide, not counted)"
+        if c.unlike:
+            text += f" ({c.unlike} on unlike models, not counted)"
+        parts.append(text)
+    return (f"Existence: {LAYER_RULES['existence']}. Agreement of the two analyses "
+            "in every layer of concordance.csv (like with like): " + "; ".join(parts) + ".")

@@ -39,6 +39,14 @@ INK = "#222222"
 DPI = 150
 """Resolution of the PNG files (sharp in print at the report's width)."""
 
+VECTOR = "svg"
+"""The vector format written beside every PNG. SVG rather than PDF: papers are written in
+Word, which (like LibreOffice and Google Docs) inserts an SVG as a picture that stays vector
+and can be edited there, and takes no PDF as a picture; Inkscape turns an SVG into the PDF or
+EPS a journal may ask for. Text is drawn as paths (``svg.fonttype = "path"``), so a figure
+looks the same where DejaVu Sans is not installed. Measured on a default run's 21 figures:
+SVG 7.4 s and 3.7 MB beside PNG 7.4 s and 2.7 MB (PDF: 8.4 s, 1.0 MB)."""
+
 RC = {
     "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
     "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
@@ -46,6 +54,7 @@ RC = {
     "text.color": INK, "xtick.color": INK, "ytick.color": INK, "lines.linewidth": 1.6,
     "errorbar.capsize": 0, "legend.frameon": False, "savefig.dpi": DPI,
     "savefig.bbox": "tight", "figure.dpi": 100, "font.family": "DejaVu Sans",
+    "svg.fonttype": "path", "svg.hashsalt": "mbtbayes",
 }
 
 
@@ -83,12 +92,19 @@ def new_figure(rows: int, cols: int, *, width: float = 7.0, height: float | None
 
 
 def save(fig: Figure, path: str | Path, *, caption: str | None = None) -> Path:
-    """Save a figure as PNG, with ``caption`` as its description."""
+    """Save a figure as PNG, with ``caption`` as its description, and as SVG beside it (same
+    name, ``.svg``; undated, so that the same figure gives the same file).
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG (the report shows the PNGs).
+    """
     path = Path(path)
-    metadata = {"Software": "mbtbayes (matplotlib)"}
-    if caption:
-        metadata["Description"] = caption
-    fig.savefig(path, format="png", metadata=metadata)
+    described = {"Description": caption} if caption else {}
+    fig.savefig(path, format="png", metadata={"Software": "mbtbayes (matplotlib)", **described})
+    fig.savefig(path.with_suffix(f".{VECTOR}"), format=VECTOR,
+                metadata={"Creator": "mbtbayes (matplotlib)", "Date": None, **described})
     return path
 
 
