@@ -26,7 +26,7 @@ from mbtbayes.growth.modelspec import ModelSpec
 
 SUMMARY_ONLY = ("label", "kind", "rope_sd_units", "rope_half_width", "rope_source",
                 "rope_label", "rope_reference_sd", "rope_reference_sd_source",
-                "rope_justification", "d_months", "reliable_change")
+                "rope_justification", "d_months", "reliable_change", "adjust_for")
 """Spec fields that only the summaries and the report use: changing them keeps the fit."""
 
 
