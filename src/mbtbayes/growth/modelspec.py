@@ -96,6 +96,10 @@ class ModelSpec:
     censored : bool
         Scores at the range's floor (ceiling) are censored: "at or below (above)" it, a
         Tobit likelihood (:mod:`mbtbayes.growth.censoring`), fitted by the Bambi engine.
+    adjust_for : tuple of str
+        The spec's ``covariates``: patient-level intake columns that the case-mix adjusted
+        period fit adds on the intercept and the slope (:mod:`mbtbayes.growth.adjusted`);
+        empty: no adjusted fit. The fitted formulas do not hold them.
     """
 
     name: str
@@ -122,6 +126,7 @@ class ModelSpec:
     engine: str = "auto"
     auxiliary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     censored: bool = False
+    adjust_for: tuple[str, ...] = ()
 
     @property
     def variants(self) -> tuple[str, ...]:
