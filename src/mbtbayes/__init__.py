@@ -57,6 +57,7 @@ _WHERE = {
     "GrowthFit": "mbtbayes.growth.result",
     "JointFit": "mbtbayes.growth.joint.fit",
     "fit_joint": "mbtbayes.growth.joint.fit",
+    "adjusted_effects": "mbtbayes.growth.adjusted",
     "fit_growth": "mbtbayes.growth.fit",
     "fit_specs": "mbtbayes.growth.fit",
     "ModelSpec": "mbtbayes.growth.modelspec",

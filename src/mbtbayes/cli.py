@@ -213,6 +213,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="few draws, for a smoke run (results not for reporting)")
     re.add_argument("--joint", action="store_true",
                     help="also fit the joint model of bsi, cip, wsas and gaf (joint_model.csv)")
+    re.add_argument("--adjusted", action="store_true",
+                    help="also fit the period models adjusted for intake characteristics "
+                         "(adjusted_effects.csv; about 100 s more)")
     _quiet_option(re)
     _fit_cache_options(re)
     re.set_defaults(run=_reanalyze)
@@ -319,7 +322,8 @@ def _reanalyze(args: argparse.Namespace) -> int:
         out = reanalyze(data=args.data, mapping=args.mapping, encoding=args.encoding,
                         models=args.models, out=args.out, seed=args.seed, draws=args.draws,
                         chains=args.chains, sampler=args.sampler, quick=args.quick,
-                        sensitivity=args.sensitivity, joint=args.joint, log=term.log,
+                        sensitivity=args.sensitivity, joint=args.joint,
+                        adjusted=args.adjusted, log=term.log,
                         progress=term.progress, headline=term.headline,
                         cache=_fit_cache(args), scheduler=args.scheduler)
     print(f"wrote {out}" + ("" if args.quiet else

@@ -125,6 +125,10 @@ class ModelSpec:
     reliable_change : ReliableChangeNorms or None
         The instrument's reliability and cut-off for reliable and clinically significant
         change (:mod:`mbtbayes.growth.reliable_change`); None: the measure is not classified.
+    adjust_for : tuple of str
+        The spec's ``covariates``: patient-level intake columns that the case-mix adjusted
+        period fit adds on the intercept and the slope (:mod:`mbtbayes.growth.adjusted`);
+        empty: no adjusted fit. The fitted formulas do not hold them.
     """
 
     name: str
@@ -152,6 +156,7 @@ class ModelSpec:
     auxiliary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     censored: bool = False
     reliable_change: ReliableChangeNorms | None = None
+    adjust_for: tuple[str, ...] = ()
 
     @property
     def variants(self) -> tuple[str, ...]:

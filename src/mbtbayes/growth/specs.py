@@ -56,7 +56,7 @@ AUTO = "auto"
 
 TOP_KEYS = ("measure", "label", "range", "family", "engine", "kind", "time", "group", "period",
             "correlated", "censored", "formulas", "priors", "prior_horizon", "rope",
-            "effect_size", "reliable_change")
+            "effect_size", "reliable_change", "covariates")
 DEFAULT_ROPE_SD_UNITS = 0.1
 """ROPE half-width in baseline-SD units when a spec gives none (bayestestR's convention)."""
 ROPE_KEYS = ("sd_units", "half_width", "source", "label", "reference_sd", "reference_sd_source",
@@ -183,7 +183,8 @@ def spec_from_dict(raw: dict, *, name: str) -> ModelSpec:
         rope_justification=str(rope.get("justification", "")),
         d_months=tuple(float(m) for m in effect.get("months", (0, 24))),
         correlated=False, engine=raw.get("engine", "auto"), auxiliary=auxiliary,
-        censored=_flag(raw, "censored"), reliable_change=_reliable_change(raw))
+        censored=_flag(raw, "censored"), reliable_change=_reliable_change(raw),
+        adjust_for=adjustment_covariates(raw))
     _check_spec(spec)  # the spec's own checks first: their messages, not a KeyError
     correlated = resolve_correlated(spec, raw.get("correlated", AUTO))
     if correlated:
@@ -231,6 +232,46 @@ def _split_formulas(raw: dict) -> tuple[dict[str, str], dict[str, tuple[str, ...
         if parts[1:]:
             auxiliary[variant] = tuple(parts[1:])
     return formulas, auxiliary
+
+
+def adjustment_covariates(raw: dict) -> tuple[str, ...]:
+    """The spec's ``covariates``: intake characteristics of the register's patients (the
+    schema's patient-level ``intake`` columns) that the case-mix adjusted fit adds.
+
+    Raises
+    ------
+    SpecError
+        Not a list of distinct names; a name that is not an intake characteristic (with a
+        did-you-mean hint), a measure (its baseline is the growth model's intercept already)
+        or a column recorded during or after treatment.
+
+    Examples
+    --------
+    >>> adjustment_covariates({"covariates": ["age", "bpd_criteria"]})
+    ('age', 'bpd_criteria')
+    >>> adjustment_covariates({"covariates": ["bpd_criterion"]})
+    Traceback (most recent call last):
+    ...
+    mbtbayes.core.errors.SpecError: covariates: 'bpd_criterion' ... 'bpd_criteria'?); ...
+    """
+    names = raw.get("covariates", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SpecError(f"covariates must be a list of column names, got {names!r}")
+    if len(set(names)) < len(names):
+        raise SpecError(f"covariates: a name is given twice in {names}")
+    allowed = [f.name for f in schema.PATIENT_FIELDS.values() if f.intake]
+    for name in names:
+        if name in schema.MEASURES:
+            raise SpecError(f"covariates: '{name}' is a measure; a measure's baseline is in "
+                            "the growth model's intercept already, not a covariate")
+        if name in schema.PATIENT_FIELDS and name not in allowed:
+            raise SpecError(f"covariates: '{name}' is recorded during or after treatment, not "
+                            f"at intake; allowed: {', '.join(allowed)}")
+        if name not in allowed:
+            raise SpecError(f"covariates: '{name}' is not an intake characteristic of the "
+                            f"register{did_you_mean(name, allowed)}; allowed: "
+                            f"{', '.join(allowed)}")
+    return tuple(names)
 
 
 def _check_rope(spec: ModelSpec) -> None:

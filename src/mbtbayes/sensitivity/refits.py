@@ -20,6 +20,9 @@ With a fit cache (:mod:`mbtbayes.sensitivity.fitting`) a refit is sampled once.
   the measure (centred) on intercept and slope; the note gives both coefficients.
 - **WAI version**: for a spec with a ``wai_version`` term, the model without it (the paper's
   check on the Goals+Tasks increase).
+- **case-mix adjustment**: for a spec with ``covariates``, the period model with the intake
+  characteristics on intercept and slope (:mod:`mbtbayes.growth.adjusted`; complete cases, the
+  patients left out said in the note; the same fit as ``adjusted_effects.csv``'s).
 
 Examples
 --------
@@ -40,6 +43,8 @@ import pandas as pd
 
 from mbtbayes.core.posterior import summarize_draws
 from mbtbayes.core.seeds import seed_for
+from mbtbayes.growth.adjusted import ANALYSIS as ADJUSTMENT
+from mbtbayes.growth.adjusted import adjustment
 from mbtbayes.growth.cache import FitCache
 from mbtbayes.growth.engine_choice import marginal_obstacles
 from mbtbayes.growth.engines import Engines
@@ -59,7 +64,7 @@ ROBUST = "robust likelihood"
 STRUCTURE = "random-effect structure"
 ASSESSMENTS = "assessments as predictor"
 VERSION = "WAI version"
-REFIT_ANALYSES = (ROBUST, STRUCTURE, ASSESSMENTS, VERSION)
+REFIT_ANALYSES = (ROBUST, STRUCTURE, ASSESSMENTS, VERSION, ADJUSTMENT)
 COUNT = "n_assessments_centred"
 """Column added to the data: the patient's number of observed assessments, centred."""
 K_LIMIT = 0.7
@@ -78,6 +83,7 @@ class Alternative:
     data: pd.DataFrame
     comparable: bool = True
     report: tuple[str, ...] = ()
+    note: str = ""
 
 
 def add_terms(formula: str, terms: list[str]) -> str:
@@ -133,6 +139,12 @@ def alternatives(fit: GrowthFit, data: pd.DataFrame,
     if VERSION in analyses and "wai_version" in spec.formula("period").variables:
         out.append(Alternative(VERSION, "without the version term", _with_formula(
             spec, drop_term(formula, "wai_version"), drop_priors=("wai_version",)), data))
+    if ADJUSTMENT in analyses and (adj := adjustment(spec, data)) is not None:
+        left = sum(adj.left_out.values())  # compared by LOO only on the same patients
+        out.append(Alternative(ADJUSTMENT, adj.setting, adj.spec, adj.data,
+                               comparable=not left, report=adj.terms, note="; ".join(
+                                   filter(None, [f"complete cases: {left} patient(s) left "
+                                                 "out" if left else "", adj.note]))))
     return out
 
 
@@ -182,7 +194,7 @@ def refit_rows(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: in
         diagnostic = gate_text(refit.diagnostics)
         if alt.comparable:
             diagnostic += "; " + compare.text(refit, label=alt.setting)
-        note = _reported(refit, alt.report)
+        note = "; ".join(filter(None, [alt.note, _reported(refit, alt.report)]))
         for q in main_quantities(refit, data, seed=seed).values():
             rows.append(row(measure=fit.spec.name, analysis=alt.analysis, setting=alt.setting,
                             quantity=q, summary=summarize(q.draws, rope=q.rope),

@@ -55,7 +55,7 @@ QUICK = ("prior grid", REVERSE, TIPPING, POWER, REMISSION)
 """The analyses that reuse the baseline draws (refits only where a Pareto k > 0.7): the
 default, and ``--sensitivity``."""
 REFITS = ("robust likelihood", "random-effect structure", "assessments as predictor",
-          "WAI version")
+          "WAI version", "case-mix adjustment")
 """The analyses that refit other models (about six refits per measure; ``--sensitivity
 full``)."""
 ANALYSES = QUICK + REFITS
