@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mbtbayes.report import write_report
-from mbtbayes.report.document import Heading, Paragraph
+from mbtbayes.report.document import Heading, Paragraph, flatten
 from mbtbayes.report.document import Image as ImageBlock
 from mbtbayes.report.figures import make_figures
 from mbtbayes.report.sections import ReportInputs, prior_text, report_blocks
@@ -52,7 +52,7 @@ def headings(blocks) -> list[str]:
 
 
 def test_optional_sections_are_absent_without_their_tables():
-    blocks = report_blocks(ReportInputs(tables={}, fits=[], specs={}, figures={}))
+    blocks = flatten(report_blocks(ReportInputs(tables={}, fits=[], specs={}, figures={})))
     assert "Sensitivity" not in headings(blocks) and "Joint model" not in headings(blocks)
     assert headings(blocks) == ["Summary", "Data", "Computation", "Posterior distributions",
                                 "Decisions", "Reproducibility"]
@@ -66,8 +66,8 @@ def test_sensitivity_joint_and_ppc_render_with_figures(tmp_path):
     for fig in figures.values():
         with Image.open(tmp_path / fig.path) as png:
             assert png.width > 400
-    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures,
-                                        synthetic=True))
+    blocks = flatten(report_blocks(ReportInputs(tables=tables, fits=[], specs={},
+                                                figures=figures, synthetic=True)))
     assert {"Sensitivity", "Joint model"} <= set(headings(blocks))
     text = [b.text for b in blocks if isinstance(b, Paragraph)]
     assert ("The conclusion changes in 1 of 4 settings. Changed: bsi prior_scale 0.1."
@@ -81,8 +81,8 @@ def test_a_joint_table_without_the_figure_columns_is_still_shown(tmp_path):
     figures = make_figures(tmp_path, tables={"joint_model": table}, fits=[],
                            data=pd.DataFrame(), synthetic=False)
     assert figures == {}
-    blocks = report_blocks(ReportInputs(tables={"joint_model": table}, fits=[], specs={},
-                                        figures=figures))
+    blocks = flatten(report_blocks(ReportInputs(tables={"joint_model": table}, fits=[],
+                                                specs={}, figures=figures)))
     assert "Joint model" in headings(blocks)
 
 
@@ -138,7 +138,7 @@ def test_the_rope_curve_gets_its_figure_and_the_decision_at_the_margin(tmp_path)
     figures = make_figures(tmp_path, tables=tables, fits=[], data=pd.DataFrame(),
                            synthetic=True)
     assert set(figures) == {"rope_curve"}
-    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures))
+    blocks = flatten(report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures)))
     shown = [b for b in blocks if getattr(b, "caption", "").startswith(
         "The difference in change 0-24 months at the pre-specified margin")]
     assert len(shown) == 1
@@ -167,7 +167,7 @@ def test_predictive_checks_section_renders_its_tables(tmp_path):
               "likelihood_comparison": likelihoods}
     figures = make_figures(tmp_path, tables=tables, fits=[], data=pd.DataFrame(),
                            synthetic=False)
-    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures))
+    blocks = flatten(report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures)))
     names = headings(blocks)
     assert names.index("Predictive checks") == names.index("Posterior distributions") + 1
     from mbtbayes.report.document import Table
