@@ -180,3 +180,62 @@ def test_predictive_checks_section_renders_its_tables(tmp_path):
                   and b.caption.startswith("Prior predictive checks"))
     assert shares.loc[0, "population_mean_in_range"] == 0.965
     assert shares.loc[0, "difference_in_change"] == "-0.60 to 0.60"
+
+
+def test_long_tables_are_folded_with_their_csv_and_nothing_is_lost(tmp_path):
+    """The PPC shows its misfits counted per measure; every misfit and every share row is
+    still in the report, folded under a summary naming ppc.csv."""
+    from mbtbayes.report.document import Details, Table
+
+    table = ppc()
+    blocks = report_blocks(ReportInputs(tables={"ppc": table}, fits=[], specs={}, figures={}))
+    folds = [b for b in blocks if isinstance(b, Details)]
+    assert folds and all("`ppc.csv` holds all of it" in b.summary for b in folds)
+    shown = [b for b in blocks if isinstance(b, Table)]  # outside the folds
+    assert len(shown) == 1 and shown[0].caption.startswith("Misfits per measure")
+    counts = shown[0].table.set_index("measure")
+    # by hand: per measure 2 models x 2 periods x 3 statistics, the sd (ppp 0.98) a misfit
+    assert counts.loc["bsi", "checks"] == 12 and counts.loc["bsi", "misfits"] == 4
+    assert counts.loc["gaf", "by statistic"] == "sd 4"
+    folded_rows = sum(len(b.table) for b in flatten(folds) if isinstance(b, Table))
+    assert folded_rows == 8 + 16  # every misfit, and the shares with every flagged sd
+
+
+def test_concordance_shows_its_disagreements_with_the_better_sign():
+    from mbtbayes.compare import assemble
+    from mbtbayes.report.document import Table
+
+    rows = [{"question": "difference in change 0-24 months (II - I)", "subject": m,
+             "role": "primary", "agree_existence": agree, "passed": True}
+            for m, agree in (("bsi", True), ("gaf", False))]
+    effects = pd.DataFrame({"measure": ["bsi", "gaf"], "contrast": ["change"] * 2,
+                            "better_if": ["lower", "higher"], "mean": [0.1, -2.0],
+                            "hdi_low": [-0.1, -4.0], "hdi_high": [0.3, -0.1],
+                            "rope_low": [-0.16, -1.1], "rope_high": [0.16, 1.1]})
+    blocks = report_blocks(ReportInputs(
+        tables={"concordance": assemble(rows), "period_effects": effects}, fits=[], specs={},
+        figures={}))
+    apart = next(b for b in blocks if isinstance(b, Table)
+                 and b.caption.startswith("The 1 questions (of 2)"))
+    assert apart.table["subject"].tolist() == ["gaf"]
+    assert apart.table["better_if"].tolist() == ["higher"]
+    full = next(b for b in flatten(blocks) if isinstance(b, Table)
+                and b.caption.startswith("Each research question"))
+    assert len(full.table) == 2
+
+
+def test_the_joint_table_says_each_estimand_once_below_it():
+    from mbtbayes.report.document import Bullets, Table
+    from mbtbayes.report.sections import joint_table
+
+    long = "Period II - I difference at 24 months / observed pooled baseline SD; > 0 favours II"
+    table = joint().assign(estimand=[long, long, "pooled period effect"],
+                           scale=["sd", "sd", "sd"])
+    corr = table.iloc[:1].assign(outcome="bsi~cip", quantity="slope_corr", scale="correlation",
+                                 estimand="correlation of patient slopes across outcomes")
+    blocks = joint_table(pd.concat([table, corr], ignore_index=True))
+    shown = blocks[0]
+    assert isinstance(shown, Table) and "estimand" not in shown.table
+    assert len(shown.table) == 3  # the correlation folded
+    notes = next(b for b in blocks if isinstance(b, Bullets)).items
+    assert notes == [f"`at_24`: {long}", "`period effect`: pooled period effect"]
