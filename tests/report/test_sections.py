@@ -239,3 +239,17 @@ def test_the_joint_table_says_each_estimand_once_below_it():
     assert len(shown.table) == 3  # the correlation folded
     notes = next(b for b in blocks if isinstance(b, Bullets)).items
     assert notes == [f"`at_24`: {long}", "`period effect`: pooled period effect"]
+
+
+def test_sensitivity_panels_name_the_better_sign():
+    from mbtbayes.report.figures_more import sensitivity_figure
+    from mbtbayes.report.style import figure_style
+
+    table = pd.concat([sensitivity(), sensitivity().assign(measure="gaf"),
+                       sensitivity().assign(measure="my_score")], ignore_index=True)
+    with figure_style():
+        fig = sensitivity_figure(table, prefix="contrast_at_")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["bsi (lower is better): contrast_at_24",
+                      "gaf (higher is better): contrast_at_24",
+                      "my_score: contrast_at_24"]  # unknown to the schema: no sign claimed
