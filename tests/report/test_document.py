@@ -77,3 +77,14 @@ def test_long_text_cells_wrap_and_short_ones_do_not():
     assert _cell_class(short, short) == "txt short"
     assert _cell_class(long, long) == "txt"
     assert _cell_class(pd.Series([1.5]), pd.Series(["1.5"])) == "num"
+
+
+def test_a_long_text_said_in_every_row_is_said_once_under_the_table(tmp_path):
+    method = "10-fold cross-validation leaving patients out, patient effects integrated out"
+    table = pd.DataFrame({"model": ["joint period", "joint no period"], "elpd": [-3177.2, -3180.7],
+                          "method": [method] * 2, "loo_method": ["kfold"] * 2})
+    page = to_html([Table(table, "c")], title="T", folder=tmp_path)
+    assert page.count(method) == 1
+    assert f'<p class="note">method (every row): {method}</p>' in page
+    assert "<th>loo_method</th>" in page  # short shared text stays a column
+    assert to_markdown([Table(table, "c")], title="T").count(method) == 2  # the file keeps it

@@ -174,17 +174,43 @@ def _cell_class(values: pd.Series, text: pd.Series) -> str:
     return "txt short" if text.astype(str).str.len().max() <= SHORT else "txt"
 
 
+def shared_text(table: pd.DataFrame) -> dict[str, str]:
+    """Text columns longer than :data:`SHORT` with one value in every row (of two or more):
+    said once under the table in HTML instead of wrapped in every row.
+
+    Examples
+    --------
+    >>> method = "10-fold cross-validation leaving patients out, patient effects integrated out"
+    >>> shared_text(pd.DataFrame({"model": ["a", "b"], "method": [method] * 2}))
+    {'method': '10-fold cross-validation leaving patients out, patient effects integrated out'}
+    """
+    if len(table) < 2:
+        return {}
+    out = {}
+    for column in table.columns:
+        values = table[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            first = values.iloc[0]
+            if isinstance(first, str) and len(first) > SHORT and (values == first).all():
+                out[str(column)] = first
+    return out
+
+
 def _table_html(block: Table) -> str:
-    text = format_table(block.table)
-    kinds = [_cell_class(block.table[c], text[c]) for c in block.table.columns]
+    shared = shared_text(block.table)
+    table = block.table.drop(columns=list(shared))
+    text = format_table(table)
+    kinds = [_cell_class(table[c], text[c]) for c in table.columns]
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in text.columns)
     body = "".join(
         "<tr>" + "".join(f'<td class="{k}">{html.escape(v)}</td>'
                          for v, k in zip(row, kinds, strict=True)) + "</tr>"
         for row in text.itertuples(index=False))
     caption = f'<p class="caption">{inline_html(block.caption)}</p>' if block.caption else ""
+    note = "".join(f'<p class="note">{html.escape(c)} (every row): {inline_html(v)}</p>'
+                   for c, v in shared.items())
     return (f'{caption}<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
+            f"<tbody>{body}</tbody></table></div>{note}")
 
 
 def _image_html(block: Image, folder: Path) -> str:
@@ -226,7 +252,8 @@ table{border-collapse:collapse;font-size:.8rem}
 .caption{font-style:italic;font-size:.85rem;color:#333;margin:.8rem 0 .2rem}
 th,td{border-bottom:1px solid #ccc;padding:.15rem .5rem;white-space:nowrap}
 th{background:#eef0f4;text-align:left;white-space:normal;vertical-align:bottom}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.txt{white-space:normal;min-width:5rem;max-width:28rem}td.short{white-space:nowrap}
+td.txt{white-space:normal;min-width:16rem;max-width:30rem}td.short{white-space:nowrap;min-width:0}
+.note{font-size:.8rem;color:#444;margin:-.6rem 0 1rem}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{font-size:.85rem;color:#444;margin-top:.3rem}
 code{background:#f2f2f2;padding:0 .2rem;font-size:.85em}
