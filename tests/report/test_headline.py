@@ -166,3 +166,37 @@ def test_a_model_choice_side_without_a_decision_reads_n_a_not_nan():
     rows = headline(t)["growth"].set_index("measure")
     assert (rows.loc["gaf", "LOO"], rows.loc["gaf", "AIC"]) == ("period", "n/a")
     assert "NaN" not in headline_text(t) and "nan" not in headline_text(t)
+
+
+def intake() -> pd.DataFrame:
+    """Four characteristics and the joint MANOVA row, read by hand: two with Period II more
+    severe (one of them also significant after Bonferroni), one less severe, one no
+    difference; p < 0.05 on three."""
+    return pd.DataFrame({
+        "label": ["GAF, baseline", "Substance use", "Age (years)", "Aggression",
+                  "continuous characteristics jointly"],
+        "kind": ["number", "binary", "number", "binary", "multivariate"],
+        "reading": ["Period II more severe", "Period II more severe", "no difference shown",
+                    "Period II less severe", None],
+        "p_value": [0.0004, 0.051, 0.8, 0.03, 0.004],
+        "significant_bonferroni": [True, False, False, False, False]})
+
+
+def test_the_intake_line_says_who_came_in():
+    from mbtbayes.report.headline import intake_line
+
+    line = intake_line({"intake": intake()})
+    assert line.startswith("Who came in: Period II admitted more severe patients on 2 of 4 "
+                           "intake characteristics (95% HDI of the difference excludes 0: GAF, "
+                           "baseline; Substance use), less severe on 1 (Aggression); ")
+    assert "the paper's tests: p < 0.05 on 2, at the Bonferroni threshold on 1." in line
+    assert line.endswith("not an effect of the period's treatment.")
+    # read back from intake.csv, the flag is text
+    text = intake().assign(significant_bonferroni=["True", "False", "False", "False", "False"])
+    assert intake_line({"intake": text}) == line
+    assert intake_line({}) == ""
+
+
+def test_the_intake_line_is_in_the_headline_first():
+    lines = headline(tables() | {"intake": intake()})["lines"]
+    assert lines[0].startswith("Who came in:") and lines[1].startswith("Frequentist and")

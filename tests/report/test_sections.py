@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mbtbayes.report import write_report
-from mbtbayes.report.document import Heading, Paragraph
+from mbtbayes.report.document import Heading, Paragraph, flatten
 from mbtbayes.report.document import Image as ImageBlock
 from mbtbayes.report.figures import make_figures
 from mbtbayes.report.sections import ReportInputs, prior_text, report_blocks
@@ -52,7 +52,7 @@ def headings(blocks) -> list[str]:
 
 
 def test_optional_sections_are_absent_without_their_tables():
-    blocks = report_blocks(ReportInputs(tables={}, fits=[], specs={}, figures={}))
+    blocks = flatten(report_blocks(ReportInputs(tables={}, fits=[], specs={}, figures={})))
     assert "Sensitivity" not in headings(blocks) and "Joint model" not in headings(blocks)
     assert headings(blocks) == ["Summary", "Data", "Computation", "Posterior distributions",
                                 "Decisions", "Reproducibility"]
@@ -66,8 +66,8 @@ def test_sensitivity_joint_and_ppc_render_with_figures(tmp_path):
     for fig in figures.values():
         with Image.open(tmp_path / fig.path) as png:
             assert png.width > 400
-    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures,
-                                        synthetic=True))
+    blocks = flatten(report_blocks(ReportInputs(tables=tables, fits=[], specs={},
+                                                figures=figures, synthetic=True)))
     assert {"Sensitivity", "Joint model"} <= set(headings(blocks))
     text = [b.text for b in blocks if isinstance(b, Paragraph)]
     assert ("The conclusion changes in 1 of 4 settings. Changed: bsi prior_scale 0.1."
@@ -81,8 +81,8 @@ def test_a_joint_table_without_the_figure_columns_is_still_shown(tmp_path):
     figures = make_figures(tmp_path, tables={"joint_model": table}, fits=[],
                            data=pd.DataFrame(), synthetic=False)
     assert figures == {}
-    blocks = report_blocks(ReportInputs(tables={"joint_model": table}, fits=[], specs={},
-                                        figures=figures))
+    blocks = flatten(report_blocks(ReportInputs(tables={"joint_model": table}, fits=[],
+                                                specs={}, figures=figures)))
     assert "Joint model" in headings(blocks)
 
 
@@ -138,7 +138,7 @@ def test_the_rope_curve_gets_its_figure_and_the_decision_at_the_margin(tmp_path)
     figures = make_figures(tmp_path, tables=tables, fits=[], data=pd.DataFrame(),
                            synthetic=True)
     assert set(figures) == {"rope_curve"}
-    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures))
+    blocks = flatten(report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures)))
     shown = [b for b in blocks if getattr(b, "caption", "").startswith(
         "The difference in change 0-24 months at the pre-specified margin")]
     assert len(shown) == 1
@@ -167,7 +167,7 @@ def test_predictive_checks_section_renders_its_tables(tmp_path):
               "likelihood_comparison": likelihoods}
     figures = make_figures(tmp_path, tables=tables, fits=[], data=pd.DataFrame(),
                            synthetic=False)
-    blocks = report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures))
+    blocks = flatten(report_blocks(ReportInputs(tables=tables, fits=[], specs={}, figures=figures)))
     names = headings(blocks)
     assert names.index("Predictive checks") == names.index("Posterior distributions") + 1
     from mbtbayes.report.document import Table
@@ -180,3 +180,76 @@ def test_predictive_checks_section_renders_its_tables(tmp_path):
                   and b.caption.startswith("Prior predictive checks"))
     assert shares.loc[0, "population_mean_in_range"] == 0.965
     assert shares.loc[0, "difference_in_change"] == "-0.60 to 0.60"
+
+
+def test_long_tables_are_folded_with_their_csv_and_nothing_is_lost(tmp_path):
+    """The PPC shows its misfits counted per measure; every misfit and every share row is
+    still in the report, folded under a summary naming ppc.csv."""
+    from mbtbayes.report.document import Details, Table
+
+    table = ppc()
+    blocks = report_blocks(ReportInputs(tables={"ppc": table}, fits=[], specs={}, figures={}))
+    folds = [b for b in blocks if isinstance(b, Details)]
+    assert folds and all("`ppc.csv` holds all of it" in b.summary for b in folds)
+    shown = [b for b in blocks if isinstance(b, Table)]  # outside the folds
+    assert len(shown) == 1 and shown[0].caption.startswith("Misfits per measure")
+    counts = shown[0].table.set_index("measure")
+    # by hand: per measure 2 models x 2 periods x 3 statistics, the sd (ppp 0.98) a misfit
+    assert counts.loc["bsi", "checks"] == 12 and counts.loc["bsi", "misfits"] == 4
+    assert counts.loc["gaf", "by statistic"] == "sd 4"
+    folded_rows = sum(len(b.table) for b in flatten(folds) if isinstance(b, Table))
+    assert folded_rows == 8 + 16  # every misfit, and the shares with every flagged sd
+
+
+def test_concordance_shows_its_disagreements_with_the_better_sign():
+    from mbtbayes.compare import assemble
+    from mbtbayes.report.document import Table
+
+    rows = [{"question": "difference in change 0-24 months (II - I)", "subject": m,
+             "role": "primary", "agree_existence": agree, "passed": True}
+            for m, agree in (("bsi", True), ("gaf", False))]
+    effects = pd.DataFrame({"measure": ["bsi", "gaf"], "contrast": ["change"] * 2,
+                            "better_if": ["lower", "higher"], "mean": [0.1, -2.0],
+                            "hdi_low": [-0.1, -4.0], "hdi_high": [0.3, -0.1],
+                            "rope_low": [-0.16, -1.1], "rope_high": [0.16, 1.1]})
+    blocks = report_blocks(ReportInputs(
+        tables={"concordance": assemble(rows), "period_effects": effects}, fits=[], specs={},
+        figures={}))
+    apart = next(b for b in blocks if isinstance(b, Table)
+                 and b.caption.startswith("The 1 questions (of 2)"))
+    assert apart.table["subject"].tolist() == ["gaf"]
+    assert apart.table["better_if"].tolist() == ["higher"]
+    full = next(b for b in flatten(blocks) if isinstance(b, Table)
+                and b.caption.startswith("Each research question"))
+    assert len(full.table) == 2
+
+
+def test_the_joint_table_says_each_estimand_once_below_it():
+    from mbtbayes.report.document import Bullets, Table
+    from mbtbayes.report.sections import joint_table
+
+    long = "Period II - I difference at 24 months / observed pooled baseline SD; > 0 favours II"
+    table = joint().assign(estimand=[long, long, "pooled period effect"],
+                           scale=["sd", "sd", "sd"])
+    corr = table.iloc[:1].assign(outcome="bsi~cip", quantity="slope_corr", scale="correlation",
+                                 estimand="correlation of patient slopes across outcomes")
+    blocks = joint_table(pd.concat([table, corr], ignore_index=True))
+    shown = blocks[0]
+    assert isinstance(shown, Table) and "estimand" not in shown.table
+    assert len(shown.table) == 3  # the correlation folded
+    notes = next(b for b in blocks if isinstance(b, Bullets)).items
+    assert notes == [f"`at_24`: {long}", "`period effect`: pooled period effect"]
+
+
+def test_sensitivity_panels_name_the_better_sign():
+    from mbtbayes.report.figures_more import sensitivity_figure
+    from mbtbayes.report.style import figure_style
+
+    table = pd.concat([sensitivity(), sensitivity().assign(measure="gaf"),
+                       sensitivity().assign(measure="my_score")], ignore_index=True)
+    with figure_style():
+        fig = sensitivity_figure(table, prefix="contrast_at_")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["bsi (lower is better): contrast_at_24",
+                      "gaf (higher is better): contrast_at_24",
+                      "my_score: contrast_at_24"]  # unknown to the schema: no sign claimed

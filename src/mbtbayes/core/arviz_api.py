@@ -215,6 +215,29 @@ def plot_ppc(idata: InferenceData, *, var_name: str, ax: Axes, num_pp_samples: i
                     random_seed=seed, ax=ax, legend=False, show=False)
 
 
+def plot_rank(posterior: object, *, axes: object, kind: str = "vlines") -> None:
+    """``az.plot_rank`` of every variable (and coordinate) of a posterior onto given axes: the
+    ranks of each chain's draws among all chains' draws, per chain; well-mixed chains give
+    flat, overlapping rank histograms (Vehtari et al. 2021).
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset or arviz.InferenceData
+        Draws with ``chain`` and ``draw`` dimensions.
+    axes : array of matplotlib.axes.Axes
+        One per variable and coordinate (in the order ArviZ flattens them); extra axes are
+        left empty.
+    kind : {"vlines", "bars"}
+    """
+    import warnings
+
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        az.plot_rank(posterior, kind=kind, ax=axes, show=False)
+
+
 def summary(idata: InferenceData, *, var_names: list[str],
             ci_prob: float = CI_PROB) -> pd.DataFrame:
     """Posterior summary with full precision: mean, sd, HDI bounds, R-hat, bulk and tail ESS.

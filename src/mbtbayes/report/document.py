@@ -87,7 +87,33 @@ class Banner:
     text: str
 
 
-Block = Heading | Paragraph | Bullets | Table | Image | Banner
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded away under a one-line summary (a long table, a figure per measure):
+    closed ``<details>`` in HTML, the same element in Markdown (GitHub and pandoc render it).
+    The summary says what is inside and which CSV holds all of it."""
+
+    summary: str
+    blocks: list = field(default_factory=list)
+
+
+Block = Heading | Paragraph | Bullets | Table | Image | Banner | Details
+
+
+def flatten(blocks: list[Block]) -> list[Block]:
+    """Every block, those folded in :class:`Details` included, in reading order.
+
+    Examples
+    --------
+    >>> [type(b).__name__ for b in flatten([Heading("A"), Details("more", [Paragraph("x")])])]
+    ['Heading', 'Details', 'Paragraph']
+    """
+    out = []
+    for block in blocks:
+        out.append(block)
+        if isinstance(block, Details):
+            out += flatten(block.blocks)
+    return out
 
 
 # ---------------------------------------------------------------- Markdown
@@ -95,7 +121,11 @@ Block = Heading | Paragraph | Bullets | Table | Image | Banner
 
 def to_markdown(blocks: list[Block], *, title: str) -> str:
     """The report as Markdown; images are linked by their relative paths."""
-    parts = [f"# {title}"]
+    return "\n\n".join([f"# {title}", *_markdown_parts(blocks)]) + "\n"
+
+
+def _markdown_parts(blocks: list[Block]) -> list[str]:
+    parts = []
     for block in blocks:
         if isinstance(block, Heading):
             parts.append(f"{'#' * block.level} {block.text}")
@@ -111,7 +141,10 @@ def to_markdown(blocks: list[Block], *, title: str) -> str:
             parts.append(f"![{block.alt}]({block.path}){caption}")
         elif isinstance(block, Banner):
             parts.append(f"> **{block.text}**")
-    return "\n\n".join(parts) + "\n"
+        elif isinstance(block, Details):
+            parts += [f"<details><summary>{inline_html(block.summary)}</summary>",
+                      *_markdown_parts(block.blocks), "</details>"]
+    return parts
 
 
 # ---------------------------------------------------------------- HTML
@@ -130,18 +163,54 @@ def inline_html(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
 
 
+SHORT = 28
+"""Text cells up to this many characters in every row never wrap (e.g. "too imprecise")."""
+
+
+def _cell_class(values: pd.Series, text: pd.Series) -> str:
+    """``num`` (right-aligned), ``txt short`` (kept on one line) or ``txt`` (wraps)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return "num"
+    return "txt short" if text.astype(str).str.len().max() <= SHORT else "txt"
+
+
+def shared_text(table: pd.DataFrame) -> dict[str, str]:
+    """Text columns longer than :data:`SHORT` with one value in every row (of two or more):
+    said once under the table in HTML instead of wrapped in every row.
+
+    Examples
+    --------
+    >>> method = "10-fold cross-validation leaving patients out, patient effects integrated out"
+    >>> shared_text(pd.DataFrame({"model": ["a", "b"], "method": [method] * 2}))
+    {'method': '10-fold cross-validation leaving patients out, patient effects integrated out'}
+    """
+    if len(table) < 2:
+        return {}
+    out = {}
+    for column in table.columns:
+        values = table[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            first = values.iloc[0]
+            if isinstance(first, str) and len(first) > SHORT and (values == first).all():
+                out[str(column)] = first
+    return out
+
+
 def _table_html(block: Table) -> str:
-    text = format_table(block.table)
-    numeric = [pd.api.types.is_numeric_dtype(block.table[c])
-               and not pd.api.types.is_bool_dtype(block.table[c]) for c in block.table.columns]
+    shared = shared_text(block.table)
+    table = block.table.drop(columns=list(shared))
+    text = format_table(table)
+    kinds = [_cell_class(table[c], text[c]) for c in table.columns]
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in text.columns)
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"num" if n else "txt"}">{html.escape(v)}</td>'
-                         for v, n in zip(row, numeric, strict=True)) + "</tr>"
+        "<tr>" + "".join(f'<td class="{k}">{html.escape(v)}</td>'
+                         for v, k in zip(row, kinds, strict=True)) + "</tr>"
         for row in text.itertuples(index=False))
-    caption = f"<caption>{inline_html(block.caption)}</caption>" if block.caption else ""
-    return (f'<div class="table-wrap"><table>{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
+    caption = f'<p class="caption">{inline_html(block.caption)}</p>' if block.caption else ""
+    note = "".join(f'<p class="note">{html.escape(c)} (every row): {inline_html(v)}</p>'
+                   for c, v in shared.items())
+    return (f'{caption}<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>{note}")
 
 
 def _image_html(block: Image, folder: Path) -> str:
@@ -163,6 +232,9 @@ def _block_html(block: Block, folder: Path) -> str:
         return _table_html(block)
     if isinstance(block, Image):
         return _image_html(block, folder)
+    if isinstance(block, Details):
+        inner = "\n".join(_block_html(b, folder) for b in block.blocks)
+        return f"<details><summary>{inline_html(block.summary)}</summary>\n{inner}\n</details>"
     return f'<p class="flag">{inline_html(block.text)}</p>'
 
 
@@ -174,15 +246,19 @@ border-bottom:2px solid #1b2a49;padding-bottom:.2rem}h3{font-size:1.05rem;margin
 .banner{position:fixed;top:0;left:0;right:0;background:#b00020;color:#fff;font-weight:bold;
 text-align:center;padding:.45rem;z-index:10;font-size:14px}
 .flag{color:#b00020;font-size:.8rem;font-weight:bold;margin:.1rem 0 .6rem}
-nav ol{columns:2;font-size:.9rem}
-.table-wrap{overflow-x:auto;margin:.6rem 0 1rem}
-table{border-collapse:collapse;font-size:.8rem}caption{text-align:left;font-style:italic;
-padding:.2rem 0}th,td{border-bottom:1px solid #ccc;padding:.15rem .5rem;white-space:nowrap}
-th{background:#eef0f4;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.txt{white-space:normal;min-width:5rem;max-width:28rem}
+nav ol{columns:4;font-size:.85rem;margin:.4rem 0}
+.table-wrap{overflow-x:auto;max-width:100%;margin:.2rem 0 1rem}
+table{border-collapse:collapse;font-size:.8rem}
+.caption{font-style:italic;font-size:.85rem;color:#333;margin:.8rem 0 .2rem}
+th,td{border-bottom:1px solid #ccc;padding:.15rem .5rem;white-space:nowrap}
+th{background:#eef0f4;text-align:left;white-space:normal;vertical-align:bottom}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.txt{white-space:normal;min-width:16rem;max-width:30rem}td.short{white-space:nowrap;min-width:0}
+.note{font-size:.8rem;color:#444;margin:-.6rem 0 1rem}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{font-size:.85rem;color:#444;margin-top:.3rem}
 code{background:#f2f2f2;padding:0 .2rem;font-size:.85em}
+details{margin:.6rem 0;padding:.2rem .6rem;border-left:3px solid #c8ccd6}
+summary{cursor:pointer;color:#1b2a49;font-size:.9rem}
 @media print{body{padding-top:2.6rem}.banner{position:fixed}h2{break-after:avoid}
 figure,table{break-inside:avoid}}
 """

@@ -24,6 +24,7 @@ from mbtbayes.report import figures_checks as checks
 from mbtbayes.report import figures_growth as growth
 from mbtbayes.report import figures_intake as intake
 from mbtbayes.report import figures_more as more
+from mbtbayes.report import figures_rank as rank
 from mbtbayes.report.style import figure_style, save, stamp
 
 FOLDER = "figures"
@@ -147,13 +148,34 @@ PPC_OVERLAY = ("ppc_overlay", "Observed data over posterior predictive draws",
                "model predicts impossible scores.")
 
 
-def _check_figures(fits: list, data: pd.DataFrame) -> list:
-    """The predictive-check figures: a prior predictive check per spec, the LOO-PIT and the
-    PPC overlay."""
+RANK = ("Rank plot: {name}",
+        "Convergence, seen: the rank of each chain's draws among all chains' draws, per "
+        "population term of the measure's period model (fixed effects, patient-effect SDs "
+        "and correlation, residual SD); one line per chain, dashed: the uniform count. Chains "
+        "that sample the same distribution stay near the dashed line; a slope or hump in one "
+        "chain is a chain stuck apart (the gate's R-hat and ESS in diagnostics.csv).")
+
+
+def _chosen(fits: list) -> dict[str, object]:
+    """The fit to draw per measure: its period fit, else its linear one."""
     chosen: dict[str, object] = {}
     for fit in fits:
         if fit.variant == "period" or fit.spec.name not in chosen:
             chosen[fit.spec.name] = fit
+    return chosen
+
+
+def _rank_figures(fits: list) -> list:
+    """A rank plot per measure (its period fit)."""
+    title, caption = RANK
+    return [(f"rank_{name}", title.format(name=name), caption,
+             lambda f=fit: rank.rank_figure(f)) for name, fit in _chosen(fits).items()]
+
+
+def _check_figures(fits: list, data: pd.DataFrame) -> list:
+    """The predictive-check figures: a prior predictive check per spec, the LOO-PIT and the
+    PPC overlay."""
+    chosen = _chosen(fits)
     title, caption = PRIOR_PREDICTIVE
     plan = [(f"prior_predictive_{name}", title.format(name=name), caption,
              lambda f=fit: checks.prior_predictive_figure(f, data))
@@ -178,7 +200,7 @@ def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
                          g, data, table=tables.get("trajectories"))))
     if any(f.variant == "period" for f in fits):
         plan.append((*PRIOR_POSTERIOR, lambda: growth.prior_posterior_figure(fits)))
-    plan += _check_figures(fits, data)
+    plan += _check_figures(fits, data) + _rank_figures(fits)
     for name, title, caption, needs, build in TABLE_FIGURES:
         if all(more.has_columns(tables.get(t), cols) for t, cols in needs.items()):
             plan.append((name, title, caption, lambda b=build: b(tables)))

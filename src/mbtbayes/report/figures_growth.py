@@ -154,6 +154,16 @@ def _measure_rows(ax: Axes, measures: list[str], labels: dict[str, str] | None =
     ax.axvline(0.0, color=INK, linewidth=0.8)
 
 
+def better_labels(table: pd.DataFrame) -> dict[str, str]:
+    """A measure's row label with its better sign: ``"bsi (lower better)"``, from the
+    table's ``better_if`` (none without it)."""
+    if "better_if" not in table:
+        return {}
+    return {m: f"{m} ({b} better)" for m, b in
+            table.drop_duplicates("measure").set_index("measure")["better_if"].items()
+            if b in ("lower", "higher")}
+
+
 FOREST_PANELS = (("intercept", "Intake case mix:\nII - I at month 0"),
                  ("change", "Course (primary):\nII - I in change 0-24 months"),
                  ("at", "Level (secondary):\nII - I at month {months}"))
@@ -183,10 +193,10 @@ def period_contrast_forest(period_effects: pd.DataFrame, effect_sizes: pd.DataFr
             ax.errorbar(r["mean"] / s, i, xerr=[[(r["mean"] - r["hdi_low"]) / s],
                                                  [(r["hdi_high"] - r["mean"]) / s]],
                         fmt="o", color=INK, markersize=4, linewidth=1.2)
-        _measure_rows(ax, measures)
+        _measure_rows(ax, measures, better_labels(period_effects))
         ax.set_title(title, fontsize=8)
     fig.supxlabel("difference / observed pooled baseline SD (95% HDI; grey: the margin); "
-                  "sign: see better_if", fontsize=8)
+                  "each measure says which sign is better", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -263,7 +273,7 @@ def effect_size_forest(effect_sizes: pd.DataFrame,
                             fmt=style["marker"], color=style["color"], markersize=4,
                             markerfacecolor="white", linewidth=0.7, alpha=0.9,
                             label=style["label"] + " (ML, 95% CI)")
-    _measure_rows(ax, measures)
+    _measure_rows(ax, measures, better_labels(effect_sizes))
     basis = effect_sizes["sd_basis"].iloc[0]
     months = f"{effect_sizes['months_from'].iloc[0]:g}-{effect_sizes['months_to'].iloc[0]:g}"
     ax.set_xlabel(f"Cohen's d, change over months {months} / {SD_NAMES.get(basis, basis)}")

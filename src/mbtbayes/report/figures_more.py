@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mbtbayes.growth.summaries import better_if
 from mbtbayes.report.style import INK, new_figure, period_style
 from mbtbayes.sensitivity.tipping import TIP_SETTING
 
@@ -191,7 +192,9 @@ def sensitivity_figure(sensitivity: pd.DataFrame, *, prefix: str = "") -> Figure
     for ax, (measure, quantity) in zip(axes.flat, panels, strict=False):
         part = table[(table["measure"] == measure) & (table["quantity"] == quantity)]
         _specification_panel(ax, part)
-        ax.set_title(f"{measure}: {quantity}", fontsize=9)
+        better = better_if(str(measure))
+        sign = f" ({better} is better)" if better else ""
+        ax.set_title(f"{measure}{sign}: {quantity}", fontsize=9)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()

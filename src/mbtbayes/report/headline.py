@@ -210,6 +210,44 @@ def concordance_line(tables: dict[str, pd.DataFrame]) -> str:
     return "Frequentist and Bayesian conclusions agree on: " + "; ".join(parts) + note + "."
 
 
+def intake_line(tables: dict[str, pd.DataFrame]) -> str:
+    """Who came in, in one line: on how many intake characteristics Period II admitted more
+    (or less) severe patients by the 95% HDI of the difference (``intake.csv``'s
+    ``reading``), which, and how many the paper's tests flag (p < 0.05, Bonferroni); case mix,
+    not a period effect.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"label": ["Age", "GAF"], "kind": ["number"] * 2,
+    ...                   "reading": ["no difference shown", "Period II more severe"],
+    ...                   "p_value": [0.8, 0.01], "significant_bonferroni": [False, False]})
+    >>> print(intake_line({"intake": t}))  # doctest: +NORMALIZE_WHITESPACE
+    Who came in: Period II admitted more severe patients on 1 of 2 intake characteristics
+    (95% HDI of the difference excludes 0: GAF), less severe on none; the paper's tests:
+    p < 0.05 on 1, at the Bonferroni threshold on 0. Case mix (who was admitted), not an
+    effect of the period's treatment.
+    """
+    table = tables.get("intake")
+    if table is None or table.empty or "reading" not in table:
+        return ""
+    rows = table[table["kind"] != "multivariate"]
+    more = rows.loc[rows["reading"] == "Period II more severe", "label"].tolist()
+    less = rows.loc[rows["reading"] == "Period II less severe", "label"].tolist()
+    p = pd.to_numeric(rows["p_value"], errors="coerce")
+    bonferroni = rows["significant_bonferroni"].astype(str).str.lower().isin(["true", "1"])
+
+    def named(labels: list[str]) -> str:
+        return (f"{len(labels)} (" + "; ".join(labels) + ")") if labels else "none"
+
+    head = (f"Who came in: Period II admitted more severe patients on {len(more)} of "
+            f"{len(rows)} intake characteristics")
+    if more:
+        head += " (95% HDI of the difference excludes 0: " + "; ".join(more) + ")"
+    return (head + f", less severe on {named(less)}; the paper's tests: p < 0.05 on "
+            f"{int((p < 0.05).sum())}, at the Bonferroni threshold on {int(bonferroni.sum())}. "
+            "Case mix (who was admitted), not an effect of the period's treatment.")
+
+
 def gate_line(tables: dict[str, pd.DataFrame]) -> str:
     """Which fits failed the diagnostics gate (or that all passed)."""
     diagnostics = tables.get("diagnostics")
@@ -224,7 +262,8 @@ def gate_line(tables: dict[str, pd.DataFrame]) -> str:
 
 def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
     """The headline's parts: ``growth`` and ``remission`` tables and ``lines`` of text."""
-    lines = [line for line in (concordance_line(tables), gate_line(tables)) if line]
+    lines = [line for line in (intake_line(tables), concordance_line(tables),
+                               gate_line(tables)) if line]
     return {"growth": growth_headline(tables), "remission": remission_headline(tables),
             "lines": lines}
 

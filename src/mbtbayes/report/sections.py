@@ -19,9 +19,17 @@ import pandas as pd
 
 from mbtbayes.compare import concordance_summary
 from mbtbayes.compare.intake import intake_summary
-from mbtbayes.report.document import Banner, Bullets, Heading, Image, Paragraph, Table
+from mbtbayes.report.document import (
+    Banner,
+    Bullets,
+    Details,
+    Heading,
+    Image,
+    Paragraph,
+    Table,
+)
 from mbtbayes.report.figures_more import SENSITIVITY_FIGURES
-from mbtbayes.report.headline import GROWTH_TITLE, REMISSION_TITLE, decision, headline
+from mbtbayes.report.headline import REMISSION_TITLE, decision, headline
 from mbtbayes.report.paper_tables import (
     INTAKE_NOTE,
     INTAKE_TITLE,
@@ -30,7 +38,7 @@ from mbtbayes.report.paper_tables import (
     intake_paper_table,
     paper_tables,
 )
-from mbtbayes.sensitivity.suite import summary_text
+from mbtbayes.sensitivity.suite import grouped_summary, summary_text
 
 SYNTHETIC_FLAG = ("SYNTHETIC DATA - simulated to match the paper's published numbers; these "
                   "results say nothing about real patients")
@@ -82,6 +90,23 @@ def _flag(inputs: ReportInputs) -> list:
     return [Banner(SYNTHETIC_FLAG)] if inputs.synthetic else []
 
 
+def folded(what: str, csv: str, blocks: list, *, rows: int | None = None) -> list:
+    """Blocks folded into a closed :class:`Details` whose summary names what is inside and
+    the CSV that holds all of it; nothing when there are no blocks."""
+    if not blocks:
+        return []
+    count = f" ({rows} rows)" if rows is not None else ""
+    where = f"; `{csv}` holds all of it" if csv else ""
+    return [Details(f"{what}{count}{where}", blocks)]
+
+
+def _folded_figures(inputs: ReportInputs, prefix: str, what: str) -> list:
+    """Every figure whose name starts with ``prefix``, folded together."""
+    shown = [block for name in inputs.figures if name.startswith(prefix)
+             for block in _figure(inputs, name)]
+    return folded(f"{what} ({len(shown)} figures)", "", shown)
+
+
 # ---------------------------------------------------------------- summary and data
 
 
@@ -90,10 +115,28 @@ def summary_section(inputs: ReportInputs) -> list:
     parts = headline(inputs.tables)
     blocks = [Heading("Summary"), *_flag(inputs), Paragraph(f"Data: {inputs.label}.")]
     if not parts["growth"].empty:
-        blocks.append(Table(parts["growth"], GROWTH_TITLE))
+        blocks.append(Table(summary_growth(parts["growth"]), SUMMARY_GROWTH_TITLE))
     if not parts["remission"].empty:
         blocks.append(Table(parts["remission"], REMISSION_TITLE))
     return blocks + [Paragraph(line) for line in parts["lines"]]
+
+
+SUMMARY_GROWTH_TITLE = (
+    "Was improvement sustained? The difference in change 0-24 months, Period II - I "
+    "(posterior mean [95% HDI], measure units), decided against the pre-specified margin; "
+    "better if: which sign is improvement; d per period (sign as better if); intake II - I: "
+    "who was admitted (case mix), not a period effect; preferred model by LOO / AIC. "
+    "More under Decisions (period_effects.csv)")
+
+
+def summary_growth(growth: pd.DataFrame) -> pd.DataFrame:
+    """The headline table narrowed to fit a screen: LOO and AIC in one column; the margin at
+    which the difference would be negligible left to the Decisions section."""
+    table = growth.drop(columns=["negligible if margin >="], errors="ignore")
+    if {"LOO", "AIC"} <= set(table.columns):
+        table = table.assign(**{"preferred (LOO / AIC)": table["LOO"] + " / " + table["AIC"]})
+        table = table.drop(columns=["LOO", "AIC"])
+    return table
 
 
 def data_section(inputs: ReportInputs) -> list:
@@ -106,10 +149,11 @@ def data_section(inputs: ReportInputs) -> list:
     if inputs.table("data_summary") is not None:
         blocks.append(Table(inputs.tables["data_summary"],
                             "Patients, assessments and assessments per patient by period"))
-    if inputs.table("missing_values") is not None:
-        blocks.append(Table(inputs.tables["missing_values"],
-                            "Missing values per measure (kept; each model uses the observed "
-                            "values, nothing is imputed)"))
+    missing = inputs.table("missing_values")
+    if missing is not None:
+        blocks += folded("Missing values per measure", "missing_values.csv", [Table(
+            missing, "Missing values per measure (kept; each model uses the observed values, "
+                     "nothing is imputed)")], rows=len(missing))
     return blocks
 
 
@@ -125,7 +169,9 @@ def intake_section(inputs: ReportInputs) -> list:
                       "case mix, who was admitted, not an effect of the period's treatment."),
             Bullets(intake_summary(table).splitlines()),
             *_figure(inputs, "intake"),
-            Table(intake_paper_table(table), f"{INTAKE_TITLE}. {INTAKE_NOTE}")]
+            *folded("Every characteristic, the paper's way and the Bayesian way", "intake.csv",
+                    [Table(intake_paper_table(table), f"{INTAKE_TITLE}. {INTAKE_NOTE}")],
+                    rows=len(table))]
 
 
 # ---------------------------------------------------------------- models and priors
@@ -169,16 +215,20 @@ def models_section(inputs: ReportInputs) -> list:
                                                   for term, p in s.priors.items()}}
                            for s in inputs.specs.values()]).fillna("")
     if len(priors.columns) > 1:
-        blocks.append(Table(priors, "Priors by term, as fitted (weakly informative, scaled "
-                                    "to each measure's range; SDs half-normal). Patient "
-                                    "effects: Normal(0, SD) with the SD's prior given"))
+        blocks += folded("Priors by term, every one written out", "run.json", [Table(
+            priors, "Priors by term, as fitted (weakly informative, scaled to each measure's "
+                    "range; SDs half-normal). Patient effects: Normal(0, SD) with the SD's "
+                    "prior given")], rows=len(priors))
     ropes = _rope_rows(inputs)
-    blocks += [Table(ropes, "Margin of practical equivalence (ROPE half-width) per measure, "
-                            "fixed in the spec before the data, in the measure's units, with "
-                            "its source and the reference SD it is read against; the slope "
-                            "contrast's margin is divided by the later d month, the margin of "
-                            "a difference in d by the reference SD"), *_binary_methods(inputs)]
-    return blocks
+    blocks += folded("Margin of practical equivalence per measure, with its source",
+                     "period_effects.csv", [Table(
+                         ropes, "Margin of practical equivalence (ROPE half-width) per "
+                                "measure, fixed in the spec before the data, in the measure's "
+                                "units, with its source and the reference SD it is read "
+                                "against; the slope contrast's margin is divided by the later "
+                                "d month, the margin of a difference in d by the reference "
+                                "SD")], rows=len(ropes))
+    return blocks + _binary_methods(inputs)
 
 
 def _rope_rows(inputs: ReportInputs) -> pd.DataFrame:
@@ -209,7 +259,9 @@ def _binary_methods(inputs: ReportInputs) -> list:
             cols = ["model", "method"] + (["prior"] if "prior" in table else [])
             for r in table[cols].drop_duplicates().itertuples(index=False):
                 rows.append({"table": name, **r._asdict()})
-    return [Table(pd.DataFrame(rows), "Binary and time-to-event models: method and prior")] \
+    return folded("Binary and time-to-event models: method and prior", "", [Table(
+        pd.DataFrame(rows), "Binary and time-to-event models: method and prior (remission.csv, "
+                            "start_end_change.csv, adherence.csv)")], rows=len(rows)) \
         if rows else []
 
 
@@ -245,12 +297,14 @@ def computation_section(inputs: ReportInputs) -> list:
             f"{len(diagnostics) - len(failed)} of {len(diagnostics)} growth fits passed the "
             "gate." + ("" if failed.empty else " **FAILED: " + ", ".join(failed["fit"])
                        + "** (flagged passed = False in every table that uses them).")))
-        blocks.append(Table(pick(diagnostics, [
-            "fit", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "attempts",
-            "draws", "n_obs", "n_excluded", "n_patients", "passed", "reason"]),
+        blocks += folded("Diagnostics per growth fit", "diagnostics.csv", [Table(pick(
+            diagnostics, ["fit", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences",
+                          "attempts", "draws", "n_obs", "n_excluded", "n_patients", "passed",
+                          "reason"]),
             "Diagnostics per growth fit (R-hat, bulk and tail ESS over every sampled "
-            "parameter; rows used and excluded for a missing value)"))
-    return blocks
+            "parameter; rows used and excluded for a missing value)")], rows=len(diagnostics))
+    return blocks + _folded_figures(inputs, "rank_", "Rank plots of each measure's period "
+                                                     "model, one per measure")
 
 
 # ---------------------------------------------------------------- posteriors
@@ -265,10 +319,14 @@ def posteriors_section(inputs: ReportInputs) -> list:
     titles = {name: title for name, title in TITLES.values()}
     for name, table in paper_tables(inputs.tables, inputs.specs).items():
         blocks += [Heading(f"{name}: {titles.get(name, '')}".rstrip(": "), 3),
-                   Table(table, NOTE)]
-    blocks += _figure(inputs, "prior_posterior")
-    if inputs.table("variance_explained") is not None:
-        blocks.append(Table(pick(inputs.tables["variance_explained"], [
+                   *folded(f"{name} in the paper's layout, ML beside Bayes",
+                           "growth_models.csv", [Table(table, NOTE)], rows=len(table))]
+    blocks += folded("Prior and posterior of the period terms", "", _figure(
+        inputs, "prior_posterior"))
+    variance = inputs.table("variance_explained")
+    if variance is not None:
+        blocks += folded("Between-patient variance explained by period",
+                         "variance_explained.csv", [Table(pick(variance, [
             "measure", "quantity", "estimate", "hdi_low", "hdi_high", "sd_at_zero",
             "passed"]),
             "Between-patient variance explained by period (the paper: 0-5% of the intercept "
@@ -279,7 +337,7 @@ def posteriors_section(inputs: ReportInputs) -> list:
             "period difference accounts for, from the period model's joint posterior "
             "(posterior median, 95% HDI). sd_at_zero: the SD's posterior piles at zero (95% "
             "HDI starting below a tenth of its median), so the row is not to be read; the "
-            "component is hardly identified"))
+            "component is hardly identified")], rows=len(variance))
     return blocks
 
 
@@ -300,26 +358,12 @@ def predictive_checks_section(inputs: ReportInputs) -> list:
     blocks += _prior_predictive_blocks(inputs)
     ppc = inputs.table("ppc")
     if ppc is not None:
-        shown = ppc[ppc["misfit"].astype(bool) | ~ppc["statistic"].isin(["mean", "sd"])]
-        blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc"),
-                   *_figure(inputs, "ppc_overlay"),
-                   Table(shown, "Posterior predictive checks: floor, ceiling and outside-the-"
-                                "scale shares per measure, model, predictive (in-sample: each "
-                                "patient's own effects; new patients: effects drawn from the "
-                                "population) and period, and every flagged mean or SD (all "
-                                "rows in ppc.csv)")]
+        blocks += [Heading("Posterior predictive checks", 3), *_figure(inputs, "ppc_overlay"),
+                   *_ppc_blocks(inputs, ppc)]
     pit = inputs.table("loo_pit")
     if pit is not None:
         blocks += [Heading("Out-of-sample check: LOO-PIT", 3), *_figure(inputs, "loo_pit"),
-                   Table(pick(pit, ["measure", "model", "period", "n_obs", "n_patients",
-                                    "n_eff", "pit_mean", "pit_sd", "share_low", "share_high",
-                                    "ks_distance", "ks_p", "uniform", "max_pareto_k",
-                                    "passed"]),
-                         "New-patient LOO-PIT per fit and period: mean and SD of the PIT "
-                         "(uniform: 0.5 and 0.289), shares below 0.025 and above 0.975 "
-                         "(0.025 each), Kolmogorov-Smirnov distance and p-value at the Kish "
-                         "effective size n_eff (conservative for the dependence within "
-                         "patients), the largest Pareto k of the patients' weights")]
+                   *_loo_pit_blocks(pit)]
     likelihoods = inputs.table("likelihood_comparison")
     if likelihoods is not None:
         blocks.append(Table(likelihoods, "Specs of one measure with different likelihoods "
@@ -328,6 +372,79 @@ def predictive_checks_section(inputs: ReportInputs) -> list:
                                          "and the same convention (a probability per recorded "
                                          "score) for each; elpd_diff against the measure's best"))
     return blocks
+
+
+def _flags(values: pd.Series) -> pd.Series:
+    """A flag column as booleans, also when read back from a CSV as text."""
+    return values.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
+
+
+PPC_CAPTION = ("Posterior predictive checks: floor, ceiling and outside-the-scale shares per "
+               "measure, model, predictive (in-sample: each patient's own effects; new "
+               "patients: effects drawn from the population) and period, and every flagged "
+               "mean or SD")
+
+
+def _ppc_blocks(inputs: ReportInputs, ppc: pd.DataFrame) -> list:
+    """The misfits of the PPC shown; the p-value figure and the shares folded."""
+    misfit = ppc[_flags(ppc["misfit"])] if "misfit" in ppc else ppc.iloc[:0]
+    shares = ppc[_flags(ppc["misfit"]) | ~ppc["statistic"].isin(["mean", "sd"])] \
+        if "misfit" in ppc else ppc
+    if misfit.empty:
+        shown = [Paragraph(f"None of the {len(ppc)} checks is a misfit (every posterior "
+                           "predictive p inside 0.025-0.975).")]
+    else:
+        shown = [Table(misfit_counts(ppc), f"Misfits per measure: the checks (of {len(ppc)} "
+                                           "in all) that the models rarely reproduce "
+                                           "(posterior predictive p outside 0.025-0.975), "
+                                           "counted by statistic over both models, both "
+                                           "predictives, periods and waves"),
+                 *folded("Every misfit", "ppc.csv", [Table(misfit, "Every misfit")],
+                         rows=len(misfit))]
+    return [*shown,
+            *folded("Posterior predictive p of every check", "ppc.csv", _figure(inputs, "ppc")),
+            *folded("Floor, ceiling and outside-the-scale shares, and every flagged mean or SD",
+                    "ppc.csv", [Table(shares, PPC_CAPTION)], rows=len(shares))]
+
+
+def misfit_counts(ppc: pd.DataFrame) -> pd.DataFrame:
+    """One row per measure: its checks, its misfits, and the misfits by statistic.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"measure": ["bsi"] * 3, "statistic": ["sd", "sd", "mean"],
+    ...                   "misfit": [True, True, False]})
+    >>> misfit_counts(t).to_dict("records")
+    [{'measure': 'bsi', 'checks': 3, 'misfits': 2, 'by statistic': 'sd 2'}]
+    """
+    flags = _flags(ppc["misfit"])
+    rows = []
+    for measure, part in ppc.groupby("measure", sort=False):
+        bad = part[flags.loc[part.index]]
+        counts = bad["statistic"].value_counts(sort=False)
+        rows.append({"measure": measure, "checks": len(part), "misfits": len(bad),
+                     "by statistic": ", ".join(f"{k} {v}" for k, v in counts.items())})
+    return pd.DataFrame(rows)
+
+
+LOO_PIT_CAPTION = ("New-patient LOO-PIT per fit and period: mean and SD of the PIT (uniform: "
+                   "0.5 and 0.289), shares below 0.025 and above 0.975 (0.025 each), "
+                   "Kolmogorov-Smirnov distance and p-value at the Kish effective size n_eff "
+                   "(conservative for the dependence within patients), the largest Pareto k "
+                   "of the patients' weights")
+
+
+def _loo_pit_blocks(pit: pd.DataFrame) -> list:
+    """The fits and periods whose PIT is not uniform shown; every row folded."""
+    table = pick(pit, ["measure", "model", "period", "n_obs", "n_patients", "n_eff",
+                       "pit_mean", "pit_sd", "share_low", "share_high", "ks_distance", "ks_p",
+                       "uniform", "max_pareto_k", "passed"])
+    off = table[~_flags(table["uniform"])] if "uniform" in table else table.iloc[:0]
+    shown = ([Table(off, f"Not uniform: {len(off)} of {len(table)} fits and periods. "
+                         + LOO_PIT_CAPTION)] if len(off) else
+             [Paragraph(f"The LOO-PIT is uniform in all {len(table)} fits and periods.")])
+    return [*shown, *folded("LOO-PIT of every fit and period", "loo_pit.csv",
+                            [Table(table, LOO_PIT_CAPTION)], rows=len(table))]
 
 
 def _prior_predictive_blocks(inputs: ReportInputs) -> list:
@@ -341,17 +458,27 @@ def _prior_predictive_blocks(inputs: ReportInputs) -> list:
                              + implied["q_high"].map("{:.2f}".format)).pivot_table(
         index=["measure", "model"], columns="quantity", values="interval",
         aggfunc="first").reset_index()
-    blocks = [Heading("Prior predictive checks", 3),
-              Table(shares.merge(implied, on=["measure", "model"], how="left"),
-                    "Prior predictive checks: share of prior population means (both periods, "
+    merged = shares.merge(implied, on=["measure", "model"], how="left")
+    return [Heading("Prior predictive checks", 3), *_prior_share_line(shares), *folded(
+        "Prior predictive check of every fit", "prior_predictive.csv", [Table(
+            merged, "Prior predictive checks: share of prior population means (both periods, "
                     "months 0-36) and of prior predictive observations inside the scale "
                     "(target for the means: at least 0.95), and the 95% central interval of "
                     "the implied prior of each change and of the difference in change, in "
-                    "observed pooled baseline SDs (prior_predictive.csv has them in units)")]
-    for name in inputs.figures:
-        if name.startswith("prior_predictive_"):
-            blocks += _figure(inputs, name)
-    return blocks
+                    "observed pooled baseline SDs (prior_predictive.csv has them in units)")],
+        rows=len(merged)),
+        *_folded_figures(inputs, "prior_predictive_", "Prior predictive figures, one per "
+                                                      "measure")]
+
+
+def _prior_share_line(shares: pd.DataFrame) -> list:
+    """One line: the lowest share of prior population means inside the scale."""
+    column = "population_mean_in_range"
+    if column not in shares or shares.empty:
+        return []
+    low = shares.loc[shares[column].idxmin()]
+    return [Paragraph(f"Prior population means inside the scale: at least {low[column]:.2f} "
+                      f"in every fit (lowest: {low['measure']} {low['model']}; target 0.95).")]
 
 
 # ---------------------------------------------------------------- decisions
@@ -369,11 +496,19 @@ def decisions_section(inputs: ReportInputs) -> list:
     if effects is not None:
         decided = effects.assign(decision=[decision(r.hdi_low, r.hdi_high, r.rope_high)
                                            for r in effects.itertuples(index=False)])
+        columns = ["measure", "contrast", "role", "estimand", "better_if", "mean", "hdi_low",
+                   "hdi_high", "p_direction", "prob_ii_better", "rope_high", "p_rope",
+                   "decision", "passed"]
+        primary = decided[decided["contrast"] == "change"] if "contrast" in decided else decided
         blocks += _figure(inputs, "period_contrasts")
-        blocks.append(Table(pick(decided, [
-            "measure", "contrast", "role", "estimand", "better_if", "mean", "hdi_low",
-            "hdi_high", "p_direction", "prob_ii_better", "rope_high", "p_rope", "decision",
-            "passed"]),
+        blocks.append(Table(pick(primary, [c for c in columns if c not in ("contrast", "role")]),
+                            "The primary question, was improvement sustained: the difference "
+                            "in change 0-24 months, Period II - I, in measure units; better_if: "
+                            "which sign is improvement; prob_ii_better: P(Period II improved "
+                            "more); rope_high: the margin"))
+        blocks += folded("Every period contrast: intake, change in units and in d, slope, "
+                         "level at the later time point", "period_effects.csv", [Table(pick(
+                             decided, columns),
             "Period II - I per measure. role: the month-0 difference is who was admitted "
             "(intake case mix), not a period effect; the primary question, whether improvement "
             "was sustained, is the difference in change 0-24 months (measure units, and in d "
@@ -383,11 +518,12 @@ def decisions_section(inputs: ReportInputs) -> list:
             "admitted less severe). rope_high: the margin (per month for the slope, in SDs for "
             "d). A model's covariates (e.g. the WAI version) are standardised over the same "
             "mix in both periods, that of all rows used (column standardisation of "
-            "period_effects.csv)"))
+            "period_effects.csv)")], rows=len(decided))
     blocks += _rope_curve_blocks(inputs)
-    if inputs.table("effect_sizes") is not None:
-        blocks += _figure(inputs, "effect_sizes")
-        blocks.append(Table(pick(inputs.tables["effect_sizes"], [
+    sizes = inputs.table("effect_sizes")
+    if sizes is not None:
+        blocks += folded("Cohen's d of the 0-24 month change per period", "effect_sizes.csv", [
+            *_figure(inputs, "effect_sizes"), Table(pick(sizes, [
             "measure", "period", "better_if", "change_mean", "sd_basis", "sd_point",
             "n_sd_patients", "d_mean", "d_hdi_low", "d_hdi_high", "d_sd_fixed_hdi_low",
             "d_sd_fixed_hdi_high", "passed"]),
@@ -395,7 +531,8 @@ def decisions_section(inputs: ReportInputs) -> list:
             "(lower: a negative d is improvement, higher: a positive d). d_hdi: the change's "
             "and the SD's uncertainty (Bayesian bootstrap of the observed pooled baseline SD "
             "over the n_sd_patients patients with a baseline value, paired with the posterior "
-            "draws); d_sd_fixed_hdi: the SD fixed at sd_point, as the paper"))
+            "draws); d_sd_fixed_hdi: the SD fixed at sd_point, as the paper")],
+            rows=len(sizes))
     blocks += _binary_decisions(inputs)
     return blocks
 
@@ -406,38 +543,47 @@ def _rope_curve_blocks(inputs: ReportInputs) -> list:
     curve = inputs.table("rope_curve")
     if curve is None:
         return []
-    at = curve[curve["margin"].astype(bool)].drop_duplicates("measure")
-    return [*_figure(inputs, "rope_curve"), Table(pick(at, [
+    at = curve[_flags(curve["margin"])].drop_duplicates("measure")
+    return folded("The decision as the margin varies (ROPE curve)", "rope_curve.csv", [
+        *_figure(inputs, "rope_curve"), Table(pick(at, [
         "measure", "better_if", "hdi_low", "hdi_high", "half_width", "sd_units", "p_rope",
         "decision", "difference_below_sd", "negligible_from_sd", "reference_sd", "passed"]),
         "The difference in change 0-24 months at the pre-specified margin (half_width, in "
         "the measure's units; sd_units: in reference SDs) and where the decision turns: "
         "'difference' for every margin below difference_below_sd reference SDs (0: the HDI "
         "holds 0), 'negligible' from negligible_from_sd on, undecided in between "
-        "(rope_curve.csv has the whole curve from 0 to 0.5 SD)")]
+        "(rope_curve.csv has the whole curve from 0 to 0.5 SD)")], rows=len(at))
 
 
 def _binary_decisions(inputs: ReportInputs) -> list:
     blocks = []
     if inputs.table("remission") is not None:
-        blocks += [Heading("Remission", 3), *_figure(inputs, "remission"),
-                   Table(pick(inputs.tables["remission"], [
-                       "behaviour", "period", "model", "n_at_risk", "n_remitted", "p_mean",
-                       "p_hdi_low", "p_hdi_high", "p_period_diff", "p_diff_hdi_low",
-                       "p_diff_hdi_high", "prob_ii_worse", "passed"]),
-                       "Remission per period; prob_ii_worse = P(remission lower in Period II)")]
+        remission = inputs.tables["remission"]
+        blocks += [Heading("Remission", 3), *_figure(inputs, "remission"), *folded(
+            "Remission per period, every model", "remission.csv", [Table(pick(remission, [
+                "behaviour", "period", "model", "n_at_risk", "n_remitted", "p_mean",
+                "p_hdi_low", "p_hdi_high", "p_period_diff", "p_diff_hdi_low",
+                "p_diff_hdi_high", "prob_ii_worse", "passed"]),
+                "Remission per period; prob_ii_worse = P(remission lower in Period II)")],
+            rows=len(remission))]
     if inputs.table("start_end_change") is not None:
-        blocks += [Heading("Start-end change", 3), Table(pick(
-            inputs.tables["start_end_change"], [
-                "behaviour", "period", "model", "n_pairs", "p_start_mean", "p_end_mean",
-                "change_mean", "change_hdi_low", "change_hdi_high", "prob_decrease",
-                "prob_ii_worse", "passed"]), "Paired change from start to end of treatment")]
+        change = inputs.tables["start_end_change"]
+        blocks += [Heading("Start-end change", 3), *folded(
+            "Paired change from start to end of treatment", "start_end_change.csv", [Table(pick(
+                change, ["behaviour", "period", "model", "n_pairs", "p_start_mean",
+                         "p_end_mean", "change_mean", "change_hdi_low", "change_hdi_high",
+                         "prob_decrease", "prob_ii_worse", "passed"]),
+                "Paired change from start to end of treatment")], rows=len(change))]
     if inputs.table("adherence") is not None:
-        blocks += [Heading("Adherence", 3), Table(pick(inputs.tables["adherence"], [
-            "outcome", "period", "model", "role", "quantity", "n", "n_events", "mean",
-            "hdi_low", "hdi_high", "diff_mean", "prob_ii_worse", "worse_if", "passed"]),
-            "Drop-out, short treatments, duration and attendance by period; role: the default "
-            "estimate or an alternative model (adherence.csv says what each assumes)")]
+        adherence = inputs.tables["adherence"]
+        blocks += [Heading("Adherence", 3), *folded(
+            "Drop-out, short treatments, duration and attendance by period", "adherence.csv",
+            [Table(pick(adherence, [
+                "outcome", "period", "model", "role", "quantity", "n", "n_events", "mean",
+                "hdi_low", "hdi_high", "diff_mean", "prob_ii_worse", "worse_if", "passed"]),
+                "Drop-out, short treatments, duration and attendance by period; role: the "
+                "default estimate or an alternative model (adherence.csv says what each "
+                "assumes)")], rows=len(adherence))]
     return blocks
 
 
@@ -466,16 +612,40 @@ def concordance_section(inputs: ReportInputs) -> list:
         return []
     blocks = [Heading("Concordance with the frequentist analysis"), *_flag(inputs),
               *[Paragraph(line) for line in concordance_summary(table).splitlines()],
-              Table(pick(table, CONCORDANCE_COLUMNS),
-                    "Each research question, frequentist and Bayesian side by side, layer by "
-                    "layer: existence (p vs 95% HDI), equivalence (TOST's 90% CI vs 90% HDI "
-                    "inside the margin), predictive choice (AIC vs LOO in ELPD units), tested "
-                    "choice (likelihood-ratio test vs Bayes factor); full table with tests, "
-                    "intervals and rules: concordance.csv")]
+              *_disagreements(table, better_signs(inputs)),
+              *folded("Every research question, layer by layer", "concordance.csv", [Table(
+                  pick(table, CONCORDANCE_COLUMNS),
+                  "Each research question, frequentist and Bayesian side by side, layer by "
+                  "layer: existence (p vs 95% HDI), equivalence (TOST's 90% CI vs 90% HDI "
+                  "inside the margin), predictive choice (AIC vs LOO in ELPD units), tested "
+                  "choice (likelihood-ratio test vs Bayes factor); full table with tests, "
+                  "intervals and rules: concordance.csv")], rows=len(table))]
     factors = inputs.table("bayes_factors")
     if factors is not None:
-        blocks.append(Table(pick(factors, BAYES_FACTOR_COLUMNS), BAYES_FACTOR_CAPTION))
+        blocks += folded("Bayes factors of the period terms across prior widths",
+                         "bayes_factors.csv", [Table(pick(factors, BAYES_FACTOR_COLUMNS),
+                                                     BAYES_FACTOR_CAPTION)], rows=len(factors))
     return blocks
+
+
+def _disagreements(table: pd.DataFrame, better_if: dict[str, str]) -> list:
+    """The questions on which the two analyses disagree in some layer, with the measure's
+    better sign."""
+    layers = [c for c in table.columns if c.startswith("agree_")]
+    if not layers:
+        return []
+    apart = table[table[layers].apply(lambda c: c.astype(str).str.lower().isin(
+        ["false", "0", "0.0"])).any(axis=1)]
+    if apart.empty:
+        return []
+    apart = apart.assign(better_if=apart["subject"].map(better_if).fillna(""))
+    columns = ["question", "subject", "better_if", "frequentist_estimate", "p_value",
+               "bayes_estimate", "hdi_low", "hdi_high",
+               *[c for c in CONCORDANCE_COLUMNS if c.endswith(("_existence", "_tested_choice"))
+                 or c == "bf10"], *layers]
+    return [Table(pick(apart, list(dict.fromkeys(columns))),
+                  f"The {len(apart)} questions (of {len(table)}) on which the two analyses "
+                  "disagree in some layer; better_if: which sign of II - I is better")]
 
 
 CONCORDANCE_COLUMNS = [
@@ -506,10 +676,29 @@ def sensitivity_section(inputs: ReportInputs) -> list:
     table = inputs.table("sensitivity")
     if table is None:
         return []
-    blocks = [Heading("Sensitivity"), *_flag(inputs), *_sensitivity_verdicts(table)]
+    blocks = [Heading("Sensitivity"), *_flag(inputs),
+              *_sensitivity_verdicts(table, better_if=better_signs(inputs))]
     figures = [block for name in SENSITIVITY_FIGURES for block in _figure(inputs, name)]
-    return blocks + [*figures,
-                     Table(table, "Sensitivity analyses (sensitivity.csv)")]
+    blocks += folded(f"Specification curves ({len(figures)} figures: every setting's "
+                     "estimate and 95% HDI)", "sensitivity.csv", figures)
+    if "conclusion_changed" in table:
+        changed = table[table["conclusion_changed"].astype(str).str.lower().isin(
+            ["true", "1", "1.0"])]
+        blocks += folded(f"The settings that changed a conclusion ({len(changed)} of "
+                         f"{len(table)} rows)", "sensitivity.csv", [Table(pick(changed, [
+                             "measure", "analysis", "setting", "quantity", "mean", "hdi_low",
+                             "hdi_high", "decision", "baseline_decision", "passed"]),
+                             "Rows of sensitivity.csv whose decision differs from the "
+                             "baseline's (sensitivity.csv has every row)")])
+    return blocks
+
+
+def better_signs(inputs: ReportInputs) -> dict[str, str]:
+    """Each measure's better sign (``better_if`` of ``period_effects``): lower or higher."""
+    effects = inputs.table("period_effects")
+    if effects is None or "better_if" not in effects:
+        return {}
+    return effects.drop_duplicates("measure").set_index("measure")["better_if"].to_dict()
 
 
 SENSITIVITY_SUMMARY_COLUMNS = {"measure", "analysis", "setting", "quantity", "decision",
@@ -517,16 +706,22 @@ SENSITIVITY_SUMMARY_COLUMNS = {"measure", "analysis", "setting", "quantity", "de
 """Columns of ``sensitivity.csv`` the per-conclusion verdicts need."""
 
 
-def _sensitivity_verdicts(table: pd.DataFrame) -> list:
-    """Per measure and quantity, robust or fragile over the settings that could have changed
-    the conclusion (the suite's summary); a table without those columns: the changed rows."""
+def _sensitivity_verdicts(table: pd.DataFrame, *, better_if: dict[str, str]) -> list:
+    """Per measure, its quantities grouped by verdict (robust or fragile over the settings
+    that could have changed them), each setting named once; the suite's line per quantity
+    folded below. A table without those columns: the changed rows."""
     if set(table.columns) >= SENSITIVITY_SUMMARY_COLUMNS:
+        lines = grouped_summary(table, better_if=better_if)
         return [Paragraph("Each conclusion, robust or fragile, counted over the settings that "
                           "could have changed it (that moved its posterior toward another "
                           "decision); settings that left it or moved it away are no test. "
-                          "Drop-out tipping points and reverse-Bayes limits (with Box's "
-                          "prior-data conflict p) follow each verdict."),
-                Bullets(summary_text(table).splitlines())]
+                          "Quantities are Period II - I unless named for a period (d_I, "
+                          "d_II); each measure says which sign is better. "
+                          + lines[0]),
+                Bullets(lines[1:]),
+                *folded("Every conclusion in full: counts per analysis, every drop-out "
+                        "tipping point, every reverse-Bayes limit", "sensitivity.csv",
+                        [Bullets(summary_text(table).splitlines())])]
     if "conclusion_changed" not in table:
         return []
     changed = table[table["conclusion_changed"].astype(bool)]
@@ -542,12 +737,36 @@ def joint_section(inputs: ReportInputs) -> list:
     if table is None:
         return []
     blocks = [Heading("Joint model"), *_flag(inputs), *_figure(inputs, "joint_model"),
-              Table(table, "Joint model of the outcomes (joint_model.csv)")]
+              *joint_table(table)]
     comparison = inputs.table("joint_model_comparison")
     if comparison is not None:
         blocks.append(Table(comparison, "Joint model with and without the period terms, "
                                         "leave-one-patient-out (joint_model_comparison.csv)"))
     return blocks
+
+
+JOINT_CAPTION = ("Joint model of the outcomes beside the single-outcome models (95% HDI); "
+                 "direction: on the standardised scale outcomes are sign-aligned so that > 0 "
+                 "favours Period II, on an outcome's own scale its better sign is named")
+
+
+def joint_table(table: pd.DataFrame) -> list:
+    """The joint model's rows with each quantity's estimand said once, in a list below the
+    table rather than in a column (where it wrapped to many lines); correlations folded."""
+    estimands = (table.drop_duplicates("quantity")[["quantity", "estimand"]]
+                 if {"quantity", "estimand"} <= set(table.columns) else pd.DataFrame())
+    shown = table.drop(columns=["estimand", "interval", "reason"], errors="ignore")
+    correlation = (shown["scale"] == "correlation") if "scale" in shown else \
+        pd.Series(False, index=shown.index)
+    blocks = [Table(shown[~correlation], JOINT_CAPTION + " (joint_model.csv)")]
+    if len(estimands):
+        blocks.append(Bullets([f"`{r.quantity}`: {r.estimand}"
+                               for r in estimands.itertuples(index=False)
+                               if not str(r.quantity).endswith("_corr")]))
+    return blocks + folded("Correlations across outcomes (patient slopes, intercepts, "
+                           "residuals)", "joint_model.csv",
+                           [Table(shown[correlation], "Correlations across outcomes")]
+                           if correlation.any() else [], rows=int(correlation.sum()))
 
 
 # ---------------------------------------------------------------- reproducibility
@@ -572,9 +791,9 @@ def reproducibility_section(inputs: ReportInputs) -> list:
     blocks.append(Bullets(items))
     specs = run.get("specs", {})
     if specs:
-        blocks.append(Table(pd.DataFrame([{"spec": k, "file": v.get("file") or "(made in code)",
-                                           "sha256": v["sha256"]} for k, v in specs.items()]),
-                            "Model specs and their SHA-256"))
+        blocks += folded("Model specs and their SHA-256", "run.json", [Table(pd.DataFrame(
+            [{"spec": k, "file": v.get("file") or "(made in code)", "sha256": v["sha256"]}
+             for k, v in specs.items()]), "Model specs and their SHA-256")], rows=len(specs))
     return blocks
 
 

@@ -329,6 +329,140 @@ def _quantity_line(measure: str, quantity: str, part: pd.DataFrame) -> str:
     return head + verdict + idle_text + "." + _tipping_points(part) + _thresholds(part)
 
 
+def grouped_summary(table: pd.DataFrame, *,
+                    better_if: dict[str, str] | None = None) -> list[str]:
+    """The verdicts of :func:`summary_text` grouped: a line naming each analysis and its
+    number of settings once, then one line per measure (its better sign from ``better_if``)
+    with its quantities grouped by verdict and decision, each fragile setting named once for
+    the quantities it changed, the nearest drop-out tipping point, and the reverse-Bayes limits
+    that exist.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"measure": ["bsi"] * 4,
+    ...                   "analysis": ["baseline", "prior grid", "baseline", "prior grid"],
+    ...                   "setting": ["as specified", "sceptical, strong"] * 2,
+    ...                   "quantity": ["d_I", "d_I", "d_II", "d_II"],
+    ...                   "decision": ["difference", "difference", "difference", "undecided"],
+    ...                   "mean": [1.0, 0.9, 1.0, 0.5], "hdi_low": [0.6, 0.5, 0.6, 0.1],
+    ...                   "hdi_high": [1.4, 1.3, 1.4, 0.9],
+    ...                   "conclusion_changed": [False, False, False, True],
+    ...                   "passed": [True] * 4, "baseline": [True, False, True, False]})
+    >>> for line in grouped_summary(t, better_if={"bsi": "lower"}):
+    ...     print(line)  # doctest: +NORMALIZE_WHITESPACE
+    Settings, each counted where it could have changed a conclusion: prior grid 1.
+    **bsi** (lower is better): robust: d_I (difference). FRAGILE: d_II (difference) at
+    prior grid (sceptical, strong) -> undecided.
+    """
+    better_if = better_if or {}
+    settings = table[~_bools(table["baseline"]) & ~table["analysis"].isin(FLAGS)
+                     & ~_is_tipping_point(table)]
+    counts = settings.groupby("analysis", sort=False)["setting"].nunique()
+    lines = ["Settings, each counted where it could have changed a conclusion: "
+             + ", ".join(f"{a} {n}" for a, n in counts.items()) + "."]
+    for measure, part in table.groupby("measure", sort=False):
+        better = better_if.get(measure, "")
+        head = f"**{measure}**" + (f" ({better} is better)" if better else "") + ": "
+        lines.append(head + _measure_text(part) + _nearest_tip(part) + _limits(part))
+    return lines
+
+
+def _verdict(part: pd.DataFrame) -> tuple[str, str, str]:
+    """(verdict, baseline decision, the changing settings) of one quantity."""
+    flags = _bools(part["baseline"])
+    base = part[flags]
+    decision = (base["decision"].iloc[0] if len(base) else
+                part["baseline_decision"].iloc[0] if "baseline_decision" in part else "?")
+    if len(base) and not _bools(base["passed"]).iloc[0]:
+        return "NOT ASSESSED (baseline fit failed its diagnostics)", decision, ""
+    settings = part[~flags & _bools(part["passed"]) & ~part["analysis"].isin(FLAGS)
+                    & ~_is_tipping_point(part)]
+    reference = base.iloc[0] if len(base) else None
+    test = settings.apply(lambda r: could_change(r, reference), axis=1).astype(bool)
+    checks = settings[test]
+    changed = checks[_bools(checks["conclusion_changed"])]
+    if checks.empty:
+        return "NOT CHECKED (no setting could have changed it)", decision, ""
+    if changed.empty:
+        return "robust", decision, ""
+    return "FRAGILE", decision, _settings_once(changed)
+
+
+def _settings_once(changed: pd.DataFrame) -> str:
+    """The settings that changed a conclusion, each analysis named once per resulting
+    decision: ``prior grid (sceptical, strong / neutral, strong) -> negligible``; a drop-out
+    scenario at its smallest delta, level and slope shifts as one."""
+    out: dict[tuple[str, str], list[str]] = {}
+    seen = set()
+    for r in changed.itertuples(index=False):
+        setting, analysis = str(r.setting), str(r.analysis)
+        if analysis == TIPPING:
+            scenario, _, delta = setting.partition(": ")
+            name = scenario.rpartition(", ")[0]
+            if name in seen:
+                continue
+            seen.add(name)
+            analysis, setting = f"drop-out at {delta}", name
+        out.setdefault((analysis, str(r.decision)), []).append(setting)
+    return "; ".join(f"{analysis} ({' / '.join(dict.fromkeys(names))}) -> {decision}"
+                     for (analysis, decision), names in out.items())
+
+
+def _measure_text(part: pd.DataFrame) -> str:
+    """A measure's quantities grouped by verdict, then decision (and fragile settings)."""
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for quantity, rows in part.groupby("quantity", sort=False):
+        verdict, decision, where = _verdict(rows)
+        groups.setdefault((verdict, where), {}).setdefault(str(decision), []).append(
+            str(quantity))
+    order = sorted(groups, key=lambda k: (k[0] != "robust", k[0]))
+    texts = []
+    for verdict, where in order:
+        named = "; ".join(f"{', '.join(qs)} ({d})" for d, qs in groups[(verdict, where)].items())
+        texts.append(f"{verdict}: {named}" + (f" at {where}" if where else ""))
+    return ". ".join(texts) + "."
+
+
+def _tip_delta(setting: str) -> float:
+    number = setting.rpartition("delta = ")[2].split(" ")[0]
+    try:
+        return float(number)
+    except ValueError:
+        return float("nan")
+
+
+def _nearest_tip(part: pd.DataFrame) -> str:
+    """The smallest drop-out tipping point of a measure, with its quantities and scenarios."""
+    tips = part[(part["analysis"] == TIPPING) & _is_tipping_point(part)
+                & ~part["setting"].astype(str).str.contains(f"no {TIP_SETTING}")]
+    if tips.empty:
+        return ""
+    deltas = tips["setting"].astype(str).map(_tip_delta)
+    nearest = tips[deltas == deltas.min()]
+    scenarios = sorted({str(s).partition(": ")[0].rpartition(", ")[0]
+                        for s in nearest["setting"]})
+    return (f" Nearest drop-out tipping point: delta = {deltas.min():g} SD ("
+            + ", ".join(dict.fromkeys(nearest["quantity"].astype(str))) + "; "
+            + ", ".join(scenarios) + ").")
+
+
+def _limits(part: pd.DataFrame) -> str:
+    """The reverse-Bayes limits that exist (a limit of "none" is left to the full text) and
+    power-scaling flags."""
+    reverse = part[(part["analysis"] == REVERSE)
+                   & ~part["setting"].astype(str).str.contains(": none")]
+    texts = []
+    for r in reverse.itertuples(index=False):
+        conflict = getattr(r, "prior_data_conflict_p", float("nan"))
+        box = f", Box's p = {conflict:.3g}" if pd.notna(conflict) else ""
+        texts.append(f"{r.quantity} {r.setting}{box}")
+    power = part[(part["analysis"] == POWER)
+                 & ~part.get("diagnostic", part["analysis"]).astype(str).str.contains("no flag")]
+    texts += [f"power-scaling of the {r.setting} flags {r.quantity}"
+              for r in power.itertuples(index=False)]
+    return (" Reverse-Bayes and power-scaling: " + "; ".join(texts) + ".") if texts else ""
+
+
 def _bools(values: pd.Series) -> pd.Series:
     """A flag column as booleans, also when read back from a CSV as text."""
     if values.dtype == bool:
