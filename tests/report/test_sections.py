@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mbtbayes.report import write_report
-from mbtbayes.report.document import Heading, Paragraph, flatten
+from mbtbayes.report.document import Heading, Paragraph, Table, flatten
 from mbtbayes.report.document import Image as ImageBlock
 from mbtbayes.report.figures import make_figures
 from mbtbayes.report.sections import ReportInputs, prior_text, report_blocks
@@ -253,3 +253,31 @@ def test_sensitivity_panels_name_the_better_sign():
     assert titles == ["bsi (lower is better): contrast_at_24",
                       "gaf (higher is better): contrast_at_24",
                       "my_score: contrast_at_24"]  # unknown to the schema: no sign claimed
+
+
+def test_change_and_adjusted_sections_show_their_tables() -> None:
+    from mbtbayes.report.sections import adjusted_section, change_section
+
+    change = pd.DataFrame({
+        "measure": ["bsi"] * 3, "label": ["BSI"] * 3, "period": ["I", "II", "II - I"],
+        "category": ["recovered"] * 3, "share_mean": [0.12, 0.07, -0.05],
+        "share_hdi_low": [0.08, 0.01, -0.11], "share_hdi_high": [0.17, 0.10, 0.02],
+        "share_observed": [0.16, 0.11, -0.06], "n_patients": [90, 85, pd.NA],
+        "cutoff_basis": ["criterion a"] * 3})
+    blocks = flatten(change_section(ReportInputs(tables={"reliable_change": change}, fits=[],
+                                                 specs={}, figures={})))
+    shown = [b.table for b in blocks if isinstance(b, Table)][0]
+    assert shown["Bayes share [95% HDI]"].tolist()[2] == "-0.05 [-0.11, 0.02]"
+    adjusted = pd.DataFrame({
+        "measure": ["bsi"], "contrast": ["change"], "better_if": ["lower"],
+        "unadjusted_mean": [-0.01], "unadjusted_hdi_low": [-0.2], "unadjusted_hdi_high": [0.2],
+        "unadjusted_decision": ["too imprecise"], "adjusted_mean": [0.02],
+        "adjusted_hdi_low": [-0.21], "adjusted_hdi_high": [0.24],
+        "adjusted_decision": ["too imprecise"], "shift": [0.03], "n_left_out_I": [2],
+        "n_left_out_II": [0]})
+    blocks = adjusted_section(ReportInputs(tables={"adjusted_effects": adjusted}, fits=[],
+                                           specs={}, figures={}))
+    shown = [b.table for b in blocks if isinstance(b, Table)][0]
+    assert shown.loc[0, "adjusted"] == "0.02 [-0.21, 0.24] too imprecise"
+    assert shown.loc[0, "left out I / II"] == "2 / 0"
+    assert change_section(ReportInputs(tables={}, fits=[], specs={}, figures={})) == []

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from mbtbayes.report import figures_calibration as calibration
+from mbtbayes.report import figures_change as change
 from mbtbayes.report import figures_checks as checks
 from mbtbayes.report import figures_growth as growth
 from mbtbayes.report import figures_intake as intake
@@ -96,6 +97,14 @@ TABLE_FIGURES: tuple[tuple[str, str, str, dict, Callable], ...] = (
      "estimate and 95% Wald CI (open; the SD taken as known, as the paper).",
      {"effect_sizes": ("d_mean",)},
      lambda t: growth.effect_size_forest(t["effect_sizes"], t.get("frequentist_effect_sizes"))),
+    ("reliable_change", "Patients who changed",
+     "Share of each period's patients recovered, improved (reliably, without crossing the "
+     "cut-off), unchanged or deteriorated from month 0 to 24 months (or their last "
+     "assessment): Bayesian share from each patient's posterior trajectory (posterior mean "
+     "and 95% HDI) beside the classical share of observed scores (cross); Jacobson and Truax "
+     "(1991), reliabilities and cut-offs in reliable_change.csv.",
+     {"reliable_change": change.CHANGE_COLUMNS},
+     lambda t: change.change_figure(t["reliable_change"])),
     ("remission", "Remission per period",
      "Remission probability among start-positive patients with end data, per period (95% "
      "HDI), and the difference II - I with P(II worse); filled: conjugate Beta-binomial, open: "

@@ -484,6 +484,59 @@ def _prior_share_line(shares: pd.DataFrame) -> list:
 # ---------------------------------------------------------------- decisions
 
 
+def change_section(inputs: ReportInputs) -> list:
+    """Patients who changed: reliable and clinically significant change per period."""
+    table = inputs.table("reliable_change")
+    if table is None:
+        return []
+    short = table[table["category"] == "recovered"].copy()
+    short["Bayes share [95% HDI]"] = [
+        f"{r.share_mean:.2f} [{r.share_hdi_low:.2f}, {r.share_hdi_high:.2f}]"
+        for r in short.itertuples(index=False)]
+    short = pick(short, ["measure", "period", "Bayes share [95% HDI]", "share_observed",
+                         "n_patients", "cutoff_basis"])
+    return [Heading("Patients who changed"), *_flag(inputs),
+            Paragraph("Reliable and clinically significant change (Jacobson and Truax 1991) "
+                      "from month 0 to 24 months, or to the last assessment: reliable when the "
+                      "change exceeds 1.96 standard errors of a difference (from the "
+                      "instrument's reliability and the baseline SD), recovered when it is "
+                      "reliable and crosses the cut-off towards the functional population. "
+                      "The Bayesian share counts, per posterior draw, the patients whose own "
+                      "expected trajectory says so (no measurement error at either end, so "
+                      "fewer deteriorate than by observed scores); the classical share "
+                      "classifies observed scores. Reliabilities, cut-offs and their sources "
+                      "are columns of `reliable_change.csv`."),
+            *_figure(inputs, "reliable_change"),
+            Table(short, "Recovered per period (Bayesian share, classical share of observed "
+                         "scores) and the difference II - I"),
+            *folded("Every category, both periods and II - I", "reliable_change.csv",
+                    [Table(table)], rows=len(table))]
+
+
+def adjusted_section(inputs: ReportInputs) -> list:
+    """The period contrasts adjusted for intake case mix beside the unadjusted ones."""
+    table = inputs.table("adjusted_effects")
+    if table is None:
+        return []
+    short = table.copy()
+    for side in ("unadjusted", "adjusted"):
+        short[side] = [f"{getattr(r, side + '_mean'):.3g} [{getattr(r, side + '_hdi_low'):.3g},"
+                       f" {getattr(r, side + '_hdi_high'):.3g}] {getattr(r, side + '_decision')}"
+                       for r in short.itertuples(index=False)]
+    short["left out I / II"] = [f"{r.n_left_out_I} / {r.n_left_out_II}"
+                                for r in short.itertuples(index=False)]
+    short = pick(short, ["measure", "contrast", "better_if", "unadjusted", "adjusted", "shift",
+                         "left out I / II"])
+    return [Heading("A fair comparison of unlike cohorts"), *_flag(inputs),
+            Paragraph("Period II - I adjusted for intake case mix: each spec's `covariates` "
+                      "on the intercept and the slope of the period model, the contrast "
+                      "standardised over the pooled cohort (g-computation), so the estimand is "
+                      "the unadjusted one; patients with a missing covariate are left out of "
+                      "the adjusted fit and counted (`adjusted_effects.csv`)."),
+            Table(short, "Unadjusted beside adjusted: posterior mean [95% HDI] and decision "
+                         "against the spec's margin")]
+
+
 def decisions_section(inputs: ReportInputs) -> list:
     """Period contrasts with their ROPE decisions, effect sizes, remission and adherence."""
     blocks = [Heading("Decisions"), *_flag(inputs), Paragraph(
@@ -797,10 +850,10 @@ def reproducibility_section(inputs: ReportInputs) -> list:
     return blocks
 
 
-SECTIONS = (summary_section, data_section, intake_section, models_section, computation_section,
-            posteriors_section, predictive_checks_section, decisions_section,
-            comparison_section, concordance_section, sensitivity_section, joint_section,
-            reproducibility_section)
+SECTIONS = (summary_section, data_section, intake_section, models_section,
+            computation_section, posteriors_section, predictive_checks_section,
+            decisions_section, change_section, adjusted_section, comparison_section,
+            concordance_section, sensitivity_section, joint_section, reproducibility_section)
 """The report's sections, in order."""
 
 
