@@ -31,13 +31,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mbtbayes.compare.questions import _effect_row
+from mbtbayes.compare.questions import EQUIVALENCE_PROB, _effect_row
 from mbtbayes.core.arviz_api import hdi
 from mbtbayes.core.decisions import (
     ALPHA,
@@ -70,7 +70,6 @@ EXPECTED_MIN = 5.0
 """Below this expected count in any cell, Fisher's exact test replaces the chi-square."""
 DRAWS = 40_000
 """Exact posterior draws per characteristic (Monte Carlo SE of a probability <= 0.0025)."""
-EQUIVALENCE_PROB = 0.9
 INTAKE = "intake"
 """``role`` of the intake rows in the concordance (counted apart from the primary questions)."""
 PERIOD_I, PERIOD_II = schema.PERIODS
@@ -96,7 +95,6 @@ class Characteristic:
     missing: dict[str, int]
     table: np.ndarray | None = None
     prior: tuple[float, float] = (1.0, 1.0)
-    levels: tuple[str, ...] = field(default=())
 
 
 def characteristics(data: pd.DataFrame) -> list[Characteristic]:
@@ -151,8 +149,7 @@ def _category_levels(f: schema.PatientField, values: dict[str, pd.Series],
         flags = {p: (v.astype(str) == lv).to_numpy(float) for p, v in values.items()}
         out.append(Characteristic(f.name, lv, f"{label}: {lv.replace('_', ' ')}", "patient",
                                   "binary", direction, flags, missing, table,
-                                  prior=(1.0, max(len(present) - 1, 1.0)),
-                                  levels=tuple(present)))
+                                  prior=(1.0, max(len(present) - 1, 1.0))))
     return out
 
 
@@ -368,6 +365,7 @@ def intake_table(data: pd.DataFrame, *, seed: int = SEED,
     table["bonferroni_threshold"] = ALPHA / n_tests
     table["significant_bonferroni"] = table["p_value"] < table["bonferroni_threshold"]
     table["frequentist_existence"] = [significance_decision(p) for p in table["p_value"]]
+    table["estimand"] = ESTIMAND
     return table.reindex(columns=list(COLUMNS))
 
 
@@ -399,8 +397,13 @@ def _summary(c: Characteristic, v: np.ndarray) -> str:
     return f"{v.mean():.1f} ({v.std(ddof=1):.1f})" if len(v) > 1 else f"{v.mean():.1f}"
 
 
+ESTIMAND = ("Period II - I; smd: the difference over sqrt of the mean of the two periods' "
+            "variances; ci_*: 95% Wald (proportions, unpooled) or Welch CI; diff_* and smd_*: "
+            "95% HDI; diff_hdi90_*: 90% HDI")
+"""What ``intake.csv``'s numbers are, in its ``estimand`` column."""
+
 COLUMNS: tuple[str, ...] = (
-    "characteristic", "level", "label", "source", "kind", "more_severe_if",
+    "characteristic", "level", "label", "estimand", "source", "kind", "more_severe_if",
     "n_I", "n_II", "missing_I", "missing_II", "mean_I", "sd_I", "mean_II", "sd_II",
     "summary_I", "summary_II", "difference", "ci_low", "ci_high", "se", "smd",
     "test", "statistic", "df", "p_value", "bonferroni_threshold", "significant_bonferroni",
