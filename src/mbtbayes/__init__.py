@@ -62,6 +62,7 @@ _WHERE = {
     "fit_specs": "mbtbayes.growth.fit",
     "ModelSpec": "mbtbayes.growth.modelspec",
     "reliable_change": "mbtbayes.growth.reliable_change",
+    "shrinkage": "mbtbayes.growth.shrinkage",
     "load_specs": "mbtbayes.growth.specs",
     "make_spec": "mbtbayes.growth.specs",
     "Register": "mbtbayes.io.register",
