@@ -16,16 +16,19 @@ Per patient with at least one score of the measure in the fit (either engine):
   population mean (:func:`mbtbayes.growth.trajectories.change_draws`, covariates over the
   period's observed mix), posterior mean and 95% HDI.
 
-A partially pooled slope lies between the patient's own slope and the population's, the
-nearer the population the fewer and the closer together the patient's scores
+A partially pooled slope mostly lies between the patient's own slope and the population's,
+the nearer the population the fewer and the closer together the patient's scores
 (``toward_population``: the posterior slope is nearer the population slope than the own
-least-squares slope is). Covariates that change within a patient (the WAI version) move the
+least-squares slope is). Not always: the intercept's information moves the slope too
+(months are not centred, the effects may correlate), so an own slope close to the
+population's can be carried just past it. Covariates that change within a patient (the WAI version) move the
 own line but are held at their first value in the posterior line.
 
 Examples
 --------
->>> own_line(np.array([0.0, 6.0, 12.0]), np.array([2.0, 1.7, 1.4]), t0=0.0)
-(2.0, -0.05, '')
+>>> [round(v, 4) for v in own_line(np.array([0.0, 6.0, 12.0]), np.array([2.0, 1.7, 1.4]),
+...                                t0=0.0)[:2]]
+[2.0, -0.05]
 >>> own_line(np.array([6.0, 6.0]), np.array([2.0, 1.8]), t0=0.0)[2]
 'one distinct month (6): no slope'
 """
