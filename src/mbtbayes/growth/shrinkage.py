@@ -21,8 +21,8 @@ the nearer the population the fewer and the closer together the patient's scores
 (``toward_population``: the posterior slope is nearer the population slope than the own
 least-squares slope is). Not always: the intercept's information moves the slope too
 (months are not centred, the effects may correlate), so an own slope close to the
-population's can be carried just past it. Covariates that change within a patient (the WAI version) move the
-own line but are held at their first value in the posterior line.
+population's can be carried just past it. Covariates that change within a patient (the WAI
+version) move the own line but are held at their first value in the posterior line.
 
 Examples
 --------
