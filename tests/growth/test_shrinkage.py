@@ -4,6 +4,8 @@ shrinkage toward the population slope on a register simulated with known patient
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -206,7 +208,12 @@ def test_posterior_slopes_shrink_toward_the_population_and_nearer_the_truth():
 
 
 @pytest.mark.slow
-def test_a_real_fit_shrinks_toward_the_population_and_nearer_the_truth():
+@pytest.mark.parametrize("engine", ["marginal", "bambi"])
+def test_a_real_fit_shrinks_toward_the_population_and_nearer_the_truth(engine):
+    """Either engine (Bambi's patient effects are sampled, uncorrelated); about 50 s each."""
     data, truth = simulated()
-    fit = mb.fit_growth(spec_for(), data, options=SamplerOptions(draws=250, tune=300, chains=2))
+    spec = replace(spec_for(), correlated=engine == "marginal")
+    fit = mb.fit_growth(spec, data, engine=engine,
+                        options=SamplerOptions(draws=250, tune=300, chains=2))
+    assert fit.engine == engine
     check_shrinkage(shrinkage([fit], data), truth, between=0.85)
