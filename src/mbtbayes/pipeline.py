@@ -41,6 +41,7 @@ from mbtbayes.growth.ppc import ppc_table
 from mbtbayes.growth.prior_predictive import prior_predictive_table
 from mbtbayes.growth.reliable_change import reliable_change
 from mbtbayes.growth.rope_curve import rope_curve
+from mbtbayes.growth.shrinkage import shrinkage
 from mbtbayes.growth.specs import load_specs
 from mbtbayes.growth.trajectories import trajectory_table
 from mbtbayes.io.output import check_output, write_run, write_tables
@@ -303,7 +304,8 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = N
     dict of str to DataFrame
         ``growth_models``, ``period_effects``, ``rope_curve``, ``effect_sizes``,
         ``variance_explained``, ``model_comparison``, ``diagnostics``, ``ppc``,
-        ``trajectories``, ``prior_predictive`` and ``loo_pit``, as ``reanalyze`` writes them,
+        ``trajectories``, ``prior_predictive``, ``loo_pit`` and ``shrinkage``, as
+        ``reanalyze`` writes them,
         ``reliable_change`` (specs with a ``[reliable_change]`` table) and
         ``likelihood_comparison`` when specs of one measure differ in likelihood
         (:func:`~.likelihood_comparison.recorded_comparison`).
@@ -333,6 +335,7 @@ def growth_tables(fits: list, data: pd.DataFrame, *, engines: Engines | None = N
         "trajectories": trajectory_table(fits),
         "prior_predictive": prior_predictive_table(fits, data, seed=seed),
         "loo_pit": loo_pit_table(fits, seed=seed),
+        "shrinkage": shrinkage(fits, data),
     }
     change = reliable_change(fits, data)  # specs with a [reliable_change] table
     if not change.empty:

@@ -25,6 +25,7 @@ from mbtbayes.report import figures_checks as checks
 from mbtbayes.report import figures_growth as growth
 from mbtbayes.report import figures_intake as intake
 from mbtbayes.report import figures_more as more
+from mbtbayes.report import figures_patients as patients
 from mbtbayes.report import figures_rank as rank
 from mbtbayes.report.style import figure_style, save, stamp
 
@@ -181,6 +182,35 @@ def _rank_figures(fits: list) -> list:
              lambda f=fit: rank.rank_figure(f)) for name, fit in _chosen(fits).items()]
 
 
+PATIENTS = ("Patients one by one: {name}",
+            "Six patients per period, one drawn (fixed seed, in the title) from each sixth of "
+            "the period's patients ordered by number of scores: recorded scores (markers), the "
+            "patient's own posterior mean line and 95% HDI (population terms plus the "
+            "patient's effects), and the period's population mean (dotted).")
+SHRINKAGE = ("Shrinkage: {name}",
+             "Each patient's own least-squares slope per month (no pooling) against its "
+             "posterior slope from the period model (partial pooling); solid: identity; "
+             "dashed: the period's population slope (complete pooling); grey segment: the pull "
+             "toward it, larger for patients with fewer scores (marker size); patients with "
+             "fewer than two distinct months left out and counted (shrinkage.csv).")
+
+
+def _patient_figures(fits: list, data: pd.DataFrame, table: pd.DataFrame | None) -> list:
+    """Per measure with a period fit: patient trajectories and the shrinkage plot."""
+    plan = []
+    for name, fit in _chosen(fits).items():
+        if fit.variant != "period":
+            continue
+        title, caption = PATIENTS
+        plan.append((f"patients_{name}", title.format(name=name), caption,
+                     lambda f=fit: patients.trajectories_figure(f, data)))
+        if table is not None and (table["measure"] == fit.spec.name).any():
+            title, caption = SHRINKAGE
+            plan.append((f"shrinkage_{name}", title.format(name=name), caption,
+                         lambda m=fit.spec.name: patients.shrinkage_figure(table, m)))
+    return plan
+
+
 def _check_figures(fits: list, data: pd.DataFrame) -> list:
     """The predictive-check figures: a prior predictive check per spec, the LOO-PIT and the
     PPC overlay."""
@@ -210,6 +240,7 @@ def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
     if any(f.variant == "period" for f in fits):
         plan.append((*PRIOR_POSTERIOR, lambda: growth.prior_posterior_figure(fits)))
     plan += _check_figures(fits, data) + _rank_figures(fits)
+    plan += _patient_figures(fits, data, tables.get("shrinkage"))
     for name, title, caption, needs, build in TABLE_FIGURES:
         if all(more.has_columns(tables.get(t), cols) for t, cols in needs.items()):
             plan.append((name, title, caption, lambda b=build: b(tables)))

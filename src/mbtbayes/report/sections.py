@@ -513,6 +513,43 @@ def change_section(inputs: ReportInputs) -> list:
                     [Table(table)], rows=len(table))]
 
 
+def patients_section(inputs: ReportInputs) -> list:
+    """Patients one by one: individual trajectories and the shrinkage of their slopes."""
+    table = inputs.table("shrinkage")
+    if table is None or table.empty:
+        return []
+    rows = []
+    for measure, group in table.groupby("measure", sort=False):
+        fewer = group["n_months"] <= 3
+        rows.append({"measure": measure, "patients": len(group),
+                     "own slope SD": group["ls_slope"].std(),
+                     "posterior slope SD": group["slope_mean"].std(),
+                     "pulled toward the population": pd.to_numeric(
+                         group["toward_population"], errors="coerce").mean(),
+                     "median pull, 2-3 months": _pull(group[fewer]),
+                     "median pull, 4+ months": _pull(group[~fewer])})
+    return [Heading("Patients one by one"), *_flag(inputs),
+            Paragraph("Each patient's own least-squares line (no pooling) beside its posterior "
+                      "line from the period model (partial pooling: the patient's effects "
+                      "drawn toward the period's population line, the more so the fewer its "
+                      "scores). The pull is the share of the distance from the own slope to "
+                      "the population slope that the posterior slope moves; slopes per month "
+                      "in the measure's units (`shrinkage.csv`, one row per patient)."),
+            Table(pd.DataFrame(rows), "Slopes per month: spread of own and posterior slopes, "
+                                      "share pulled toward the period's population slope, "
+                                      "median pull by number of distinct months"),
+            *_folded_figures(inputs, "shrinkage_", "Shrinkage plot per measure"),
+            *_folded_figures(inputs, "patients_", "Patient trajectories per measure")]
+
+
+def _pull(rows: pd.DataFrame) -> float:
+    """Median share of the way from the own slope to the population slope."""
+    gap = rows["ls_slope"] - rows["population_slope"]
+    moved = rows["ls_slope"] - rows["slope_mean"]
+    keep = gap.abs() > 1e-12
+    return float((moved[keep] / gap[keep]).median()) if keep.any() else float("nan")
+
+
 def adjusted_section(inputs: ReportInputs) -> list:
     """The period contrasts adjusted for intake case mix beside the unadjusted ones."""
     table = inputs.table("adjusted_effects")
@@ -852,8 +889,9 @@ def reproducibility_section(inputs: ReportInputs) -> list:
 
 SECTIONS = (summary_section, data_section, intake_section, models_section,
             computation_section, posteriors_section, predictive_checks_section,
-            decisions_section, change_section, adjusted_section, comparison_section,
-            concordance_section, sensitivity_section, joint_section, reproducibility_section)
+            decisions_section, change_section, patients_section, adjusted_section,
+            comparison_section, concordance_section, sensitivity_section, joint_section,
+            reproducibility_section)
 """The report's sections, in order."""
 
 
