@@ -89,6 +89,7 @@ def _known_loglik(*, rng: np.random.Generator, y: np.ndarray, mean_shift: float,
     return (-0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)).sum(-1)
 
 
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_weights_agree_with_az_compare_on_known_fits():
     rng = np.random.default_rng(6)
     patients = 40
@@ -185,6 +186,7 @@ def test_candidates_are_the_listed_refits():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_two_real_fits_stacked_favour_the_true_residual_sds():
     """Simulation truth: residual SD 0.3 in Period I and 1.0 in Period II. The model with
     ``sigma ~ period`` must carry most of the weight against one residual SD; the weights
