@@ -71,6 +71,7 @@ _WHERE = {
     "validate_register": "mbtbayes.io.register",
     "simulate_register": "mbtbayes.io.synthetic",
     "sensitivity": "mbtbayes.sensitivity.suite",
+    "stacking": "mbtbayes.sensitivity.stacking",
     "calibrate": "mbtbayes.pipeline",
     "growth_tables": "mbtbayes.pipeline",
     "joint_tables": "mbtbayes.pipeline",

@@ -419,3 +419,58 @@ def read_exact(path: str | Path) -> InferenceData:
     for name in idata.groups():
         idata[name].close()
     return az.InferenceData(**loaded)
+
+
+def stacking(pointwise: dict[str, np.ndarray], *, pareto_k: dict[str, np.ndarray] | None = None,
+             good_k: float = 0.7) -> dict[str, float]:
+    """LOO stacking weights of models (Yao et al. 2018) by ``az.compare(method="stacking")``.
+
+    The weights maximise ``sum_i log sum_k w_k exp(elpd_ik)`` over the simplex. Each model's
+    pointwise ELPDs (the same units, in the same order, for every model) are handed to ArviZ
+    as a precomputed ``ELPDData``; each unit's values are first shifted by their largest
+    value across models, which leaves the weights unchanged (the objective moves by a
+    constant) and keeps ``exp`` from underflowing where a unit's ELPD is very negative.
+
+    Parameters
+    ----------
+    pointwise : dict of str to numpy.ndarray
+        Model name -> pointwise ELPD ``(units,)``.
+    pareto_k : dict of str to numpy.ndarray, optional
+        Model name -> Pareto k per unit (ArviZ's ``warning``; it does not change the weights).
+    good_k : float
+
+    Returns
+    -------
+    dict of str to float
+        Model name -> weight (the weights sum to 1; the optimiser's rounding below 0 is
+        clipped), in the order of ``pointwise``.
+
+    Examples
+    --------
+    >>> w = stacking({"a": np.array([-1.0, -2.0]), "b": np.array([-9.0, -9.0])})
+    >>> round(w["a"], 3), round(w["b"], 3)
+    (1.0, 0.0)
+    """
+    import warnings
+
+    import arviz as az
+    import xarray as xr
+    from arviz.stats.stats_utils import ELPDData
+
+    names = list(pointwise)
+    values = np.stack([np.asarray(pointwise[n], float) for n in names])  # (models, units)
+    values = values - values.max(axis=0, keepdims=True)
+    elpds = {}
+    for name, v in zip(names, values, strict=True):
+        k = np.zeros_like(v) if pareto_k is None else np.asarray(pareto_k[name], float)
+        elpds[name] = ELPDData(
+            data=[float(v.sum()), float(np.sqrt(v.size * v.var())), 0.0, 0, v.size,
+                  bool(np.any(k > good_k)), xr.DataArray(v, dims="unit"),
+                  xr.DataArray(k, dims="unit"), "log", good_k],
+            index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning",
+                   "loo_i", "pareto_k", "scale", "good_k"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the caller reports Pareto k itself
+        table = az.compare(elpds, ic="loo", method="stacking", scale="log")
+    weights = np.clip(table.loc[names, "weight"].to_numpy(float), 0.0, None)  # SLSQP: ~-1e-17
+    return dict(zip(names, (weights / weights.sum()).tolist(), strict=True))
