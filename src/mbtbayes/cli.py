@@ -216,6 +216,10 @@ def _parser() -> argparse.ArgumentParser:
     re.add_argument("--adjusted", action="store_true",
                     help="also fit the period models adjusted for intake characteristics "
                          "(adjusted_effects.csv; about 100 s more)")
+    re.add_argument("--stacking", action="store_true",
+                    help="also average each measure's conclusions over its candidate models "
+                         "by LOO stacking (stacking.csv; about four refits per measure, "
+                         "minutes; --sensitivity full includes it)")
     _quiet_option(re)
     _fit_cache_options(re)
     re.set_defaults(run=_reanalyze)
@@ -323,7 +327,8 @@ def _reanalyze(args: argparse.Namespace) -> int:
                         models=args.models, out=args.out, seed=args.seed, draws=args.draws,
                         chains=args.chains, sampler=args.sampler, quick=args.quick,
                         sensitivity=args.sensitivity, joint=args.joint,
-                        adjusted=args.adjusted, log=term.log,
+                        adjusted=args.adjusted, stacking=args.stacking,
+                        log=term.log,
                         progress=term.progress, headline=term.headline,
                         cache=_fit_cache(args), scheduler=args.scheduler)
     print(f"wrote {out}" + ("" if args.quiet else

@@ -281,3 +281,43 @@ def test_change_and_adjusted_sections_show_their_tables() -> None:
     assert shown.loc[0, "adjusted"] == "0.02 [-0.21, 0.24] too imprecise"
     assert shown.loc[0, "left out I / II"] == "2 / 0"
     assert change_section(ReportInputs(tables={}, fits=[], specs={}, figures={})) == []
+
+
+def test_stacking_section_shows_weights_and_the_stacked_change() -> None:
+    from mbtbayes.report.sections import stacking_section
+
+    weights = pd.DataFrame({"measure": ["bsi", "bsi"], "kind": ["weight"] * 2,
+                            "model": ["as specified (correlated)", "Student-t residuals"],
+                            "analysis": ["baseline", "robust likelihood"],
+                            "weight": [0.75, 0.25]})
+    stacked = pd.DataFrame({
+        "measure": ["bsi"], "kind": ["stacked"], "model": ["stacked"],
+        "quantity": ["change_difference"], "mean": [-0.05], "hdi_low": [-0.3],
+        "hdi_high": [0.2], "decision": ["undecided"], "baseline_mean": [-0.01],
+        "baseline_hdi_low": [-0.25], "baseline_hdi_high": [0.22],
+        "baseline_decision": ["too imprecise"], "conclusion_changed": [True],
+        "n_patients": [185], "passed": [True], "note": [""]})
+    table = pd.concat([weights, stacked], ignore_index=True)
+    blocks = flatten(stacking_section(ReportInputs(tables={"stacking": table}, fits=[],
+                                                   specs={}, figures={})))
+    shown = [b.table for b in blocks if isinstance(b, Table)]
+    assert shown[0].loc[0, "Student-t"] == 0.25
+    assert shown[1].loc[0, "stacked"] == "-0.05 [-0.3, 0.2] undecided"
+    assert shown[1].loc[0, "as specified"] == "-0.01 [-0.25, 0.22] too imprecise"
+    text = " ".join(b.text for b in blocks if isinstance(b, Paragraph))
+    assert "changed by stacking: 1 of 1" in text
+
+
+def test_patients_section_measures_the_pull() -> None:
+    from mbtbayes.report.sections import patients_section
+
+    table = pd.DataFrame({  # own slopes 0.1 and 0.3 toward a population 0.0: pulls 0.5, 0.9
+        "measure": ["bsi"] * 3, "n_months": [2, 5, 3], "ls_slope": [0.1, 0.3, float("nan")],
+        "slope_mean": [0.05, 0.03, 0.0], "population_slope": [0.0, 0.0, 0.0],
+        "toward_population": [True, True, None]})
+    blocks = flatten(patients_section(ReportInputs(tables={"shrinkage": table}, fits=[],
+                                                   specs={}, figures={})))
+    shown = [b.table for b in blocks if isinstance(b, Table)][0]
+    assert shown.loc[0, "median pull, 2-3 months"] == pytest.approx(0.5)
+    assert shown.loc[0, "median pull, 4+ months"] == pytest.approx(0.9)
+    assert shown.loc[0, "pulled toward the population"] == 1.0

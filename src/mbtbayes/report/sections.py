@@ -550,6 +550,55 @@ def _pull(rows: pd.DataFrame) -> float:
     return float((moved[keep] / gap[keep]).median()) if keep.any() else float("nan")
 
 
+def stacking_section(inputs: ReportInputs) -> list:
+    """Model averaging: LOO stacking weights and the stacked conclusions."""
+    table = inputs.table("stacking")
+    if table is None or table.empty:
+        return []
+    weights = table[table["kind"] == "weight"].assign(
+        candidate=lambda t: [_candidate(m, a) for m, a in zip(t["model"], t["analysis"],
+                                                                strict=True)],
+        weight=lambda t: t["weight"].round(3))
+    weights = weights.pivot_table(index="measure", columns="candidate", values="weight",
+                                  sort=False).reset_index()
+    stacked = table[(table["kind"] == "stacked")
+                    & table["quantity"].isin(["change_difference", "d_difference"])].copy()
+    for side, prefix in (("stacked", ""), ("as specified", "baseline_")):
+        stacked[side] = [f"{r[prefix + 'mean']:.3g} [{r[prefix + 'hdi_low']:.3g}, "
+                         f"{r[prefix + 'hdi_high']:.3g}] {r[prefix + 'decision']}"
+                         for r in stacked.to_dict("records")]
+    stacked = pick(stacked, ["measure", "quantity", "stacked", "as specified",
+                             "conclusion_changed", "n_patients", "passed",
+                             "note"]).reset_index(drop=True)
+    changed = int(table["conclusion_changed"].fillna(False).astype(bool).sum())
+    return [Heading("Averaged over the models the data support"), *_flag(inputs),
+            Paragraph("LOO stacking (Yao et al. 2018) weighs each measure's candidate models "
+                      "(the period model as specified, the other patient-effect structure, "
+                      "Student-t residuals, a period-specific residual SD, the case-mix "
+                      "adjusted model) by how well their mixture predicts a new patient "
+                      "(leave-one-patient-out, over the patients every candidate has); the "
+                      "stacked posterior mixes the candidates' draws by these weights. A weight "
+                      "is not the probability that a model is true. "
+                      f"Conclusions changed by stacking: {changed} of "
+                      f"{int((table['kind'] == 'stacked').sum())} (`stacking.csv`)."),
+            Table(weights, "Stacking weights per measure (sum to 1 per row; 'other "
+                           "structure': the patient-effect structure the spec does not use; "
+                           "each model in full in stacking.csv)"),
+            Table(stacked, "Difference in change 0-24 months (units; and d_II - d_I): stacked "
+                           "posterior mean [95% HDI] and HDI + ROPE decision beside the model "
+                           "as specified")]
+
+
+def _candidate(model: str, analysis: str) -> str:
+    """A stacking candidate's short name, the same for every measure."""
+    if analysis == "baseline":
+        return "as specified"
+    if model.startswith("period-specific"):
+        return "sigma ~ period"
+    return {"robust likelihood": "Student-t", "case-mix adjustment": "adjusted",
+            "random-effect structure": "other structure"}.get(analysis, model)
+
+
 def adjusted_section(inputs: ReportInputs) -> list:
     """The period contrasts adjusted for intake case mix beside the unadjusted ones."""
     table = inputs.table("adjusted_effects")
@@ -890,8 +939,8 @@ def reproducibility_section(inputs: ReportInputs) -> list:
 SECTIONS = (summary_section, data_section, intake_section, models_section,
             computation_section, posteriors_section, predictive_checks_section,
             decisions_section, change_section, patients_section, adjusted_section,
-            comparison_section, concordance_section, sensitivity_section, joint_section,
-            reproducibility_section)
+            stacking_section, comparison_section, concordance_section, sensitivity_section,
+            joint_section, reproducibility_section)
 """The report's sections, in order."""
 
 
