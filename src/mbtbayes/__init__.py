@@ -69,6 +69,7 @@ _WHERE = {
     "load_register": "mbtbayes.io.register",
     "validate_register": "mbtbayes.io.register",
     "simulate_register": "mbtbayes.io.synthetic",
+    "joint_pooling": "mbtbayes.sensitivity.joint_pooling",
     "sensitivity": "mbtbayes.sensitivity.suite",
     "calibrate": "mbtbayes.pipeline",
     "growth_tables": "mbtbayes.pipeline",
