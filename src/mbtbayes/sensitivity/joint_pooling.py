@@ -98,7 +98,8 @@ def joint_pooling(data: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
         default_mean, default_hdi_low, default_hdi_high, default_existence,
         default_rope_decision, conclusion_changed, spread_vs_unpooled (the SD across outcomes
         of the posterior means as a share of the unpooled fit's: below 1 is shrinkage towards
-        the common effect), passed, reason, seconds, interval.
+        the common effect), passed, reason, seconds, draws (more than asked: the gate's retry),
+        interval.
 
     Raises
     ------
@@ -166,13 +167,19 @@ def _table(fits: dict, settings: list, data: pd.DataFrame) -> pd.DataFrame:
         prior = {f"{k.removesuffix('_sd')}_prior_sd": float(v) for k, v in scaled.items()}
         common = {"setting": name, "tau_prior_factor": factor, **prior,
                   "passed": fit.diagnostics.passed, "reason": fit.diagnostics.reason,
-                  "seconds": seconds}
+                  "seconds": seconds, "draws": _n_draws(fit)}
         rows += [common | r for r in _outcome_rows(fit, default, fits.get(UNPOOLED), ropes)]
         if fit.pooled:
             rows += [common | r for r in _tau_rows(fit)]
     columns = ["setting", "tau_prior_factor", "tau_int_prior_sd", "tau_slope_prior_sd"]
     table = pd.DataFrame(rows)
     return table[columns + [c for c in table if c not in columns]].assign(interval=INTERVAL)
+
+
+def _n_draws(fit: JointFit) -> int:
+    """Posterior draws kept (more than asked when the gate's one retry refitted)."""
+    sizes = fit.idata.posterior.sizes
+    return int(sizes["chain"] * sizes["draw"])
 
 
 def _outcome_rows(fit: JointFit, default: JointFit, unpooled: tuple | None,
