@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mbtbayes.core.arviz_api import ess_bulk
 from mbtbayes.core.decisions import existence_decision, rope_decision
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import SpecError
@@ -95,6 +96,7 @@ def joint_pooling(data: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
         setting the between-outcome SDs' posterior (``outcome`` = ``pooled``): setting,
         tau_prior_factor, tau_int_prior_sd, tau_slope_prior_sd, outcome, quantity, estimand,
         mean, sd, hdi_low, hdi_high, p_direction, rope_half_width, existence, rope_decision,
+        ess (bulk), mcse_mean (sd / sqrt(ess)),
         default_mean, default_hdi_low, default_hdi_high, default_existence,
         default_rope_decision, conclusion_changed, spread_vs_unpooled (the SD across outcomes
         of the posterior means as a share of the unpooled fit's: below 1 is shrinkage towards
@@ -185,12 +187,15 @@ def _n_draws(fit: JointFit) -> int:
 def _outcome_rows(fit: JointFit, default: JointFit, unpooled: tuple | None,
                   ropes: list[float]) -> list[dict]:
     mine, ref = per_outcome(fit), per_outcome(default)
+    chains = fit.idata.posterior.sizes["chain"]
     free = per_outcome(unpooled[0]) if unpooled is not None else None
     rows = []
     for quantity, estimand in QUANTITIES.items():
         for j, outcome in enumerate(fit.outcomes):
             s, d = _decide(mine[quantity][:, j], ropes[j]), _decide(ref[quantity][:, j], ropes[j])
+            ess = ess_bulk(mine[quantity][:, j].reshape(chains, -1))
             rows.append({"outcome": outcome, "quantity": quantity, "estimand": estimand, **s,
+                         "ess": ess, "mcse_mean": s["sd"] / np.sqrt(ess),
                          **{f"default_{k}": d[k] for k in ("mean", "hdi_low", "hdi_high",
                                                            "existence", "rope_decision")},
                          "conclusion_changed": (s["existence"], s["rope_decision"])
