@@ -107,6 +107,13 @@ def joint_pooling(data: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
     ------
     SpecError
         Widths without ``default`` at 1, or a factor that is not positive.
+
+    Examples
+    --------
+    >>> import mbtbayes as mb
+    >>> data = mb.load_register().data                 # the bundled SYNTHETIC register
+    >>> table = mb.joint_pooling(data, joint=mb.fit_joint(data))  # doctest: +SKIP
+    >>> table[table["conclusion_changed"].eq(True)]  # doctest: +SKIP
     """
     from mbtbayes.growth.joint.fit import fit_joint  # numba kernels: only when asked
 
