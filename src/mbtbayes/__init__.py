@@ -70,6 +70,7 @@ _WHERE = {
     "load_register": "mbtbayes.io.register",
     "validate_register": "mbtbayes.io.register",
     "simulate_register": "mbtbayes.io.synthetic",
+    "joint_pooling": "mbtbayes.sensitivity.joint_pooling",
     "sensitivity": "mbtbayes.sensitivity.suite",
     "stacking": "mbtbayes.sensitivity.stacking",
     "calibrate": "mbtbayes.pipeline",

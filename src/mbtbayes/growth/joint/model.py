@@ -51,6 +51,11 @@ correlation of ``mu`` with every ``z``: on the bundled register the non-centred 
 divergences and failed the gate, the split form passed it with none (prototype runs, seeds 1
 and 2, target_accept 0.8 and 0.9)."""
 
+TAU_PRIOR_KEYS = ("tau_int_sd", "tau_slope_sd")
+"""Prior keys of the HalfNormal scales of the between-outcome SDs (scale both to widen or
+narrow the pooling prior through ``fit_joint(priors=...)``)."""
+
+
 def default_priors(n_out: int) -> dict[str, np.ndarray]:
     """Weakly informative priors in model units (1 = one baseline SD), time in months.
 
