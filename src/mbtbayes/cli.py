@@ -213,6 +213,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="few draws, for a smoke run (results not for reporting)")
     re.add_argument("--joint", action="store_true",
                     help="also fit the joint model of bsi, cip, wsas and gaf (joint_model.csv)")
+    re.add_argument("--joint-pooling", action="store_true",
+                    help="with the joint model (implies --joint), its pooling sensitivity: the "
+                         "between-outcome SD's prior at x0.5, x1, x2 and unpooled "
+                         "(joint_pooling.csv; three more joint fits, several minutes)")
     re.add_argument("--adjusted", action="store_true",
                     help="also fit the period models adjusted for intake characteristics "
                          "(adjusted_effects.csv; about 100 s more)")
@@ -327,6 +331,7 @@ def _reanalyze(args: argparse.Namespace) -> int:
                         models=args.models, out=args.out, seed=args.seed, draws=args.draws,
                         chains=args.chains, sampler=args.sampler, quick=args.quick,
                         sensitivity=args.sensitivity, joint=args.joint,
+                        joint_pooling=args.joint_pooling,
                         adjusted=args.adjusted, stacking=args.stacking,
                         log=term.log,
                         progress=term.progress, headline=term.headline,

@@ -49,6 +49,7 @@ from mbtbayes.io.register import Register, describe, load_register, summarise
 from mbtbayes.report import headline_text, run_record, write_report, write_run_json
 from mbtbayes.report.figures import make_figures
 from mbtbayes.sensitivity.calibration import sbc
+from mbtbayes.sensitivity.joint_pooling import joint_pooling as pooling_table
 from mbtbayes.sensitivity.power import power_table
 from mbtbayes.sensitivity.stacking import stacking as stack_models
 from mbtbayes.sensitivity.suite import ANALYSES, QUICK, Sensitivity, sensitivity
@@ -72,6 +73,7 @@ def reanalyze(
     sampler: str = "nutpie",
     quick: bool = False,
     joint: bool = False,
+    joint_pooling: bool = False,
     report: bool = True,
     sensitivity: bool | str = False,
     adjusted: bool = False,
@@ -108,6 +110,11 @@ def reanalyze(
     joint : bool
         Also fit the joint model of the clinical outcomes (:func:`joint_tables`):
         ``joint_model.csv``, ``joint_model_comparison.csv`` and its figure.
+    joint_pooling : bool
+        With the joint model (implies ``joint``), also its pooling sensitivity
+        (:func:`~mbtbayes.sensitivity.joint_pooling.joint_pooling`: the between-outcome SD's
+        prior at x0.5, x1, x2 and unpooled; three more joint fits, several minutes):
+        ``joint_pooling.csv``.
     report : bool
         Write ``figures/*.png``, ``paper_tables.md``, ``report.md`` and ``report.html``
         (``run.json`` is written either way).
@@ -156,6 +163,7 @@ def reanalyze(
     options = {"data": data, "mapping": mapping, "encoding": encoding, "models": models,
                "out": out, "seed": seed, "draws": draws, "chains": chains, "sampler": sampler,
                "quick": quick, "sensitivity": sensitivity, "joint": joint,
+               "joint_pooling": joint_pooling,
                "adjusted": adjusted, "stacking": stacking}
     clock = _Clock()
     check_output(out, data=data if isinstance(data, str | Path) else None)
@@ -187,8 +195,9 @@ def reanalyze(
         else:
             tables["adjusted_effects"] = table
         clock.lap("adjusted")
-    if joint:
-        tables |= joint_tables(fits, register.data, options=opts, seed=seed, log=log)
+    if joint or joint_pooling:
+        tables |= joint_tables(fits, register.data, options=opts, seed=seed,
+                               pooling=joint_pooling, log=log)
         clock.lap("joint_model")
     log("frequentist analysis: ML mixed models, AIC, d")
     log("remission, start-end change and adherence")
@@ -384,6 +393,7 @@ def sensitivity_tables(fits: list, specs: dict, data: pd.DataFrame, *,
 def joint_tables(fits: list, data: pd.DataFrame, *,
                  joint: JointFit | Sequence[JointFit] | None = None,
                  options: SamplerOptions | None = None, seed: int = SEED,
+                 pooling: bool = False,
                  log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """The joint model of the clinical outcomes beside the run's single-outcome fits.
 
@@ -449,9 +459,15 @@ def joint_tables(fits: list, data: pd.DataFrame, *,
     joint = given | made
     _check_joint_data(joint, data)
     kfold = partial(kfold_joint, options=options, seed=seed, log=log)
-    return {"joint_model": joint_table(joint["period"], data, single=fits, seed=seed),
-            "joint_model_comparison": comparison_table(joint["period"], joint["no_period"],
-                                                       kfold=kfold)}
+    tables = {"joint_model": joint_table(joint["period"], data, single=fits, seed=seed),
+              "joint_model_comparison": comparison_table(joint["period"], joint["no_period"],
+                                                         kfold=kfold)}
+    if pooling:
+        log("joint model's pooling: the between-outcome SD's prior at x0.5, x1, x2 and "
+            "unpooled (three more joint fits)")
+        tables["joint_pooling"] = pooling_table(data, joint=joint["period"], seed=seed,
+                                                options=options, log=log)
+    return tables
 
 
 def _given_joint(joint: JointFit | Sequence[JointFit] | None) -> dict[str, JointFit]:

@@ -321,3 +321,21 @@ def test_patients_section_measures_the_pull() -> None:
     assert shown.loc[0, "median pull, 2-3 months"] == pytest.approx(0.5)
     assert shown.loc[0, "median pull, 4+ months"] == pytest.approx(0.9)
     assert shown.loc[0, "pulled toward the population"] == 1.0
+
+
+def test_joint_pooling_blocks_show_each_setting_and_count_changes() -> None:
+    from mbtbayes.report.sections import pooling_blocks
+
+    rows = [{"setting": s, "outcome": "bsi", "quantity": "change_difference_std",
+             "mean": m, "hdi_low": m - 0.2, "hdi_high": m + 0.2, "rope_decision": d,
+             "passed": ok, "conclusion_changed": c}
+            for s, m, d, ok, c in (("default", 0.0, "negligible", True, False),
+                                   ("unpooled", 0.1, "too imprecise", False, True))]
+    rows.append({"setting": "default", "outcome": "pooled", "mean": 0.1,
+                 "quantity": "between_outcome_sd_int", "conclusion_changed": None})
+    blocks = pooling_blocks(pd.DataFrame(rows))
+    shown = [b.table for b in blocks if isinstance(b, Table)][0]
+    assert shown.loc[0, "unpooled"] == "0.10 [-0.10, 0.30] too imprecise (gate FAILED)"
+    assert shown.loc[0, "default"] == "0.00 [-0.20, 0.20] negligible"
+    assert "from the default's: 1 " in blocks[0].text
+    assert pooling_blocks(None) == []

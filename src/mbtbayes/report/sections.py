@@ -881,7 +881,29 @@ def joint_section(inputs: ReportInputs) -> list:
     if comparison is not None:
         blocks.append(Table(comparison, "Joint model with and without the period terms, "
                                         "leave-one-patient-out (joint_model_comparison.csv)"))
-    return blocks
+    return blocks + pooling_blocks(inputs.table("joint_pooling"))
+
+
+def pooling_blocks(table: pd.DataFrame | None) -> list:
+    """The joint model's pooling sensitivity: each outcome's difference in change under every
+    width of the between-outcome SD's prior and unpooled."""
+    if table is None or table.empty:
+        return []
+    rows = table[table["quantity"] == "change_difference_std"].copy()
+    rows["cell"] = [f"{r['mean']:.2f} [{r['hdi_low']:.2f}, {r['hdi_high']:.2f}] "
+                    f"{r['rope_decision']}" + ("" if r["passed"] else " (gate FAILED)")
+                    for r in rows.to_dict("records")]
+    wide = rows.pivot_table(index="outcome", columns="setting", values="cell",
+                            aggfunc="first", sort=False).reset_index()
+    moved = int(table["conclusion_changed"].fillna(False).astype(bool).sum())
+    return [Paragraph("The joint model's pooling, tested: the period terms refitted with the "
+                      "between-outcome SD's prior at x0.5 (narrow), x1 (default) and x2 (wide) "
+                      "of its scale and unpooled. Conclusions that differ from the default's: "
+                      f"{moved} (existence or HDI + ROPE; `joint_pooling.csv`, with the "
+                      "difference at 24 months and the between-outcome SDs)."),
+            Table(wide, "Difference in change 0-24 months, Period II - I in observed pooled "
+                        "baseline SDs (> 0 favours Period II): posterior mean [95% HDI] and "
+                        "HDI + ROPE decision per setting of the between-outcome SD's prior")]
 
 
 JOINT_CAPTION = ("Joint model of the outcomes beside the single-outcome models (95% HDI); "
