@@ -48,10 +48,11 @@ from mbtbayes.sensitivity.calibration import replicate_rows, sbc_summary
 
 @dataclass(frozen=True)
 class BambiJob:
-    """A chunk of replicates for one worker (plain data, picklable)."""
+    """A chunk of replicates for one worker (plain data, picklable: the worker builds the
+    design, whose formula object the Bambi engine needs and which does not pickle)."""
 
     spec: ModelSpec
-    design: Design
+    data: pd.DataFrame
     replicates: tuple[int, ...]
     seed: int
     options: SamplerOptions
@@ -107,12 +108,12 @@ def with_outcome(spec: ModelSpec, design: Design, y: np.ndarray) -> Design:
 def run_bambi_chunk(job: BambiJob) -> list[dict]:
     """Run a chunk of replicates with one Bambi engine; a row per replicate and parameter."""
     bambi = engines_for(job.options).get("bambi")
+    design = make_design(job.spec, job.data, variant="period")
     rows = []
     for r in job.replicates:
         rng = np.random.default_rng(seed_for(job.seed, "sbc-bambi", job.spec.name, r))
-        truth = t_prior_draw(job.spec, job.design, rng)
-        simulated = with_outcome(job.spec, job.design,
-                                 simulate_t_outcome(job.design, truth, rng))
+        truth = t_prior_draw(job.spec, design, rng)
+        simulated = with_outcome(job.spec, design, simulate_t_outcome(design, truth, rng))
         fit = bambi.fit_design(job.spec, simulated, variant="period", gate=False,
                                seed=seed_for(job.seed, "sbc-bambi-fit", job.spec.name, r))
         rows += replicate_rows(fit, truth, r, job.spec.d_months[1], extra=("nu",))
@@ -156,7 +157,7 @@ def sbc_bambi(
     design = make_design(spec, data, variant="period")
     t_prior_draw(spec, design, np.random.default_rng(0))  # refuse an unfit spec up front
     with executor_for(scheduler) as executor:
-        jobs = [BambiJob(spec, design.portable(), part, seed, options)
+        jobs = [BambiJob(spec, data, part, seed, options)
                 for part in chunked(list(range(replicates)), executor.workers)]
         rows = [row for chunk in executor.map(run_bambi_chunk, jobs) for row in chunk]
     ranks = pd.DataFrame(rows).assign(engine="bambi")
