@@ -258,6 +258,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="SBC replicates (default 200; 0 skips)")
     cal.add_argument("--power-replicates", type=whole_number(0), default=50,
                      help="simulated registers per power scenario (default 50; 0 skips)")
+    cal.add_argument("--engine", choices=("marginal", "bambi"), default="marginal",
+                     help="the growth engine calibrated: marginal (the spec's period model), "
+                     "or bambi (its Student-t version; sbc_bambi_*.csv)")
+    cal.add_argument("--joint", action="store_true",
+                     help="also calibrate the joint model of bsi, wsas and gaf "
+                     "(sbc_joint_*.csv; the same number of replicates)")
     cal.add_argument("--scheduler", help="executor: processes[:N] or a Dask scheduler address "
                      "tcp://host:port (default: in this process, or $MBTBAYES_SCHEDULER)")
     cal.set_defaults(run=_calibrate)
@@ -360,7 +366,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     out = calibrate(data=args.data, mapping=args.mapping, encoding=args.encoding,
                     models=args.models, measure=args.measure, out=args.out, seed=args.seed,
                     replicates=args.replicates, power_replicates=args.power_replicates,
-                    scheduler=args.scheduler, log=_log)
+                    engine=args.engine, joint=args.joint, scheduler=args.scheduler, log=_log)
     print(f"wrote {out}")
     return EXIT_OK
 

@@ -48,7 +48,11 @@ from mbtbayes.io.output import check_output, write_run, write_tables
 from mbtbayes.io.register import Register, describe, load_register, summarise
 from mbtbayes.report import headline_text, run_record, write_report, write_run_json
 from mbtbayes.report.figures import make_figures
-from mbtbayes.sensitivity.calibration import sbc
+from mbtbayes.report.figures_calibration import rank_figure
+from mbtbayes.report.style import figure_style, save, stamp
+from mbtbayes.sensitivity.calibration import BINS, RANK_DRAWS, sbc
+from mbtbayes.sensitivity.calibration_bambi import sbc_bambi
+from mbtbayes.sensitivity.calibration_joint import SBC_OUTCOMES, sbc_joint
 from mbtbayes.sensitivity.joint_pooling import joint_pooling as pooling_table
 from mbtbayes.sensitivity.power import power_table
 from mbtbayes.sensitivity.stacking import stacking as stack_models
@@ -58,6 +62,7 @@ from mbtbayes.study.reanalysis import inconsistencies, published_posteriors, pub
 
 if TYPE_CHECKING:
     from mbtbayes.growth.joint.fit import JointFit
+    from mbtbayes.growth.modelspec import ModelSpec
 
 
 def reanalyze(
@@ -634,6 +639,9 @@ def calibrate(
     replicates: int = 200,
     power_replicates: int = 50,
     effects: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8),
+    engine: str = "marginal",
+    joint: bool = False,
+    outcomes: Sequence[str] = SBC_OUTCOMES,
     scheduler: str | None = None,
     log: Callable[[str], None] = print,
     progress: bool | Progress | None = True,
@@ -641,9 +649,11 @@ def calibrate(
     """Check the growth model's calibration on this design, and what the design can detect.
 
     Writes ``sbc_ranks.csv`` and ``sbc_summary.csv`` (simulation-based calibration: rank
-    uniformity per parameter and coverage of the 90% HDIs of the period contrasts) and
-    ``power.csv`` (the probability of detecting a true period difference in level or slope by
-    p < .05, the 95% HDI excluding 0, and the HDI outside the ROPE).
+    uniformity per parameter and coverage of the 90% HDIs of the period contrasts; with
+    ``engine="bambi"`` ``sbc_bambi_ranks.csv`` and ``sbc_bambi_summary.csv`` instead), with
+    ``joint=True`` also ``sbc_joint_ranks.csv`` and ``sbc_joint_summary.csv`` (the joint
+    model), and ``power.csv`` (the probability of detecting a true period difference in level
+    or slope by p < .05, the 95% HDI excluding 0, and the HDI outside the ROPE).
 
     Parameters
     ----------
@@ -657,6 +667,16 @@ def calibrate(
         SBC replicates, and simulated registers per power scenario (0 skips that part).
     effects : tuple of float
         True differences for the power table, in baseline-SD units.
+    engine : {"marginal", "bambi"}
+        The growth engine calibrated: the marginal engine on the spec's period model
+        (:func:`mbtbayes.sensitivity.calibration.sbc`), or the Bambi engine on its Student-t
+        version (:func:`mbtbayes.sensitivity.calibration_bambi.sbc_bambi`).
+    joint : bool
+        Also calibrate the joint model of ``outcomes``
+        (:func:`mbtbayes.sensitivity.calibration_joint.sbc_joint`), with ``replicates``
+        replicates.
+    outcomes : sequence of str
+        The joint model's outcomes (default bsi, wsas, gaf).
     scheduler : str, optional
         Executor for the replicates (``processes[:N]`` or a Dask scheduler address).
     log : callable
@@ -680,6 +700,8 @@ def calibrate(
     >>> calibrate(out="calibration", replicates=200, scheduler="processes")  # doctest: +SKIP
     """
     parse_scheduler(scheduler)
+    if engine not in CALIBRATED_ENGINES:
+        raise SpecError(f"engine must be one of {', '.join(CALIBRATED_ENGINES)}, got '{engine}'")
     check_output(out, data=data if isinstance(data, str | Path) else None)
     register = load_register(data, mapping=mapping, encoding=encoding)
     specs = load_specs(models)
@@ -687,10 +709,9 @@ def calibrate(
         raise SpecError(f"no model spec '{measure}'; specs: {', '.join(specs)}")
     spec, parts = specs[measure], {}
     if replicates:
-        parts[f"simulation-based calibration of {measure}: {replicates} replicates"] = \
-            lambda: dict(zip(("sbc_ranks", "sbc_summary"),
-                             sbc(spec, register.data, replicates=replicates, seed=seed,
-                                 scheduler=scheduler), strict=True))
+        parts |= _sbc_parts(spec, register.data, engine=engine, joint=joint,
+                            outcomes=tuple(outcomes), replicates=replicates, seed=seed,
+                            scheduler=scheduler)
     if power_replicates:
         parts[f"power of the design for {measure}: {2 * len(effects)} scenarios x "
               f"{power_replicates} simulated registers"] = \
@@ -701,6 +722,31 @@ def calibrate(
         tables = _timed_parts(parts, talk)
     return write_run(out, register, tables, extra=partial(
         _calibration_figures, tables=tables, register=register))
+
+
+CALIBRATED_ENGINES = ("marginal", "bambi")
+"""The growth engines :func:`calibrate` calibrates (``engine=``)."""
+
+
+def _sbc_parts(spec: ModelSpec, data: pd.DataFrame, *, engine: str, joint: bool,
+               outcomes: tuple[str, ...], replicates: int, seed: int,
+               scheduler: str | None) -> dict[str, Callable[[], dict]]:
+    """The calibration parts of :func:`calibrate`: its description -> a function returning
+    the tables."""
+    run = {"marginal": sbc, "bambi": sbc_bambi}[engine]
+    prefix = "sbc" if engine == "marginal" else "sbc_bambi"
+    what = "" if engine == "marginal" else " (Bambi engine, Student-t)"
+    parts = {f"simulation-based calibration of {spec.name}{what}: {replicates} replicates":
+             lambda: dict(zip((f"{prefix}_ranks", f"{prefix}_summary"),
+                              run(spec, data, replicates=replicates, seed=seed,
+                                  scheduler=scheduler), strict=True))}
+    if joint:
+        parts[f"simulation-based calibration of the joint model ({', '.join(outcomes)}): "
+              f"{replicates} replicates"] = \
+            lambda: dict(zip(("sbc_joint_ranks", "sbc_joint_summary"),
+                             sbc_joint(data, outcomes=outcomes, replicates=replicates,
+                                       seed=seed, scheduler=scheduler), strict=True))
+    return parts
 
 
 def _timed_parts(parts: dict[str, Callable[[], dict]], talk: Talk) -> dict:
@@ -721,6 +767,15 @@ def _timed_parts(parts: dict[str, Callable[[], dict]], talk: Talk) -> dict:
 
 
 def _calibration_figures(folder: Path, *, tables: dict, register: Register) -> None:
-    """The power figure (when the power table was made) into ``folder/figures``."""
+    """The power figure (when the power table was made) and a rank histogram per SBC ranks
+    table (``figures/sbc_ranks.png``, ...) into ``folder/figures``."""
     make_figures(folder, tables=tables, fits=[], data=register.data,
                  synthetic=register.synthetic)
+    with figure_style():
+        for name, ranks in tables.items():
+            if name.startswith("sbc") and name.endswith("_ranks"):
+                fig = rank_figure(ranks, bins=BINS, top=RANK_DRAWS)
+                if register.synthetic:
+                    stamp(fig, "SYNTHETIC data")
+                save(fig, folder / "figures" / f"{name}.png",
+                     caption=f"SBC rank histograms ({name}.csv)")

@@ -89,34 +89,43 @@ def run_chunk(job: SbcJob) -> list[dict]:
         fit = marginal.fit_design(job.spec, simulated, variant="period",
                                   seed=seed_for(job.seed, "sbc-fit", job.spec.name, r),
                                   extras=False)
-        rows += _replicate_rows(fit, truth, r, job.spec.d_months[1])
+        rows += replicate_rows(fit, truth, r, job.spec.d_months[1])
     return rows
 
 
-def _replicate_rows(fit: GrowthFit, truth: dict, replicate: int, later: float) -> list[dict]:
+def replicate_rows(fit: GrowthFit, truth: dict, replicate: int, later: float, *,
+                   extra: tuple[str, ...] = ()) -> list[dict]:
+    """One row per parameter of a growth fit (both engines' names): the rank of its true value
+    among the thinned draws; for the period terms and the contrast at ``later`` months,
+    whether the 90% HDI covers it. ``extra``: further scalar parameters (``nu``)."""
     draws = {f"beta[{c}]": fit.draws("beta")[:, i] for i, c in enumerate(fit.design.columns)}
     true = {f"beta[{c}]": truth["beta"][i] for i, c in enumerate(fit.design.columns)}
-    for name in ("sd_intercept", "sd_slope", "sigma"):
+    for name in ("sd_intercept", "sd_slope", "sigma", *extra):
         draws[name], true[name] = fit.draws(name), float(truth[name])
     period, slope = fit.design.columns[2], fit.design.columns[3]
     contrasts = {"intercept": period, "slope": slope}
-    step = max(draws[f"beta[{period}]"].size // RANK_DRAWS, 1)
     rows = []
     for name, values in draws.items():
-        thinned = values[::step][:RANK_DRAWS]
         contrast = next((c for c, col in contrasts.items() if name == f"beta[{col}]"), None)
         rows.append({"replicate": replicate, "parameter": name,
-                     "rank": int((thinned < true[name]).sum()), "contrast": contrast,
-                     "covered": _covered(values, true[name]) if contrast else None,
+                     "rank": rank_among(values, true[name]), "contrast": contrast,
+                     "covered": covered(values, true[name]) if contrast else None,
                      "passed": fit.diagnostics.passed})
     at = draws[f"beta[{period}]"] + later * draws[f"beta[{slope}]"]
     rows.append({"replicate": replicate, "parameter": f"at_{later:g}", "rank": None,
                  "contrast": "at_24", "passed": fit.diagnostics.passed,
-                 "covered": _covered(at, true[f"beta[{period}]"] + later * true[f"beta[{slope}]"])})
+                 "covered": covered(at, true[f"beta[{period}]"] + later * true[f"beta[{slope}]"])})
     return rows
 
 
-def _covered(draws: np.ndarray, value: float) -> bool:
+def rank_among(draws: np.ndarray, value: float) -> int:
+    """The rank of a true value among :data:`RANK_DRAWS` evenly thinned draws (0..99)."""
+    step = max(draws.size // RANK_DRAWS, 1)
+    return int((draws[::step][:RANK_DRAWS] < value).sum())
+
+
+def covered(draws: np.ndarray, value: float) -> bool:
+    """Whether the :data:`COVERAGE_PROB` HDI of the draws holds ``value``."""
     low, high = hdi(draws, ci_prob=COVERAGE_PROB)
     return bool(low <= value <= high)
 
@@ -178,9 +187,7 @@ def sbc_summary(ranks: pd.DataFrame) -> pd.DataFrame:
         row = {"parameter": name, "replicates": len(part),
                "failed_gate": int((~part["passed"].astype(bool)).sum())}
         if part["rank"].notna().all():
-            counts = np.bincount((part["rank"].astype(int) * BINS) // (RANK_DRAWS + 1),
-                                 minlength=BINS)
-            row["rank_chi2_p"] = float(stats.chisquare(counts).pvalue)
+            row["rank_chi2_p"] = rank_chi2_p(part["rank"])
         covered = part["covered"].dropna()
         if len(covered):
             k, n = int(covered.astype(bool).sum()), len(covered)
@@ -191,3 +198,17 @@ def sbc_summary(ranks: pd.DataFrame) -> pd.DataFrame:
     table["interval"] = (f"{COVERAGE_PROB:.0%} HDI coverage; ranks among {RANK_DRAWS} "
                          "thinned draws")
     return table
+
+
+def rank_chi2_p(ranks: pd.Series | np.ndarray) -> float:
+    """The chi-square p-value of uniformity of ranks (0..:data:`RANK_DRAWS`) over :data:`BINS`
+    bins; pass the ranks of several parameters together for a pooled test.
+
+    Examples
+    --------
+    >>> rank_chi2_p(np.arange(100)) == 1.0
+    True
+    """
+    counts = np.bincount((np.asarray(ranks, dtype=int) * BINS) // (RANK_DRAWS + 1),
+                         minlength=BINS)
+    return float(stats.chisquare(counts).pvalue)
