@@ -10,8 +10,15 @@ from scipy import stats
 
 import mbtbayes as mb
 from mbtbayes.core.execute import chunked
-from mbtbayes.growth.design import make_design
-from mbtbayes.sensitivity.calibration import BINS, RANK_DRAWS, sbc, sbc_summary, simulate_outcome
+from mbtbayes.growth.design import make_design, prior_values
+from mbtbayes.sensitivity.calibration import (
+    BINS,
+    RANK_DRAWS,
+    prior_draw,
+    sbc,
+    sbc_summary,
+    simulate_outcome,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +37,31 @@ def test_simulated_outcomes_have_the_models_mean_and_covariance(design):
     cov = 0.5**2 + 0.02**2 * np.outer(t, t) + 0.35**2 * np.eye(t.size)
     np.testing.assert_allclose(sims.mean(0), design.X[rows] @ truth["beta"], atol=0.02)
     np.testing.assert_allclose(np.cov(sims.T), cov, atol=0.02)
+
+
+def test_correlated_patient_effects_have_the_hand_covariance(design):
+    """With ``corr``, Cov(y) = Z G Z' + sigma^2 I with G's off-diagonal rho sd0 sd1."""
+    truth = {"beta": np.zeros(4), "sd_intercept": 0.5, "sd_slope": 0.02, "sigma": 0.35,
+             "corr": -0.6}
+    rng = np.random.default_rng(2)
+    rows = np.flatnonzero(design.group == design.group[0])
+    sims = np.array([simulate_outcome(design, truth, rng)[rows] for _ in range(20_000)])
+    t = design.time[rows]
+    g01 = -0.6 * 0.5 * 0.02
+    cov = (0.5**2 + g01 * np.add.outer(t, t) + 0.02**2 * np.outer(t, t)
+           + 0.35**2 * np.eye(t.size))
+    np.testing.assert_allclose(np.cov(sims.T), cov, atol=0.02)
+
+
+def test_a_correlated_specs_prior_draw_has_the_lkj_marginal(design):
+    """(corr + 1) / 2 ~ Beta(2, 2), the marginal engine's LKJ(2) for two effects (SciPy)."""
+    spec = mb.load_specs()["bsi"]
+    assert spec.correlated  # the default spec: else this test checks nothing
+    priors = prior_values(spec, design)
+    rng = np.random.default_rng(3)
+    corr = np.array([prior_draw(priors, rng, correlated=True)["corr"] for _ in range(4000)])
+    assert stats.kstest((corr + 1) / 2, stats.beta(2, 2).cdf).pvalue > 1e-3
+    assert "corr" not in prior_draw(priors, rng, correlated=False)
 
 
 def test_summary_counts_ranks_and_coverage():
@@ -57,7 +89,7 @@ def test_sbc_on_the_study_design_is_calibrated():
     95% each,
     three contrasts of 40 replicates fail together about one run in eight even when
     calibrated: 40 of 40 covered alone has probability 0.9^40 = 1.5%)
-    (bench/sbc.py runs the 200-replicate version)."""
+    (bench/calibration.py runs the 200-replicate version)."""
     ranks, summary = sbc(mb.load_specs()["bsi"], mb.load_register().data, replicates=40)
     assert (summary["rank_chi2_p"].dropna() > 1e-4).all()
     coverage = summary.dropna(subset=["coverage_90"])

@@ -1,7 +1,9 @@
 """Simulation-based calibration (Talts et al. 2018) of the growth model on this study's design.
 
 Each replicate draws the parameters from the spec's priors, simulates an outcome on the real
-design (the register's patients, visit times and periods: ``y = X b + u0 + u1 t + e``), fits
+design (the register's patients, visit times and periods: ``y = X b + u0 + u1 t + e``; for a
+correlated spec ``u0`` and ``u1`` correlated, the correlation drawn from its LKJ prior and
+ranked too), fits
 the model to it with the marginal engine, and records the rank of every true parameter among
 thinned posterior draws and whether the 90% HDI of each period contrast covers its true
 value. If the sampler and the model are right, the ranks are uniform and the coverage is 90%.
@@ -32,7 +34,7 @@ from mbtbayes.core.execute import chunked, executor_for
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.design import Design, make_design, prior_values
-from mbtbayes.growth.marginal import engine_for
+from mbtbayes.growth.marginal import LKJ_ETA, engine_for
 from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.result import GrowthFit
 
@@ -60,21 +62,30 @@ def simulate_outcome(design: Design, truth: dict[str, np.ndarray],
                      rng: np.random.Generator) -> np.ndarray:
     """An outcome on ``design`` from the growth model with parameters ``truth``.
 
-    Independent patient intercepts and slopes (the marginal engine's default structure).
+    Patient intercepts and slopes with correlation ``truth["corr"]`` (0, independent, when
+    ``truth`` has none: an uncorrelated spec).
     """
     n_groups = len(design.groups)
-    u0 = rng.normal(0.0, truth["sd_intercept"], n_groups)
-    u1 = rng.normal(0.0, truth["sd_slope"], n_groups)
+    rho = float(truth.get("corr", 0.0))
+    z0, z1 = rng.normal(0.0, 1.0, (2, n_groups))
+    u0 = truth["sd_intercept"] * z0
+    u1 = truth["sd_slope"] * (rho * z0 + np.sqrt(1.0 - rho**2) * z1)
     mean = design.X @ truth["beta"] + u0[design.group] + u1[design.group] * design.time
     return mean + rng.normal(0.0, truth["sigma"], design.y.size)
 
 
-def prior_draw(priors: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One draw of every parameter from the Normal / HalfNormal priors of a fit."""
-    return {"beta": rng.normal(priors["beta_mu"], priors["beta_sd"]),
-            "sd_intercept": abs(rng.normal(0.0, priors["re_sd"][0])),
-            "sd_slope": abs(rng.normal(0.0, priors["re_sd"][1])),
-            "sigma": abs(rng.normal(0.0, float(priors["sigma_sd"])))}
+def prior_draw(priors: dict[str, np.ndarray], rng: np.random.Generator, *,
+               correlated: bool = False) -> dict[str, np.ndarray]:
+    """One draw of every parameter from the priors of a marginal-engine fit: Normal /
+    HalfNormal, and for a ``correlated`` spec the intercept-slope correlation from the
+    LKJ(eta) marginal the engine uses, ``(corr + 1) / 2 ~ Beta(eta, eta)``."""
+    truth = {"beta": rng.normal(priors["beta_mu"], priors["beta_sd"]),
+             "sd_intercept": abs(rng.normal(0.0, priors["re_sd"][0])),
+             "sd_slope": abs(rng.normal(0.0, priors["re_sd"][1])),
+             "sigma": abs(rng.normal(0.0, float(priors["sigma_sd"])))}
+    if correlated:
+        truth["corr"] = 2.0 * rng.beta(LKJ_ETA, LKJ_ETA) - 1.0
+    return truth
 
 
 def run_chunk(job: SbcJob) -> list[dict]:
@@ -84,12 +95,13 @@ def run_chunk(job: SbcJob) -> list[dict]:
     rows = []
     for r in job.replicates:
         rng = np.random.default_rng(seed_for(job.seed, "sbc", job.spec.name, r))
-        truth = prior_draw(priors, rng)
+        truth = prior_draw(priors, rng, correlated=job.spec.correlated)
         simulated = replace(job.design, y=simulate_outcome(job.design, truth, rng))
         fit = marginal.fit_design(job.spec, simulated, variant="period",
                                   seed=seed_for(job.seed, "sbc-fit", job.spec.name, r),
                                   extras=False)
-        rows += replicate_rows(fit, truth, r, job.spec.d_months[1])
+        rows += replicate_rows(fit, truth, r, job.spec.d_months[1],
+                               extra=("corr",) if job.spec.correlated else ())
     return rows
 
 
