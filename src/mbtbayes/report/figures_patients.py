@@ -208,5 +208,5 @@ def _draw_pull(ax: Axes, rows: pd.DataFrame, level: str) -> None:
     population = float(rows["population_slope"].iloc[0])
     ax.axhline(population, color=INK, linestyle="--", linewidth=0.9, zorder=0)
     toward = rows["toward_population"].astype(float).mean()
-    ax.set_title(f"{style['label']}: {len(rows)} patients, {toward:.0%} pulled toward "
-                 f"{population:.3g}/month", fontsize=8)
+    ax.set_title(f"{style['label']}: {len(rows)} patients,\n{toward:.0%} pulled toward "
+                 f"{population:.3g} per month", fontsize=8)
