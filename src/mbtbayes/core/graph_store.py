@@ -133,7 +133,8 @@ def fingerprint(model: pm.Model, keep: Sequence[str] | None) -> str | None:
     False
     """
     import pytensor
-    from pytensor.graph.basic import Constant, ancestors
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import ancestors
 
     outputs = [model.logp(), *model.unobserved_value_vars]
     digest = hashlib.sha256()
@@ -198,12 +199,18 @@ def _claimed(folder: Path) -> bool:
         return False
 
 
-def _save(path: Path, compiled: CompiledPyMCModel) -> None:
+def _payload(compiled: CompiledPyMCModel) -> bytes:
+    """What an entry holds: nutpie's fields (shapes, names, data containers) and the two C
+    callbacks' object code."""
     fields = {f.name: getattr(compiled, f.name) for f in dataclasses.fields(compiled)
               if f.name not in _REBUILT}
     libraries = {f: (getattr(compiled, f)._library.serialize_using_object_code(),
                      getattr(compiled, f).native_name) for f in _FUNCS}
-    payload = pickle.dumps({"fields": fields, "libraries": libraries})
+    return pickle.dumps({"fields": fields, "libraries": libraries})
+
+
+def _save(path: Path, compiled: CompiledPyMCModel) -> None:
+    payload = _payload(compiled)
     try:
         _write_atomic(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
         counts["stored"] += 1
