@@ -112,5 +112,17 @@ def test_a_graph_with_a_large_constant_is_not_stored() -> None:
         mu = pm.Normal("mu", 0, 1)
         pm.Potential("fixed_data", -pt.sum((pt.as_tensor(Y) - mu) ** 2))
     assert graph_store.fingerprint(model, None) is None
+
+
+def test_the_key_tells_apart_what_the_graph_prints_alike() -> None:
+    import pymc as pm
+
+    def wide(n: int) -> pm.Model:
+        with pm.Model(coords={"coef": list(range(n))}) as model:
+            pm.Normal("beta", 0, 1, dims="coef")
+        return model
+
+    assert graph_store.fingerprint(wide(5), None) == graph_store.fingerprint(wide(5), None)
+    assert graph_store.fingerprint(wide(5), None) != graph_store.fingerprint(wide(6), None)
     assert graph_store.fingerprint(small_model(Y), None) != graph_store.fingerprint(
         small_model(Y), ["mu"])

@@ -8,7 +8,8 @@ that machine code (numba's own object-code serialisation) with what nutpie needs
 one file per graph, and rebuilds nutpie's compiled model from it in about 0.2 s.
 
 An entry is keyed by a SHA-256 of the graph itself (the printed log-density and stored
-variables with their types, and the bytes of every constant in them), the stored variables,
+variables with their types, the bytes of every constant and non-data shared value in them,
+the length of every dimension), the stored variables,
 the versions of Python and the compiling packages, and the CPU numba compiles for; a changed
 graph, package or machine never meets a stale entry. The initial-point function is built
 from the caller's model each time, exactly as nutpie builds it.
@@ -118,7 +119,8 @@ def compile_model(model: pm.Model, keep: Sequence[str] | None, *,
 
 
 def fingerprint(model: pm.Model, keep: Sequence[str] | None) -> str | None:
-    """SHA-256 of what decides the compiled machine code; None when a constant could be data.
+    """SHA-256 of what decides the compiled machine code and its shapes; None when a constant
+    could be data.
 
     Examples
     --------
@@ -133,19 +135,23 @@ def fingerprint(model: pm.Model, keep: Sequence[str] | None) -> str | None:
     False
     """
     import pytensor
+    from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.basic import Constant
     from pytensor.graph.traversal import ancestors
 
     outputs = [model.logp(), *model.unobserved_value_vars]
     digest = hashlib.sha256()
     digest.update(pytensor.dprint(outputs, file="str", print_type=True).encode())
+    data = {var.name for var in model.data_vars}
     for var in ancestors(outputs):
-        if isinstance(var, Constant):
-            value = np.asarray(var.data)
+        if isinstance(var, Constant | SharedVariable) and var.name not in data:
+            value = np.asarray(var.data if isinstance(var, Constant) else var.get_value())
             if value.size > MAX_CONSTANT:
                 return None
-            digest.update(f"{value.dtype}{value.shape}".encode() + value.tobytes())
+            digest.update(f"{var.name}{value.dtype}{value.shape}".encode() + value.tobytes())
     about = {"keep": None if keep is None else list(keep), "python": platform.python_version(),
+             "dims": sorted((name, len(values)) for name, values in model.coords.items()
+                            if values is not None),
              "versions": [version(name) for name in PACKAGES], "cpu": _cpu(),
              "data": sorted((v.name, str(v.type)) for v in model.data_vars)}
     digest.update(json.dumps(about, sort_keys=True).encode())
