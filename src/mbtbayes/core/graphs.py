@@ -1,11 +1,14 @@
-"""Compiled model graphs, one per structure per process.
+"""Compiled model graphs, one per structure per process, loaded from disk when another
+process compiled them (:mod:`mbtbayes.core.graph_store`).
 
 nutpie compiles a PyMC model into a graph that takes new data (``with_data``); compiling costs
 seconds to tens of seconds, sampling a growth model about two. Every entry point (the command
 line, the ``mb.`` functions, the tests) goes through this one registry, keyed by the graph's
 structure (for example ``("marginal", 4, True)``: the marginal engine, four fixed-effect
 columns, correlated patient effects) and the variables nutpie stores, so a second
-``mb.fit_growth`` of a structure in a process compiles nothing, whichever sampler asks.
+``mb.fit_growth`` of a structure in a process compiles nothing, whichever sampler asks. Across
+processes nutpie's machine code is kept in the store of compiled graphs, so a new process loads
+a graph compiled before on the machine instead of compiling it again.
 
 Examples
 --------
@@ -32,9 +35,9 @@ _IN_USE: dict[Hashable, threading.RLock] = {}
 
 
 def _nutpie_compile(model: pm.Model, keep: Sequence[str] | None) -> CompiledModel:
-    import nutpie
+    from mbtbayes.core.graph_store import compile_model
 
-    return nutpie.compile_pymc_model(model, var_names=keep)
+    return compile_model(model, keep)
 
 
 def registry_key(key: Hashable, keep: Sequence[str] | None = None) -> Hashable:
