@@ -470,8 +470,10 @@ def joint_tables(fits: list, data: pd.DataFrame, *,
     if pooling:
         log("joint model's pooling: the between-outcome SD's prior at x0.5, x1, x2 and "
             "unpooled (three more joint fits)")
-        tables["joint_pooling"] = pooling_table(data, joint=joint["period"], seed=seed,
-                                                options=options, log=log)
+        tables["joint_pooling"] = pooling_table(
+            data, joint=joint["period"], seed=seed, options=options, log=log,
+            specs={fit.spec.measure: fit.spec for fit in  # a spec named as its measure first
+                   sorted(fits, key=lambda f: f.spec.name == f.spec.measure)})
     return tables
 
 

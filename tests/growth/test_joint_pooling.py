@@ -124,6 +124,19 @@ def test_joint_pooling_passes_each_setting_and_decides_like_the_hdi_rules(monkey
     taus = table[table["outcome"] == "pooled"]
     assert set(taus["setting"]) == {"narrow", "default", "wide"}
 
+    # the run's specs decide the margins: bsi's margin doubled doubles its ROPE in SD units
+    from dataclasses import replace
+
+    spec = mb.load_specs()["bsi"]
+    wider = replace(spec, rope_half_width=2 * spec.rope_half_width)
+    calls.clear()
+    own = mb.joint_pooling(data, joint=given, seed=7, specs={"bsi": wider})
+    half = {t: x[(x["quantity"] == "change_difference_std") & (x["setting"] == "default")]
+            .set_index("outcome")["rope_half_width"] for t, x in (("bundled", table),
+                                                                  ("own", own))}
+    assert half["own"]["bsi"] == pytest.approx(2 * half["bundled"]["bsi"])
+    assert half["own"]["cip"] == pytest.approx(half["bundled"]["cip"])
+
 
 def test_joint_pooling_refuses_bad_widths():
     import mbtbayes as mb

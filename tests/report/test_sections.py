@@ -333,6 +333,8 @@ def test_joint_pooling_blocks_show_each_setting_and_count_changes() -> None:
                                    ("unpooled", 0.1, "too imprecise", False, True))]
     rows.append({"setting": "default", "outcome": "pooled", "mean": 0.1,
                  "quantity": "between_outcome_sd_int", "conclusion_changed": None})
+    rows.append({"setting": "unpooled", "outcome": "bsi", "quantity": "contrast_24_std",
+                 "conclusion_changed": True})  # not in the table: not counted under it
     blocks = pooling_blocks(pd.DataFrame(rows))
     shown = [b.table for b in blocks if isinstance(b, Table)][0]
     assert shown.loc[0, "unpooled"] == "0.10 [-0.10, 0.30] too imprecise (gate FAILED)"

@@ -81,6 +81,14 @@ def test_a_spec_with_a_modelled_residual_sd_is_refused_before_any_fit():
         sbc_bambi(spec, mb.load_register().data, replicates=1)
 
 
+def test_a_censored_spec_is_refused_before_any_fit():
+    """Its likelihood (scores at the scale's ends censored) is not the simulator's."""
+    spec = mb.load_specs(MODELS / "examples")["bsi_censored"]
+    assert spec.censored
+    with pytest.raises(SpecError, match="censored"):
+        sbc_bambi(spec, mb.load_register().data, replicates=1)
+
+
 def test_lkj_draws_have_the_known_marginal():
     """Under LKJ(eta) in n dimensions every correlation is 2 Beta(a, a) - 1 with a = eta - 1 +
     n / 2 (Lewandowski et al. 2009): KS test of three entries, the last needing the whole

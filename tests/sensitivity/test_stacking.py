@@ -234,3 +234,20 @@ def test_two_real_fits_stacked_favour_the_true_residual_sds():
     tolerance = 4 * sd / np.sqrt(total) + max(abs(q[m]["contrast_slope"].mean())
                                               for m in fits) / total
     assert abs(mixed["contrast_slope"].mean() - target) < tolerance
+
+
+def test_a_candidate_that_also_drops_the_correlation_says_so() -> None:
+    from types import SimpleNamespace
+
+    from mbtbayes.sensitivity.stacking import model_label
+
+    def alt(setting: str, correlated: bool) -> SimpleNamespace:
+        return SimpleNamespace(setting=setting, spec=SimpleNamespace(correlated=correlated))
+
+    fit = SimpleNamespace(spec=SimpleNamespace(correlated=True))
+    assert model_label(fit, alt("Student-t residuals", False)) == \
+        "Student-t residuals, uncorrelated intercept and slope"
+    assert model_label(fit, alt("uncorrelated intercept and slope", False)) == \
+        "uncorrelated intercept and slope"
+    uncorrelated = SimpleNamespace(spec=SimpleNamespace(correlated=False))
+    assert model_label(uncorrelated, alt("Student-t residuals", False)) == "Student-t residuals"

@@ -45,7 +45,7 @@ from mbtbayes.core.errors import DataError
 from mbtbayes.core.posterior import INTERVAL
 from mbtbayes.growth.groups import patient_dim
 from mbtbayes.growth.result import GrowthFit
-from mbtbayes.growth.trajectories import change_draws
+from mbtbayes.growth.trajectories import change_draws, period_levels
 
 COLUMNS: tuple[str, ...] = (
     "measure", "label", "model", "engine", "period", "patient", "n_assessments", "n_months",
@@ -90,7 +90,7 @@ def patient_frame(fit: GrowthFit) -> pd.DataFrame:
     spec, design = fit.spec, fit.design
     frame = pd.DataFrame({"g": design.group, "t": design.time, "y": design.y,
                           "row": np.arange(len(design.y))})
-    has_period = spec.period is not None and spec.period in design.frame
+    has_period = period_levels(fit) != ("pooled",)  # the period in the fit's formula
     period = (design.frame[spec.period].astype(str).to_numpy() if has_period
               else np.full(len(frame), "pooled", dtype=object))
     rows = []

@@ -583,7 +583,9 @@ def stacking_section(inputs: ReportInputs) -> list:
                       f"{int((table['kind'] == 'stacked').sum())} (`stacking.csv`)."),
             Table(weights, "Stacking weights per measure (sum to 1 per row; 'other "
                            "structure': the patient-effect structure the spec does not use; "
-                           "each model in full in stacking.csv)"),
+                           "'(uncorrelated)': the Bambi engine's refit also drops a "
+                           "correlated spec's intercept-slope correlation; each model in full "
+                           "in stacking.csv)"),
             Table(stacked, "Difference in change 0-24 months (units; and d_II - d_I): stacked "
                            "posterior mean [95% HDI] and HDI + ROPE decision beside the model "
                            "as specified")]
@@ -593,10 +595,11 @@ def _candidate(model: str, analysis: str) -> str:
     """A stacking candidate's short name, the same for every measure."""
     if analysis == "baseline":
         return "as specified"
+    both = " (uncorrelated)" if model.endswith(", uncorrelated intercept and slope") else ""
     if model.startswith("period-specific"):
-        return "sigma ~ period"
+        return "sigma ~ period" + both
     return {"robust likelihood": "Student-t", "case-mix adjustment": "adjusted",
-            "random-effect structure": "other structure"}.get(analysis, model)
+            "random-effect structure": "other structure"}.get(analysis, model) + both
 
 
 def adjusted_section(inputs: ReportInputs) -> list:
@@ -895,12 +898,13 @@ def pooling_blocks(table: pd.DataFrame | None) -> list:
                     for r in rows.to_dict("records")]
     wide = rows.pivot_table(index="outcome", columns="setting", values="cell",
                             aggfunc="first", sort=False).reset_index()
-    moved = int(table["conclusion_changed"].fillna(False).astype(bool).sum())
+    moved = int(rows["conclusion_changed"].fillna(False).astype(bool).sum())
     return [Paragraph("The joint model's pooling, tested: the period terms refitted with the "
                       "between-outcome SD's prior at x0.5 (narrow), x1 (default) and x2 (wide) "
-                      "of its scale and unpooled. Conclusions that differ from the default's: "
-                      f"{moved} (existence or HDI + ROPE; `joint_pooling.csv`, with the "
-                      "difference at 24 months and the between-outcome SDs)."),
+                      "of its scale and unpooled. Differences in change whose existence or "
+                      f"HDI + ROPE decision differs from the default's: {moved} "
+                      "(`joint_pooling.csv` also holds the difference at 24 months and the "
+                      "between-outcome SDs)."),
             Table(wide, "Difference in change 0-24 months, Period II - I in observed pooled "
                         "baseline SDs (> 0 favours Period II): posterior mean [95% HDI] and "
                         "HDI + ROPE decision per setting of the between-outcome SD's prior")]

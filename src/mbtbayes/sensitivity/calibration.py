@@ -125,7 +125,7 @@ def replicate_rows(fit: GrowthFit, truth: dict, replicate: int, later: float, *,
                      "passed": fit.diagnostics.passed})
     at = draws[f"beta[{period}]"] + later * draws[f"beta[{slope}]"]
     rows.append({"replicate": replicate, "parameter": f"at_{later:g}", "rank": None,
-                 "contrast": "at_24", "passed": fit.diagnostics.passed,
+                 "contrast": f"at_{later:g}", "passed": fit.diagnostics.passed,
                  "covered": covered(at, true[f"beta[{period}]"] + later * true[f"beta[{slope}]"])})
     return rows
 

@@ -71,12 +71,15 @@ def t_prior_draw(spec: ModelSpec, design: Design,
     Raises
     ------
     SpecError
-        If the spec models the residual SD, has other patient effects than an intercept and
-        a slope, or a prior of another distribution than the engine's defaults.
+        If the spec models the residual SD, is censored, has other patient effects than an
+        intercept and a slope, or a prior of another distribution than the engine's defaults.
     """
     if spec.sigma_modelled("period") or len(design.effects) != 2:
         raise SpecError(f"{spec.name}: the Bambi calibration needs a constant residual scale "
                         "and patient intercepts and slopes")
+    if spec.censored:
+        raise SpecError(f"{spec.name}: the Bambi calibration simulates uncensored scores; a "
+                        "censored spec's likelihood would not be the simulator's")
     values = prior_values(spec, design)
     nu = design.priors["nu"]
     if nu.get("dist") != "Gamma":

@@ -139,7 +139,7 @@ def joint_rows(fit: JointFit, truth: dict, replicate: int, later: float) -> list
     at = fit.draws("delta_int") + later * fit.draws("delta_slope")
     for i, outcome in enumerate(fit.outcomes):
         row(f"at_{later:g}[{outcome}]", at[:, i],
-            float(truth["delta_int"][i] + later * truth["delta_slope"][i]), "at_24",
+            float(truth["delta_int"][i] + later * truth["delta_slope"][i]), f"at_{later:g}",
             ranked=False)
     return rows
 

@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +36,7 @@ from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.core.seeds import seed_for
 from mbtbayes.growth.joint.data import OUTCOMES
 from mbtbayes.growth.joint.model import TAU_PRIOR_KEYS, default_priors
+from mbtbayes.growth.modelspec import ModelSpec
 from mbtbayes.growth.rope import rope_for
 from mbtbayes.growth.specs import load_specs
 
@@ -63,6 +64,7 @@ def joint_pooling(data: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
                   widths: dict[str, float] | None = None, unpooled: bool = True,
                   joint: JointFit | None = None, seed: int = SEED,
                   options: SamplerOptions | None = None,
+                  specs: Mapping[str, ModelSpec] | None = None,
                   log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Joint-model conclusions under three widths of the between-outcome SD's prior and unpooled.
 
@@ -86,6 +88,9 @@ def joint_pooling(data: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
         every other setting with ``seed_for(seed, "joint_pooling", setting)``.
     options : SamplerOptions, optional
         Draws, tuning, chains (default: the package's).
+    specs : dict of str to ModelSpec, optional
+        The run's specs by outcome: each outcome's margin (ROPE half-width) is its spec's;
+        an outcome without one takes the bundled spec's (``mb.load_specs()``).
     log : callable, optional
         Receives a line per fit (seconds, the gate).
 
@@ -141,7 +146,7 @@ def joint_pooling(data: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
         if log is not None:
             log(f"joint pooling {name}: {fits[name][1]:.0f} s, gate "
                 + ("passed" if fit.diagnostics.passed else f"FAILED: {fit.diagnostics.reason}"))
-    return _table(fits, settings, data)
+    return _table(fits, settings, data, specs={**load_specs(), **(specs or {})})
 
 
 def _check_widths(widths: dict[str, float]) -> None:
@@ -161,15 +166,16 @@ def per_outcome(fit: JointFit, *, horizon: float = HORIZON) -> dict[str, np.ndar
             "contrast_24_std": d_int + horizon * d_slope}
 
 
-def rope_in_sd(outcome: str, data: pd.DataFrame, sd: float) -> float:
+def rope_in_sd(spec: ModelSpec, data: pd.DataFrame, sd: float) -> float:
     """The outcome's margin (its spec's ROPE half-width) in the joint model's units."""
-    return rope_for(load_specs()[outcome], data).half_width / sd
+    return rope_for(spec, data).half_width / sd
 
 
-def _table(fits: dict, settings: list, data: pd.DataFrame) -> pd.DataFrame:
+def _table(fits: dict, settings: list, data: pd.DataFrame, *,
+           specs: Mapping[str, ModelSpec]) -> pd.DataFrame:
     default = fits["default"][0]
     sc = default.data.scaling
-    ropes = [rope_in_sd(o, data, s) for o, s in zip(sc.outcomes, sc.sd, strict=True)]
+    ropes = [rope_in_sd(specs[o], data, s) for o, s in zip(sc.outcomes, sc.sd, strict=True)]
     rows = []
     for name, factor, scaled, _ in settings:
         fit, seconds = fits[name]

@@ -111,8 +111,16 @@ def candidates(fit: GrowthFit, data: pd.DataFrame, *, engines: Engines, seed: in
         made, _ = refit(engines, alt.spec, alt.data, variant="period",
                         seed=seed_for(seed, fit.spec.name, alt.analysis, alt.setting),
                         cache=cache, log=log, label=f"stacking, {alt.setting}")
-        out.append(Candidate(alt.setting, alt.analysis, made, patient_loo(made)))
+        out.append(Candidate(model_label(fit, alt), alt.analysis, made, patient_loo(made)))
     return out
+
+
+def model_label(fit: GrowthFit, alt: Alternative) -> str:
+    """A candidate's name that says every way it differs from the baseline: a refit that
+    changes the likelihood or sigma of a correlated spec also drops the correlation (the Bambi
+    engine fits independent patient effects), and says so."""
+    dropped = fit.spec.correlated and not alt.spec.correlated and "correlated" not in alt.setting
+    return f"{alt.setting}, uncorrelated intercept and slope" if dropped else alt.setting
 
 
 def common_units(loos: Mapping[str, LooResult]) -> tuple[str, ...]:
