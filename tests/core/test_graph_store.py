@@ -126,3 +126,72 @@ def test_the_key_tells_apart_what_the_graph_prints_alike() -> None:
     assert graph_store.fingerprint(wide(5), None) != graph_store.fingerprint(wide(6), None)
     assert graph_store.fingerprint(small_model(Y), None) != graph_store.fingerprint(
         small_model(Y), ["mu"])
+
+
+def test_constants_become_data_and_the_log_density_stays() -> None:
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0, 1)
+        sd = pm.HalfNormal("sd", 2)
+        pm.Potential("fixed_data", -pt.sum((pt.as_tensor(OTHER) - mu) ** 2))
+        pm.Normal("obs", mu, sd, observed=Y / 1000)
+    rewritten = graph_store.constants_as_data(model)
+    assert graph_store.fingerprint(model, None) is None
+    assert graph_store.fingerprint(rewritten, None) is not None
+    assert len(rewritten.data_vars) == 2
+    old, new = model.compile_logp(), rewritten.compile_logp()
+    for point in ({"mu": 0.3, "sd_log__": -0.2}, {"mu": -1.7, "sd_log__": 0.9}):
+        # reference: the original model's own log density (SciPy check of that one below)
+        assert new(point) == pytest.approx(old(point), rel=1e-12)
+    from scipy import stats
+    point = {"mu": 0.3, "sd_log__": -0.2}
+    sd = np.exp(-0.2)
+    by_hand = (stats.norm.logpdf(0.3) + stats.halfnorm.logpdf(sd, scale=2) + np.log(sd)
+               - np.sum((OTHER - 0.3) ** 2) + stats.norm.logpdf(Y / 1000, 0.3, sd).sum())
+    assert new(point) == pytest.approx(by_hand, rel=1e-10)
+
+
+@pytest.mark.slow
+def test_a_bambi_model_is_stored_without_its_data_and_samples_as_bambi_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bambi's own ``fit`` (nutpie) against the package's path through the store: same
+    variables and dimensions, posterior means within Monte Carlo error; the entry holds no
+    data."""
+    import bambi as bmb
+    import pandas as pd
+
+    from mbtbayes.core.sampling import Sampler, SamplerOptions
+
+    monkeypatch.setenv(graph_store.ENV, str(tmp_path))
+    rng = np.random.default_rng(3)
+    cells = pd.DataFrame({"group": np.repeat(["a", "b", "c"], 10), "x": rng.normal(size=30)})
+    cells["n"] = rng.integers(20, 40, size=30)
+    cells["y"] = rng.binomial(cells["n"], 1 / (1 + np.exp(-(0.4 * cells["x"] - 0.3))))
+    cells["n"] = cells["n"] + 7919  # values whose bytes are easy to look for
+    cells["y"] = cells["y"] + 7919
+
+    def model() -> bmb.Model:
+        return bmb.Model("p(y, n) ~ 0 + group + x", cells, family="binomial")
+
+    before = dict(graph_store.counts)
+    ours, diag = Sampler(SamplerOptions(draws=1000, tune=1000, chains=2)).sample_bambi(
+        model(), seed=5, var_names=["group", "x"])
+    assert graph_store.counts["stored"] == before["stored"] + 1
+    entry = next(tmp_path.glob("*.graph")).read_bytes()
+    assert cells["n"].to_numpy(float).tobytes() not in entry
+    assert cells["n"].to_numpy().tobytes() not in entry
+    bambi_own = model().fit(inference_method="nutpie", draws=1000, tune=1000, chains=2,
+                            random_seed=5, progressbar=False)
+    assert set(ours.posterior.data_vars) == set(bambi_own.posterior.data_vars)
+    assert ours.posterior["group"].dims == bambi_own.posterior["group"].dims
+    assert list(ours.posterior["group_dim"].values) == list(
+        bambi_own.posterior["group_dim"].values)
+    assert set(ours.groups()) >= {"posterior", "observed_data"}
+    import arviz as az
+    for name in ("group", "x"):
+        a, b = ours.posterior[name], bambi_own.posterior[name]
+        se = np.hypot(az.mcse(ours, var_names=[name])[name],
+                      az.mcse(bambi_own, var_names=[name])[name])
+        assert np.all(np.abs(a.mean(("chain", "draw")) - b.mean(("chain", "draw"))) < 4 * se), name

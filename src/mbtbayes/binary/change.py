@@ -185,6 +185,9 @@ def glmm_pattern_model(counts: np.ndarray, behaviours: Sequence[str], *,
               "time": ["start", "end"], "pattern": list(CELLS)}
     with pm.Model(coords=coords) as model:
         observed = pm.Data("counts", counts, dims=("behaviour", "period", "pattern"))
+        # the quadrature rule as data, not constants: the compiled graph then holds no array
+        # that could be data, so it is kept on disk for the next process (core.graph_store)
+        z, w = pm.Data("gh_nodes", z), pm.Data("gh_weights", w)
         eta = pm.Normal("eta", logit_prior[0], logit_prior[1], dims=("behaviour", "period", "time"))
         sigma = pm.HalfNormal("sigma", re_prior_sd, dims="behaviour")
         p = pm.math.invlogit(eta[..., None] + sigma[:, None, None, None] * z)  # (B, P, T, K)

@@ -118,6 +118,45 @@ def compile_model(model: pm.Model, keep: Sequence[str] | None, *,
     return compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
 
 
+def constants_as_data(model: pm.Model) -> pm.Model:
+    """The model with every constant of more than :data:`MAX_CONSTANT` values made a data
+    container (``constant_0``, ``constant_1``, ...), so that its graph can be stored.
+
+    Bambi builds its design matrices and observed values into the graph as constants; as data
+    containers they are inputs of the compiled functions, so the store compiles the graph on
+    placeholders like any other data. The log density is the same function of the same
+    values; a model without such constants is returned as it is.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc as pm
+    >>> with pm.Model() as m:
+    ...     x = pm.Normal("x")
+    ...     y = pm.Normal("y", x, 1.0, observed=np.arange(20.0))
+    >>> [v.name for v in constants_as_data(m).data_vars]
+    ['constant_0']
+    """
+    import pytensor
+    from pymc.model.fgraph import fgraph_from_model, model_from_fgraph
+    from pytensor.graph.basic import Constant
+
+    fgraph, _ = fgraph_from_model(model)
+    large = [var for var in fgraph.variables
+             if isinstance(var, Constant) and np.asarray(var.data).size > MAX_CONSTANT]
+    if not large:
+        return model
+    made = []
+    for i, const in enumerate(large):
+        value = np.asarray(const.data)
+        shared = pytensor.shared(value, name=f"constant_{i}", shape=value.shape)
+        fgraph.replace(const, shared, import_missing=True)
+        made.append(shared)
+    new = model_from_fgraph(fgraph, mutate_fgraph=True)
+    for shared in made:
+        new.register_data_var(shared)
+    return new
+
+
 def fingerprint(model: pm.Model, keep: Sequence[str] | None) -> str | None:
     """SHA-256 of what decides the compiled machine code and its shapes; None when a constant
     could be data.

@@ -336,15 +336,19 @@ class Sampler:
         tuple
             ``(idata, Diagnostics)``.
         """
-        extra = ({"nuts_sampler_kwargs": {"save_warmup": False, **(nutpie_kwargs or {})}}
-                 if self.options.sampler == "nutpie" else {"cores": min(2, self.options.chains)})
+        compiled = functools.cache(lambda: _compile_bambi(model))
 
         def sample(seed: int, draws: int, tune: int, target_accept: float) -> InferenceData:
+            if self.options.sampler == "nutpie":  # through the store of compiled graphs
+                idata = self._nutpie(compiled(), seed, draws, tune, target_accept,
+                                     **(nutpie_kwargs or {}))
+                return _bambi_results(model, idata)
             with quiet():
-                return model.fit(inference_method=self.options.sampler, draws=draws, tune=tune,
+                return model.fit(inference_method="pymc", draws=draws, tune=tune,
                                  chains=self.options.chains, random_seed=seed,
                                  progressbar=self.options.progress,
-                                 target_accept=target_accept, **extra)
+                                 target_accept=target_accept,
+                                 cores=min(2, self.options.chains))
 
         if identity is not None:
             identity = {**identity, "nutpie_kwargs": nutpie_kwargs}
@@ -391,6 +395,53 @@ class Sampler:
                               progressbar=self.options.progress,
                               compute_convergence_checks=False)
         return whole(idata, chains=self.options.chains, draws=draws)
+
+
+def _bambi_sampled(model: bmb.Model) -> list[str]:
+    """What Bambi's own ``fit`` samples: the free variables and deterministics, without the
+    likelihood's parameters (as ``bambi.backend.PyMCModel._run_mcmc``)."""
+    from pymc.util import get_default_varnames
+
+    pm_model = model.backend.model
+    names = [v.name for v in get_default_varnames(pm_model.unobserved_value_vars,
+                                                  include_transformed=False)]
+    params = model.backend.spec.family.likelihood.params
+    return [n for n in names
+            if not (n in params and pm_model.named_vars[n] in pm_model.deterministics)]
+
+
+def _compile_bambi(model: bmb.Model) -> CompiledModel:
+    """nutpie's compiled graph of a Bambi model, its constants made data so that the store of
+    compiled graphs keeps it (:func:`mbtbayes.core.graph_store.constants_as_data`)."""
+    from mbtbayes.core.graph_store import compile_model, constants_as_data
+
+    if not model.built:
+        model.build()
+    with quiet():
+        return compile_model(constants_as_data(model.backend.model), _bambi_sampled(model))
+
+
+def _bambi_results(model: bmb.Model, idata: InferenceData) -> InferenceData:
+    """nutpie's draws of a Bambi model as Bambi's ``fit`` returns them: Bambi's clean-up
+    (dimension order, offsets dropped, intercepts uncentred) and, as PyMC adds them, the
+    observed and constant data."""
+    import pymc as pm
+    from arviz import dict_to_dataset
+    from pymc.backends.arviz import (
+        coords_and_dims_for_inferencedata,
+        find_constants,
+        find_observations,
+    )
+
+    pm_model = model.backend.model
+    coords, dims = coords_and_dims_for_inferencedata(pm_model)
+    idata.add_groups({name: dict_to_dataset(values(pm_model), library=pm, coords=coords,
+                                            dims=dims, default_dims=[])
+                      for name, values in (("constant_data", find_constants),
+                                           ("observed_data", find_observations))},
+                     coords=coords, dims=dims)
+    model.backend.fit = True
+    return model.backend._clean_results(idata, omit_offsets=True, include_response_params=False)
 
 
 class DrawCache(Protocol):
