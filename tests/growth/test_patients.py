@@ -128,3 +128,12 @@ def test_chunked_draws_give_the_same_arrays(data, monkeypatch, nu):
     assert len(patients.chunks(len(BETA), 10)) == len(BETA)
     for got, want in zip(arrays(), whole, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_the_closed_form_cholesky_is_numpys() -> None:
+    from mbtbayes.growth.patients import _cholesky
+
+    rng = np.random.default_rng(11)
+    a = rng.normal(size=(40, 3, 2, 2))
+    cov = a @ np.swapaxes(a, -1, -2) + 0.05 * np.eye(2)
+    np.testing.assert_allclose(_cholesky(cov), np.linalg.cholesky(cov), rtol=1e-10, atol=1e-12)

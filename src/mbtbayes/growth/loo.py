@@ -96,19 +96,25 @@ def _marginal_chunk(stats: dict, beta: np.ndarray, sd_intercept: np.ndarray, sd_
                     sigma: np.ndarray, corr: np.ndarray) -> np.ndarray:
     """:func:`marginal_loglik` for some draws, from the patients' sufficient statistics."""
     # Per draw and patient: residual sums r'r and u = Z'r, with r = y - X b.
+    xxb = np.tensordot(beta, stats["XX"], axes=([1], [2]))  # (S, G, p): X'X b per patient
     rr = (stats["yy"][None] - 2 * beta @ stats["Xy"].T
-          + np.einsum("sj,njk,sk->sn", beta, stats["XX"], beta))
-    u = stats["Zy"][None] - np.einsum("nij,sj->sni", stats["ZX"], beta)
-    g01 = corr * sd_intercept * sd_slope
-    G = np.stack([np.stack([sd_intercept**2, g01], -1), np.stack([g01, sd_slope**2], -1)], -2)
-    s2 = sigma[:, None, None, None] ** 2
-    M = s2 * np.eye(2) + np.einsum("nij,sjk->snik", stats["ZZ"], G)  # s^2 I + Z'Z G
-    det = M[..., 0, 0] * M[..., 1, 1] - M[..., 0, 1] * M[..., 1, 0]
-    w = np.stack([M[..., 1, 1] * u[..., 0] - M[..., 0, 1] * u[..., 1],
-                  M[..., 0, 0] * u[..., 1] - M[..., 1, 0] * u[..., 0]], -1) / det[..., None]
-    quad = (rr - np.einsum("sni,sij,snj->sn", u, G, w)) / sigma[:, None] ** 2
+          + np.einsum("snj,sj->sn", xxb, beta))
+    u = stats["Zy"][None] - np.tensordot(beta, stats["ZX"], axes=([1], [2]))
+    # G = [[a, c], [c, b]] per draw; M = s^2 I + Z'Z G per draw and patient, written out
+    # element by element (2 x 2): numpy's einsum over these small axes is slow
+    a, b, c = (sd_intercept**2)[:, None], (sd_slope**2)[:, None], \
+        (corr * sd_intercept * sd_slope)[:, None]
+    zz = stats["ZZ"]
+    z00, z01, z10, z11 = zz[None, :, 0, 0], zz[None, :, 0, 1], zz[None, :, 1, 0], zz[None, :, 1, 1]
+    s2 = (sigma**2)[:, None]
+    m00, m01 = s2 + z00 * a + z01 * c, z00 * c + z01 * b
+    m10, m11 = z10 * a + z11 * c, s2 + z10 * c + z11 * b
+    det = m00 * m11 - m01 * m10
+    u0, u1 = u[..., 0], u[..., 1]
+    w0, w1 = (m11 * u0 - m01 * u1) / det, (m00 * u1 - m10 * u0) / det  # M^-1 u
+    quad = (rr - (u0 * (a * w0 + c * w1) + u1 * (c * w0 + b * w1))) / s2
     k = stats["k"][None]
-    logdet = (k - 2) * np.log(sigma[:, None] ** 2) + np.log(det)
+    logdet = (k - 2) * np.log(s2) + np.log(det)
     return np.where(k > 0, -0.5 * (k * LOG_2PI + logdet + quad), 0.0)
 
 
