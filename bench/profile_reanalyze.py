@@ -133,7 +133,7 @@ PATCHES = [
     ("mbtbayes.pipeline", "frequentist_tables", "concordance"),
     ("mbtbayes.pipeline", "sensitivity_tables", "sensitivity"),
     ("mbtbayes.pipeline", "_save_fits", "saving fits"),
-    ("mbtbayes.report", "write_report", "report"),
+    ("mbtbayes.pipeline", "write_report", "report"),  # the name the pipeline calls
     ("mbtbayes.pipeline", "write_run", "writing"),
 ]
 
