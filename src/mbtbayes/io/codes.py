@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,26 +102,54 @@ def recode(
     used: set[str] = set()
     unknown: dict[tuple[str, str], list] = {}
 
-    def one(row: Hashable, value: object) -> object:
+    def one(value: object) -> tuple[object, tuple[str, str] | None]:
+        """The recoded value, and how an unknown value is shown (None when known)."""
         if pd.isna(value):
-            return None
+            return None, None
         code = as_text(value)
         label = label_of.get(code)
         for key in (code, label):
             if key is not None and key in codes:
                 used.add(key)
-                return codes[key]
+                return codes[key], None
         if levels is None:
-            return value
+            return value, None
         for candidate in (code, label):
             if candidate in levels:
-                return candidate
-        shown = (f"'{label}'", f"code {code}; ") if label is not None else (repr(code), "")
-        unknown.setdefault(shown, []).append(row)
-        return None
+                return candidate, None
+        return None, (f"'{label}'", f"code {code}; ") if label is not None else (repr(code), "")
 
-    values = pd.Series([one(r, v) for r, v in column.items()], index=column.index, dtype=object)
+    out = []
+    for row, (value, shown) in zip(column.index, by_value(one, column), strict=True):
+        out.append(value)
+        if shown is not None:
+            unknown.setdefault(shown, []).append(row)
+    values = pd.Series(out, index=column.index, dtype=object)
     return Recoded(values, unknown, [k for k in codes if k not in used])
+
+
+def by_value(fn: Callable[[object], object], column: pd.Series) -> list:
+    """``[fn(v) for v in column]``, computing ``fn`` once per distinct value (a register has
+    many rows and few distinct codes); ``fn`` must depend on the value and its type only.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> by_value(lambda v: calls.append(v) or str(v), pd.Series([1, 1, 2.0, "1", 1]))
+    ['1', '1', '2.0', '1', '1']
+    >>> calls
+    [1, 2.0, '1']
+    """
+    memo: dict = {}
+    out = []
+    for value in column:
+        try:
+            key = (type(value), value)
+            hit = memo[key] if key in memo else memo.setdefault(key, fn(value))
+        except TypeError:  # unhashable: computed each time
+            hit = fn(value)
+        out.append(hit)
+    return out
 
 
 def with_labels(column: pd.Series, labels: Mapping) -> pd.Series:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mbtbayes.io import schema
+from mbtbayes.io.codes import by_value
 
 MARKS: tuple[str, ...] = (".", "-", "NA", "N/A", "n/a", "NaN", "null", "None", "#N/A")
 """Texts read as missing in every schema column, besides an empty cell (case does not matter)."""
@@ -162,7 +163,7 @@ def mark_missing(
         own = {code_key(c): c for c in column_codes.get(column, ())}
         glob = {code_key(c): c for c in codes}
         values = {code_key(k) for k in mapped.get(column, ())}
-        why = [_why(v, own, glob, values, column) for v in frame[column]]
+        why = by_value(lambda v: _why(v, own, glob, values, column), frame[column])  # noqa: B023
         for (rule, code), n in pd.Series(why, dtype=object).value_counts(sort=False).items():
             if rule == "kept":
                 kept.setdefault(code, {})[column] = int(n)
