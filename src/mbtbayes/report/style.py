@@ -108,7 +108,7 @@ def save(fig: Figure, path: str | Path, *, caption: str | None = None) -> Path:
     """
     path = Path(path)
     described = {"Description": caption} if caption else {}
-    with _laid_out(fig) as done:
+    with _laid_out(fig) as done, _no_minor_overlap_check(fig):
         box = tight_box(fig) if done else "tight"
         fig.savefig(path, format="png", bbox_inches=box,
                     metadata={"Software": "mbtbayes (matplotlib)", **described})
@@ -137,6 +137,25 @@ def _laid_out(fig: Figure) -> Iterator[bool]:
     finally:
         if engine is not None:
             fig.set_layout_engine(engine)
+
+
+@contextlib.contextmanager
+def _no_minor_overlap_check(fig: Figure) -> Iterator[None]:
+    """Axes without minor ticks skip removing minor ticks that fall on major ones (nothing to
+    remove; matplotlib would run the major tick locator a second time at every tick update,
+    of which each save makes several per axis), restored after."""
+    from matplotlib.ticker import NullLocator
+
+    axes = [axis for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+            if axis.remove_overlapping_locs and isinstance(axis.get_minor_locator(),
+                                                           NullLocator)]
+    for axis in axes:
+        axis.remove_overlapping_locs = False
+    try:
+        yield
+    finally:
+        for axis in axes:
+            axis.remove_overlapping_locs = True
 
 
 def tight_box(fig: Figure) -> Bbox:
