@@ -11,7 +11,8 @@ numba's on-disk cache so that neither measured run pays the cold compilation:
 - the report stage inside the ``report=True`` run as ``run.json`` records it (figures,
   ``paper_tables.md``, ``report.md``, ``report.html``), and its share of that run;
 - then ``write_report`` alone, repeated ``--repeat`` times on that run's tables and fits (the
-  median is the steadiest figure for the report's own cost).
+  median is the steadiest figure for the report's own cost), with its CPU time
+  (``time.process_time``: less sensitive than wall time to other work on the machine).
 
 Goal: the report adds well under a quarter of a run. The load average is printed, because
 the machine's 2 cores are shared.
@@ -88,21 +89,23 @@ def main() -> None:
         with_report = _run(root / "with", report=True, draws=args.draws, chains=args.chains,
                            keep=keep)
         stage = json.loads((root / "with" / "run.json").read_text())["seconds"]["report"]
-        repeats = []
+        repeats, cpu = [], []
         for i in range(args.repeat):
             folder = root / f"repeat{i}"
             folder.mkdir()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             write_report(folder, tables=keep["tables"], fits=keep["fits"], specs=load_specs(),
                          register=keep["register"])
             repeats.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         median = statistics.median(repeats)
         print(f"run without report: {without:.1f} s; with report: {with_report:.1f} s; "
               f"difference {with_report - without:+.1f} s (includes the fits' own variation)")
         print(f"report stage inside the run (run.json): {stage:.1f} s = "
               f"{stage / with_report:.1%} of the run")
         print(f"write_report alone, {args.repeat} repeats: "
-              + ", ".join(f"{r:.1f}" for r in repeats) + f" s; median {median:.1f} s")
+              + ", ".join(f"{r:.1f}" for r in repeats) + f" s; median {median:.1f} s "
+              f"(CPU time of this process: median {statistics.median(cpu):.1f} s)")
         print(f"load average at end: {os.getloadavg()[0]:.1f}")
         share = median / with_report
         print(f"SUMMARY report adds {median:.1f} s (median of write_report) to a "

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
     from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
 
 PERIOD: dict[str, dict] = {
     "I": {"color": "#1b2a49", "linestyle": "-", "marker": "o", "label": "Period I"},
@@ -95,6 +96,11 @@ def save(fig: Figure, path: str | Path, *, caption: str | None = None) -> Path:
     """Save a figure as PNG, with ``caption`` as its description, and as SVG beside it (same
     name, ``.svg``; undated, so that the same figure gives the same file).
 
+    A figure laid out already (``tight_layout``, or no layout) is measured once
+    (:func:`tight_box`) and drawn once per format: ``savefig(bbox_inches="tight")`` would
+    draw it twice per format, once to lay out and measure. A figure with a live layout engine
+    (e.g. ``layout="constrained"``) is saved as before, the engine run at each save.
+
     Returns
     -------
     pathlib.Path
@@ -102,10 +108,78 @@ def save(fig: Figure, path: str | Path, *, caption: str | None = None) -> Path:
     """
     path = Path(path)
     described = {"Description": caption} if caption else {}
-    fig.savefig(path, format="png", metadata={"Software": "mbtbayes (matplotlib)", **described})
-    fig.savefig(path.with_suffix(f".{VECTOR}"), format=VECTOR,
-                metadata={"Creator": "mbtbayes (matplotlib)", "Date": None, **described})
+    with _laid_out(fig) as done, _no_minor_overlap_check(fig):
+        box = tight_box(fig) if done else "tight"
+        fig.savefig(path, format="png", bbox_inches=box,
+                    metadata={"Software": "mbtbayes (matplotlib)", **described})
+        fig.savefig(path.with_suffix(f".{VECTOR}"), format=VECTOR, bbox_inches=box,
+                    metadata={"Creator": "mbtbayes (matplotlib)", "Date": None, **described})
     return path
+
+
+@contextlib.contextmanager
+def _laid_out(fig: Figure) -> Iterator[bool]:
+    """Whether ``fig`` is laid out already; if so, without the placeholder layout engine
+    that ``tight_layout`` leaves behind (it lays out nothing, but makes every ``savefig``
+    draw the figure once more), restored after."""
+    import matplotlib
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
+        yield False
+        return
+    with matplotlib.rc_context({"figure.autolayout": False,
+                                "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)  # under these settings: no engine at all
+    try:
+        yield True
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
+
+
+@contextlib.contextmanager
+def _no_minor_overlap_check(fig: Figure) -> Iterator[None]:
+    """Axes without minor ticks skip removing minor ticks that fall on major ones (nothing to
+    remove; matplotlib would run the major tick locator a second time at every tick update,
+    of which each save makes several per axis), restored after."""
+    from matplotlib.ticker import NullLocator
+
+    axes = [axis for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+            if axis.remove_overlapping_locs and isinstance(axis.get_minor_locator(),
+                                                           NullLocator)]
+    for axis in axes:
+        axis.remove_overlapping_locs = False
+    try:
+        yield
+    finally:
+        for axis in axes:
+            axis.remove_overlapping_locs = True
+
+
+def tight_box(fig: Figure) -> Bbox:
+    """The figure's tight bounding box in inches, padded by ``savefig.pad_inches``, as
+    ``savefig(bbox_inches="tight")`` measures it for the PNG (Agg at ``savefig.dpi``) but
+    without its drawing pass: the figures are laid out already (``tight_layout``) and
+    ``get_tightbbox`` updates ticks, titles and legends itself.
+
+    Returns
+    -------
+    matplotlib.transforms.Bbox
+    """
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    dpi = matplotlib.rcParams["savefig.dpi"]
+    original = fig.dpi
+    fig.dpi = original if dpi == "figure" else dpi
+    try:
+        box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())
+    finally:
+        fig.dpi = original
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    return box.padded(pad)
 
 
 def stamp(fig: Figure, text: str) -> None:
