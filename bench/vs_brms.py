@@ -7,11 +7,12 @@ variants) on the bundled synthetic register, done twice in one run with the same
 draws (warmup/tune = draws):
 
 (a) brms 2.18 with the rstan backend, through ``bench/vs_brms.R`` (run with ``Rscript`` in a
-    subprocess): 2 compiled Stan programs (linear, period) and 16 ``update()`` refits that swap
+    subprocess): one compiled Stan program per structure (linear, period; with correlated
+    patient effects for a spec with ``correlated = true``, apart: 4 today) and ``update()`` refits that swap
     the data and the prior values (see the header of ``vs_brms.R`` for the scheme and how its
     models match the package's: same priors on the same uncentred coefficients, independent
     patient intercept and slope, the same rows). Timed: the whole ``Rscript`` command (R start-up,
-    ``library(brms)``, 2 compiles, 18 samplings, diagnostics), and, from the script's JSON, per
+    ``library(brms)``, the compiles, 18 samplings, diagnostics), and, from the script's JSON, per
     fit the compile and sampling seconds, max R-hat and min bulk ESS, and the totals.
 (b) the package: ``mb.load_register()``, ``mb.load_specs()`` and
     ``mb.fit_specs(specs, reg.data, draws=, chains=, seed=)``, timed as a whole (from before
@@ -238,14 +239,14 @@ def run_package(args) -> dict | None:
 BRMS_NAMES = {"b_Intercept": "Intercept", "b_months": "months", "b_periodII": "period[II]",
               "b_months:periodII": "months:period[II]", "b_wai": "wai_version[SR]",
               "sd_patient_id__Intercept": "sd_intercept", "sd_patient_id__months": "sd_slope",
-              "sigma": "sigma"}
+              "sigma": "sigma", "cor_patient_id__Intercept__months": "corr"}
 
 
 def package_estimates(fit) -> dict[str, tuple[float, float]]:
     """Posterior mean and SD of each parameter of a package fit, by the package's names."""
     post = fit.idata.posterior
     out = {}
-    for name in ("sd_intercept", "sd_slope", "sigma"):
+    for name in ("sd_intercept", "sd_slope", "sigma", "corr"):
         if name in post:
             x = post[name].values
             out[name] = (float(x.mean()), float(x.std()))
