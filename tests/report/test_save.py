@@ -96,3 +96,21 @@ def test_the_placeholder_engine_of_tight_layout_is_restored(tmp_path):
     with style.figure_style():
         style.save(fig, tmp_path / "busy.png")
     assert fig.get_layout_engine() is engine
+
+
+def test_the_stamp_is_saved_and_overlaps_no_other_text(tmp_path):
+    from PIL import Image
+
+    with style.figure_style():
+        fig, axes = style.new_figure(1, 2)
+        for ax in axes.flat:
+            ax.plot([0, 1], [0, 1])
+        fig.supxlabel("a figure-wide label long enough to reach the left edge " * 3, fontsize=8)
+        fig.tight_layout()
+        style.stamp(fig, "SYNTHETIC data")
+        png = style.save(fig, tmp_path / "f.png")
+        renderer = fig.canvas.get_renderer()
+        mark = fig.texts[-1].get_window_extent(renderer)
+        label = fig._supxlabel.get_window_extent(renderer)
+    assert not mark.overlaps(label)
+    assert Image.open(png).size[1] > fig.get_figheight() * style.DPI  # the box took it in

@@ -183,5 +183,7 @@ def tight_box(fig: Figure) -> Bbox:
 
 
 def stamp(fig: Figure, text: str) -> None:
-    """A small note in the figure's lower left corner (e.g. ``SYNTHETIC data``)."""
-    fig.text(0.005, 0.003, text, fontsize=7, color="#b00020", ha="left", va="bottom")
+    """A small note under the figure's lower left corner (e.g. ``SYNTHETIC data``): below
+    everything the figure holds (a figure-wide x label sits at its bottom edge), inside the
+    saved image, whose tight box takes it in."""
+    fig.text(0.005, 0.0, text, fontsize=7, color="#b00020", ha="left", va="top")
