@@ -7,9 +7,9 @@ variants) on the bundled synthetic register, done twice in one run with the same
 draws (warmup/tune = draws):
 
 (a) brms 2.18 with the rstan backend, through ``bench/vs_brms.R`` (run with ``Rscript`` in a
-    subprocess): one compiled Stan program per structure (linear, period; with correlated
-    patient effects for a spec with ``correlated = true``, apart: 4 today) and ``update()`` refits that swap
-    the data and the prior values (see the header of ``vs_brms.R`` for the scheme and how its
+    subprocess): one compiled Stan program per structure (linear, period; correlated and
+    uncorrelated patient effects apart: 2 with today's specs, all correlated) and ``update()``
+    refits that swap the data and the prior values (see the header of ``vs_brms.R`` for the scheme and how its
     models match the package's: same priors on the same uncentred coefficients, independent
     patient intercept and slope, the same rows). Timed: the whole ``Rscript`` command (R start-up,
     ``library(brms)``, the compiles, 18 samplings, diagnostics), and, from the script's JSON, per
