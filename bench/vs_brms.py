@@ -11,9 +11,10 @@ draws (warmup/tune = draws):
     uncorrelated patient effects apart: 2 with today's specs, all correlated) and ``update()``
     refits that swap the data and the prior values (see the header of ``vs_brms.R`` for the
     scheme and how its models match the package's: same priors on the same uncentred
-    coefficients, the same patient-effect structure and LKJ(2) prior, the same rows). Timed: the whole ``Rscript`` command (R start-up,
-    ``library(brms)``, the compiles, 18 samplings, diagnostics), and, from the script's JSON, per
-    fit the compile and sampling seconds, max R-hat and min bulk ESS, and the totals.
+    coefficients, the same patient-effect structure and LKJ(2) prior, the same rows). Timed:
+    the whole ``Rscript`` command (R start-up, ``library(brms)``, the compiles, 18 samplings,
+    diagnostics), and, from the script's JSON, per fit the compile and sampling seconds, max
+    R-hat and min bulk ESS, and the totals.
 (b) the package: ``mb.load_register()``, ``mb.load_specs()`` and
     ``mb.fit_specs(specs, reg.data, draws=, chains=, seed=)``, timed as a whole (from before
     ``import mbtbayes`` to after the fits) and the ``fit_specs`` call alone. Nothing else of the
