@@ -107,30 +107,27 @@ def _marginal_logp(d: dict[str, TensorVariable], beta: TensorVariable, sd0: Tens
 
     With ``A = Z'Z``, ``u = Z'r`` and ``M = sigma^2 I + A G`` (2 x 2), the 2 x 2 identities
     ``det M = s^4 + s^2 tr(AG) + det A det G`` and
-    ``u'G adj(M) u = s^2 u'Gu + det G u'adj(A)u`` keep the graph small.
+    ``u'G adj(M) u = s^2 u'Gu + det G u'adj(A)u`` keep each patient's term small; the terms
+    that only add up over patients (observations, ``r'r``) are computed from totals, the rest
+    by one numba kernel with an analytic gradient (:mod:`mbtbayes.growth.marginal_kernel`).
     """
     import pytensor.tensor as pt
 
-    g00, g01, g11, s2 = sd0**2, rho * sd0 * sd1, sd1**2, sigma**2
-    det_g = g00 * g11 - g01**2
-    rr = d["yy"] - 2 * pt.dot(d["Xy"], beta) + pt.dot(d["XX"], pt.outer(beta, beta).ravel())
-    u0 = d["Zy0"] - pt.dot(d["ZX0"], beta)
-    u1 = d["Zy1"] - pt.dot(d["ZX1"], beta)
-    a00, a01, a11 = d["ZZ00"], d["ZZ01"], d["ZZ11"]
-    det_m = (s2**2 + s2 * (a00 * g00 + 2 * a01 * g01 + a11 * g11)
-             + (a00 * a11 - a01**2) * det_g)
-    q_g = g00 * u0**2 + 2 * g01 * u0 * u1 + g11 * u1**2
-    q_a = a11 * u0**2 - 2 * a01 * u0 * u1 + a00 * u1**2
-    ugw = (s2 * q_g + det_g * q_a) / det_m
-    k = d["k"]
-    return -0.5 * pt.sum(k * LOG_2PI + (k - 2) * pt.log(s2) + pt.log(det_m) + (rr - ugw) / s2)
+    from mbtbayes.growth.marginal_kernel import patient_terms_op
+
+    s2 = sigma**2
+    cov = pt.stack([sd0**2, rho * sd0 * sd1, sd1**2, s2])
+    rr = d["yy"] - 2 * pt.dot(d["Xy"], beta) + pt.dot(beta, pt.dot(d["XX"], beta))
+    totals = d["n_obs"] * LOG_2PI + (d["n_obs"] - 2 * d["n_patients"]) * pt.log(s2) + rr / s2
+    return -0.5 * totals + patient_terms_op(d["ZX"], d["Zy"], d["ZZ"], beta, cov)
 
 
 def _data_values(design: Design, priors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     s = patient_sums(design.y, design.X, design.time, design.group, len(design.groups))
-    flat = {"k": s["k"], "yy": s["yy"], "Xy": s["Xy"], "XX": s["XX"].reshape(len(s["k"]), -1),
-            "Zy0": s["Zy"][:, 0], "Zy1": s["Zy"][:, 1], "ZX0": s["ZX"][:, 0], "ZX1": s["ZX"][:, 1],
-            "ZZ00": s["ZZ"][:, 0, 0], "ZZ01": s["ZZ"][:, 0, 1], "ZZ11": s["ZZ"][:, 1, 1]}
+    zz = np.column_stack([s["ZZ"][:, 0, 0], s["ZZ"][:, 0, 1], s["ZZ"][:, 1, 1]])
+    flat = {"n_obs": np.float64(s["k"].sum()), "n_patients": np.float64(len(s["k"])),
+            "yy": np.float64(s["yy"].sum()), "Xy": s["Xy"].sum(axis=0),
+            "XX": s["XX"].sum(axis=0), "Zy": s["Zy"], "ZX": s["ZX"], "ZZ": zz}
     return {**flat, **priors}
 
 
