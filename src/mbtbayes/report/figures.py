@@ -13,7 +13,12 @@ Examples
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,7 +253,8 @@ def figure_plan(tables: dict[str, pd.DataFrame], fits: list,
 
 
 def make_figures(folder: str | Path, *, tables: dict[str, pd.DataFrame], fits: list,
-                 data: pd.DataFrame, synthetic: bool) -> dict[str, Figure]:
+                 data: pd.DataFrame, synthetic: bool,
+                 workers: int | None = None) -> dict[str, Figure]:
     """Draw every figure the run's tables allow into ``folder/figures``.
 
     Parameters
@@ -262,6 +268,10 @@ def make_figures(folder: str | Path, *, tables: dict[str, pd.DataFrame], fits: l
         The register (observed means per wave).
     synthetic : bool
         Stamp every figure ``SYNTHETIC data``.
+    workers : int, optional
+        Processes that draw the figures (default: the CPUs this process may use, at most
+        :data:`MAX_WORKERS`). Above 1, on Linux, the figures are drawn by forked copies of this
+        process (the fits are shared, not copied or pickled); the files are the same.
 
     Returns
     -------
@@ -270,14 +280,55 @@ def make_figures(folder: str | Path, *, tables: dict[str, pd.DataFrame], fits: l
     """
     target = Path(folder) / FOLDER
     target.mkdir(parents=True, exist_ok=True)
-    made = {}
+    plan = figure_plan(tables, fits, data)
+    made = _draw_all(plan, target, synthetic=synthetic, workers=_workers(workers, len(plan)))
+    return {name: Figure(name, title, caption, f"{FOLDER}/{name}.png")
+            for (name, title, caption, _), drawn in zip(plan, made, strict=True) if drawn}
+
+
+MAX_WORKERS = 4
+"""Most processes drawing figures at once."""
+
+_PLAN: tuple[list, Path, bool] | None = None
+"""The plan being drawn, read by the forked workers (inherited, never pickled)."""
+
+
+def _workers(workers: int | None, n: int) -> int:
+    if workers is None:
+        workers = min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1)
+    forks = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+    return max(1, min(workers, n // 4)) if forks else 1
+
+
+def _draw_all(plan: list, target: Path, *, synthetic: bool, workers: int) -> list[bool]:
+    """Whether each figure of the plan was drawn (a builder may find nothing to draw)."""
+    global _PLAN
+    if workers > 1:
+        _PLAN = (plan, target, synthetic)
+        context = multiprocessing.get_context("fork")
+        try:
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                return list(pool.map(_draw_forked, range(len(plan))))
+        except BrokenProcessPool:  # a worker died (not a builder's error): draw them here
+            pass
+        finally:
+            _PLAN = None
+    return [_draw(entry, target, synthetic=synthetic) for entry in plan]
+
+
+def _draw_forked(i: int) -> bool:
+    plan, target, synthetic = _PLAN
+    return _draw(plan[i], target, synthetic=synthetic)
+
+
+def _draw(entry: tuple[str, str, str, Callable], target: Path, *, synthetic: bool) -> bool:
+    name, _, caption, build = entry
     with figure_style():
-        for name, title, caption, build in figure_plan(tables, fits, data):
-            fig = build()
-            if fig is None:  # nothing of that kind in the table
-                continue
-            if synthetic:
-                stamp(fig, "SYNTHETIC data")
-            save(fig, target / f"{name}.png", caption=caption)
-            made[name] = Figure(name, title, caption, f"{FOLDER}/{name}.png")
-    return made
+        fig = build()
+        if fig is None:  # nothing of that kind in the table
+            return False
+        if synthetic:
+            stamp(fig, "SYNTHETIC data")
+        save(fig, target / f"{name}.png", caption=caption)
+    return True
