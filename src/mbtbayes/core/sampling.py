@@ -325,7 +325,9 @@ class Sampler:
     def sample_bambi(self, model: bmb.Model, *, seed: int, var_names: list[str], gate: bool = True,
                      nutpie_kwargs: dict | None = None,
                      identity: dict | None = None) -> tuple[InferenceData, Diagnostics]:
-        """Fit a ``bambi.Model`` behind the gate (Bambi compiles its own graph).
+        """Fit a ``bambi.Model`` behind the gate; with nutpie, its graph is compiled through
+        the store of compiled graphs (:func:`~mbtbayes.core.graph_store.constants_as_data`),
+        with PyMC by Bambi's own ``fit``.
 
         ``nutpie_kwargs`` go to nutpie (e.g. ``low_rank_modified_mass_matrix``). With an
         ``identity`` (what decides the model: formula, family, priors, data) the draws are
