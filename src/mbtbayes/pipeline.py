@@ -25,6 +25,7 @@ from mbtbayes.core.defaults import SEED
 from mbtbayes.core.display import Progress, Talk, talking
 from mbtbayes.core.errors import DataError, SpecError
 from mbtbayes.core.execute import parse_scheduler
+from mbtbayes.core.forked import in_background
 from mbtbayes.core.sampling import SamplerOptions
 from mbtbayes.growth import summaries
 from mbtbayes.growth.adjusted import adjusted_effects
@@ -225,12 +226,11 @@ def reanalyze(
         clock.lap("stacking")
 
     def extra(folder: Path) -> None:
-        _save_fits(fits, folder)
+        saving = in_background(partial(_save_fits, fits, folder))  # beside the report
         (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
         if robustness is not None:
             (folder / "sensitivity_summary.txt").write_text(robustness.summary + "\n",
                                                             encoding="utf-8")
-        clock.lap("fits_saved")
         record = run_record(options=options, data=data, register=register, specs=specs,
                             engines=engines, fits=fits, models=models, mapping=mapping)
         if report:
@@ -238,6 +238,8 @@ def reanalyze(
             write_report(folder, tables=tables, fits=fits, specs=specs, register=register,
                          run=record)
             clock.lap("report")
+        saving.wait()
+        clock.lap("fits_saved")
         write_run_json(folder, record | {"seconds": clock.seconds()})
 
     written = write_run(out, register, tables, extra=extra)
@@ -569,7 +571,7 @@ def _save_fits(fits: list, folder: Path) -> None:
     """Each fit as ArviZ netCDF: posterior (patient effects included), per-patient
     log-likelihood, observed and constant data, posterior predictive draws; thinned to
     :data:`SAVED_DRAWS` draws."""
-    (folder / "fits").mkdir()
+    (folder / "fits").mkdir(exist_ok=True)  # (again, when a failed child's work is redone)
     for fit in fits:
         save_inference(fit.idata, folder / "fits" / f"{fit.spec.name}_{fit.variant}.nc",
                        max_draws=SAVED_DRAWS)

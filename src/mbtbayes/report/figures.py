@@ -13,17 +13,14 @@ Examples
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from mbtbayes.core.forked import map_forked, usable_cpus
 from mbtbayes.report import figures_calibration as calibration
 from mbtbayes.report import figures_change as change
 from mbtbayes.report import figures_checks as checks
@@ -289,37 +286,17 @@ def make_figures(folder: str | Path, *, tables: dict[str, pd.DataFrame], fits: l
 MAX_WORKERS = 4
 """Most processes drawing figures at once."""
 
-_PLAN: tuple[list, Path, bool] | None = None
-"""The plan being drawn, read by the forked workers (inherited, never pickled)."""
-
 
 def _workers(workers: int | None, n: int) -> int:
-    if workers is None:
-        workers = min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else os.cpu_count() or 1)
-    forks = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
-    return max(1, min(workers, n // 4)) if forks else 1
+    """Workers for ``n`` figures: at least 4 figures each."""
+    workers = min(MAX_WORKERS, usable_cpus()) if workers is None else workers
+    return max(1, min(workers, n // 4))
 
 
 def _draw_all(plan: list, target: Path, *, synthetic: bool, workers: int) -> list[bool]:
     """Whether each figure of the plan was drawn (a builder may find nothing to draw)."""
-    global _PLAN
-    if workers > 1:
-        _PLAN = (plan, target, synthetic)
-        context = multiprocessing.get_context("fork")
-        try:
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                return list(pool.map(_draw_forked, range(len(plan))))
-        except BrokenProcessPool:  # a worker died (not a builder's error): draw them here
-            pass
-        finally:
-            _PLAN = None
-    return [_draw(entry, target, synthetic=synthetic) for entry in plan]
-
-
-def _draw_forked(i: int) -> bool:
-    plan, target, synthetic = _PLAN
-    return _draw(plan[i], target, synthetic=synthetic)
+    return map_forked([partial(_draw, entry, target, synthetic=synthetic) for entry in plan],
+                      workers=workers)
 
 
 def _draw(entry: tuple[str, str, str, Callable], target: Path, *, synthetic: bool) -> bool:
