@@ -268,3 +268,36 @@ def test_the_figure_draws_each_period_share_and_the_observed_one():
     observed = table[table["period"] != "II - I"]["share_observed"]
     assert sorted(float(line.get_xdata()[0]) for line in crosses) == sorted(observed)
     assert change_figure(table[table["period"] == "II - I"]) is None
+
+
+def test_observed_ends_follow_the_rule_patient_by_patient():
+    """The vectorised choice of each patient's observed start and end against the rule applied
+    to one patient at a time: the first value (if within the baseline window); among later
+    values the one nearest 24 months within the end window (first of equals), else the last
+    before 24, else the first after. Random months with ties, some patients without a
+    baseline or a later value."""
+    from types import SimpleNamespace
+
+    from mbtbayes.growth.baseline import BASELINE_WINDOW
+    from mbtbayes.growth.reliable_change import END_WINDOW, _observed
+
+    rng = np.random.default_rng(5)
+    group = rng.integers(0, 60, 400)
+    time = rng.choice([0.0, 0.5, 1, 3, 6, 12, 18, 21, 22, 24, 26, 27, 28, 30, 36], 400)
+    y = rng.normal(size=400)
+    fit = SimpleNamespace(spec=SimpleNamespace(d_months=(0.0, 24.0)),
+                          design=SimpleNamespace(group=group, time=time, y=y))
+    want = []
+    for g in sorted(set(group)):
+        rows = sorted(np.flatnonzero(group == g), key=lambda r: time[r])  # stable: ties in order
+        later = [r for r in rows if time[r] > BASELINE_WINDOW]
+        if time[rows[0]] > BASELINE_WINDOW or not later:
+            continue
+        near = min(later, key=lambda r: abs(time[r] - 24))
+        before = [r for r in later if time[r] < 24]
+        end = (near if abs(time[near] - 24) <= END_WINDOW else before[-1] if before
+               else later[0])
+        want.append((g, y[rows[0]], y[end], time[end]))
+    got = _observed(fit)
+    assert len(want) > 30 and len(got) < 60
+    assert list(got.itertuples(index=False, name=None)) == want

@@ -211,29 +211,32 @@ def trajectory_draws(fit: GrowthFit, patients: pd.DataFrame) -> tuple[np.ndarray
 
 def _observed(fit: GrowthFit) -> pd.DataFrame:
     """Per patient with an observed baseline and a later value: the two observed values and the
-    end value's month (see the module docstring)."""
+    end value's month (see the module docstring): the later value nearest the end month within
+    :data:`END_WINDOW`; else the last before it; else the first after. Rows are taken by
+    patient and month (ties in design order), vectorised over patients."""
     t0, t1 = fit.spec.d_months
-    frame = pd.DataFrame({"g": fit.design.group, "t": fit.design.time, "y": fit.design.y})
-    rows = []
-    for g, part in frame.sort_values("t", kind="stable").groupby("g"):
-        first, later = part.iloc[0], part[part["t"] > t0 + BASELINE_WINDOW]
-        if first["t"] > t0 + BASELINE_WINDOW or later.empty:
-            continue
-        end = _end_row(later, t1)
-        rows.append({"g": g, "observed_start": first["y"], "observed_end": end["y"],
-                     "observed_end_month": end["t"]})
-    return pd.DataFrame(rows, columns=["g", "observed_start", "observed_end",
-                                       "observed_end_month"])
-
-
-def _end_row(later: pd.DataFrame, t1: float) -> pd.Series:
-    """The value nearest ``t1`` within :data:`END_WINDOW`; else the last before; else the first
-    after."""
-    distance = (later["t"] - t1).abs()
-    if (distance <= END_WINDOW).any():
-        return later.loc[distance.idxmin()]
-    before = later[later["t"] < t1]
-    return before.iloc[-1] if not before.empty else later.iloc[0]
+    design = fit.design
+    order = np.lexsort((design.time, design.group))  # stable: ties keep the design's order
+    g, t, y = design.group[order], design.time[order], design.y[order]
+    columns = ["g", "observed_start", "observed_end", "observed_end_month"]
+    patients, first = np.unique(g, return_index=True)
+    later = t > t0 + BASELINE_WINDOW
+    rows = pd.DataFrame({"g": g[later], "t": t[later], "y": y[later],
+                         "distance": np.abs(t[later] - t1)})
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    by = rows.groupby("g", sort=True)
+    nearest = rows.loc[by["distance"].idxmin()].set_index("g")
+    before = rows[rows["t"] < t1].groupby("g").tail(1).set_index("g")
+    end = by.head(1).set_index("g")  # the first after, unless one of these is found
+    end.loc[before.index] = before
+    within = nearest[nearest["distance"] <= END_WINDOW]
+    end.loc[within.index] = within
+    start = pd.DataFrame({"g": patients, "t": t[first], "y": y[first]}).set_index("g")
+    start = start[start["t"] <= t0 + BASELINE_WINDOW].join(end, how="inner", rsuffix="_end")
+    return pd.DataFrame({"g": start.index.to_numpy(), "observed_start": start["y"].to_numpy(),
+                         "observed_end": start["y_end"].to_numpy(),
+                         "observed_end_month": start["t_end"].to_numpy()}, columns=columns)
 
 
 @dataclass(frozen=True)
