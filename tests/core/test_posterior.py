@@ -50,3 +50,18 @@ def test_interval_is_the_highest_density_interval_not_the_equal_tailed_one():
     s = summarize_draws(draws)
     assert s["hdi_low"] == pytest.approx(0.0, abs=0.01)
     assert s["hdi_high"] == pytest.approx(-np.log(0.05), abs=0.08)
+
+
+@pytest.mark.parametrize("ci_prob", [0.95, 0.5])
+def test_hdi_of_every_column_is_arvizs_hdi_of_that_column(ci_prob):
+    """Skewed, discrete (ties) and constant columns, across chunk boundaries."""
+    import arviz as az
+
+    from mbtbayes.core.arviz_api import hdi_columns
+
+    rng = np.random.default_rng(8)
+    draws = np.column_stack([rng.gamma(2.0, size=(1001, 5)), rng.integers(0, 4, (1001, 3)),
+                             np.full(1001, 2.5)])
+    got = hdi_columns(draws, ci_prob=ci_prob, chunk=4)
+    for j in range(draws.shape[1]):
+        assert tuple(got[j]) == tuple(az.hdi(draws[:, j], hdi_prob=ci_prob)), j

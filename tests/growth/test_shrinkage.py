@@ -93,6 +93,26 @@ def test_patients_without_two_distinct_months_have_no_slope_and_say_why():
     assert got.loc["D", "n_months"] == 1 and got["period"].to_dict()["E"] == "II"
 
 
+def test_every_patients_line_and_months_equal_own_line_on_the_register(synthetic):
+    """All patients at once (the vectorised frame) against :func:`own_line` (itself checked
+    against SciPy's linregress above) and pandas, patient by patient, on the register."""
+    spec = spec_for()
+    fit = known_fit(spec, synthetic, np.zeros((2, 4)),
+                    lambda d: np.zeros((2, len(d.observed), 2)))
+    got = patient_frame(fit)
+    design = fit.design
+    assert list(got["g"]) == sorted(set(design.group)) and len(got) > 150
+    for row in got.itertuples():
+        rows = np.flatnonzero(design.group == row.g)
+        intercept, slope, note = own_line(design.time[rows], design.y[rows], t0=0.0)
+        assert row.ls_intercept == pytest.approx(intercept, rel=1e-9, abs=1e-12, nan_ok=True)
+        assert row.ls_slope == pytest.approx(slope, rel=1e-9, abs=1e-12, nan_ok=True)
+        assert (row.ls_note, row.row, row.n_assessments) == (note, rows[0], len(rows))
+        months = design.time[rows]
+        assert (row.first_month, row.last_month, row.n_months) == (
+            months.min(), months.max(), len(set(months)))
+
+
 # ---------------------------------------------------------------- posterior lines, known effects
 
 

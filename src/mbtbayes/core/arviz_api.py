@@ -45,6 +45,31 @@ def hdi(draws: np.ndarray, *, ci_prob: float = CI_PROB) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def hdi_columns(draws: np.ndarray, *, ci_prob: float = CI_PROB,
+                chunk: int = 4096) -> np.ndarray:
+    """Highest-density interval of each column of ``(S, n)`` draws, ``(n, 2)``: ArviZ's
+    interval (the narrowest of the sorted draws' windows of ``floor(ci_prob S)`` steps, the
+    first of equals), computed for all columns at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = np.random.default_rng(1).normal(size=(4000, 3))
+    >>> bool(np.allclose(hdi_columns(draws)[1], hdi(draws[:, 1])))
+    True
+    """
+    draws = np.asarray(draws, dtype=float)
+    n = draws.shape[0]
+    inc = int(np.floor(ci_prob * n))
+    out = np.empty((draws.shape[1], 2))
+    for start in range(0, draws.shape[1], chunk):
+        part = np.sort(draws[:, start:start + chunk], axis=0)
+        low = np.argmin(part[inc:] - part[:n - inc], axis=0)
+        cols = np.arange(part.shape[1])
+        out[start:start + chunk] = np.column_stack([part[low, cols], part[low + inc, cols]])
+    return out
+
+
 def relative_eff(loglik: np.ndarray) -> np.ndarray:
     """Relative MCMC efficiency of each unit's likelihood, as R's ``loo::relative_eff``.
 

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from mbtbayes.core.arviz_api import hdi
+from mbtbayes.core.arviz_api import hdi, hdi_columns
 from mbtbayes.core.errors import DataError
 from mbtbayes.core.posterior import INTERVAL
 from mbtbayes.growth.groups import patient_dim
@@ -88,22 +88,33 @@ def patient_frame(fit: GrowthFit) -> pd.DataFrame:
     covariates), period (``"pooled"`` without one), n_assessments, n_months, first_month,
     last_month, ls_intercept, ls_slope, ls_note."""
     spec, design = fit.spec, fit.design
-    frame = pd.DataFrame({"g": design.group, "t": design.time, "y": design.y,
-                          "row": np.arange(len(design.y))})
+    t0 = spec.d_months[0]
     has_period = period_levels(fit) != ("pooled",)  # the period in the fit's formula
     period = (design.frame[spec.period].astype(str).to_numpy() if has_period
-              else np.full(len(frame), "pooled", dtype=object))
-    rows = []
-    for g, part in frame.groupby("g", sort=True):
-        intercept, slope, note = own_line(part["t"].to_numpy(), part["y"].to_numpy(),
-                                          t0=spec.d_months[0])
-        first = int(part["row"].iloc[0])
-        rows.append({"g": g, "patient": design.groups[g], "row": first,
-                     "period": period[first], "n_assessments": len(part),
-                     "n_months": part["t"].nunique(), "first_month": part["t"].min(),
-                     "last_month": part["t"].max(), "ls_intercept": intercept,
-                     "ls_slope": slope, "ls_note": note})
-    return pd.DataFrame(rows)
+              else np.full(len(design.y), "pooled", dtype=object))
+    g, t, y = design.group, design.time, design.y
+    groups, first, n = np.unique(g, return_index=True, return_counts=True)
+    at = np.searchsorted(groups, g)
+    months = pd.DataFrame({"at": at, "t": t}).groupby("at")["t"].agg(["min", "max", "nunique"])
+    # own least-squares lines of all patients at once, centred (np.polyfit's line)
+    x_mean = np.bincount(at, weights=t - t0) / n
+    y_mean = np.bincount(at, weights=y) / n
+    dx = t - t0 - x_mean[at]
+    sxx = np.bincount(at, weights=dx**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(months["nunique"] >= 2,
+                         np.bincount(at, weights=dx * (y - y_mean[at])) / sxx, np.nan)
+    single = (months["nunique"] == 1).to_numpy()
+    intercept = np.where(single & (months["min"].to_numpy() != t0), np.nan,
+                         y_mean - np.where(single, 0.0, slope) * x_mean)
+    note = np.where(single, [f"one distinct month ({m:g}): no slope" for m in months["min"]],
+                    "") if single.any() else np.full(len(groups), "")
+    return pd.DataFrame({"g": groups, "patient": [design.groups[i] for i in groups],
+                         "row": first, "period": period[first], "n_assessments": n,
+                         "n_months": months["nunique"].to_numpy(),
+                         "first_month": months["min"].to_numpy(),
+                         "last_month": months["max"].to_numpy(), "ls_intercept": intercept,
+                         "ls_slope": slope, "ls_note": note})
 
 
 def patient_lines(fit: GrowthFit, patients: pd.DataFrame,
@@ -136,7 +147,7 @@ def patient_lines(fit: GrowthFit, patients: pd.DataFrame,
 
 def _summary(draws: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
     """Mean and HDI of each column of ``(S, n)`` draws."""
-    bounds = np.array([hdi(draws[:, i]) for i in range(draws.shape[1])]).reshape(-1, 2)
+    bounds = hdi_columns(draws).reshape(-1, 2)
     return {f"{prefix}_mean": draws.mean(axis=0), f"{prefix}_hdi_low": bounds[:, 0],
             f"{prefix}_hdi_high": bounds[:, 1]}
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mbtbayes.core.arviz_api import hdi
+from mbtbayes.core.arviz_api import hdi_columns
 from mbtbayes.core.defaults import SEED
 from mbtbayes.growth.result import GrowthFit
 from mbtbayes.growth.shrinkage import patient_frame, patient_lines
@@ -143,7 +143,7 @@ def _draw_patient(ax: Axes, level: str, times: np.ndarray, draws: np.ndarray, mo
                   scores: pd.Series, population: np.ndarray) -> None:
     """One patient: its posterior band and mean line, its recorded scores, the population."""
     style = period_style(level)
-    bounds = np.array([hdi(draws[:, t]) for t in range(draws.shape[1])])
+    bounds = hdi_columns(draws)
     ax.fill_between(times, bounds[:, 0], bounds[:, 1], color=style["color"], alpha=0.2,
                     linewidth=0)
     ax.plot(times, population, **POPULATION)
