@@ -31,7 +31,12 @@ def reference() -> tuple[np.ndarray, pd.DataFrame]:
     return loglik, ref
 
 
-def test_relative_efficiency_matches_loo_relative_eff(reference):
+@pytest.mark.parametrize("units_at_once", [1024, 2])
+def test_relative_efficiency_matches_loo_relative_eff(reference, units_at_once, monkeypatch):
+    """Also computed two units at a time (a register's units go in blocks)."""
+    from mbtbayes.core import arviz_api
+
+    monkeypatch.setattr(arviz_api, "UNITS_AT_ONCE", units_at_once)
     loglik, ref = reference
     np.testing.assert_allclose(relative_eff(loglik), ref["r_eff"], rtol=1e-10)
 

@@ -97,6 +97,17 @@ def relative_eff(loglik: np.ndarray) -> np.ndarray:
     True
     """
     loglik = np.asarray(loglik, float)
+    units = loglik.shape[2]
+    return np.concatenate([_relative_eff(loglik[:, :, start:start + UNITS_AT_ONCE])
+                           for start in range(0, units, UNITS_AT_ONCE)] or [np.empty(0)])
+
+
+UNITS_AT_ONCE = 1024
+"""Units whose autocovariances are computed together (bounds the FFT's memory: a register of
+18,500 patients at 4 x 500 draws needed 1.5 GB at once)."""
+
+
+def _relative_eff(loglik: np.ndarray) -> np.ndarray:
     chains, n, units = loglik.shape
     x = np.exp(loglik - loglik.max(axis=(0, 1), keepdims=True))
     chain_mean = x.mean(axis=1)  # (C, U)
