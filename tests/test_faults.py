@@ -39,8 +39,11 @@ def digest(folder: Path) -> dict[str, str]:
     (signal.SIGINT, 130, "mbtbayes: error: interrupted by the user (Ctrl-C)"),
     (signal.SIGTERM, 143, "mbtbayes: error: terminated (SIGTERM)"),
 ])
+@pytest.mark.parametrize("when", ["[1/", "frequentist analysis"])
 def test_a_signal_while_fitting_leaves_the_previous_output(quick_run, tmp_path, signum, status,
-                                                           message):
+                                                           message, when):
+    """``when``: the progress line after which the signal comes (the first fit; the tables,
+    while a forked child writes the fits beside the output)."""
     assert quick_run.status == 0
     previous = tmp_path / "results"
     shutil.copytree(quick_run.out, previous)
@@ -52,7 +55,7 @@ def test_a_signal_while_fitting_leaves_the_previous_output(quick_run, tmp_path, 
                             env=os.environ | {"PYTHONUNBUFFERED": "1"},
                             preexec_fn=default_sigint)
     for line in proc.stderr:  # the progress log
-        if line.startswith("[1/"):
+        if line.startswith(when):
             break
     else:
         pytest.fail(f"the run ended before fitting, with status {proc.wait()}")

@@ -8,6 +8,8 @@ Examples
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -191,63 +193,67 @@ def reanalyze(
                         progress=None if progress is None else partial(progress, "growth models"),
                         cache=cache, scheduler=scheduler)
     clock.lap("growth_fits")
-    tables |= growth_tables(fits, register.data, engines=engines, seed=seed, log=log)
-    if adjusted or sensitivity == "full":
-        log("case-mix adjustment: period contrasts adjusted for intake characteristics")
-        table = adjusted_effects(fits, register.data, engines=engines, seed=seed, cache=cache,
-                                 log=log)
-        if table.empty:
-            log("case-mix adjustment: no spec declares covariates (no adjusted_effects.csv)")
+    saved = _SavedFits(fits, out)  # written by a forked child beside the tables and report
+    try:
+        tables |= growth_tables(fits, register.data, engines=engines, seed=seed, log=log)
+        if adjusted or sensitivity == "full":
+            log("case-mix adjustment: period contrasts adjusted for intake characteristics")
+            table = adjusted_effects(fits, register.data, engines=engines, seed=seed, cache=cache,
+                                     log=log)
+            if table.empty:
+                log("case-mix adjustment: no spec declares covariates (no adjusted_effects.csv)")
+            else:
+                tables["adjusted_effects"] = table
+            clock.lap("adjusted")
+        if joint or joint_pooling:
+            tables |= joint_tables(fits, register.data, options=opts, seed=seed,
+                                   pooling=joint_pooling, log=log)
+            clock.lap("joint_model")
+        log("frequentist analysis: ML mixed models, AIC, d")
+        log("remission, start-end change and adherence")
+        tables |= binary_tables(register.data, seed=seed, options=opts, cache=cache, log=log)
+        tables |= frequentist_tables(fits, specs, register.data, tables, log=log, cache=cache,
+                                     seed=seed)
+        summary = concordance_summary(tables["concordance"])
+        log(summary)
+        clock.lap("tables")
+        robustness = None
+        if sensitivity:
+            robustness = sensitivity_tables(fits, specs, register.data, engines=engines, seed=seed,
+                                            full=sensitivity == "full", cache=cache, log=log)
+            tables["sensitivity"] = robustness.table
+            clock.lap("sensitivity")
+        if stacking or sensitivity == "full":
+            log("model averaging: LOO stacking over each measure's candidate models")
+            tables["stacking"] = stack_models(fits, register.data, engines=engines, seed=seed,
+                                              cache=cache, log=log)
+            clock.lap("stacking")
+
+        def extra(folder: Path) -> None:
+            (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
+            if robustness is not None:
+                (folder / "sensitivity_summary.txt").write_text(robustness.summary + "\n",
+                                                                encoding="utf-8")
+            record = run_record(options=options, data=data, register=register, specs=specs,
+                                engines=engines, fits=fits, models=models, mapping=mapping)
+            if report:
+                log("writing figures and the report")
+                write_report(folder, tables=tables, fits=fits, specs=specs, register=register,
+                             run=record)
+                clock.lap("report")
+            saved.move_into(folder)
+            clock.lap("fits_saved")
+            write_run_json(folder, record | {"seconds": clock.seconds()})
+
+        written = write_run(out, register, tables, extra=extra)
+        if headline is not None:
+            headline(tables)
         else:
-            tables["adjusted_effects"] = table
-        clock.lap("adjusted")
-    if joint or joint_pooling:
-        tables |= joint_tables(fits, register.data, options=opts, seed=seed,
-                               pooling=joint_pooling, log=log)
-        clock.lap("joint_model")
-    log("frequentist analysis: ML mixed models, AIC, d")
-    log("remission, start-end change and adherence")
-    tables |= binary_tables(register.data, seed=seed, options=opts, cache=cache, log=log)
-    tables |= frequentist_tables(fits, specs, register.data, tables, log=log, cache=cache,
-                                 seed=seed)
-    summary = concordance_summary(tables["concordance"])
-    log(summary)
-    clock.lap("tables")
-    robustness = None
-    if sensitivity:
-        robustness = sensitivity_tables(fits, specs, register.data, engines=engines, seed=seed,
-                                        full=sensitivity == "full", cache=cache, log=log)
-        tables["sensitivity"] = robustness.table
-        clock.lap("sensitivity")
-    if stacking or sensitivity == "full":
-        log("model averaging: LOO stacking over each measure's candidate models")
-        tables["stacking"] = stack_models(fits, register.data, engines=engines, seed=seed,
-                                          cache=cache, log=log)
-        clock.lap("stacking")
-
-    def extra(folder: Path) -> None:
-        saving = in_background(partial(_save_fits, fits, folder))  # beside the report
-        (folder / "concordance_summary.txt").write_text(summary + "\n", encoding="utf-8")
-        if robustness is not None:
-            (folder / "sensitivity_summary.txt").write_text(robustness.summary + "\n",
-                                                            encoding="utf-8")
-        record = run_record(options=options, data=data, register=register, specs=specs,
-                            engines=engines, fits=fits, models=models, mapping=mapping)
-        if report:
-            log("writing figures and the report")
-            write_report(folder, tables=tables, fits=fits, specs=specs, register=register,
-                         run=record)
-            clock.lap("report")
-        saving.wait()
-        clock.lap("fits_saved")
-        write_run_json(folder, record | {"seconds": clock.seconds()})
-
-    written = write_run(out, register, tables, extra=extra)
-    if headline is not None:
-        headline(tables)
-    else:
-        log(headline_text(tables))
-    return written
+            log(headline_text(tables))
+        return written
+    except BaseException:
+        saved.discard()
+        raise
 
 
 class _Clock:
@@ -565,6 +571,29 @@ def _engines(*, sampler: str, draws: int, chains: int, quick: bool) -> Engines:
 
 SAVED_DRAWS = 1000
 """Draws per saved fit (thinned evenly within chains; the tables use every draw)."""
+
+
+class _SavedFits:
+    """The growth fits written to ``fits/*.nc`` by a forked child while the tables and the
+    report are made (:func:`~mbtbayes.core.forked.in_background`), into a folder of the run's
+    own beside the output; moved into the run's folder at the end, removed if the run fails."""
+
+    def __init__(self, fits: list, out: str | Path) -> None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{out.name}-fits-", dir=out.parent))
+        self.job = in_background(partial(_save_fits, fits, self.folder))
+
+    def move_into(self, folder: Path) -> None:
+        """Wait for the fits (an error of the child is raised here) and move them in."""
+        self.job.wait()
+        (self.folder / "fits").rename(folder / "fits")
+        self.folder.rmdir()
+
+    def discard(self) -> None:
+        """Stop the child and remove what it wrote (the run failed or was interrupted)."""
+        self.job.cancel()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _save_fits(fits: list, folder: Path) -> None:

@@ -110,6 +110,15 @@ class Background:
         self._process = None
 
 
+    def cancel(self) -> None:
+        """Stop the child, if it still runs, without redoing its work."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            self._reader.close()
+            self._process = None
+
+
 def in_background(task: Callable[[], None]) -> Background:
     """Start ``task`` in a forked child; call :meth:`Background.wait` before using its work."""
     return Background(task)
