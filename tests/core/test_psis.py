@@ -41,7 +41,12 @@ def test_relative_efficiency_matches_loo_relative_eff(reference, units_at_once, 
     np.testing.assert_allclose(relative_eff(loglik), ref["r_eff"], rtol=1e-10)
 
 
-def test_psis_loo_matches_loo_with_the_real_r_eff(reference):
+@pytest.mark.parametrize("units_at_once", [1024, 3])
+def test_psis_loo_matches_loo_with_the_real_r_eff(reference, units_at_once, monkeypatch):
+    """Also three units at a time (a register's units go in blocks)."""
+    from mbtbayes.core import arviz_api
+
+    monkeypatch.setattr(arviz_api, "UNITS_AT_ONCE", units_at_once)
     loglik, ref = reference
     elpd, se, p_loo, pointwise, k = psis_loo(loglik)
     np.testing.assert_allclose(pointwise, ref["elpd_loo"], rtol=1e-10)

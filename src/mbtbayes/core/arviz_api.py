@@ -171,16 +171,22 @@ def psis_loo(loglik: np.ndarray) -> tuple[float, float, float, np.ndarray, np.nd
     tuple
         ``(elpd, se, p_loo, pointwise_elpd, pareto_k)``.
     """
+    loglik = np.asarray(loglik, float)
+    parts = [_psis_loo_units(loglik[:, :, start:start + UNITS_AT_ONCE])
+             for start in range(0, loglik.shape[2], UNITS_AT_ONCE)]  # bounded memory
+    pointwise, lppd, k = (np.concatenate(a) for a in zip(*parts, strict=True))
+    se = float(np.sqrt(len(pointwise) * pointwise.var(ddof=1)))
+    return float(pointwise.sum()), se, float((lppd - pointwise).sum()), pointwise, k
+
+
+def _psis_loo_units(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointwise PSIS-LOO elpd, log pointwise predictive density and Pareto k of some units."""
     from scipy.special import logsumexp
 
-    loglik = np.asarray(loglik, float)
     draws = loglik.shape[0] * loglik.shape[1]
     flat = loglik.reshape(draws, -1).T  # (units, S)
     weights, k = psis_log_weights(loglik)
-    pointwise = logsumexp(weights + flat, axis=1)
-    lppd = logsumexp(flat, axis=1) - np.log(draws)
-    se = float(np.sqrt(len(pointwise) * pointwise.var(ddof=1)))
-    return float(pointwise.sum()), se, float((lppd - pointwise).sum()), pointwise, k
+    return (logsumexp(weights + flat, axis=1), logsumexp(flat, axis=1) - np.log(draws), k)
 
 
 def psis_log_weights(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
