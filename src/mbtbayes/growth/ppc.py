@@ -130,9 +130,18 @@ def fit_ppc(fit: GrowthFit, *, seed: int = SEED) -> list[dict]:
 
 
 def _checks(fit: GrowthFit, predictive: str, replicated: np.ndarray) -> list[dict]:
-    """The check rows of one set of replicated data sets, ``(draws, n)``."""
-    both = np.vstack([fit.design.y[None], replicated])
+    """The check rows of one set of replicated data sets, ``(draws, n)``.
+
+    The rows are ordered by period and wave once (one copy), so that every group is a slice:
+    its statistics are computed on views, for the observed row and the replicated ones by the
+    same code.
+    """
     periods, waves = _periods(fit), _waves(fit)
+    wave_values = waves[1] if waves is not None else np.zeros(len(periods))
+    order = np.lexsort([np.unique(v, return_inverse=True)[1] for v in (wave_values, periods)])
+    both = np.empty((replicated.shape[0] + 1, len(order)))
+    both[0], both[1:] = fit.design.y[order], replicated[:, order]
+    periods, wave_values = periods[order], wave_values[order]
     low, high = fit.spec.range
     measure = schema.MEASURES.get(fit.spec.measure)
     half = measure.step / 2 if measure is not None else 0.0
@@ -143,16 +152,17 @@ def _checks(fit: GrowthFit, predictive: str, replicated: np.ndarray) -> list[dic
                          values[1:], n_obs))
 
     for period in sorted(set(periods)):
-        in_period = periods == period
+        first, last = np.flatnonzero(periods == period)[[0, -1]]
+        part = both[:, first:last + 1]
         if waves is not None:
-            name, values = waves
-            for wave in np.unique(values[in_period]):
-                idx = in_period & (values == wave)
-                label = f"{name} {_label(wave)}"
-                add("mean", period, label, both[:, idx].mean(axis=1), int(idx.sum()))
-                if idx.sum() >= 2:
-                    add("sd", period, label, both[:, idx].std(axis=1, ddof=1), int(idx.sum()))
-        part = both[:, in_period]
+            values = wave_values[first:last + 1]
+            for wave in np.unique(values):
+                at = np.flatnonzero(values == wave)
+                group = part[:, at[0]:at[-1] + 1]
+                label = f"{waves[0]} {_label(wave)}"
+                add("mean", period, label, group.mean(axis=1), len(at))
+                if len(at) >= 2:
+                    add("sd", period, label, group.std(axis=1, ddof=1), len(at))
         add("floor_share", period, "all", (part <= low + half).mean(axis=1), part.shape[1])
         add("ceiling_share", period, "all", (part >= high - half).mean(axis=1), part.shape[1])
         outside = (part < low - half) | (part > high + half)
