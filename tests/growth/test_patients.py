@@ -130,6 +130,22 @@ def test_chunked_draws_give_the_same_arrays(data, monkeypatch, nu):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("corr", [None, np.array([-0.4, 0.3])])
+def test_gaussian_effects_written_out_equal_the_conditional_with_the_same_noise(data, corr):
+    """The entry-by-entry draws of a Gaussian model (intercept and slope) are the conditional
+    normal's mean plus its Cholesky factor times the same standard normals (a patient without
+    rows included: its prior)."""
+    from mbtbayes.growth.patients import _cholesky
+
+    draws = Draws(BETA, SDS, sigma=SIGMA, corr=corr)
+    got = draw_effects(draws, np.random.default_rng(4), **data)
+    m, C = conditional(draws, **data)
+    noise = np.random.default_rng(4).standard_normal(m.shape)
+    want = m + np.einsum("sgij,sgj->sgi", _cholesky(C), noise)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(C[:, -1], draws.covariance(), rtol=1e-10)
+
+
 def test_the_closed_form_cholesky_is_numpys() -> None:
     from mbtbayes.growth.patients import _cholesky
 

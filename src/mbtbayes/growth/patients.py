@@ -224,12 +224,45 @@ def draw_effects(draws: Draws, rng: np.random.Generator, *, dtype: type[np.float
     Exact for the Gaussian family (the marginal engine's patient effects).
     """
     out = np.empty((len(draws.beta), data["n_groups"], draws.sds.shape[1]), dtype=dtype)
+    if draws.sds.shape[1] == 2 and draws.nu is None and draws.beta_sigma is None:
+        _draw_from_sums(draws, rng, out, **data)
+        return out
     for rows in chunks(len(draws.beta), len(data["y"]) * draws.sds.shape[1]):
         part = draws.take(rows)
         m, C = conditional(part, **data)
         L = _cholesky(C)
         out[rows] = m + np.einsum("sgij,sgj->sgi", L, rng.standard_normal(m.shape))
     return out
+
+
+def _draw_from_sums(draws: Draws, rng: np.random.Generator, out: np.ndarray, *, y: np.ndarray,
+                    X: np.ndarray, Z: np.ndarray, group: np.ndarray, n_groups: int,
+                    **_: object) -> None:
+    """:func:`draw_effects` for a Gaussian model with an intercept and a slope per patient:
+    the conditional normal of :func:`_conditional_from_sums` and its Cholesky factor written
+    out entry by entry over ``(draws, patients)`` arrays (the same numbers, drawn from the
+    same stream, without einsum over 2 x 2 axes)."""
+    ind = indicator(group, n_groups).T  # (G, n)
+    a00, a01, a11 = (np.asarray(ind @ v) for v in (Z[:, 0] ** 2, Z[:, 0] * Z[:, 1], Z[:, 1] ** 2))
+    zx0, zx1 = (np.asarray(ind @ (X * Z[:, [j]])) for j in (0, 1))  # (G, p)
+    zy0, zy1 = (np.asarray(ind @ (Z[:, j] * y)) for j in (0, 1))
+    for rows in chunks(len(draws.beta), n_groups * 2):
+        part = draws.take(rows)
+        g_inv = np.linalg.inv(part.covariance())
+        w = (1 / part.sigma**2)[:, None]
+        p00 = w * a00 + g_inv[:, 0, 0, None]
+        p01 = w * a01 + g_inv[:, 0, 1, None]
+        p11 = w * a11 + g_inv[:, 1, 1, None]
+        det = p00 * p11 - p01 * p01
+        c00, c01, c11 = p11 / det, -p01 / det, p00 / det
+        b0 = w * (zy0 - part.beta @ zx0.T)
+        b1 = w * (zy1 - part.beta @ zx1.T)
+        noise = rng.standard_normal((len(part.beta), n_groups, 2))
+        l00 = np.sqrt(c00)
+        l10 = c01 / l00
+        out[rows, :, 0] = c00 * b0 + c01 * b1 + l00 * noise[..., 0]
+        out[rows, :, 1] = (c01 * b0 + c11 * b1 + l10 * noise[..., 0]
+                           + np.sqrt(c11 - l10**2) * noise[..., 1])
 
 
 def quadrature_loglik(draws: Draws, *, y: np.ndarray, X: np.ndarray, Z: np.ndarray,
