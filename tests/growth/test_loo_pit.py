@@ -17,6 +17,7 @@ from scipy import integrate, stats
 import mbtbayes as mb
 from mbtbayes.core.sampling import Diagnostics, SamplerOptions
 from mbtbayes.growth.design import make_design
+from mbtbayes.growth.engines import engines_for
 from mbtbayes.growth.loo_pit import (
     kish_size,
     ks_pvalue,
@@ -170,7 +171,7 @@ def simulate(*, seed: int, skewed: bool, n: int = 300) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def real_fits():
     spec = mb.make_spec(outcome="y", time="t", group="id", period="arm", range=(0, 40))
-    engines = mb.growth.engines.engines_for(SamplerOptions(draws=500, tune=500, chains=2))
+    engines = engines_for(SamplerOptions(draws=500, tune=500, chains=2))
     return {kind: mb.fit_growth(spec, simulate(seed=7, skewed=kind == "skewed"),
                                 variant="period", engines=engines)
             for kind in ("gaussian", "skewed")}

@@ -181,13 +181,13 @@ def compute_loo_pit(fit: GrowthFit, *, seed: int = SEED) -> tuple[np.ndarray, np
     log_w, k = psis_log_weights(patient_loglik(fit)[:, kept])  # (patients, kept draws)
     column = np.full(len(design.groups), -1)
     column[design.observed] = np.arange(len(design.observed))
-    row_weights = log_w[column[design.group]]  # (n, S): each row its patient's log weights
+    row_patient = column[design.group]  # each row's patient (its row of the weights)
     low, high = fit.spec.range
     bounds = score_bounds(design.y, low=low, high=high, half=half_step(fit.spec))
     rng = np.random.default_rng(seed_for(seed, fit.spec.name, fit.variant, "loo-pit"))
     below = np.zeros((2, len(design.y)))  # predictive P(Y <= lo), P(Y <= hi)
     for part in patients.chunks(len(draws.beta), 2 * len(design.y)):  # memory bounded
-        weights = np.exp(row_weights[:, part])
+        weights = np.exp(log_w[:, part])[row_patient]  # (n, draws): each row its patient's
         cdf = new_patient_cdf(draws.take(part), y=np.stack(bounds), X=design.X, Z=design.Z,
                               X_sigma=design.X_sigma, rng=rng)
         below += np.einsum("ns,ksn->kn", weights, cdf)
