@@ -165,3 +165,70 @@ def test_joint_flag_reaches_reanalyze(monkeypatch, tmp_path):
     assert seen["joint"] is False  # off by default
     assert main(["reanalyze", "--quiet", "--joint", "--out", str(tmp_path / "o")]) == 0
     assert seen["joint"] is True
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_the_sampler_swallows_is_raised_when_it_returns(signum):
+    """nutpie and PyMC answer an exception from a signal handler by returning; when they have
+    every draw already, the run must still stop: the sampling path raises it again, once."""
+    import os
+    import signal
+
+    import arviz as az
+    import numpy as np
+
+    from mbtbayes.cli import Interrupted, Terminated, _signals_raise
+    from mbtbayes.core.sampling import whole
+
+    full = az.from_dict(posterior={"x": np.zeros((2, 5))})
+    expected = Terminated if signum == "SIGTERM" else Interrupted
+    with _signals_raise():
+        try:  # the sampler: checks signals, swallows the exception, returns every draw
+            os.kill(os.getpid(), getattr(signal, signum))
+            for _ in range(1000):
+                pass
+        except BaseException:  # noqa: BLE001 (what the sampler does)
+            pass
+        with pytest.raises(expected):
+            whole(full, chains=2, draws=5)
+        assert whole(full, chains=2, draws=5) is full
+
+
+def test_a_signal_raised_in_a_weakref_callback_is_not_printed_and_raised_later(monkeypatch):
+    """Python cannot pass on an exception raised in a weakref callback (it reports it to
+    ``sys.unraisablehook``, which prints "Exception ignored"): a signal's exception there is
+    kept quiet and raised at the next stage; any other such exception is reported as before."""
+    import os
+    import signal
+    import sys
+    import weakref
+
+    from mbtbayes.cli import Terminated, _signals_raise
+    from mbtbayes.core import interrupts
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+
+    class Thing:
+        pass
+
+    def dropped(callback) -> None:
+        thing = Thing()
+        ref = weakref.ref(thing, callback)
+        del thing
+        assert ref() is None
+
+    def signalled(_):
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))  # the handler runs here, inside the callback
+
+    def failing(_):
+        raise ValueError("a real problem")
+
+    with _signals_raise():
+        dropped(signalled)
+        assert reported == []
+        with pytest.raises(Terminated):
+            interrupts.reraise()
+        dropped(failing)
+    assert [type(r.exc_value) for r in reported] == [ValueError]

@@ -35,10 +35,12 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from mbtbayes.core import interrupts
 from mbtbayes.core.defaults import SEED
 from mbtbayes.core.errors import MbtbayesError
 
@@ -65,7 +67,7 @@ class Interrupted(BaseException):  # noqa: N818 - named for the signal, as Keybo
 
 
 def _raise_for(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted() if signum == signal.SIGINT else Terminated()
+    raise interrupts.record(Interrupted() if signum == signal.SIGINT else Terminated())
 
 
 @contextlib.contextmanager
@@ -81,11 +83,24 @@ def _signals_raise() -> Iterator[None]:
     except ValueError:  # not the main thread: leave the handlers alone
         yield
         return
+    interrupts.clear()
+    hook = sys.unraisablehook
+    sys.unraisablehook = partial(_quiet_about_signals, hook)
     try:
         yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        sys.unraisablehook = hook
+        interrupts.clear()
+
+
+def _quiet_about_signals(hook: Callable, unraisable: object) -> None:
+    """A signal's exception raised where Python cannot pass it on (a weakref callback, a
+    finaliser) is not printed: it is recorded and raised again at the next stage of the run
+    (:mod:`mbtbayes.core.interrupts`)."""
+    if not isinstance(getattr(unraisable, "exc_value", None), Interrupted | Terminated):
+        hook(unraisable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

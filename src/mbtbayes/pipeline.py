@@ -21,6 +21,7 @@ import pandas as pd
 from mbtbayes import compare
 from mbtbayes.binary import adherence, change, remission
 from mbtbayes.compare import concordance_summary
+from mbtbayes.core import interrupts
 from mbtbayes.core.arviz_api import save_inference
 from mbtbayes.core.cache import DiskCache, default_cache_dir
 from mbtbayes.core.defaults import SEED
@@ -264,6 +265,8 @@ class _Clock:
         self._laps: dict[str, float] = {}
 
     def lap(self, stage: str) -> None:
+        """End a stage (and raise a signal's exception that code in it swallowed)."""
+        interrupts.reraise()
         now = time.perf_counter()
         self._laps[stage] = now - self._last
         self._last = now

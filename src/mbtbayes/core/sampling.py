@@ -36,7 +36,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from mbtbayes.core import graphs
+from mbtbayes.core import graphs, interrupts
 from mbtbayes.core.arviz_api import convergence
 from mbtbayes.core.errors import SpecError
 
@@ -346,11 +346,12 @@ class Sampler:
                                      **(nutpie_kwargs or {}))
                 return _bambi_results(model, idata)
             with quiet():
-                return model.fit(inference_method="pymc", draws=draws, tune=tune,
-                                 chains=self.options.chains, random_seed=seed,
-                                 progressbar=self.options.progress,
-                                 target_accept=target_accept,
-                                 cores=min(2, self.options.chains))
+                idata = model.fit(inference_method="pymc", draws=draws, tune=tune,
+                                  chains=self.options.chains, random_seed=seed,
+                                  progressbar=self.options.progress,
+                                  target_accept=target_accept,
+                                  cores=min(2, self.options.chains))
+            return whole(idata, chains=self.options.chains, draws=draws)
 
         if identity is not None:
             identity = {**identity, "nutpie_kwargs": nutpie_kwargs}
@@ -485,6 +486,7 @@ def whole(idata: InferenceData, *, chains: int, draws: int) -> InferenceData:
     >>> whole(full, chains=2, draws=5) is full
     True
     """
+    interrupts.reraise()  # a signal the sampler answered by returning: never lost
     post = getattr(idata, "posterior", None)
     got_chains = 0 if post is None else post.sizes.get("chain", 0)
     got_draws = 0 if post is None else post.sizes.get("draw", 0)
