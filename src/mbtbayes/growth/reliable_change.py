@@ -233,7 +233,8 @@ def _observed(fit: GrowthFit) -> pd.DataFrame:
     within = nearest[nearest["distance"] <= END_WINDOW]
     end.loc[within.index] = within
     start = pd.DataFrame({"g": patients, "t": t[first], "y": y[first]}).set_index("g")
-    start = start[start["t"] <= t0 + BASELINE_WINDOW].join(end, how="inner", rsuffix="_end")
+    start = start[start["t"] <= t0 + BASELINE_WINDOW].merge(
+        end, how="inner", left_index=True, right_index=True, suffixes=("", "_end"))
     return pd.DataFrame({"g": start.index.to_numpy(), "observed_start": start["y"].to_numpy(),
                          "observed_end": start["y_end"].to_numpy(),
                          "observed_end_month": start["t_end"].to_numpy()}, columns=columns)
