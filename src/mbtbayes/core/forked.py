@@ -104,11 +104,10 @@ class Background:
             except EOFError:  # closed without a word: the exit code tells
                 failed = None
         self._reader.close()
-        if self._process.exitcode != 0 or failed:
-            self._process = None
-            self._task()
+        redo = self._process.exitcode != 0 or failed
         self._process = None
-
+        if redo:
+            self._task()
 
     def cancel(self) -> None:
         """Stop the child, if it still runs, without redoing its work."""

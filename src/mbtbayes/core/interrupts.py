@@ -1,10 +1,11 @@
-"""A signal is never lost inside a sampler.
+"""A signal is never lost.
 
 nutpie and PyMC check for signals while they sample and answer any exception a signal
 handler raises by stopping and returning the draws so far; when that happens after the last
-draw, the exception is gone and the run would go on. The command line's handlers therefore
-record the exception they raise (:func:`record`), and the sampling path calls :func:`reraise`
-as soon as a sampler returns, which raises it again (once).
+draw, the exception is gone and the run would go on. Python drops one raised in a weakref
+callback or a finaliser too. The command line's handlers therefore record the exception they
+raise (:func:`record`), and the sampling path (as soon as a sampler returns) and every stage of
+``reanalyze`` call :func:`reraise`, which raises it again (once).
 
 Examples
 --------
